@@ -1,0 +1,136 @@
+package gen
+
+import (
+	"github.com/dave/jennifer/jen"
+)
+
+// modelFile emits one model: its constant masks, its branch-free filter, its
+// rename and clamp tables and its registry entry.
+func (e *emitter) modelFile(m *modelInfo) *jen.File {
+	f := e.newFile(m.file)
+	supported, drops := "supported"+m.ident, "thinkingDrops"+m.ident
+	f.Const().Defs(
+		jen.Comment(supported+" is every parameter "+m.id+" forwards or honours."),
+		jen.Id(supported).Add(e.mx("Mask")).Op("=").Add(maskOf(m.supported)),
+		jen.Comment(drops+" is removed from the forwarded set when thinking is on."),
+		jen.Id(drops).Add(e.mx("Mask")).Op("=").Add(maskOf(m.drops)),
+	)
+	f.Line()
+	e.emitFilter(f, m, supported, drops)
+	f.Line()
+	e.emitModelVar(f, m, supported, drops)
+	f.Line()
+	e.emitTables(f, m)
+	return f
+}
+
+// emitFilter writes the model's filter. Every rule is bit arithmetic on
+// constant masks: an exclusivity rule clears the loser's bit by shifting the
+// winner's bit onto it, and the thinking rule clears its set through an
+// all-ones-or-zero mask made from the flag. The result has no branch at all,
+// which TestFiltersAreBranchFree checks on the compiled code.
+func (e *emitter) emitFilter(f *jen.File, m *modelInfo, supported, drops string) {
+	name := "filter" + m.ident
+	f.Comment(name + " returns the parameters of present that " + m.id + " forwards.")
+	f.Func().Id(name).Params(jen.Id("present").Add(e.mx("Mask")), jen.Id("thinking").Bool()).Add(e.mx("Mask")).BlockFunc(func(g *jen.Group) {
+		g.Id("forward").Op(":=").Id("present").Op("&").Id(supported)
+		for _, x := range m.exclusive {
+			w, l := x[0], x[1]
+			g.Comment(w.name + " wins over " + l.name + ": when both are present, " + l.name + " is dropped.")
+			g.Id("forward").Op("&^=").Parens(jen.Id("forward").Op(">>").Id(paramConst(w)).Op("&").Lit(1)).Op("<<").Id(paramConst(l))
+		}
+		if len(m.drops) > 0 {
+			g.Comment("Extended thinking drops " + names(m.drops) + ".")
+			g.Id("forward").Op("&^=").Id(drops).Op("&").Op("-").Add(e.mx("Bit")).Call(jen.Id("thinking"))
+		} else {
+			g.Id("_").Op("=").Id("thinking").Comment("thinking drops nothing on " + m.id)
+		}
+		g.Return(jen.Id("forward"))
+	})
+}
+
+func names(ps []*paramInfo) string {
+	s := ""
+	for i, p := range ps {
+		switch {
+		case i == 0:
+		case i == len(ps)-1:
+			s += " and "
+		default:
+			s += ", "
+		}
+		s += p.name
+	}
+	return s
+}
+
+func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops string) {
+	price := func(p *float64) jen.Code {
+		if p == nil {
+			return e.mx("Price").Values()
+		}
+		return e.mx("Price").Values(field("USD", jen.Lit(*p)), field("Valid", jen.True()))
+	}
+	thinking := []jen.Code{
+		field("Style", e.mx(thinkingStyles[m.thinkingStyle].constant)),
+		field("Drops", jen.Id(drops)),
+	}
+	if m.budgets != nil {
+		thinking = append(thinking,
+			field("Budgets", jen.Index(e.mx("NumEfforts")).Int().CustomFunc(multi, func(g *jen.Group) {
+				for i, b := range m.budgets {
+					g.Add(e.mx(effortConst(efforts[i]))).Op(":").Lit(b)
+				}
+			})),
+			field("MinBudget", jen.Lit(m.minBudget)),
+			field("MaxBudget", jen.Lit(m.maxBudget)))
+	}
+	if m.levels != nil {
+		thinking = append(thinking, field("Levels", jen.Index(e.mx("NumEfforts")).String().CustomFunc(multi, func(g *jen.Group) {
+			for i, l := range m.levels {
+				g.Add(e.mx(effortConst(efforts[i]))).Op(":").Lit(l)
+			}
+		})))
+	}
+	f.Var().Id("model"+m.ident).Op("=").Add(e.mx("Model")).Custom(multi,
+		field("ID", jen.Lit(m.id)),
+		field("Provider", e.mx(providerConsts[m.provider])),
+		field("Kind", e.mx(kindConsts[m.kind])),
+		field("UpstreamID", jen.Lit(m.upstreamID)),
+		field("Filter", jen.Id("filter"+m.ident)),
+		field("Supported", jen.Id(supported)),
+		field("Rename", jen.Id("rename"+m.ident).Index(jen.Op(":"))),
+		field("Clamps", jen.Id("clamps"+m.ident).Index(jen.Op(":"))),
+		field("MaxStop", jen.Lit(m.maxStop)),
+		field("ContextLength", jen.Lit(m.contextLength)),
+		field("MaxOutputTokens", jen.Lit(m.maxOutput)),
+		field("DefaultMaxTokens", jen.Lit(m.defaultMax)),
+		field("Thinking", e.mx("Thinking").Custom(multi, thinking...)),
+		field("Pricing", e.mx("Pricing").Custom(multi,
+			field("Input", jen.Lit(m.input)),
+			field("Output", jen.Lit(m.output)),
+			field("CacheRead", price(m.cacheRead)),
+			field("CacheWrite", price(m.cacheWrite)),
+		)),
+	)
+}
+
+func (e *emitter) emitTables(f *jen.File, m *modelInfo) {
+	f.Comment("rename" + m.ident + " is the upstream's name of each forwarded parameter.")
+	f.Var().Id("rename"+m.ident).Op("=").Index(jen.Id("NumParams")).String().CustomFunc(multi, func(g *jen.Group) {
+		for _, p := range m.supported {
+			if name, ok := m.rename[p]; ok {
+				g.Id(paramConst(p)).Op(":").Lit(name)
+			}
+		}
+	})
+	f.Line()
+	f.Comment("clamps" + m.ident + " narrows parameters to the upstream's ranges.")
+	f.Var().Id("clamps"+m.ident).Op("=").Index(jen.Id("NumParams")).Add(e.mx("Clamp")).CustomFunc(multi, func(g *jen.Group) {
+		for _, p := range m.supported {
+			if c, ok := m.clamps[p]; ok {
+				g.Id(paramConst(p)).Op(":").Values(field("Min", jen.Lit(c[0])), field("Max", jen.Lit(c[1])), field("Set", jen.True()))
+			}
+		}
+	})
+}

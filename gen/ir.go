@@ -1,0 +1,479 @@
+package gen
+
+import (
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The second stage: a validated intermediate model with everything the
+// emitters need precomputed (bit numbers, identifiers, sorted tables), so
+// that emitting is a straight walk with no decisions about the spec left.
+
+// maxParams is the width of matrix.Mask.
+const maxParams = 64
+
+// efforts are the reasoning efforts in matrix.Effort order; the generated
+// code guards that order at compile time.
+var efforts = []string{"none", "minimal", "low", "medium", "high", "xhigh", "max"}
+
+// Matrix names of the spec's enumerations: the spec spelling maps to the
+// identifier of the constant in package matrix.
+var (
+	typeConsts = map[string]string{
+		"number": "TypeNumber", "integer": "TypeInteger", "boolean": "TypeBoolean",
+		"string": "TypeString", "enum": "TypeEnum", "object": "TypeObject", "array": "TypeArray",
+		"string_or_array": "TypeStringOrArray", "string_or_object": "TypeStringOrObject",
+	}
+	policyConsts = map[string]string{
+		"drop": "PolicyDrop", "reject": "PolicyReject", "control": "PolicyControl", "core": "",
+	}
+	providerConsts = map[string]string{"anthropic": "ProviderAnthropic", "google": "ProviderGoogle"}
+	kindConsts     = map[string]string{"chat": "KindChat", "embedding": "KindEmbedding"}
+	// thinkingStyles gives, per style, its constant and the provider it belongs to.
+	thinkingStyles = map[string]struct{ constant, provider string }{
+		"none":               {"ThinkingNone", ""},
+		"anthropic_budget":   {"ThinkingAnthropicBudget", "anthropic"},
+		"anthropic_adaptive": {"ThinkingAnthropicAdaptive", "anthropic"},
+		"gemini_budget":      {"ThinkingGeminiBudget", "google"},
+		"gemini_level":       {"ThinkingGeminiLevel", "google"},
+	}
+)
+
+type matrixIR struct {
+	paramsFile string
+	params     []*paramInfo // the numbered parameters, in bit order
+	core       []*paramInfo // model and messages: validated by hand-written code
+	byName     map[string]*paramInfo
+	models     []*modelInfo // sorted by id
+}
+
+type paramInfo struct {
+	name     string
+	ident    string // Go name: "TopP"
+	bit      int    // -1 for core fields
+	typ      string // spec type
+	policy   string
+	min, max float64 // ±Inf when open
+	enum     []string
+	maxItems int
+	aliasOf  *paramInfo
+	thinking bool // honoured only by models with a thinking style
+}
+
+func (p *paramInfo) numeric() bool { return p.typ == "number" || p.typ == "integer" }
+
+type modelInfo struct {
+	file       string
+	id         string
+	ident      string // Go name: "AnthropicClaudeHaiku45"
+	goFile     string // generated file name
+	provider   string
+	kind       string
+	upstreamID string
+
+	supported []*paramInfo // sorted by bit
+	rename    map[*paramInfo]string
+	clamps    map[*paramInfo][2]float64
+	exclusive [][2]*paramInfo // winner, loser
+	maxStop   int
+
+	contextLength, maxOutput, defaultMax int
+
+	thinkingStyle        string
+	drops                []*paramInfo
+	budgets              []int    // per effort, budget styles
+	levels               []string // per effort, level styles
+	minBudget, maxBudget int
+
+	input, output         float64
+	cacheRead, cacheWrite *float64
+}
+
+var (
+	paramNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	modelIDRE   = regexp.MustCompile(`^[a-z][a-z0-9]*/[a-z0-9][a-z0-9.-]*$`)
+)
+
+// build validates the specs and lowers them to the intermediate model. It
+// reports every problem it finds, each naming its file and key.
+func build(s *Specs) (*matrixIR, error) {
+	var errs errorList
+	ir := &matrixIR{paramsFile: s.Params.Path, byName: map[string]*paramInfo{}}
+	buildParams(ir, s.Params, &errs)
+	if len(errs) > 0 {
+		return nil, errs.err()
+	}
+	seenID := map[string]string{}
+	seenIdent := map[string]string{}
+	for _, mf := range s.Models {
+		m := buildModel(ir, mf, &errs)
+		if m == nil {
+			continue
+		}
+		if prev, dup := seenID[m.id]; dup {
+			errs.addf(mf.Path, "id", "duplicate model id %q, also in %s", m.id, prev)
+			continue
+		}
+		if prev, dup := seenIdent[m.ident]; dup {
+			errs.addf(mf.Path, "id", "model id %q maps to Go name %s, as %s does", m.id, m.ident, prev)
+			continue
+		}
+		seenID[m.id], seenIdent[m.ident] = mf.Path, m.id
+		ir.models = append(ir.models, m)
+	}
+	if len(errs) > 0 {
+		return nil, errs.err()
+	}
+	sort.Slice(ir.models, func(i, j int) bool { return ir.models[i].id < ir.models[j].id })
+	return ir, nil
+}
+
+func buildParams(ir *matrixIR, pf ParamsFile, errs *errorList) {
+	file := pf.Path
+	for i, d := range pf.Param {
+		key := "param[" + itoa(i) + "]"
+		if !paramNameRE.MatchString(d.Name) {
+			errs.addf(file, key+".name", "%q is not a snake_case parameter name", d.Name)
+			continue
+		}
+		key = "param." + d.Name
+		if ir.byName[d.Name] != nil {
+			errs.addf(file, key, "duplicate parameter")
+			continue
+		}
+		p := &paramInfo{name: d.Name, ident: goName(d.Name), bit: -1, typ: d.Type, policy: d.Policy,
+			min: math.Inf(-1), max: math.Inf(1), enum: d.Enum, maxItems: d.MaxItems}
+		if _, ok := typeConsts[d.Type]; !ok {
+			errs.addf(file, key+".type", "unknown type %q", d.Type)
+		}
+		if _, ok := policyConsts[d.Policy]; !ok {
+			errs.addf(file, key+".policy", "unknown policy %q", d.Policy)
+		}
+		if (d.Min != nil || d.Max != nil) && !p.numeric() {
+			errs.addf(file, key, "min and max apply only to number and integer parameters")
+		}
+		if d.Min != nil {
+			p.min = *d.Min
+		}
+		if d.Max != nil {
+			p.max = *d.Max
+		}
+		if p.min > p.max {
+			errs.addf(file, key+".max", "max %v < min %v", p.max, p.min)
+		}
+		if d.Type == "integer" && (p.min != math.Trunc(p.min) || p.max != math.Trunc(p.max)) {
+			errs.addf(file, key, "an integer parameter needs whole-number bounds")
+		}
+		if (d.Type == "enum") != (len(d.Enum) > 0) {
+			errs.addf(file, key+".enum", "enum values are required for, and only for, type enum")
+		}
+		if hasDuplicate(d.Enum) {
+			errs.addf(file, key+".enum", "duplicate enum value")
+		}
+		if d.MaxItems < 0 || d.MaxItems > 0 && d.Type != "array" && d.Type != "string_or_array" {
+			errs.addf(file, key+".max_items", "max_items must be positive and applies only to arrays")
+		}
+		switch d.Requires {
+		case "":
+		case "thinking":
+			p.thinking = true
+			if d.Policy != "control" {
+				errs.addf(file, key+".requires", "only a control parameter can require thinking")
+			}
+		default:
+			errs.addf(file, key+".requires", "unknown requirement %q", d.Requires)
+		}
+		if d.AliasOf != "" {
+			p.aliasOf = ir.byName[d.AliasOf]
+			switch {
+			case p.aliasOf == nil:
+				errs.addf(file, key+".alias_of", "%q is not a parameter listed earlier", d.AliasOf)
+			case p.aliasOf.aliasOf != nil || p.aliasOf.bit < 0:
+				errs.addf(file, key+".alias_of", "%q is itself an alias or a core field", d.AliasOf)
+			case p.aliasOf.typ != p.typ || p.aliasOf.policy != p.policy:
+				errs.addf(file, key+".alias_of", "an alias must have the type and policy of %q", d.AliasOf)
+			}
+		}
+		ir.byName[d.Name] = p
+		if d.Policy == "core" {
+			ir.core = append(ir.core, p)
+			continue
+		}
+		p.bit = len(ir.params)
+		ir.params = append(ir.params, p)
+	}
+	if len(ir.params) > maxParams {
+		errs.addf(file, "param", "%d numbered parameters do not fit a %d-bit mask", len(ir.params), maxParams)
+	}
+}
+
+func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
+	d, file := mf.Model, mf.Path
+	n := len(*errs)
+	if !modelIDRE.MatchString(d.ID) {
+		errs.addf(file, "id", "%q is not a {provider}/{model} id", d.ID)
+		return nil
+	}
+	if want := "models/" + d.ID + ".toml"; !strings.HasSuffix(file, want) {
+		errs.addf(file, "id", "model %q belongs in %s", d.ID, want)
+	}
+	provider, _, _ := strings.Cut(d.ID, "/")
+	m := &modelInfo{
+		file: file, id: d.ID, ident: goName(d.ID), provider: d.Provider, kind: d.Kind,
+		goFile:     strings.ReplaceAll(strings.ReplaceAll(d.ID, "/", "_"), ".", "_") + ".gen.go",
+		upstreamID: d.UpstreamID, rename: map[*paramInfo]string{}, clamps: map[*paramInfo][2]float64{},
+		maxStop: d.MaxStop, contextLength: d.ContextLength, maxOutput: d.MaxOutputTokens,
+		defaultMax: d.DefaultMaxTokens, thinkingStyle: "none",
+	}
+	if m.kind == "" {
+		m.kind = "chat"
+	}
+	if _, ok := providerConsts[d.Provider]; !ok {
+		errs.addf(file, "provider", "unknown provider %q", d.Provider)
+	} else if d.Provider != provider {
+		errs.addf(file, "provider", "%q does not match the id's prefix %q", d.Provider, provider)
+	}
+	if _, ok := kindConsts[m.kind]; !ok {
+		errs.addf(file, "kind", "unknown kind %q", d.Kind)
+	}
+	if d.UpstreamID == "" {
+		errs.addf(file, "upstream_id", "required")
+	}
+	if d.ContextLength <= 0 {
+		errs.addf(file, "context_length", "must be positive")
+	}
+	if m.kind == "chat" && (d.MaxOutputTokens <= 0 || d.MaxOutputTokens > d.ContextLength) {
+		errs.addf(file, "max_output_tokens", "must be positive and at most context_length")
+	}
+	if d.DefaultMaxTokens < 0 || d.DefaultMaxTokens > d.MaxOutputTokens {
+		errs.addf(file, "default_max_tokens", "must be between 0 (send none) and max_output_tokens")
+	}
+	buildPricing(m, d.Pricing, file, errs)
+	buildForward(ir, m, d, file, errs)
+	buildThinking(ir, m, d.Thinking, file, errs)
+	if m.kind == "embedding" && (len(d.Forward) > 0 || d.Thinking != nil) {
+		errs.addf(file, "forward", "an embedding model forwards no chat parameters and has no thinking")
+	}
+	if len(*errs) > n {
+		return nil
+	}
+	return m
+}
+
+func buildPricing(m *modelInfo, p PricingDecl, file string, errs *errorList) {
+	if p.Input == nil || p.Output == nil {
+		errs.addf(file, "pricing", "input and output prices are required")
+		return
+	}
+	m.input, m.output, m.cacheRead, m.cacheWrite = *p.Input, *p.Output, p.CacheRead, p.CacheWrite
+	prices := []struct {
+		key string
+		v   *float64
+	}{{"input", p.Input}, {"output", p.Output}, {"cache_read", p.CacheRead}, {"cache_write", p.CacheWrite}}
+	for _, pr := range prices {
+		if pr.v != nil && (*pr.v < 0 || math.IsInf(*pr.v, 0) || math.IsNaN(*pr.v)) {
+			errs.addf(file, "pricing."+pr.key, "must be a non-negative price")
+		}
+	}
+}
+
+func buildForward(ir *matrixIR, m *modelInfo, d ModelDecl, file string, errs *errorList) {
+	supported := map[*paramInfo]bool{}
+	for _, name := range sortedKeys(d.Forward) {
+		p, key := ir.byName[name], "forward."+name
+		switch {
+		case p == nil:
+			errs.addf(file, key, "unknown parameter")
+			continue
+		case p.bit < 0 || p.aliasOf != nil || p.policy == "control":
+			errs.addf(file, key, "%s is not forwarded by name: core fields, aliases and control parameters follow from the rest", name)
+			continue
+		case d.Forward[name] == "":
+			errs.addf(file, key, "the upstream name must not be empty")
+			continue
+		}
+		supported[p] = true
+		m.rename[p] = d.Forward[name]
+	}
+	// Aliases are forwarded exactly when their parameter is; control
+	// parameters are honoured by every chat model, the thinking ones only by
+	// models that can think.
+	canThink := d.Thinking != nil && d.Thinking.Style != "none"
+	for _, p := range ir.params {
+		switch {
+		case p.aliasOf != nil && supported[p.aliasOf]:
+			supported[p] = true
+			m.rename[p] = m.rename[p.aliasOf]
+		case p.policy == "control" && m.kind == "chat" && (!p.thinking || canThink):
+			supported[p] = true
+		}
+	}
+	for _, p := range ir.params {
+		if supported[p] {
+			m.supported = append(m.supported, p)
+		}
+	}
+	for _, name := range sortedKeys(d.Clamp) {
+		p, key, r := ir.byName[name], "clamp."+name, d.Clamp[name]
+		switch {
+		case p == nil:
+			errs.addf(file, key, "unknown parameter")
+		case !supported[p] || p.aliasOf != nil:
+			errs.addf(file, key, "clamps only a parameter listed in [forward]")
+		case !p.numeric():
+			errs.addf(file, key, "clamps only number and integer parameters")
+		case len(r) != 2 || r[0] > r[1]:
+			errs.addf(file, key, "want [min, max] with min <= max")
+		case r[0] < p.min || r[1] > p.max:
+			errs.addf(file, key, "[%v, %v] is outside the superset's range [%v, %v]", r[0], r[1], p.min, p.max)
+		default:
+			m.clamps[p] = [2]float64{r[0], r[1]}
+		}
+	}
+	// max_tokens beyond the model's output limit is a 400 upstream; clamping
+	// it is the only answer that never fails, so it is implied for every model.
+	if mt := ir.byName["max_tokens"]; mt != nil && supported[mt] {
+		if _, set := m.clamps[mt]; !set {
+			m.clamps[mt] = [2]float64{1, float64(m.maxOutput)}
+		}
+	}
+	for p, c := range m.clamps {
+		for _, a := range ir.params {
+			if a.aliasOf == p {
+				m.clamps[a] = c
+			}
+		}
+	}
+	for i, pair := range d.Exclusive {
+		key := "exclusive[" + itoa(i) + "]"
+		if len(pair) != 2 || pair[0] == pair[1] {
+			errs.addf(file, key, "want [winner, loser], two different parameters")
+			continue
+		}
+		w, l := ir.byName[pair[0]], ir.byName[pair[1]]
+		if w == nil || l == nil || !supported[w] || !supported[l] {
+			errs.addf(file, key, "both parameters must be listed in [forward]")
+			continue
+		}
+		m.exclusive = append(m.exclusive, [2]*paramInfo{w, l})
+	}
+	stop := ir.byName["stop"]
+	if d.MaxStop < 0 || d.MaxStop > 0 && (stop == nil || !supported[stop]) {
+		errs.addf(file, "max_stop", "applies only to a model that forwards stop, and must be positive")
+	}
+}
+
+func buildThinking(ir *matrixIR, m *modelInfo, t *ThinkingDecl, file string, errs *errorList) {
+	if t == nil {
+		return
+	}
+	style, ok := thinkingStyles[t.Style]
+	switch {
+	case !ok:
+		errs.addf(file, "thinking.style", "unknown style %q", t.Style)
+		return
+	case style.provider != "" && style.provider != m.provider:
+		errs.addf(file, "thinking.style", "%s is a style of %s models", t.Style, style.provider)
+		return
+	}
+	m.thinkingStyle = t.Style
+	for _, name := range t.Drops {
+		p := ir.byName[name]
+		if p == nil || p.bit < 0 {
+			errs.addf(file, "thinking.drops", "unknown parameter %q", name)
+			continue
+		}
+		m.drops = append(m.drops, p)
+	}
+	sort.Slice(m.drops, func(i, j int) bool { return m.drops[i].bit < m.drops[j].bit })
+	for key := range t.Budgets {
+		if !slices.Contains(efforts, key) {
+			errs.addf(file, "thinking.budgets."+key, "unknown effort")
+		}
+	}
+	for key := range t.Levels {
+		if !slices.Contains(efforts, key) {
+			errs.addf(file, "thinking.levels."+key, "unknown effort")
+		}
+	}
+	switch t.Style {
+	case "anthropic_budget", "gemini_budget":
+		if t.MinBudget <= 0 || t.MaxBudget < t.MinBudget {
+			errs.addf(file, "thinking", "min_budget and max_budget must be positive, min <= max")
+		}
+		if len(t.Levels) > 0 || len(t.Allowed) > 0 {
+			errs.addf(file, "thinking", "a budget style takes budgets, not levels")
+		}
+		m.minBudget, m.maxBudget = t.MinBudget, t.MaxBudget
+		for _, e := range efforts {
+			b, ok := t.Budgets[e]
+			if !ok || b != 0 && (b < t.MinBudget || b > t.MaxBudget) {
+				errs.addf(file, "thinking.budgets."+e, "every effort needs a budget: 0 (off) or within [min_budget, max_budget]")
+			}
+			m.budgets = append(m.budgets, b)
+		}
+	case "anthropic_adaptive", "gemini_level":
+		if len(t.Allowed) == 0 || hasDuplicate(t.Allowed) {
+			errs.addf(file, "thinking.allowed", "list the upstream's levels, each once")
+		}
+		if len(t.Budgets) > 0 || t.MinBudget != 0 || t.MaxBudget != 0 {
+			errs.addf(file, "thinking", "a level style takes levels, not budgets")
+		}
+		for _, e := range efforts {
+			l, ok := t.Levels[e]
+			if !ok || l != "" && !slices.Contains(t.Allowed, l) {
+				errs.addf(file, "thinking.levels."+e, "every effort needs a level: \"\" (off) or one of allowed")
+			}
+			m.levels = append(m.levels, l)
+		}
+	}
+}
+
+// goName turns "anthropic/claude-haiku-4-5" or "top_p" into an exported Go
+// identifier: AnthropicClaudeHaiku45, TopP.
+func goName(s string) string {
+	var b strings.Builder
+	upper := true
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z':
+			if upper {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			upper = false
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+			upper = true
+		default:
+			upper = true
+		}
+	}
+	return b.String()
+}
+
+func hasDuplicate(s []string) bool {
+	seen := map[string]bool{}
+	for _, v := range s {
+		if seen[v] {
+			return true
+		}
+		seen[v] = true
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,168 @@
+package gen
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Specs is the capability matrix as read from disk, before validation: the
+// first stage of the generator. Paths are as the user would type them
+// (spec/models/…), so every error can name its file.
+type Specs struct {
+	Params ParamsFile
+	Models []ModelFile // sorted by Path
+}
+
+// ParamsFile is spec/params.toml.
+type ParamsFile struct {
+	Path  string
+	Param []ParamDecl `toml:"param"`
+}
+
+// ParamDecl is one [[param]] table of spec/params.toml.
+type ParamDecl struct {
+	Name     string   `toml:"name"`
+	Type     string   `toml:"type"`
+	Policy   string   `toml:"policy"`
+	Min      *float64 `toml:"min"`
+	Max      *float64 `toml:"max"`
+	Enum     []string `toml:"enum"`
+	MaxItems int      `toml:"max_items"`
+	AliasOf  string   `toml:"alias_of"`
+	Requires string   `toml:"requires"`
+}
+
+// ModelFile is one spec/models/<provider>/<model>.toml.
+type ModelFile struct {
+	Path  string
+	Model ModelDecl
+}
+
+// ModelDecl is the content of a model file.
+type ModelDecl struct {
+	ID               string               `toml:"id"`
+	Provider         string               `toml:"provider"`
+	Kind             string               `toml:"kind"`
+	UpstreamID       string               `toml:"upstream_id"`
+	ContextLength    int                  `toml:"context_length"`
+	MaxOutputTokens  int                  `toml:"max_output_tokens"`
+	DefaultMaxTokens int                  `toml:"default_max_tokens"`
+	MaxStop          int                  `toml:"max_stop"`
+	Exclusive        [][]string           `toml:"exclusive"`
+	Pricing          PricingDecl          `toml:"pricing"`
+	Forward          map[string]string    `toml:"forward"`
+	Clamp            map[string][]float64 `toml:"clamp"`
+	Thinking         *ThinkingDecl        `toml:"thinking"`
+}
+
+// PricingDecl is a model's [pricing] table, USD per 1M tokens. A cache price
+// that is left out is null: the model has no separate cache rate.
+type PricingDecl struct {
+	Input      *float64 `toml:"input"`
+	Output     *float64 `toml:"output"`
+	CacheRead  *float64 `toml:"cache_read"`
+	CacheWrite *float64 `toml:"cache_write"`
+}
+
+// ThinkingDecl is a model's [thinking] table.
+type ThinkingDecl struct {
+	Style     string            `toml:"style"`
+	Drops     []string          `toml:"drops"`
+	MinBudget int               `toml:"min_budget"`
+	MaxBudget int               `toml:"max_budget"`
+	Budgets   map[string]int    `toml:"budgets"`
+	Allowed   []string          `toml:"allowed"`
+	Levels    map[string]string `toml:"levels"`
+}
+
+// Load reads the capability matrix from fsys, whose root is the spec
+// directory; root is how that directory is named in error messages. Decoding
+// is strict: a key the schema does not know is an error naming file and key.
+func Load(fsys fs.FS, root string) (*Specs, error) {
+	s := &Specs{Params: ParamsFile{Path: path.Join(root, "params.toml")}}
+	if err := decodeStrict(fsys, "params.toml", s.Params.Path, &s.Params); err != nil {
+		return nil, err
+	}
+	var errs errorList
+	err := fs.WalkDir(fsys, "models", func(name string, d fs.DirEntry, err error) error {
+		if name == "models" && errors.Is(err, fs.ErrNotExist) {
+			return nil // a matrix with no models yet
+		}
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(name, ".toml") {
+			return nil
+		}
+		mf := ModelFile{Path: path.Join(root, name)}
+		if err := decodeStrict(fsys, name, mf.Path, &mf.Model); err != nil {
+			errs.add(err)
+			return nil
+		}
+		s.Models = append(s.Models, mf)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path.Join(root, "models"), err)
+	}
+	sort.Slice(s.Models, func(i, j int) bool { return s.Models[i].Path < s.Models[j].Path })
+	return s, errs.err()
+}
+
+func decodeStrict(fsys fs.FS, name, shown string, v any) error {
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return err
+	}
+	md, err := toml.Decode(string(b), v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", shown, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return &SpecError{File: shown, Key: strings.Join(keys, ", "), Msg: "unknown key"}
+	}
+	return nil
+}
+
+// SpecError is a problem in one spec file, at one key.
+type SpecError struct {
+	File, Key, Msg string
+}
+
+func (e *SpecError) Error() string {
+	if e.Key == "" {
+		return e.File + ": " + e.Msg
+	}
+	return e.File + ": " + e.Key + ": " + e.Msg
+}
+
+// errorList gathers every problem in the matrix so that one run reports them
+// all, not just the first.
+type errorList []error
+
+func (l *errorList) add(err error) { *l = append(*l, err) }
+
+func (l *errorList) addf(file, key, format string, args ...any) {
+	l.add(&SpecError{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l errorList) err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(l))
+	for i, e := range l {
+		msgs[i] = e.Error()
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "\n"))
+}

@@ -1,0 +1,208 @@
+package matrix
+
+// ValueType is the JSON shape a parameter of the superset accepts.
+type ValueType uint8
+
+// The JSON shapes of spec/params.toml's "type" key. The generator writes the
+// constant's name, and guards the numbering, so renumbering these breaks the
+// build of the generated package until it is regenerated.
+const (
+	TypeNumber         ValueType = iota + 1 // a JSON number, float range
+	TypeInteger                             // a JSON number without fraction, integer range
+	TypeBoolean                             // true or false
+	TypeString                              // any string
+	TypeEnum                                // one of a fixed list of strings
+	TypeObject                              // a JSON object, checked by its consumer
+	TypeArray                               // a JSON array, checked by its consumer
+	TypeStringOrArray                       // a string or an array of strings (stop)
+	TypeStringOrObject                      // a string or an object (tool_choice)
+)
+
+// Policy says what the gateway does when a model's upstream does not support
+// a parameter the client sent.
+type Policy uint8
+
+const (
+	// PolicyDrop silently leaves the parameter out of the upstream request
+	// and reports it in X-OpenToken-Dropped-Params. Sampling parameters are
+	// dropped: they change how an answer is sampled, not what it is.
+	PolicyDrop Policy = iota + 1
+	// PolicyReject answers 400 unsupported_parameter. Parameters that change
+	// what the answer is (tools, response_format, …) are never dropped.
+	PolicyReject
+	// PolicyControl marks a parameter that steers the gateway itself (stream,
+	// reasoning) rather than being forwarded under a name; its model support
+	// is decided by the model's capabilities, not by a rename.
+	PolicyControl
+)
+
+// ParamSpec describes one parameter of the accepted superset: its wire name,
+// JSON shape and the range OpenAI or OpenRouter define for it.
+type ParamSpec struct {
+	Name     string
+	Type     ValueType
+	Policy   Policy
+	Min, Max float64  // inclusive range of a number or integer; ±Inf when open
+	Enum     []string // the allowed strings of a TypeEnum
+	MaxItems int      // the longest array a TypeStringOrArray or TypeArray takes; 0 for no limit
+	AliasOf  string   // the canonical parameter this one is another name for, if any
+}
+
+// Provider names the upstream API family a model is served by.
+type Provider uint8
+
+const (
+	ProviderAnthropic Provider = iota + 1 // Anthropic Messages API
+	ProviderGoogle                        // Google Gemini API
+)
+
+// String returns the provider prefix of model ids, as in "anthropic/…".
+func (p Provider) String() string {
+	switch p {
+	case ProviderAnthropic:
+		return "anthropic"
+	case ProviderGoogle:
+		return "google"
+	}
+	return "unknown"
+}
+
+// Kind says which endpoint a model serves.
+type Kind uint8
+
+const (
+	KindChat      Kind = iota + 1 // POST /v1/chat/completions
+	KindEmbedding                 // POST /v1/embeddings
+)
+
+// ThinkingStyle is how a model's upstream takes a request for extended
+// thinking.
+type ThinkingStyle uint8
+
+const (
+	// ThinkingNone: the model has no thinking control.
+	ThinkingNone ThinkingStyle = iota
+	// ThinkingAnthropicBudget: thinking {type: enabled, budget_tokens: N},
+	// with 1024 <= N < max_tokens.
+	ThinkingAnthropicBudget
+	// ThinkingAnthropicAdaptive: thinking {type: adaptive} plus
+	// output_config.effort.
+	ThinkingAnthropicAdaptive
+	// ThinkingGeminiBudget: generationConfig.thinkingConfig.thinkingBudget,
+	// clamped to the model's range (Gemini 2.5).
+	ThinkingGeminiBudget
+	// ThinkingGeminiLevel: generationConfig.thinkingConfig.thinkingLevel,
+	// one of the levels the model allows (Gemini 3).
+	ThinkingGeminiLevel
+)
+
+// Effort is the OpenAI/OpenRouter reasoning effort a client asks for.
+type Effort uint8
+
+const (
+	EffortNone Effort = iota
+	EffortMinimal
+	EffortLow
+	EffortMedium
+	EffortHigh
+	EffortXHigh
+	EffortMax
+	NumEfforts = iota
+)
+
+// EffortNames are the wire spellings of the efforts, indexed by Effort.
+var EffortNames = [NumEfforts]string{"none", "minimal", "low", "medium", "high", "xhigh", "max"}
+
+// ParseEffort maps a wire spelling to its Effort; ok is false for an unknown one.
+func ParseEffort(s string) (e Effort, ok bool) {
+	for i, n := range EffortNames {
+		if n == s {
+			return Effort(i), true
+		}
+	}
+	return 0, false
+}
+
+// Thinking is a model's thinking control, compiled from its [thinking] table.
+type Thinking struct {
+	Style ThinkingStyle
+	// Drops is the set of parameters removed when thinking is on; the
+	// model's filter applies it, it is kept here for documentation and tests.
+	Drops Mask
+	// Budgets maps each effort to a token budget (budget styles); 0 means
+	// thinking stays off for that effort.
+	Budgets [NumEfforts]int
+	// MinBudget and MaxBudget bound an explicit reasoning.max_tokens.
+	MinBudget, MaxBudget int
+	// Levels maps each effort to the upstream's name for it (level and
+	// adaptive styles); "" means thinking stays off for that effort.
+	Levels [NumEfforts]string
+}
+
+// Clamp narrows a numeric parameter to an upstream's range.
+type Clamp struct {
+	Min, Max float64
+	Set      bool // false when the superset range already fits the upstream
+}
+
+// Apply returns v moved into [c.Min, c.Max] when the clamp is set.
+func (c Clamp) Apply(v float64) float64 {
+	if !c.Set {
+		return v
+	}
+	return min(max(v, c.Min), c.Max)
+}
+
+// Price is a USD price per 1M tokens that may be absent (JSON null).
+type Price struct {
+	USD   float64
+	Valid bool
+}
+
+// Pricing is a model's prices per 1M tokens.
+type Pricing struct {
+	Input, Output         float64
+	CacheRead, CacheWrite Price
+}
+
+// Model is one registered model: everything the hot path needs to route,
+// filter and translate a request, compiled from spec/models/<id>.toml.
+type Model struct {
+	ID         string // the client-facing "{provider}/{model}" id
+	Provider   Provider
+	Kind       Kind
+	UpstreamID string // the id sent to the upstream API
+
+	Filter Filter
+	// Supported is every parameter the model forwards or honours, before
+	// the exclusivity and thinking rules.
+	Supported Mask
+	// Rename gives, per Param, the upstream's name for a forwarded
+	// parameter; "" for one that is not forwarded under a name.
+	Rename []string
+	// Clamps gives, per Param, the upstream's narrower numeric range.
+	Clamps []Clamp
+	// MaxStop is the most stop sequences the upstream takes; 0 for no limit.
+	MaxStop int
+
+	ContextLength    int
+	MaxOutputTokens  int
+	DefaultMaxTokens int // sent when the client gives no max_tokens
+
+	Thinking Thinking
+	Pricing  Pricing
+}
+
+// Strings is a JSON value that is either one string or an array of strings,
+// as OpenAI's stop parameter is. It decodes both into a slice.
+type Strings []string
+
+// InEnum reports whether v is one of enum.
+func InEnum(v string, enum []string) bool {
+	for _, e := range enum {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
