@@ -30,7 +30,9 @@ func main() {
 }
 
 func run(specDir, outDir string) error {
-	specs, err := gen.Load(os.DirFS(specDir), filepath.ToSlash(filepath.Clean(specDir)))
+	// Name the spec directory as it appears at the module root, whatever path
+	// reached it, so that the output does not depend on the working directory.
+	specs, err := gen.Load(os.DirFS(specDir), filepath.Base(filepath.Clean(specDir)))
 	if err != nil {
 		return err
 	}
