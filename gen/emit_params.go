@@ -20,7 +20,7 @@ func (e *emitter) paramsFile() *jen.File {
 	f := e.newFile(e.ir.paramsFile)
 	for _, emit := range []func(*jen.File){
 		e.emitParamConsts, e.emitPolicyMasks, e.emitParamSpecs,
-		e.emitSuperset, e.emitPresent, e.emitValidate, e.emitGuards,
+		e.emitSuperset, e.emitPresent, e.emitValidate, e.emitAccessors, e.emitGuards,
 	} {
 		emit(f)
 		f.Line()

@@ -430,6 +430,190 @@ func (s *Superset) Validate() (bad matrix.Param, ok bool) {
 	return 0, true
 }
 
+// Float returns the value of a number parameter.
+func (s *Superset) Float(p matrix.Param) float64 {
+	switch p {
+	case ParamTemperature:
+		if s.Temperature != nil {
+			return *s.Temperature
+		}
+	case ParamTopP:
+		if s.TopP != nil {
+			return *s.TopP
+		}
+	case ParamFrequencyPenalty:
+		if s.FrequencyPenalty != nil {
+			return *s.FrequencyPenalty
+		}
+	case ParamPresencePenalty:
+		if s.PresencePenalty != nil {
+			return *s.PresencePenalty
+		}
+	case ParamRepetitionPenalty:
+		if s.RepetitionPenalty != nil {
+			return *s.RepetitionPenalty
+		}
+	case ParamMinP:
+		if s.MinP != nil {
+			return *s.MinP
+		}
+	case ParamTopA:
+		if s.TopA != nil {
+			return *s.TopA
+		}
+	}
+	return 0
+}
+
+// Int returns the value of an integer parameter.
+func (s *Superset) Int(p matrix.Param) int64 {
+	switch p {
+	case ParamTopK:
+		if s.TopK != nil {
+			return *s.TopK
+		}
+	case ParamSeed:
+		if s.Seed != nil {
+			return *s.Seed
+		}
+	case ParamMaxTokens:
+		if s.MaxTokens != nil {
+			return *s.MaxTokens
+		}
+	case ParamMaxCompletionTokens:
+		if s.MaxCompletionTokens != nil {
+			return *s.MaxCompletionTokens
+		}
+	case ParamTopLogprobs:
+		if s.TopLogprobs != nil {
+			return *s.TopLogprobs
+		}
+	case ParamN:
+		if s.N != nil {
+			return *s.N
+		}
+	}
+	return 0
+}
+
+// Bool returns the value of a boolean parameter.
+func (s *Superset) Bool(p matrix.Param) bool {
+	switch p {
+	case ParamLogprobs:
+		if s.Logprobs != nil {
+			return *s.Logprobs
+		}
+	case ParamIncludeReasoning:
+		if s.IncludeReasoning != nil {
+			return *s.IncludeReasoning
+		}
+	case ParamStore:
+		if s.Store != nil {
+			return *s.Store
+		}
+	case ParamStream:
+		if s.Stream != nil {
+			return *s.Stream
+		}
+	case ParamParallelToolCalls:
+		if s.ParallelToolCalls != nil {
+			return *s.ParallelToolCalls
+		}
+	}
+	return false
+}
+
+// String returns the value of a string or enum parameter.
+func (s *Superset) String(p matrix.Param) string {
+	switch p {
+	case ParamReasoningEffort:
+		if s.ReasoningEffort != nil {
+			return *s.ReasoningEffort
+		}
+	case ParamVerbosity:
+		if s.Verbosity != nil {
+			return *s.Verbosity
+		}
+	case ParamUser:
+		if s.User != nil {
+			return *s.User
+		}
+	case ParamServiceTier:
+		if s.ServiceTier != nil {
+			return *s.ServiceTier
+		}
+	case ParamSafetyIdentifier:
+		if s.SafetyIdentifier != nil {
+			return *s.SafetyIdentifier
+		}
+	case ParamPromptCacheKey:
+		if s.PromptCacheKey != nil {
+			return *s.PromptCacheKey
+		}
+	case ParamPromptCacheRetention:
+		if s.PromptCacheRetention != nil {
+			return *s.PromptCacheRetention
+		}
+	}
+	return ""
+}
+
+// Strings returns the value of a string-or-array parameter.
+func (s *Superset) Strings(p matrix.Param) []string {
+	switch p {
+	case ParamStop:
+		return s.Stop
+	}
+	return nil
+}
+
+// Raw returns the raw JSON of an object, array or string-or-object parameter.
+func (s *Superset) Raw(p matrix.Param) json.RawMessage {
+	switch p {
+	case ParamLogitBias:
+		return s.LogitBias
+	case ParamReasoning:
+		return s.Reasoning
+	case ParamMetadata:
+		return s.Metadata
+	case ParamPromptCacheOptions:
+		return s.PromptCacheOptions
+	case ParamModalities:
+		return s.Modalities
+	case ParamModeration:
+		return s.Moderation
+	case ParamStreamOptions:
+		return s.StreamOptions
+	case ParamTools:
+		return s.Tools
+	case ParamToolChoice:
+		return s.ToolChoice
+	case ParamFunctions:
+		return s.Functions
+	case ParamFunctionCall:
+		return s.FunctionCall
+	case ParamResponseFormat:
+		return s.ResponseFormat
+	case ParamAudio:
+		return s.Audio
+	case ParamPrediction:
+		return s.Prediction
+	case ParamWebSearchOptions:
+		return s.WebSearchOptions
+	}
+	return nil
+}
+
+// KnownField reports whether name is a top-level field of the accepted
+// request body: a numbered parameter or a core field.
+func KnownField(name string) bool {
+	switch name {
+	case "model", "messages", "temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty", "repetition_penalty", "min_p", "top_a", "seed", "max_tokens", "max_completion_tokens", "stop", "logit_bias", "logprobs", "top_logprobs", "reasoning", "reasoning_effort", "include_reasoning", "verbosity", "user", "service_tier", "metadata", "store", "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "prompt_cache_options", "modalities", "moderation", "stream_options", "stream", "n", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "response_format", "audio", "prediction", "web_search_options":
+		return true
+	}
+	return false
+}
+
 func _() {
 	// An "invalid array index" compiler error signifies that the constants of
 	// package matrix have changed since this was generated. Re-run make generate.

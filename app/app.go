@@ -1,0 +1,122 @@
+// Package app assembles the gateway from its configuration: it starts the
+// built-in upstream emulators for providers without a key, checks that the
+// configuration is safe to serve, and runs the server until its context ends.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/config"
+	"github.com/opentoken/opentoken/emulator"
+	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
+	emugemini "github.com/opentoken/opentoken/emulator/gemini"
+	"github.com/opentoken/opentoken/server"
+	"github.com/opentoken/opentoken/server/adapter"
+)
+
+// DemoKey is the client key accepted when no keys are configured and every
+// upstream is emulated, so that a fresh checkout answers at once.
+const DemoKey = "sk-optk-demo"
+
+// emulatorKey is the credential the gateway and its embedded emulators share.
+const emulatorKey = "emulator-key"
+
+// Gateway is a running gateway.
+type Gateway struct {
+	Addr      string // the listening address, host:port
+	APIKeys   []string
+	srv       *server.Server
+	ln        net.Listener
+	emulators []*emulator.Server
+	done      chan error
+}
+
+// Start builds and starts the gateway for cfg.
+func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	g := &Gateway{APIKeys: cfg.APIKeys, done: make(chan error, 1)}
+	anthropic := adapter.Upstream{BaseURL: cfg.Anthropic.BaseURL, APIKey: cfg.Anthropic.APIKey}
+	gemini := adapter.Upstream{BaseURL: cfg.Gemini.BaseURL, APIKey: cfg.Gemini.APIKey}
+	real := anthropic.APIKey != "" || gemini.APIKey != ""
+	if len(g.APIKeys) == 0 {
+		if real {
+			return nil, errors.New("refusing to start: an upstream API key is set but OPENTOKEN_API_KEYS is empty, " +
+				"so anyone who can reach the gateway could spend that upstream's credit; set OPENTOKEN_API_KEYS")
+		}
+		g.APIKeys = []string{DemoKey}
+		log.Warn("no client keys configured and every upstream is emulated: accepting the demo key", "key", DemoKey)
+	}
+	if anthropic.APIKey == "" {
+		if err := g.emulate(&anthropic, "ANTHROPIC_API_KEY", emuanthropic.New(emulatorKey).Handle, log); err != nil {
+			return nil, err
+		}
+	}
+	if gemini.APIKey == "" {
+		if err := g.emulate(&gemini, "GEMINI_API_KEY", emugemini.New(emulatorKey).Handle, log); err != nil {
+			g.closeEmulators()
+			return nil, err
+		}
+	}
+	srv, err := server.New(server.Options{
+		APIKeys: g.APIKeys, Anthropic: anthropic, Gemini: gemini,
+		UpstreamTimeout: cfg.UpstreamTimeout, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
+	})
+	if err != nil {
+		g.closeEmulators()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		g.closeEmulators()
+		return nil, err
+	}
+	g.srv, g.ln, g.Addr = srv, ln, ln.Addr().String()
+	go func() { g.done <- srv.Serve(ln) }()
+	log.Info("OpenToken is serving", "url", "http://"+g.Addr+"/v1")
+	return g, nil
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (g *Gateway) Run(ctx context.Context) error {
+	select {
+	case err := <-g.done:
+		g.closeEmulators()
+		return err
+	case <-ctx.Done():
+		return g.Close()
+	}
+}
+
+// Close stops the gateway and its emulators, waiting for requests in flight.
+func (g *Gateway) Close() error {
+	err := g.srv.Shutdown()
+	<-g.done
+	g.closeEmulators()
+	return err
+}
+
+// emulate starts a built-in emulator on loopback and points up at it,
+// saying so loudly: nothing served by it reaches the real API.
+func (g *Gateway) emulate(up *adapter.Upstream, env string, h fasthttp.RequestHandler, log *slog.Logger) error {
+	s, err := emulator.Start("127.0.0.1:0", h)
+	if err != nil {
+		return fmt.Errorf("starting the built-in emulator for %s: %w", env, err)
+	}
+	g.emulators = append(g.emulators, s)
+	up.BaseURL, up.APIKey = s.URL, emulatorKey
+	log.Warn("!!! " + env + " is not set: these models are served by the BUILT-IN EMULATOR at " + s.URL +
+		", answers are synthetic and nothing reaches the real API !!!")
+	return nil
+}
+
+func (g *Gateway) closeEmulators() {
+	for _, e := range g.emulators {
+		_ = e.Close()
+	}
+	g.emulators = nil
+}

@@ -1,0 +1,91 @@
+// Command opentoken runs the OpenToken gateway, or its upstream emulators.
+//
+//	opentoken [--config FILE]                     serve the gateway
+//	opentoken emulate [--anthropic ADDR] [--gemini ADDR] [--key KEY]
+//	                                              serve the strict emulators alone
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/opentoken/opentoken/app"
+	"github.com/opentoken/opentoken/config"
+	"github.com/opentoken/opentoken/emulator"
+	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
+	emugemini "github.com/opentoken/opentoken/emulator/gemini"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "emulate" {
+		err = emulate(ctx, os.Args[2:], log)
+	} else {
+		err = serve(ctx, os.Args[1:], log)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "opentoken:", err)
+		os.Exit(1)
+	}
+}
+
+func serve(ctx context.Context, args []string, log *slog.Logger) error {
+	fs := flag.NewFlagSet("opentoken", flag.ContinueOnError)
+	path := fs.String("config", "", "a TOML file whose keys are the environment variables' names")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path, os.Getenv)
+	if err != nil {
+		return err
+	}
+	g, err := app.Start(cfg, log)
+	if err != nil {
+		return err
+	}
+	return g.Run(ctx)
+}
+
+// emulate serves the strict Anthropic and Gemini emulators on their own, so
+// that applications can run their tests offline against upstream-shaped APIs.
+func emulate(ctx context.Context, args []string, log *slog.Logger) error {
+	fs := flag.NewFlagSet("opentoken emulate", flag.ContinueOnError)
+	anthropicAddr := fs.String("anthropic", "127.0.0.1:8081", "listen address of the Anthropic Messages emulator (empty: off)")
+	geminiAddr := fs.String("gemini", "127.0.0.1:8082", "listen address of the Gemini emulator (empty: off)")
+	key := fs.String("key", "emulator-key", "the API key the emulators accept")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var servers []*emulator.Server
+	defer func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	}()
+	if *anthropicAddr != "" {
+		s, err := emulator.Start(*anthropicAddr, emuanthropic.New(*key).Handle)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, s)
+		log.Info("Anthropic Messages emulator", "url", s.URL, "path", "/v1/messages", "x-api-key", "(--key)")
+	}
+	if *geminiAddr != "" {
+		s, err := emulator.Start(*geminiAddr, emugemini.New(*key).Handle)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, s)
+		log.Info("Gemini emulator", "url", s.URL, "path", "/v1beta/models/{model}:generateContent", "x-goog-api-key", "(--key)")
+	}
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,355 @@
+package anthropic
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/opentoken/opentoken/emulator"
+)
+
+type request struct {
+	Model         string          `json:"model"`
+	MaxTokens     *int64          `json:"max_tokens"`
+	Messages      []message       `json:"messages"`
+	System        json.RawMessage `json:"system"`
+	Temperature   *float64        `json:"temperature"`
+	TopP          *float64        `json:"top_p"`
+	TopK          *int64          `json:"top_k"`
+	StopSequences json.RawMessage `json:"stop_sequences"`
+	Stream        *bool           `json:"stream"`
+	Thinking      *struct {
+		Type         string `json:"type"`
+		BudgetTokens *int64 `json:"budget_tokens"`
+		Display      string `json:"display"`
+	} `json:"thinking"`
+	OutputConfig *struct {
+		Effort *string `json:"effort"`
+	} `json:"output_config"`
+
+	stopSequences []string
+	system        []block
+}
+
+type message struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+	blocks  []block
+}
+
+type block struct {
+	Type         string `json:"type"`
+	Text         string `json:"text"`
+	CacheControl *struct {
+		Type string `json:"type"`
+		TTL  string `json:"ttl"`
+	} `json:"cache_control"`
+	Source *struct {
+		Type      string `json:"type"`
+		MediaType string `json:"media_type"`
+		Data      string `json:"data"`
+		URL       string `json:"url"`
+	} `json:"source"`
+}
+
+var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true}
+
+// parse decodes and validates a body the way the real API does, returning
+// the first problem in the real API's words.
+func parse(body []byte) (*request, *model, string) {
+	var raw any
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, nil, "There was an error parsing the body: " + err.Error()
+	}
+	if _, ok := raw.(map[string]any); !ok {
+		return nil, nil, "Input should be a valid dictionary"
+	}
+	if path := emulator.Unknown(raw, requestShape, ""); path != "" {
+		return nil, nil, path + ": Extra inputs are not permitted"
+	}
+	req := &request{}
+	if err := json.Unmarshal(body, req); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, nil, te.Field + ": Input should be a valid " + te.Type.String()
+		}
+		return nil, nil, err.Error()
+	}
+	if req.Model == "" {
+		return req, nil, "model: Field required"
+	}
+	m, ok := models[req.Model]
+	if !ok {
+		return req, nil, "model: " + req.Model
+	}
+	if msg := req.validate(&m); msg != "" {
+		return req, &m, msg
+	}
+	return req, &m, ""
+}
+
+func (r *request) validate(m *model) string {
+	switch {
+	case r.MaxTokens == nil:
+		return "max_tokens: Field required"
+	case *r.MaxTokens < 1:
+		return "max_tokens: Input should be greater than or equal to 1"
+	case *r.MaxTokens > int64(m.maxOutput):
+		return "max_tokens: " + strconv.FormatInt(*r.MaxTokens, 10) + " > " + strconv.Itoa(m.maxOutput) +
+			", which is the maximum allowed number of output tokens for " + r.Model
+	case len(r.Messages) == 0:
+		return "messages: at least one message is required"
+	}
+	if msg := r.validateSystem(); msg != "" {
+		return msg
+	}
+	for i := range r.Messages {
+		if msg := r.Messages[i].validate(i); msg != "" {
+			return msg
+		}
+	}
+	if len(r.StopSequences) > 0 {
+		if emulatorKind(r.StopSequences) != '[' {
+			return "stop_sequences: Input should be a valid list"
+		}
+		if err := json.Unmarshal(r.StopSequences, &r.stopSequences); err != nil {
+			return "stop_sequences.0: Input should be a valid string"
+		}
+	}
+	if msg := r.validateSampling(m); msg != "" {
+		return msg
+	}
+	return r.validateThinking(m)
+}
+
+func (r *request) validateSystem() string {
+	switch emulatorKind(r.System) {
+	case 0, 'n':
+		return ""
+	case '"':
+		var s string
+		_ = json.Unmarshal(r.System, &s)
+		r.system = []block{{Type: "text", Text: s}}
+		return ""
+	case '[':
+		if err := json.Unmarshal(r.System, &r.system); err != nil {
+			return "system: Input should be a valid list"
+		}
+		for i, b := range r.system {
+			if b.Type != "text" {
+				return "system." + strconv.Itoa(i) + ".type: Input should be 'text'"
+			}
+		}
+		return ""
+	}
+	return "system: Input should be a valid string"
+}
+
+func (m *message) validate(i int) string {
+	at := "messages." + strconv.Itoa(i)
+	if m.Role != "user" && m.Role != "assistant" {
+		return at + ".role: Input should be 'user' or 'assistant'"
+	}
+	switch emulatorKind(m.Content) {
+	case '"':
+		var s string
+		_ = json.Unmarshal(m.Content, &s)
+		if s == "" && m.Role == "user" {
+			return at + ": user messages must have non-empty content"
+		}
+		m.blocks = []block{{Type: "text", Text: s}}
+		return ""
+	case '[':
+		if err := json.Unmarshal(m.Content, &m.blocks); err != nil {
+			return at + ".content: Input should be a valid list"
+		}
+	default:
+		return at + ".content: Field required"
+	}
+	if len(m.blocks) == 0 {
+		return at + ".content: List should have at least 1 item after validation, not 0"
+	}
+	for j, b := range m.blocks {
+		bat := at + ".content." + strconv.Itoa(j)
+		switch b.Type {
+		case "text":
+			if b.Text == "" {
+				return bat + ".text: text content blocks must be non-empty"
+			}
+		case "image":
+			switch {
+			case m.Role != "user":
+				return bat + ": image blocks are only allowed in user messages"
+			case b.Source == nil:
+				return bat + ".source: Field required"
+			case b.Source.Type == "base64" && !imageTypes[b.Source.MediaType]:
+				return bat + ".source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'"
+			case b.Source.Type == "base64" && b.Source.Data == "":
+				return bat + ".source.base64.data: Field required"
+			case b.Source.Type == "url" && !strings.HasPrefix(b.Source.URL, "http"):
+				return bat + ".source.url.url: Input should be a valid URL"
+			case b.Source.Type != "base64" && b.Source.Type != "url":
+				return bat + ".source.type: Input tag '" + b.Source.Type + "' found using 'type' does not match any of the expected tags: 'base64', 'url', 'file'"
+			}
+		case "thinking", "redacted_thinking", "tool_use", "tool_result", "document":
+		default:
+			return bat + ".type: Input tag '" + b.Type + "' found using 'type' does not match any of the expected tags"
+		}
+	}
+	return ""
+}
+
+func (r *request) validateSampling(m *model) string {
+	switch {
+	case r.Temperature != nil && (*r.Temperature < 0 || *r.Temperature > 1):
+		return "temperature: Input should be less than or equal to 1"
+	case r.TopP != nil && (*r.TopP < 0 || *r.TopP > 1):
+		return "top_p: Input should be less than or equal to 1"
+	case r.TopK != nil && *r.TopK < 0:
+		return "top_k: Input should be greater than or equal to 0"
+	}
+	if m.noSampling {
+		switch {
+		case r.Temperature != nil:
+			return "`temperature` is deprecated for this model."
+		case r.TopP != nil:
+			return "`top_p` is deprecated for this model."
+		case r.TopK != nil:
+			return "`top_k` is deprecated for this model."
+		}
+	}
+	if m.exclusiveSampling && r.Temperature != nil && r.TopP != nil {
+		return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+	}
+	return ""
+}
+
+func (r *request) validateThinking(m *model) string {
+	if r.Thinking != nil {
+		switch r.Thinking.Type {
+		case "disabled":
+		case "enabled":
+			if !m.budgetThinking {
+				return "thinking.type.enabled is not supported for this model. Use thinking.type.adaptive and output_config.effort to control thinking behavior."
+			}
+			switch b := r.Thinking.BudgetTokens; {
+			case b == nil:
+				return "thinking.enabled.budget_tokens: Field required"
+			case *b < 1024:
+				return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+			case *b >= *r.MaxTokens:
+				return "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
+			}
+		case "adaptive":
+			if !m.adaptiveThinking {
+				return "thinking.type.adaptive is not supported for this model"
+			}
+			if r.Thinking.BudgetTokens != nil {
+				return "thinking.adaptive.budget_tokens: Extra inputs are not permitted"
+			}
+		default:
+			return "thinking.type: Input tag '" + r.Thinking.Type + "' found using 'type' does not match any of the expected tags: 'enabled', 'disabled', 'adaptive'"
+		}
+	}
+	if oc := r.OutputConfig; oc != nil && oc.Effort != nil {
+		ok := false
+		for _, e := range m.efforts {
+			ok = ok || e == *oc.Effort
+		}
+		if !ok {
+			if len(m.efforts) == 0 {
+				return "output_config.effort: effort is not supported for this model"
+			}
+			return "output_config.effort: Input should be " + quoteList(m.efforts)
+		}
+	}
+	if r.thinkingOn() {
+		switch {
+		case r.Temperature != nil && *r.Temperature != 1:
+			return "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking"
+		case r.TopK != nil:
+			return "`top_k` may not be set when thinking is enabled. Please consult our documentation at https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
+		case r.TopP != nil && *r.TopP < 0.95:
+			return "`top_p` must be between 0.95 and 1 when thinking is enabled."
+		case r.Messages[len(r.Messages)-1].Role == "assistant":
+			return "Prefilling the assistant response is not supported when thinking is enabled."
+		}
+	}
+	return ""
+}
+
+func (r *request) thinkingOn() bool {
+	return r.Thinking != nil && (r.Thinking.Type == "enabled" || r.Thinking.Type == "adaptive")
+}
+
+func (r *request) lastUserText() string {
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		if r.Messages[i].Role != "user" {
+			continue
+		}
+		var b strings.Builder
+		for _, blk := range r.Messages[i].blocks {
+			b.WriteString(blk.Text)
+		}
+		return b.String()
+	}
+	return ""
+}
+
+func (r *request) inputTokens() int {
+	n := 0
+	for _, b := range r.system {
+		n += len(b.Text)
+	}
+	for _, m := range r.Messages {
+		for _, b := range m.blocks {
+			n += len(b.Text)
+			if b.Source != nil {
+				n += 1600 * 4 // an image costs about 1,600 tokens
+			}
+		}
+	}
+	return max((n+3)/4, 1)
+}
+
+// cachePrefix returns a key for the system prompt up to its last
+// cache_control breakpoint, and that prefix's token count.
+func (r *request) cachePrefix() (string, int) {
+	last := -1
+	for i, b := range r.system {
+		if b.CacheControl != nil {
+			last = i
+		}
+	}
+	if last < 0 {
+		return "", 0
+	}
+	h := sha256.New()
+	n := 0
+	for _, b := range r.system[:last+1] {
+		h.Write([]byte(b.Text))
+		n += len(b.Text)
+	}
+	return r.Model + ":" + hex.EncodeToString(h.Sum(nil)), max((n+3)/4, 1)
+}
+
+func emulatorKind(b []byte) byte {
+	for _, c := range b {
+		if c != ' ' && c != '\n' && c != '\t' && c != '\r' {
+			return c
+		}
+	}
+	return 0
+}
+
+func quoteList(s []string) string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = "'" + v + "'"
+	}
+	return strings.Join(q, ", ")
+}

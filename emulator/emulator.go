@@ -1,0 +1,168 @@
+// Package emulator holds what the strict upstream emulators share: a
+// loopback server, a record of the requests they received, injectable
+// faults, and a checker for the field names a JSON body may use.
+//
+// The emulators model the real Anthropic and Gemini APIs closely enough that
+// a request they accept is one the real API accepts, and they answer with the
+// real error bodies and statuses otherwise. They are independent of the
+// gateway's capability matrix on purpose: the facts they hold about each
+// upstream model are the upstream's, so a wrong spec/ file shows up as a
+// rejected request in tests.
+package emulator
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Server is an emulator listening on a loopback address.
+type Server struct {
+	URL  string // http://127.0.0.1:port
+	ln   net.Listener
+	srv  *fasthttp.Server
+	done chan error
+}
+
+// Start serves h on addr ("127.0.0.1:0" picks a free port).
+func Start(addr string, h fasthttp.RequestHandler) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		URL:  "http://" + ln.Addr().String(),
+		ln:   ln,
+		srv:  &fasthttp.Server{Handler: h, Name: "emulator", NoDefaultServerHeader: true, NoDefaultContentType: true, IdleTimeout: time.Minute},
+		done: make(chan error, 1),
+	}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Close stops the server and waits for it. Requests held by a Hang fault
+// must be released first.
+func (s *Server) Close() error {
+	err := s.srv.Shutdown()
+	<-s.done
+	return err
+}
+
+// Request is one request an emulator received.
+type Request struct {
+	Path   string
+	Header map[string]string // lower-case names
+	Body   []byte
+}
+
+// Recorder keeps the latest requests, newest last.
+type Recorder struct {
+	mu   sync.Mutex
+	reqs []Request
+}
+
+const recorderKeep = 256
+
+// Record stores a copy of ctx's request.
+func (r *Recorder) Record(ctx *fasthttp.RequestCtx) {
+	req := Request{Path: string(ctx.RequestURI()), Header: map[string]string{}, Body: append([]byte(nil), ctx.PostBody()...)}
+	for k, v := range ctx.Request.Header.All() {
+		req.Header[string(toLower(k))] = string(v)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.reqs) == recorderKeep {
+		r.reqs = append(r.reqs[:0], r.reqs[1:]...)
+	}
+	r.reqs = append(r.reqs, req)
+}
+
+// Last returns the latest request, and false when there is none.
+func (r *Recorder) Last() (Request, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.reqs) == 0 {
+		return Request{}, false
+	}
+	return r.reqs[len(r.reqs)-1], true
+}
+
+// Count returns how many requests were recorded (up to the kept maximum).
+func (r *Recorder) Count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.reqs)
+}
+
+// Reset forgets every request.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	r.reqs = nil
+	r.mu.Unlock()
+}
+
+func toLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// Fault replaces an emulator's next answer, for error-path tests.
+type Fault struct {
+	Status int // answer with this status and Body
+	Body   string
+	Header map[string]string // extra response headers, such as retry-after
+	// Hang holds the request until the channel is closed, then closes the
+	// connection without answering: a stalled upstream.
+	Hang <-chan struct{}
+	// Reset closes the connection without answering.
+	Reset bool
+}
+
+// Faults is a queue of faults, consumed one per request.
+type Faults struct {
+	mu sync.Mutex
+	q  []Fault
+}
+
+// Push queues f for the next request.
+func (f *Faults) Push(fault Fault) {
+	f.mu.Lock()
+	f.q = append(f.q, fault)
+	f.mu.Unlock()
+}
+
+// Apply answers ctx with the next queued fault and reports whether there was one.
+func (f *Faults) Apply(ctx *fasthttp.RequestCtx) bool {
+	f.mu.Lock()
+	if len(f.q) == 0 {
+		f.mu.Unlock()
+		return false
+	}
+	fault := f.q[0]
+	f.q = f.q[1:]
+	f.mu.Unlock()
+	switch {
+	case fault.Hang != nil:
+		<-fault.Hang
+		ctx.SetConnectionClose()
+		ctx.Conn().Close()
+	case fault.Reset:
+		ctx.Conn().Close()
+	default:
+		ctx.SetStatusCode(fault.Status)
+		ctx.SetContentType("application/json")
+		for k, v := range fault.Header {
+			ctx.Response.Header.Set(k, v)
+		}
+		ctx.SetBodyString(fault.Body)
+	}
+	return true
+}

@@ -1,0 +1,28 @@
+package gemini
+
+// model is what the real Gemini API enforces for one model: upstream facts,
+// kept apart from spec/ so that tests check the gateway's matrix against them.
+type model struct {
+	maxOutput int
+	// penalties: presencePenalty and frequencyPenalty are enabled.
+	penalties bool
+	// seed: seed is accepted.
+	seed bool
+	// minBudget..maxBudget bound thinkingBudget on budget models (2.5);
+	// 0 and -1 (dynamic) are checked separately.
+	minBudget, maxBudget int
+	canDisable           bool // thinkingBudget 0 turns thinking off
+	// levels are the thinkingLevel values a Gemini 3 model takes; nil for
+	// a budget model, which rejects thinkingLevel.
+	levels []string
+	// embedding models do not serve generateContent.
+	embedding bool
+}
+
+var models = map[string]model{
+	"gemini-2.5-pro":         {maxOutput: 65536, penalties: true, seed: true, minBudget: 128, maxBudget: 32768},
+	"gemini-3-flash-preview": {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576},
+	"gemini-3.1-flash-lite":  {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576},
+	"gemini-3.1-pro-preview": {maxOutput: 65536, levels: []string{"LOW", "MEDIUM", "HIGH"}, minBudget: 128, maxBudget: 32768},
+	"text-embedding-004":     {embedding: true},
+}

@@ -1,0 +1,171 @@
+// Package adapter translates a validated OpenAI chat request into one
+// upstream's native request, and the upstream's answer back. Per-model facts
+// come from the generated matrix; this package holds only the mechanism.
+package adapter
+
+import (
+	json "github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+// Adapter speaks one upstream API.
+type Adapter interface {
+	// BuildRequest writes the upstream HTTP request for c into req; the body
+	// is appended to buf, which must stay untouched until the request is done.
+	BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *openai.Error)
+	// ParseResponse decodes a 2xx upstream body.
+	ParseResponse(body []byte, out *openai.Completion) error
+	// ParseError reads an upstream error body.
+	ParseError(status int, body []byte) UpstreamError
+}
+
+// Upstream is where an adapter sends its requests.
+type Upstream struct {
+	BaseURL string // an origin such as https://api.anthropic.com, no trailing slash
+	APIKey  string
+}
+
+// UpstreamError is what an upstream said when it failed.
+type UpstreamError struct {
+	Message string
+	// AuthFailed is set when the upstream rejected our credentials, which is
+	// the operator's problem, not the client's.
+	AuthFailed bool
+}
+
+// Call is one chat request ready for an upstream: the request, its model and
+// every forwarding decision, made once before any adapter runs.
+type Call struct {
+	Req     *openai.ChatRequest
+	Model   *matrix.Model
+	Present matrix.Mask // what the client sent
+	Forward matrix.Mask // what the model's filter lets through
+	// MaxTokens is the output limit to send, 0 for none: the client's
+	// max_tokens (or max_completion_tokens), else the model's default,
+	// clamped to the model's limit and raised to make room for a thinking
+	// budget.
+	MaxTokens int64
+	Thinking  Thinking
+}
+
+// Thinking is the resolved extended-thinking plan of a call.
+type Thinking struct {
+	Requested bool // the client sent reasoning, reasoning_effort or include_reasoning
+	On        bool // the upstream will think; the filter then drops sampling parameters
+	Effort    matrix.Effort
+	Budget    int64  // budget styles: the token budget
+	Level     string // level and adaptive styles: the upstream's level name
+	Exclude   bool   // the client asked not to see reasoning text
+}
+
+// maxTokensParams are written by the adapters themselves, from MaxTokens.
+const maxTokensParams = matrix.Mask(1)<<generated.ParamMaxTokens | matrix.Mask(1)<<generated.ParamMaxCompletionTokens
+
+// Dropped is what the client sent that is not forwarded.
+func (c *Call) Dropped() matrix.Mask { return c.Present &^ c.Forward }
+
+// NewCall resolves reasoning, runs the model's filter and settles max_tokens.
+// It fails when the client sent a parameter that the model cannot honour and
+// that must not be dropped silently.
+func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
+	c := &Call{Req: req, Model: m, Present: req.Present()}
+	if err := c.resolveThinking(); err != nil {
+		return nil, err
+	}
+	c.Forward = m.Filter(c.Present, c.Thinking.On)
+	if rejected := c.Dropped() & generated.RejectParams; rejected != 0 {
+		p, _ := rejected.Next()
+		name := generated.ParamSpecs[p].Name
+		return nil, openai.Unsupported(name, name+" is not supported by "+m.ID+" through this gateway; it would change the answer, so it is refused rather than dropped")
+	}
+	if req.N != nil && *req.N > 1 {
+		return nil, openai.Unsupported("n", "n > 1 is not supported: every registered upstream returns one choice")
+	}
+	c.resolveMaxTokens()
+	return c, nil
+}
+
+func (c *Call) resolveThinking() *openai.Error {
+	req, t := c.Req, &c.Thinking
+	effortName := ""
+	var r openai.Reasoning
+	if req.Reasoning != nil && matrix.RawPresent(req.Reasoning) {
+		t.Requested = true
+		if err := json.Unmarshal(req.Reasoning, &r); err != nil {
+			return openai.BadRequest("reasoning", "reasoning must be an object")
+		}
+		if r.Effort != nil {
+			effortName = *r.Effort
+		}
+		t.Exclude = r.Exclude != nil && *r.Exclude
+	}
+	if req.ReasoningEffort != nil {
+		t.Requested = true
+		if effortName == "" {
+			effortName = *req.ReasoningEffort
+		}
+	}
+	if req.IncludeReasoning != nil {
+		t.Requested = true
+		t.Exclude = t.Exclude || !*req.IncludeReasoning
+	}
+	if !t.Requested {
+		return nil
+	}
+	// Reasoning is off unless asked for; asked for without a size, it is medium.
+	t.Effort = matrix.EffortMedium
+	if effortName != "" {
+		t.Effort, _ = matrix.ParseEffort(effortName) // validated by DecodeChat
+	}
+	if r.Enabled != nil && !*r.Enabled {
+		t.Effort = matrix.EffortNone
+	}
+	if req.IncludeReasoning != nil && !*req.IncludeReasoning && effortName == "" && r.MaxTokens == nil && r.Enabled == nil {
+		// include_reasoning: false alone asks for no reasoning at all.
+		t.Requested = false
+		return nil
+	}
+	spec := &c.Model.Thinking
+	switch spec.Style {
+	case matrix.ThinkingAnthropicBudget, matrix.ThinkingGeminiBudget:
+		t.Budget = int64(spec.Budgets[t.Effort])
+		if r.MaxTokens != nil && *r.MaxTokens > 0 && t.Effort != matrix.EffortNone {
+			t.Budget = min(max(*r.MaxTokens, int64(spec.MinBudget)), int64(spec.MaxBudget))
+		}
+		t.On = t.Budget > 0
+	case matrix.ThinkingAnthropicAdaptive, matrix.ThinkingGeminiLevel:
+		t.Level = spec.Levels[t.Effort]
+		t.On = t.Level != ""
+	}
+	return nil
+}
+
+func (c *Call) resolveMaxTokens() {
+	m, s := c.Model, &c.Req.Superset
+	switch {
+	case c.Forward.Has(generated.ParamMaxTokens):
+		c.MaxTokens = s.Int(generated.ParamMaxTokens)
+	case c.Forward.Has(generated.ParamMaxCompletionTokens):
+		c.MaxTokens = s.Int(generated.ParamMaxCompletionTokens)
+	default:
+		c.MaxTokens = int64(m.DefaultMaxTokens)
+	}
+	if c.MaxTokens > 0 {
+		if cl := m.Clamps[generated.ParamMaxTokens]; cl.Set {
+			c.MaxTokens = int64(cl.Apply(float64(c.MaxTokens)))
+		}
+	}
+	// Anthropic counts thinking inside max_tokens and needs the budget below
+	// it: grow max_tokens by the budget so the visible answer keeps the room
+	// the client asked for, within the model's limit.
+	if t := &c.Thinking; m.Thinking.Style == matrix.ThinkingAnthropicBudget && t.On && t.Budget >= c.MaxTokens {
+		c.MaxTokens = min(c.MaxTokens+t.Budget, int64(m.MaxOutputTokens))
+		if t.Budget >= c.MaxTokens {
+			t.Budget = c.MaxTokens - 1
+		}
+	}
+}

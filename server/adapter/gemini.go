@@ -1,0 +1,238 @@
+package adapter
+
+import (
+	json "github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/internal/jsonw"
+	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+// Gemini speaks the Google Gemini API (POST /v1beta/models/{id}:generateContent).
+type Gemini struct{}
+
+// BuildRequest implements Adapter.
+func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *openai.Error) {
+	body, err := appendGeminiBody(buf, c)
+	if err != nil {
+		return buf, err
+	}
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(up.BaseURL + "/v1beta/models/" + c.Model.UpstreamID + ":generateContent")
+	req.Header.SetContentType("application/json")
+	req.Header.Set("x-goog-api-key", up.APIKey)
+	req.SetBodyRaw(body)
+	return body, nil
+}
+
+func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
+	msgs := c.Req.Messages
+	dst = append(dst, `{"contents":[`...)
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Role != "user" && m.Role != "assistant" {
+			continue
+		}
+		if !m.Content.IsParts && m.Content.Text == "" && m.Role == "assistant" {
+			continue
+		}
+		dst = jsonw.Comma(dst)
+		if m.Role == "assistant" {
+			dst = append(dst, `{"role":"model","parts":[`...)
+		} else {
+			dst = append(dst, `{"role":"user","parts":[`...)
+		}
+		var err *openai.Error
+		if dst, err = appendGeminiParts(dst, m, i); err != nil {
+			return dst, err
+		}
+		dst = append(dst, "]}"...)
+	}
+	dst = append(dst, ']')
+
+	// systemInstruction is one Content of text parts, gathered in order.
+	opened := false
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Role != "system" && m.Role != "developer" {
+			continue
+		}
+		if !opened {
+			dst = append(dst, `,"systemInstruction":{"parts":[`...)
+			opened = true
+		}
+		var err *openai.Error
+		if dst, err = appendGeminiParts(dst, m, i); err != nil {
+			return dst, err
+		}
+	}
+	if opened {
+		dst = append(dst, "]}"...)
+	}
+
+	dst = append(dst, `,"generationConfig":{`...)
+	dst = appendForwarded(dst, c)
+	if c.MaxTokens > 0 {
+		dst = jsonw.Comma(dst)
+		dst = jsonw.Key(dst, c.Model.Rename[maxTokensName])
+		dst = jsonw.Int(dst, c.MaxTokens)
+	}
+	dst = appendThinkingConfig(dst, c)
+	return append(dst, "}}"...), nil
+}
+
+// appendThinkingConfig writes thinkingConfig when the client asked for
+// reasoning. A budget of 0 (effort none on Gemini 2.5, which cannot stop
+// thinking) omits it, leaving the model's default.
+func appendThinkingConfig(dst []byte, c *Call) []byte {
+	t := &c.Thinking
+	if !t.Requested {
+		return dst
+	}
+	switch c.Model.Thinking.Style {
+	case matrix.ThinkingGeminiBudget:
+		if t.Budget == 0 {
+			return dst
+		}
+		dst = jsonw.Comma(dst)
+		dst = append(dst, `"thinkingConfig":{"thinkingBudget":`...)
+		dst = jsonw.Int(dst, t.Budget)
+	case matrix.ThinkingGeminiLevel:
+		if t.Level == "" {
+			return dst
+		}
+		dst = jsonw.Comma(dst)
+		dst = append(dst, `"thinkingConfig":{"thinkingLevel":`...)
+		dst = jsonw.String(dst, t.Level)
+	default:
+		return dst
+	}
+	if !t.Exclude {
+		dst = append(dst, `,"includeThoughts":true`...)
+	}
+	return append(dst, '}')
+}
+
+func appendGeminiParts(dst []byte, m *openai.Message, i int) ([]byte, *openai.Error) {
+	if !m.Content.IsParts {
+		dst = jsonw.Comma(dst)
+		dst = append(dst, `{"text":`...)
+		dst = jsonw.String(dst, m.Content.Text)
+		return append(dst, '}'), nil
+	}
+	for j := range m.Content.Parts {
+		p := &m.Content.Parts[j]
+		dst = jsonw.Comma(dst)
+		switch p.Type {
+		case "text":
+			dst = append(dst, `{"text":`...)
+			dst = jsonw.String(dst, p.Text)
+			dst = append(dst, '}')
+		case "image_url":
+			if m.Role != "user" {
+				return dst, openai.BadRequest(partParam(i, j)+".type", "Gemini takes images only in user messages")
+			}
+			mediaType, data, ok := dataURL(p.ImageURL.URL)
+			if !ok {
+				return dst, openai.BadRequest(partParam(i, j)+".image_url.url", "Gemini models take images as base64 data: URLs; the gateway does not fetch http(s) URLs for them")
+			}
+			dst = append(dst, `{"inlineData":{"mimeType":`...)
+			dst = jsonw.String(dst, mediaType)
+			dst = append(dst, `,"data":`...)
+			dst = jsonw.String(dst, data)
+			dst = append(dst, "}}"...)
+		}
+	}
+	return dst, nil
+}
+
+type geminiResponse struct {
+	Candidates []struct {
+		Content struct {
+			Parts []struct {
+				Text    string `json:"text"`
+				Thought bool   `json:"thought"`
+			} `json:"parts"`
+		} `json:"content"`
+		FinishReason string `json:"finishReason"`
+	} `json:"candidates"`
+	PromptFeedback struct {
+		BlockReason string `json:"blockReason"`
+	} `json:"promptFeedback"`
+	UsageMetadata struct {
+		PromptTokenCount        int64 `json:"promptTokenCount"`
+		CandidatesTokenCount    int64 `json:"candidatesTokenCount"`
+		ThoughtsTokenCount      int64 `json:"thoughtsTokenCount"`
+		CachedContentTokenCount int64 `json:"cachedContentTokenCount"`
+		ToolUsePromptTokenCount int64 `json:"toolUsePromptTokenCount"`
+	} `json:"usageMetadata"`
+}
+
+// ParseResponse implements Adapter.
+func (Gemini) ParseResponse(body []byte, out *openai.Completion) error {
+	var r geminiResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return err
+	}
+	var content, reasoning []byte
+	finish := openai.FinishContentFilter // a blocked prompt has no candidates
+	if len(r.Candidates) > 0 {
+		cand := &r.Candidates[0]
+		for _, p := range cand.Content.Parts {
+			if p.Thought {
+				reasoning = append(reasoning, p.Text...)
+			} else {
+				content = append(content, p.Text...)
+			}
+		}
+		finish = geminiFinish(cand.FinishReason)
+	}
+	u := &r.UsageMetadata
+	*out = openai.Completion{
+		Content:      string(content),
+		Reasoning:    string(reasoning),
+		FinishReason: finish,
+		Usage: openai.Usage{
+			Prompt: u.PromptTokenCount + u.ToolUsePromptTokenCount,
+			Cached: u.CachedContentTokenCount,
+			// candidatesTokenCount excludes thoughts; OpenAI's completion
+			// tokens include reasoning.
+			Completion: u.CandidatesTokenCount + u.ThoughtsTokenCount,
+			Reasoning:  u.ThoughtsTokenCount,
+		},
+	}
+	return nil
+}
+
+func geminiFinish(reason string) string {
+	switch reason {
+	case "MAX_TOKENS":
+		return openai.FinishLength
+	case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
+		"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "IMAGE_OTHER":
+		return openai.FinishContentFilter
+	}
+	return openai.FinishStop
+}
+
+// ParseError implements Adapter.
+func (Gemini) ParseError(status int, body []byte) UpstreamError {
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+			Status  string `json:"status"`
+			Details []struct {
+				Reason string `json:"reason"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Error.Message == "" {
+		return UpstreamError{Message: fallbackMessage(status, body)}
+	}
+	auth := e.Error.Status == "PERMISSION_DENIED" || e.Error.Status == "UNAUTHENTICATED"
+	for _, d := range e.Error.Details {
+		auth = auth || d.Reason == "API_KEY_INVALID"
+	}
+	return UpstreamError{Message: "gemini: " + e.Error.Message, AuthFailed: auth}
+}

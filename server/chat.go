@@ -1,0 +1,94 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server/adapter"
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+// HeaderDroppedParams lists, comma-separated, the parameters a client sent
+// that the model's upstream did not receive.
+const HeaderDroppedParams = "X-OpenToken-Dropped-Params"
+
+// chat serves POST /v1/chat/completions.
+func (s *Server) chat(ctx *fasthttp.RequestCtx) {
+	var req openai.ChatRequest
+	if e := openai.DecodeChat(ctx.PostBody(), &req); e != nil {
+		writeError(ctx, e)
+		return
+	}
+	m := generated.Lookup(req.Model)
+	if m == nil {
+		writeError(ctx, openai.ModelNotFound(req.Model))
+		return
+	}
+	if m.Kind != matrix.KindChat {
+		writeError(ctx, &openai.Error{Status: 400, Type: openai.TypeInvalidRequest, Code: "model_not_supported", Param: "model",
+			Message: m.ID + " is an embeddings model; it does not serve chat completions"})
+		return
+	}
+	call, e := adapter.NewCall(&req, m)
+	if e != nil {
+		writeError(ctx, e)
+		return
+	}
+	if req.Stream != nil && *req.Stream {
+		writeError(ctx, openai.Unsupported("stream", "streaming is not available yet; send stream: false"))
+		return
+	}
+	var out openai.Completion
+	e = s.exchange(&s.upstreams[m.Provider], call, &out)
+	if e != nil {
+		writeError(ctx, e)
+		setDropped(ctx, call.Dropped())
+		return
+	}
+	buf := getBuf()
+	id := s.ids.appendID(nil, "chatcmpl-")
+	*buf = openai.AppendCompletion((*buf)[:0], string(id), time.Now().Unix(), req.Model, &out, !call.Thinking.Exclude)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(*buf)
+	putBuf(buf)
+	setDropped(ctx, call.Dropped())
+}
+
+// setDropped writes X-OpenToken-Dropped-Params, or nothing when every
+// parameter was forwarded.
+func setDropped(ctx *fasthttp.RequestCtx, dropped matrix.Mask) {
+	if dropped == 0 {
+		return
+	}
+	var b [512]byte
+	v := b[:0]
+	for dropped != 0 {
+		var p matrix.Param
+		p, dropped = dropped.Next()
+		if len(v) > 0 {
+			v = append(v, ',')
+		}
+		v = append(v, generated.ParamSpecs[p].Name...)
+	}
+	// Keep the header's documented spelling; fasthttp would write
+	// X-Opentoken-Dropped-Params.
+	ctx.Response.Header.DisableNormalizing()
+	ctx.Response.Header.SetBytesV(HeaderDroppedParams, v)
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+// putBuf returns a buffer to the pool unless it grew past 1 MiB, so that one
+// huge request does not pin its memory forever.
+func putBuf(b *[]byte) {
+	if cap(*b) <= 1<<20 {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
+}

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/jsonw"
+	"github.com/opentoken/opentoken/matrix"
+)
+
+// modelsCreated is the fixed "created" of every /v1/models entry.
+const modelsCreated = 1704067200
+
+// appendModels writes the GET /v1/models body from the generated registry:
+// the OpenAI list shape plus pricing, context length and the parameters each
+// model forwards, so that clients can read the matrix.
+func appendModels(dst []byte) []byte {
+	dst = append(dst, `{"object":"list","data":[`...)
+	for i, m := range generated.Models {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"id":`...)
+		dst = jsonw.String(dst, m.ID)
+		dst = append(dst, `,"object":"model","created":`...)
+		dst = jsonw.Int(dst, modelsCreated)
+		dst = append(dst, `,"owned_by":`...)
+		dst = jsonw.String(dst, m.Provider.String())
+		dst = append(dst, `,"pricing":{"input":`...)
+		dst = jsonw.Float(dst, m.Pricing.Input)
+		dst = append(dst, `,"output":`...)
+		dst = jsonw.Float(dst, m.Pricing.Output)
+		dst = append(dst, `,"cache_read":`...)
+		dst = appendPrice(dst, m.Pricing.CacheRead)
+		dst = append(dst, `,"cache_write":`...)
+		dst = appendPrice(dst, m.Pricing.CacheWrite)
+		dst = append(dst, `},"context_length":`...)
+		dst = jsonw.Int(dst, int64(m.ContextLength))
+		if m.Kind == matrix.KindChat {
+			dst = append(dst, `,"max_output_tokens":`...)
+			dst = jsonw.Int(dst, int64(m.MaxOutputTokens))
+		}
+		dst = append(dst, `,"supported_parameters":[`...)
+		for rest, first := m.Supported, true; rest != 0; first = false {
+			var p matrix.Param
+			p, rest = rest.Next()
+			if !first {
+				dst = append(dst, ',')
+			}
+			dst = jsonw.String(dst, generated.ParamSpecs[p].Name)
+		}
+		dst = append(dst, "]}"...)
+	}
+	return append(dst, "]}"...)
+}
+
+func appendPrice(dst []byte, p matrix.Price) []byte {
+	if !p.Valid {
+		return append(dst, "null"...)
+	}
+	return jsonw.Float(dst, p.USD)
+}

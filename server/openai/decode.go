@@ -1,0 +1,247 @@
+package openai
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/matrix"
+)
+
+// DecodeChat parses and validates a chat request body into req. Every
+// failure is a 400 whose param names the offending field.
+func DecodeChat(body []byte, req *ChatRequest) *Error {
+	if matrix.RawKind(body) != '{' {
+		if len(body) == 0 {
+			return BadRequest("", "request body is empty; send a JSON object")
+		}
+		return BadRequest("", "request body must be a JSON object")
+	}
+	if err := json.UnmarshalOf(body, req); err != nil {
+		return decodeError(err)
+	}
+	if key, ok := unknownKey(body); !ok {
+		return BadRequest(key, "unknown field "+strconv.Quote(key)+": not an OpenAI Chat Completions or OpenRouter parameter")
+	}
+	if req.Model == "" {
+		return BadRequest("model", "model is required: a {provider}/{model} id such as google/gemini-3-flash")
+	}
+	if len(req.Messages) == 0 {
+		return BadRequest("messages", "messages must be a non-empty array")
+	}
+	if bad, ok := req.Superset.Validate(); !ok {
+		return rangeError(bad)
+	}
+	if req.Reasoning != nil {
+		var r Reasoning
+		if err := json.Unmarshal(req.Reasoning, &r); err != nil {
+			return BadRequest("reasoning", "reasoning must be an object with effort, max_tokens, exclude and enabled")
+		}
+		if r.Effort != nil {
+			if _, ok := matrix.ParseEffort(*r.Effort); !ok {
+				return BadRequest("reasoning.effort", "reasoning.effort must be one of: "+strings.Join(matrix.EffortNames[:], ", "))
+			}
+		}
+		if r.MaxTokens != nil && *r.MaxTokens < 0 {
+			return BadRequest("reasoning.max_tokens", "reasoning.max_tokens must not be negative")
+		}
+	}
+	return validateMessages(req.Messages)
+}
+
+// decodeError turns a decoding failure into a 400 naming the field.
+func decodeError(err error) *Error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		field := typeErr.Field
+		if field == "" {
+			return BadRequest("", "invalid request body: "+err.Error())
+		}
+		return BadRequest(field, field+": wrong type ("+typeErr.Value+"); see the OpenAI Chat Completions schema")
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return BadRequest("", "request body is not valid JSON: "+err.Error())
+	}
+	// A custom decoder (content, stop) rejected a value; the message says
+	// which shape it wanted.
+	return BadRequest("", "invalid request body: "+err.Error())
+}
+
+// rangeError explains why a parameter failed its spec.
+func rangeError(p matrix.Param) *Error {
+	s := &generated.ParamSpecs[p]
+	switch s.Type {
+	case matrix.TypeNumber, matrix.TypeInteger:
+		return BadRequest(s.Name, s.Name+" must be "+describeRange(s))
+	case matrix.TypeEnum:
+		return BadRequest(s.Name, s.Name+" must be one of: "+strings.Join(s.Enum, ", "))
+	case matrix.TypeStringOrArray:
+		return BadRequest(s.Name, s.Name+" must have at most "+strconv.Itoa(s.MaxItems)+" items")
+	case matrix.TypeObject:
+		return BadRequest(s.Name, s.Name+" must be an object")
+	case matrix.TypeArray:
+		return BadRequest(s.Name, s.Name+" must be an array")
+	case matrix.TypeStringOrObject:
+		return BadRequest(s.Name, s.Name+" must be a string or an object")
+	}
+	return BadRequest(s.Name, s.Name+" is invalid")
+}
+
+func describeRange(s *matrix.ParamSpec) string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	switch {
+	case s.Min > -1e308 && s.Max < 1e308:
+		return "between " + f(s.Min) + " and " + f(s.Max)
+	case s.Min > -1e308:
+		return "at least " + f(s.Min)
+	default:
+		return "at most " + f(s.Max)
+	}
+}
+
+var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
+
+func validateMessages(msgs []Message) *Error {
+	conversation := false
+	for i := range msgs {
+		m := &msgs[i]
+		at := "messages[" + strconv.Itoa(i) + "]"
+		switch {
+		case !roles[m.Role]:
+			return BadRequest(at+".role", at+".role must be system, developer, user, assistant or tool")
+		case m.Role == "tool" || m.Role == "function":
+			return Unsupported(at+".role", "tool messages need tool calling, which this gateway does not support yet")
+		case m.ToolCalls != nil && matrix.RawPresent(m.ToolCalls), m.FunctionCall != nil && matrix.RawPresent(m.FunctionCall):
+			return Unsupported(at+".tool_calls", "assistant tool calls need tool calling, which this gateway does not support yet")
+		case m.Audio != nil && matrix.RawPresent(m.Audio):
+			return Unsupported(at+".audio", "audio is not supported")
+		case m.Content.IsNull && m.Role != "assistant":
+			return BadRequest(at+".content", at+".content is required")
+		}
+		if m.Role == "user" || m.Role == "assistant" {
+			conversation = true
+		}
+		for j := range m.Content.Parts {
+			p := &m.Content.Parts[j]
+			pat := at + ".content[" + strconv.Itoa(j) + "]"
+			switch p.Type {
+			case "text":
+			case "image_url":
+				if m.Role != "user" {
+					return BadRequest(pat+".type", "image parts are allowed only in user messages")
+				}
+				if p.ImageURL == nil || p.ImageURL.URL == "" {
+					return BadRequest(pat+".image_url.url", pat+".image_url.url is required")
+				}
+			case "input_audio", "file":
+				return Unsupported(pat+".type", p.Type+" content parts are not supported by any registered model")
+			default:
+				return BadRequest(pat+".type", pat+".type must be text or image_url")
+			}
+			if p.CacheControl != nil && p.CacheControl.Type != "ephemeral" {
+				return BadRequest(pat+".cache_control.type", "cache_control.type must be ephemeral")
+			}
+		}
+	}
+	if !conversation {
+		return BadRequest("messages", "messages must include at least one user or assistant message")
+	}
+	return nil
+}
+
+// unknownKey walks the top-level keys of a body that already decoded, and
+// returns the first one that is neither a core field nor a parameter of the
+// superset. The body is known to be valid JSON, so the walk only needs to
+// find where each value ends.
+func unknownKey(body []byte) (string, bool) {
+	i := skipSpace(body, 0) + 1 // past '{'
+	for {
+		i = skipSpace(body, i)
+		if i >= len(body) || body[i] == '}' {
+			return "", true
+		}
+		if body[i] == ',' {
+			i++
+			continue
+		}
+		end := stringEnd(body, i)
+		key := body[i+1 : end-1]
+		var name string
+		if hasByte(key, '\\') {
+			if err := json.Unmarshal(body[i:end], &name); err != nil {
+				return string(key), false
+			}
+		} else {
+			name = unsafeString(key)
+		}
+		if !generated.KnownField(name) {
+			return strings.Clone(name), false
+		}
+		i = skipSpace(body, end)
+		i = valueEnd(body, skipSpace(body, i+1)) // past ':' and the value
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string that starts at b[i] == '"'.
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index just past the value that starts at b[i].
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ' ' && b[i] != '\n' && b[i] != '\t' && b[i] != '\r' {
+		i++
+	}
+	return i
+}
+
+func hasByte(b []byte, c byte) bool {
+	for _, x := range b {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}

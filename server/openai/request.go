@@ -1,0 +1,90 @@
+// Package openai is the client-facing wire format of OpenToken: the OpenAI
+// Chat Completions request it accepts, the response and error envelope it
+// writes. It knows nothing of upstreams.
+package openai
+
+import (
+	json "github.com/goccy/go-json"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/matrix"
+)
+
+// ChatRequest is a POST /v1/chat/completions body: the core fields, and every
+// parameter of the superset through the generated Superset.
+type ChatRequest struct {
+	Model    string    `json:"model"`
+	Messages []Message `json:"messages"`
+	generated.Superset
+}
+
+// Message is one entry of messages.
+type Message struct {
+	Role       string          `json:"role"`
+	Content    Content         `json:"content"`
+	Name       string          `json:"name,omitempty"`
+	ToolCalls  json.RawMessage `json:"tool_calls,omitempty"`
+	ToolCallID string          `json:"tool_call_id,omitempty"`
+	Refusal    *string         `json:"refusal,omitempty"`
+	// FunctionCall is the deprecated form of ToolCalls.
+	FunctionCall json.RawMessage `json:"function_call,omitempty"`
+	// Audio references an earlier audio answer.
+	Audio json.RawMessage `json:"audio,omitempty"`
+}
+
+// Content is a message's content: a string, or an array of parts.
+type Content struct {
+	Text    string
+	Parts   []Part
+	IsParts bool // the client sent an array
+	IsNull  bool // absent or null
+}
+
+// UnmarshalJSON accepts a string, an array of parts, or null.
+func (c *Content) UnmarshalJSON(b []byte) error {
+	*c = Content{}
+	switch matrix.RawKind(b) {
+	case '"':
+		return json.Unmarshal(b, &c.Text)
+	case '[':
+		c.IsParts = true
+		return json.Unmarshal(b, &c.Parts)
+	case 'n', 0:
+		c.IsNull = true
+		return nil
+	}
+	return errContentType
+}
+
+// Part is one content part.
+type Part struct {
+	Type         string        `json:"type"`
+	Text         string        `json:"text,omitempty"`
+	ImageURL     *ImageURL     `json:"image_url,omitempty"`
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
+	// InputAudio and File are OpenAI part kinds no current model takes.
+	InputAudio json.RawMessage `json:"input_audio,omitempty"`
+	File       json.RawMessage `json:"file,omitempty"`
+}
+
+// ImageURL is an image_url part's payload: a data: URL or an http(s) URL.
+type ImageURL struct {
+	URL    string `json:"url"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// CacheControl marks a prompt-caching breakpoint, Anthropic style.
+type CacheControl struct {
+	Type string `json:"type"`
+	TTL  string `json:"ttl,omitempty"`
+}
+
+// Reasoning is the OpenRouter reasoning object.
+type Reasoning struct {
+	Effort    *string `json:"effort"`
+	MaxTokens *int64  `json:"max_tokens"`
+	Exclude   *bool   `json:"exclude"`
+	Enabled   *bool   `json:"enabled"`
+	// Summary is OpenAI's Responses-API spelling, accepted and ignored.
+	Summary *string `json:"summary"`
+}
