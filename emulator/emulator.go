@@ -59,8 +59,9 @@ type Request struct {
 
 // Recorder keeps the latest requests, newest last.
 type Recorder struct {
-	mu   sync.Mutex
-	reqs []Request
+	mu    sync.Mutex
+	reqs  []Request
+	total int
 }
 
 const recorderKeep = 256
@@ -77,6 +78,7 @@ func (r *Recorder) Record(ctx *fasthttp.RequestCtx) {
 		r.reqs = append(r.reqs[:0], r.reqs[1:]...)
 	}
 	r.reqs = append(r.reqs, req)
+	r.total++
 }
 
 // Last returns the latest request, and false when there is none.
@@ -89,17 +91,17 @@ func (r *Recorder) Last() (Request, bool) {
 	return r.reqs[len(r.reqs)-1], true
 }
 
-// Count returns how many requests were recorded (up to the kept maximum).
+// Count returns how many requests were received in all.
 func (r *Recorder) Count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.reqs)
+	return r.total
 }
 
 // Reset forgets every request.
 func (r *Recorder) Reset() {
 	r.mu.Lock()
-	r.reqs = nil
+	r.reqs, r.total = nil, 0
 	r.mu.Unlock()
 }
 

@@ -1,0 +1,166 @@
+// Package gatewaytest starts a gateway in front of the strict emulators, on
+// loopback ports chosen by the kernel, for tests. Everything it starts is
+// stopped by t.Cleanup.
+package gatewaytest
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/emulator"
+	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
+	emugemini "github.com/opentoken/opentoken/emulator/gemini"
+	"github.com/opentoken/opentoken/server"
+	"github.com/opentoken/opentoken/server/adapter"
+)
+
+// Keys used by the test gateway.
+const (
+	ClientKey   = "sk-optk-test-client-key"
+	UpstreamKey = "upstream-secret-key"
+)
+
+// Env is a running gateway with its emulated upstreams.
+type Env struct {
+	URL                     string // the gateway's origin, http://127.0.0.1:port
+	Anthropic               *emuanthropic.Emulator
+	Gemini                  *emugemini.Emulator
+	AnthropicURL, GeminiURL string
+	// Log holds everything the gateway logged.
+	Log *SyncBuffer
+}
+
+// Options adjust the gateway under test.
+type Options struct {
+	UpstreamTimeout time.Duration
+	MaxBodyBytes    int
+	// AnthropicURL and GeminiURL replace the emulators' addresses, to point
+	// the gateway at a dead port.
+	AnthropicURL, GeminiURL string
+}
+
+// Start runs a gateway and two emulators until the test ends.
+func Start(t testing.TB, opt Options) *Env {
+	t.Helper()
+	env := &Env{Anthropic: emuanthropic.New(UpstreamKey), Gemini: emugemini.New(UpstreamKey), Log: &SyncBuffer{}}
+	ea := startEmulator(t, env.Anthropic.Handle)
+	eg := startEmulator(t, env.Gemini.Handle)
+	env.AnthropicURL, env.GeminiURL = ea.URL, eg.URL
+	if opt.AnthropicURL != "" {
+		env.AnthropicURL = opt.AnthropicURL
+	}
+	if opt.GeminiURL != "" {
+		env.GeminiURL = opt.GeminiURL
+	}
+	if opt.UpstreamTimeout == 0 {
+		opt.UpstreamTimeout = 30 * time.Second
+	}
+	srv, err := server.New(server.Options{
+		APIKeys:         []string{ClientKey, "sk-optk-second-key"},
+		Anthropic:       adapter.Upstream{BaseURL: env.AnthropicURL, APIKey: UpstreamKey},
+		Gemini:          adapter.Upstream{BaseURL: env.GeminiURL, APIKey: UpstreamKey},
+		UpstreamTimeout: opt.UpstreamTimeout,
+		MaxBodyBytes:    opt.MaxBodyBytes,
+		Logger:          slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.URL = "http://" + ln.Addr().String()
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ln); close(done) }()
+	t.Cleanup(func() {
+		_ = srv.Shutdown()
+		<-done
+	})
+	return env
+}
+
+func startEmulator(t testing.TB, h fasthttp.RequestHandler) *emulator.Server {
+	t.Helper()
+	s, err := emulator.Start("127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// DeadURL returns the origin of a loopback port that nothing listens on.
+func DeadURL(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+// Response is a finished HTTP exchange.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends a request to the gateway with the given bearer key ("" for none)
+// and reads the whole answer.
+func (e *Env) Do(t testing.TB, method, path, key string, body []byte) *Response {
+	t.Helper()
+	req, err := http.NewRequest(method, e.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Chat posts a chat completion with the client key.
+func (e *Env) Chat(t testing.TB, body string) *Response {
+	t.Helper()
+	return e.Do(t, http.MethodPost, "/v1/chat/completions", ClientKey, []byte(body))
+}
+
+// SyncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,231 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opentoken/opentoken/emulator"
+	"github.com/opentoken/opentoken/internal/gatewaytest"
+)
+
+type envelope struct {
+	Error struct {
+		Message *string `json:"message"`
+		Type    *string `json:"type"`
+		Param   *string `json:"param"`
+		Code    *string `json:"code"`
+		EventID string  `json:"event_id"`
+	} `json:"error"`
+}
+
+// expectError checks status, type, code and param (nil means JSON null) of
+// an error response, and that it is a complete OpenAI error envelope.
+func expectError(t *testing.T, name string, r *gatewaytest.Response, status int, typ string, code, param any) {
+	t.Helper()
+	if r.Status != status {
+		t.Errorf("%s: status %d, want %d: %s", name, r.Status, status, r.Body)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s: Content-Type %q", name, ct)
+	}
+	var e envelope
+	if err := json.Unmarshal(r.Body, &e); err != nil {
+		t.Errorf("%s: body is not JSON: %s", name, r.Body)
+		return
+	}
+	var raw map[string]map[string]json.RawMessage
+	_ = json.Unmarshal(r.Body, &raw)
+	for _, k := range []string{"message", "type", "param", "code"} {
+		if _, ok := raw["error"][k]; !ok {
+			t.Errorf("%s: error envelope lacks %q: %s", name, k, r.Body)
+		}
+	}
+	str := func(p *string) any {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	if e.Error.Message == nil || *e.Error.Message == "" {
+		t.Errorf("%s: empty message", name)
+	}
+	if got := str(e.Error.Type); got != typ {
+		t.Errorf("%s: type %v, want %v", name, got, typ)
+	}
+	if got := str(e.Error.Code); got != code {
+		t.Errorf("%s: code %v, want %v (%s)", name, got, code, r.Body)
+	}
+	if got := str(e.Error.Param); got != param {
+		t.Errorf("%s: param %v, want %v (%s)", name, got, param, r.Body)
+	}
+	for _, secret := range []string{gatewaytest.ClientKey, gatewaytest.UpstreamKey} {
+		if strings.Contains(string(r.Body), secret) {
+			t.Errorf("%s: response body contains a key", name)
+		}
+	}
+}
+
+const okMessages = `"messages":[{"role":"user","content":"hi"}]`
+
+func TestAuthAndRoutes(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	chat := []byte(`{"model":"google/gemini-3-flash",` + okMessages + `}`)
+	do := func(method, path, auth string, body []byte) *gatewaytest.Response {
+		req, _ := http.NewRequest(method, env.URL+path, strings.NewReader(string(body)))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &gatewaytest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	}
+	expectError(t, "no header", do("POST", "/v1/chat/completions", "", chat), 401, "authentication_error", "missing_auth", nil)
+	expectError(t, "basic auth", do("POST", "/v1/chat/completions", "Basic dXNlcjpwYXNz", chat), 401, "authentication_error", "missing_auth", nil)
+	expectError(t, "empty bearer", do("POST", "/v1/chat/completions", "Bearer ", chat), 401, "authentication_error", "missing_auth", nil)
+	expectError(t, "unknown key", do("POST", "/v1/chat/completions", "Bearer sk-optk-nope", chat), 401, "authentication_error", "invalid_key", nil)
+	expectError(t, "key prefix", do("POST", "/v1/chat/completions", "Bearer "+gatewaytest.ClientKey[:10], chat), 401, "authentication_error", "invalid_key", nil)
+	expectError(t, "models without key", do("GET", "/v1/models", "", nil), 401, "authentication_error", "missing_auth", nil)
+	expectError(t, "unknown /v1 route without key", do("GET", "/v1/nope", "", nil), 401, "authentication_error", "missing_auth", nil)
+	expectError(t, "unknown /v1 route", do("GET", "/v1/nope", "Bearer "+gatewaytest.ClientKey, nil), 404, "invalid_request_error", "not_found", nil)
+	expectError(t, "unknown route", do("GET", "/nope", "", nil), 404, "invalid_request_error", "not_found", nil)
+	expectError(t, "wrong method", do("GET", "/v1/chat/completions", "Bearer "+gatewaytest.ClientKey, nil), 405, "invalid_request_error", "method_not_allowed", nil)
+
+	if r := do("GET", "/health", "", nil); r.Status != 200 || string(r.Body) != `{"status":"ok"}` || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("health: %d %s", r.Status, r.Body)
+	}
+	for _, key := range []string{gatewaytest.ClientKey, "sk-optk-second-key"} {
+		if r := do("POST", "/v1/chat/completions", "Bearer "+key, chat); r.Status != 200 {
+			t.Errorf("valid key: status %d: %s", r.Status, r.Body)
+		}
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{MaxBodyBytes: 64 << 10})
+	f := func(name, body string, status int, code, param any) {
+		t.Helper()
+		before := env.Anthropic.Requests.Count() + env.Gemini.Requests.Count()
+		expectError(t, name, env.Chat(t, body), status, "invalid_request_error", code, param)
+		if n := env.Anthropic.Requests.Count() + env.Gemini.Requests.Count(); n != before {
+			t.Errorf("%s: a rejected request reached an upstream", name)
+		}
+	}
+	m := `"model":"anthropic/claude-sonnet-4-5",`
+	f("empty body", ``, 400, nil, nil)
+	f("malformed JSON", `{"model":`, 400, nil, nil)
+	f("not an object", `[1,2]`, 400, nil, nil)
+	f("trailing garbage", `{"model":"x"} x`, 400, nil, nil)
+	f("missing model", `{`+okMessages+`}`, 400, nil, "model")
+	f("missing messages", `{`+m+`"temperature":1}`, 400, nil, "messages")
+	f("empty messages", `{`+m+`"messages":[]}`, 400, nil, "messages")
+	f("only a system message", `{`+m+`"messages":[{"role":"system","content":"x"}]}`, 400, nil, "messages")
+	f("bad role", `{`+m+`"messages":[{"role":"robot","content":"x"}]}`, 400, nil, "messages[0].role")
+	f("bad part type", `{`+m+`"messages":[{"role":"user","content":[{"type":"video","text":"x"}]}]}`, 400, nil, "messages[0].content[0].type")
+	f("content of a wrong type", `{`+m+`"messages":[{"role":"user","content":5}]}`, 400, nil, nil)
+	f("wrong type", `{`+m+okMessages+`,"temperature":"hot"}`, 400, nil, "temperature")
+	f("wrong type integer", `{`+m+okMessages+`,"max_tokens":1.5}`, 400, nil, "max_tokens")
+	f("out of range", `{`+m+okMessages+`,"temperature":2.5}`, 400, nil, "temperature")
+	f("negative penalty range", `{`+m+okMessages+`,"frequency_penalty":-3}`, 400, nil, "frequency_penalty")
+	f("top_logprobs range", `{`+m+okMessages+`,"top_logprobs":21}`, 400, nil, "top_logprobs")
+	f("max_tokens zero", `{`+m+okMessages+`,"max_tokens":0}`, 400, nil, "max_tokens")
+	f("bad enum", `{`+m+okMessages+`,"reasoning_effort":"extreme"}`, 400, nil, "reasoning_effort")
+	f("bad reasoning effort", `{`+m+okMessages+`,"reasoning":{"effort":"extreme"}}`, 400, nil, "reasoning.effort")
+	f("too many stops", `{`+m+okMessages+`,"stop":["a","b","c","d","e"]}`, 400, nil, "stop")
+	f("stop of a wrong type", `{`+m+okMessages+`,"stop":7}`, 400, nil, nil)
+	f("tools not an array", `{`+m+okMessages+`,"tools":{}}`, 400, nil, "tools")
+	f("unknown field", `{`+m+okMessages+`,"temprature":0.5}`, 400, nil, "temprature")
+	f("unregistered model", `{"model":"openai/gpt-4o",`+okMessages+`}`, 400, "model_not_found", "model")
+	f("embeddings model", `{"model":"google/text-embedding-004",`+okMessages+`}`, 400, "model_not_supported", "model")
+	f("tools", `{`+m+okMessages+`,"tools":[{"type":"function","function":{"name":"f"}}]}`, 400, "unsupported_parameter", "tools")
+	f("tool_choice", `{"model":"google/gemini-3-flash",`+okMessages+`,"tool_choice":"auto"}`, 400, "unsupported_parameter", "tool_choice")
+	f("response_format", `{`+m+okMessages+`,"response_format":{"type":"json_object"}}`, 400, "unsupported_parameter", "response_format")
+	f("n above 1", `{`+m+okMessages+`,"n":2}`, 400, "unsupported_parameter", "n")
+	f("tool message", `{`+m+`"messages":[{"role":"user","content":"x"},{"role":"tool","content":"y","tool_call_id":"c"}]}`, 400, "unsupported_parameter", "messages[1].role")
+	f("audio part", `{`+m+`"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"x","format":"wav"}}]}]}`, 400, "unsupported_parameter", "messages[0].content[0].type")
+	f("gemini http image", `{"model":"google/gemini-3-flash","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}`, 400, nil, "messages[0].content[0].image_url.url")
+	f("claude bad image type", `{`+m+`"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AAAA"}}]}]}`, 400, nil, "messages[0].content[0].image_url.url")
+
+	r := env.Chat(t, `{`+m+`"messages":[{"role":"user","content":"`+strings.Repeat("x", 70<<10)+`"}]}`)
+	expectError(t, "too large", r, 413, "invalid_request_error", "request_too_large", nil)
+
+	r = env.Chat(t, `{"model":"openai/gpt-4o",`+okMessages+`}`)
+	var e envelope
+	_ = json.Unmarshal(r.Body, &e)
+	if *e.Error.Message != `model "openai/gpt-4o" not found` {
+		t.Errorf("model_not_found message = %q", *e.Error.Message)
+	}
+}
+
+func TestUpstreamFailures(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{UpstreamTimeout: 200 * time.Millisecond})
+	claude := `{"model":"anthropic/claude-haiku-4-5",` + okMessages + `}`
+	gemini := `{"model":"google/gemini-2.5-pro",` + okMessages + `}`
+	anthropicError := func(typ, msg string) string {
+		return `{"type":"error","error":{"type":"` + typ + `","message":"` + msg + `"},"request_id":"req_1"}`
+	}
+
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 429, Body: anthropicError("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"), Header: map[string]string{"retry-after": "17"}})
+	r := env.Chat(t, claude)
+	expectError(t, "upstream 429", r, 429, "upstream_error", "upstream_error", nil)
+	if r.Header.Get("Retry-After") != "17" || !strings.Contains(string(r.Body), "per-minute rate limit") {
+		t.Errorf("upstream 429: Retry-After %q, body %s", r.Header.Get("Retry-After"), r.Body)
+	}
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 529, Body: anthropicError("overloaded_error", "Overloaded")})
+	expectError(t, "upstream 529", env.Chat(t, claude), 503, "upstream_error", "no_supplier", nil)
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 500, Body: anthropicError("api_error", "Internal server error")})
+	expectError(t, "upstream 500", env.Chat(t, claude), 503, "upstream_error", "no_supplier", nil)
+	env.Gemini.Faults.Push(emulator.Fault{Status: 503, Body: `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`})
+	expectError(t, "gemini 503", env.Chat(t, gemini), 503, "upstream_error", "no_supplier", nil)
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 400, Body: anthropicError("invalid_request_error", "prompt is too long: 250000 tokens > 200000 maximum")})
+	r = env.Chat(t, claude)
+	expectError(t, "upstream 400", r, 400, "upstream_error", "upstream_error", nil)
+	if !strings.Contains(string(r.Body), "prompt is too long") {
+		t.Errorf("upstream 400: the upstream's message is lost: %s", r.Body)
+	}
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 401, Body: anthropicError("authentication_error", "invalid x-api-key")})
+	expectError(t, "upstream 401", env.Chat(t, claude), 502, "upstream_error", "upstream_auth_failed", nil)
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 403, Body: anthropicError("permission_error", "no access")})
+	expectError(t, "upstream 403", env.Chat(t, claude), 502, "upstream_error", "upstream_auth_failed", nil)
+	env.Gemini.Faults.Push(emulator.Fault{Status: 400, Body: `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}`})
+	expectError(t, "gemini bad key", env.Chat(t, gemini), 502, "upstream_error", "upstream_auth_failed", nil)
+	env.Gemini.Faults.Push(emulator.Fault{Status: 200, Body: `{"candidates":[{"content":`})
+	expectError(t, "malformed upstream body", env.Chat(t, gemini), 502, "upstream_error", "upstream_error", nil)
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 502, Body: `<html>bad gateway</html>`})
+	expectError(t, "upstream HTML error", env.Chat(t, claude), 503, "upstream_error", "no_supplier", nil)
+
+	hang := make(chan struct{})
+	env.Anthropic.Faults.Push(emulator.Fault{Hang: hang})
+	r = env.Chat(t, claude)
+	close(hang)
+	expectError(t, "upstream timeout", r, 504, "upstream_error", "upstream_timeout", nil)
+
+	env.Gemini.Faults.Push(emulator.Fault{Reset: true})
+	expectError(t, "connection reset", env.Chat(t, gemini), 503, "upstream_error", "no_supplier", nil)
+
+	// After every failure the gateway still serves.
+	if r := env.Chat(t, claude); r.Status != 200 {
+		t.Errorf("after failures: %d %s", r.Status, r.Body)
+	}
+	for _, secret := range []string{gatewaytest.ClientKey, gatewaytest.UpstreamKey} {
+		if strings.Contains(env.Log.String(), secret) {
+			t.Errorf("the log contains a key:\n%s", env.Log.String())
+		}
+	}
+}
+
+func TestUpstreamUnreachable(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{AnthropicURL: gatewaytest.DeadURL(t)})
+	expectError(t, "connection refused", env.Chat(t, `{"model":"anthropic/claude-opus-4-7",`+okMessages+`}`), 503, "upstream_error", "no_supplier", nil)
+}

@@ -1,0 +1,278 @@
+package server_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/gatewaytest"
+	"github.com/opentoken/opentoken/matrix"
+)
+
+// sampleValues is a valid value of every accepted parameter. Temperature is
+// above Anthropic's range so that its clamp shows on the wire.
+var sampleValues = map[string]string{
+	"temperature": `1.5`, "top_p": `0.9`, "top_k": `40`, "frequency_penalty": `0.5`, "presence_penalty": `0.25`,
+	"repetition_penalty": `1.1`, "min_p": `0.05`, "top_a": `0.2`, "seed": `42`, "max_tokens": `100`,
+	"max_completion_tokens": `120`, "stop": `["END","HALT"]`, "logit_bias": `{"50256":-100}`, "logprobs": `true`,
+	"top_logprobs": `3`, "reasoning": `{"effort":"high"}`, "reasoning_effort": `"low"`, "include_reasoning": `true`,
+	"verbosity": `"low"`, "user": `"user-1"`, "service_tier": `"auto"`, "metadata": `{"team":"a"}`, "store": `false`,
+	"safety_identifier": `"sid"`, "prompt_cache_key": `"pck"`, "prompt_cache_retention": `"24h"`,
+	"prompt_cache_options": `{"ttl":"30m"}`, "modalities": `["text"]`, "moderation": `{"model":"omni-moderation-latest"}`,
+	"stream_options": `{"include_usage":true}`, "stream": `false`, "n": `1`,
+	"tools": `[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]`, "tool_choice": `"auto"`,
+	"parallel_tool_calls": `true`, "functions": `[{"name":"f"}]`, "function_call": `"auto"`,
+	"response_format": `{"type":"json_object"}`, "audio": `{"voice":"alloy","format":"mp3"}`,
+	"prediction": `{"type":"content","content":"x"}`, "web_search_options": `{}`,
+}
+
+func TestSampleValuesCoverTheSuperset(t *testing.T) {
+	for _, s := range generated.ParamSpecs {
+		if _, ok := sampleValues[s.Name]; !ok {
+			t.Errorf("no sample value for %s", s.Name)
+		}
+	}
+}
+
+// chatBody builds a request for model with the given parameters.
+func chatBody(model string, params []string) string {
+	var b strings.Builder
+	b.WriteString(`{"model":"` + model + `","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Name three primary colors."}]`)
+	for _, p := range params {
+		b.WriteString(`,"` + p + `":` + sampleValues[p])
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// upstreamParams returns the sampling members of a captured upstream body:
+// Anthropic's top-level fields or Gemini's generationConfig, without the
+// structural ones, which are checked separately.
+func upstreamParams(t *testing.T, provider matrix.Provider, body []byte) (params, extra map[string]any) {
+	t.Helper()
+	var top map[string]any
+	if err := json.Unmarshal(body, &top); err != nil {
+		t.Fatalf("upstream body is not JSON: %v\n%s", err, body)
+	}
+	params, extra = map[string]any{}, map[string]any{}
+	src, structural := top, map[string]bool{"model": true, "messages": true, "system": true}
+	if provider == matrix.ProviderGoogle {
+		src, _ = top["generationConfig"].(map[string]any)
+		structural = map[string]bool{}
+		for k := range top {
+			if k != "contents" && k != "systemInstruction" && k != "generationConfig" {
+				t.Errorf("unexpected top-level Gemini field %q", k)
+			}
+		}
+	}
+	for k, v := range src {
+		switch {
+		case structural[k]:
+		case k == "thinking" || k == "output_config" || k == "thinkingConfig" || k == "max_tokens" || k == "maxOutputTokens":
+			extra[k] = v
+		default:
+			params[k] = v
+		}
+	}
+	return params, extra
+}
+
+// wantParams is what the captured body must hold: every forwarded parameter
+// under its upstream name, with its value clamped to the upstream's range.
+func wantParams(m *matrix.Model, forward matrix.Mask) map[string]any {
+	want := map[string]any{}
+	for rest := forward; rest != 0; {
+		var p matrix.Param
+		p, rest = rest.Next()
+		name := m.Rename[p]
+		if name == "" || p == generated.ParamMaxTokens || p == generated.ParamMaxCompletionTokens {
+			continue
+		}
+		var v any
+		_ = json.Unmarshal([]byte(sampleValues[generated.ParamSpecs[p].Name]), &v)
+		if f, ok := v.(float64); ok {
+			v = m.Clamps[p].Apply(f)
+		}
+		want[name] = v
+	}
+	return want
+}
+
+// TestEveryModelEveryParameter sends every parameter of the superset alone,
+// then all of them together, to every chat model, with and without
+// reasoning, through the gateway to the strict emulators. Each request must
+// succeed, and the upstream must receive exactly the forwarded parameters,
+// renamed and clamped, with the rest reported as dropped.
+func TestEveryModelEveryParameter(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	var all []string
+	for _, s := range generated.ParamSpecs {
+		if s.Policy != matrix.PolicyReject {
+			all = append(all, s.Name)
+		}
+	}
+	for _, m := range generated.Models {
+		if m.Kind != matrix.KindChat {
+			continue
+		}
+		for _, reasoning := range []bool{false, true} {
+			cases := [][]string{all}
+			for _, p := range all {
+				cases = append(cases, []string{p})
+			}
+			for _, params := range cases {
+				sent := append([]string(nil), params...)
+				if reasoning && !contains(sent, "reasoning") {
+					sent = append(sent, "reasoning")
+				}
+				checkForwarding(t, env, m, sent)
+			}
+		}
+	}
+}
+
+func checkForwarding(t *testing.T, env *gatewaytest.Env, m *matrix.Model, sent []string) {
+	t.Helper()
+	name := m.ID + " with " + strings.Join(sent, ",")
+	if len(sent) > 3 {
+		name = m.ID + " with all " + map[bool]string{true: "and reasoning", false: ""}[contains(sent, "reasoning")]
+	}
+	before := upstreamCount(env, m)
+	resp := env.Chat(t, chatBody(m.ID, sent))
+	if resp.Status != 200 {
+		t.Errorf("%s: status %d: %s", name, resp.Status, resp.Body)
+		return
+	}
+	if upstreamCount(env, m) != before+1 {
+		t.Errorf("%s: the upstream saw %d requests, want 1", name, upstreamCount(env, m)-before)
+		return
+	}
+	var present matrix.Mask
+	for i, s := range generated.ParamSpecs {
+		if contains(sent, s.Name) {
+			present |= matrix.MaskOf(matrix.Param(i))
+		}
+	}
+	thinking := anyOf(sent, "reasoning", "reasoning_effort", "include_reasoning")
+	forward := m.Filter(present, thinking)
+	body := lastUpstreamBody(env, m)
+	got, extra := upstreamParams(t, m.Provider, body)
+	if want := wantParams(m, forward); !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: upstream got %v, want %v\nbody: %s", name, got, want, body)
+	}
+	checkMaxTokens(t, name, m, sent, extra, thinking)
+	checkThinking(t, name, m, extra, thinking)
+	var dropped []string
+	for rest := present &^ forward; rest != 0; {
+		var p matrix.Param
+		p, rest = rest.Next()
+		dropped = append(dropped, generated.ParamSpecs[p].Name)
+	}
+	if got := resp.Header.Get("X-OpenToken-Dropped-Params"); got != strings.Join(dropped, ",") {
+		t.Errorf("%s: X-OpenToken-Dropped-Params = %q, want %q", name, got, strings.Join(dropped, ","))
+	}
+	var completion struct {
+		Object  string
+		Choices []struct{ Message struct{ Role, Content string } }
+		Usage   struct{ TotalTokens int `json:"total_tokens"` }
+	}
+	if err := json.Unmarshal(resp.Body, &completion); err != nil || completion.Object != "chat.completion" ||
+		len(completion.Choices) != 1 || completion.Choices[0].Message.Content == "" || completion.Usage.TotalTokens == 0 {
+		t.Errorf("%s: malformed completion %s", name, resp.Body)
+	}
+}
+
+func checkMaxTokens(t *testing.T, name string, m *matrix.Model, sent []string, extra map[string]any, thinking bool) {
+	t.Helper()
+	key := m.Rename[generated.ParamMaxTokens]
+	got, ok := extra[key].(float64)
+	switch {
+	case contains(sent, "max_tokens") || contains(sent, "max_completion_tokens") || m.DefaultMaxTokens > 0:
+		if !ok {
+			t.Errorf("%s: upstream got no %s", name, key)
+			return
+		}
+		want := 100.0 // max_tokens wins over its alias
+		if !contains(sent, "max_tokens") {
+			want = 120
+			if !contains(sent, "max_completion_tokens") {
+				want = float64(m.DefaultMaxTokens)
+			}
+		}
+		if thinking && m.Thinking.Style == matrix.ThinkingAnthropicBudget {
+			budget := float64(m.Thinking.Budgets[matrix.EffortHigh])
+			if !contains(sent, "reasoning") {
+				budget = float64(m.Thinking.Budgets[matrix.EffortMedium])
+				if contains(sent, "reasoning_effort") {
+					budget = float64(m.Thinking.Budgets[matrix.EffortLow])
+				}
+			}
+			if budget >= want {
+				want += budget
+			}
+		}
+		if got != want {
+			t.Errorf("%s: upstream %s = %v, want %v", name, key, got, want)
+		}
+	case ok:
+		t.Errorf("%s: upstream got %s = %v, but the client sent none and the model has no default", name, key, got)
+	}
+}
+
+func checkThinking(t *testing.T, name string, m *matrix.Model, extra map[string]any, thinking bool) {
+	t.Helper()
+	_, anthropicThinking := extra["thinking"]
+	_, geminiThinking := extra["thinkingConfig"]
+	switch m.Thinking.Style {
+	case matrix.ThinkingAnthropicBudget, matrix.ThinkingAnthropicAdaptive:
+		if anthropicThinking != thinking {
+			t.Errorf("%s: upstream thinking present=%v, want %v", name, anthropicThinking, thinking)
+		}
+		if _, effort := extra["output_config"]; effort != (thinking && m.Thinking.Style == matrix.ThinkingAnthropicAdaptive) {
+			t.Errorf("%s: output_config present=%v", name, effort)
+		}
+	case matrix.ThinkingGeminiBudget, matrix.ThinkingGeminiLevel:
+		if geminiThinking != thinking {
+			t.Errorf("%s: upstream thinkingConfig present=%v, want %v", name, geminiThinking, thinking)
+		}
+	}
+}
+
+func upstreamCount(env *gatewaytest.Env, m *matrix.Model) int {
+	if m.Provider == matrix.ProviderAnthropic {
+		return env.Anthropic.Requests.Count()
+	}
+	return env.Gemini.Requests.Count()
+}
+
+func lastUpstreamBody(env *gatewaytest.Env, m *matrix.Model) []byte {
+	if m.Provider == matrix.ProviderAnthropic {
+		r, _ := env.Anthropic.Requests.Last()
+		return r.Body
+	}
+	r, _ := env.Gemini.Requests.Last()
+	return r.Body
+}
+
+func contains(s []string, v string) bool {
+	i := sort.SearchStrings(s, v)
+	_ = i
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func anyOf(s []string, vs ...string) bool {
+	for _, v := range vs {
+		if contains(s, v) {
+			return true
+		}
+	}
+	return false
+}
