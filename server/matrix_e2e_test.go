@@ -3,7 +3,6 @@ package server_test
 import (
 	"encoding/json"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
@@ -176,8 +175,12 @@ func checkForwarding(t *testing.T, env *gatewaytest.Env, m *matrix.Model, sent [
 	}
 	var completion struct {
 		Object  string
-		Choices []struct{ Message struct{ Role, Content string } }
-		Usage   struct{ TotalTokens int `json:"total_tokens"` }
+		Choices []struct {
+			Message struct{ Role, Content string }
+		}
+		Usage struct {
+			TotalTokens int `json:"total_tokens"`
+		}
 	}
 	if err := json.Unmarshal(resp.Body, &completion); err != nil || completion.Object != "chat.completion" ||
 		len(completion.Choices) != 1 || completion.Choices[0].Message.Content == "" || completion.Usage.TotalTokens == 0 {
@@ -258,8 +261,6 @@ func lastUpstreamBody(env *gatewaytest.Env, m *matrix.Model) []byte {
 }
 
 func contains(s []string, v string) bool {
-	i := sort.SearchStrings(s, v)
-	_ = i
 	for _, x := range s {
 		if x == v {
 			return true

@@ -1,0 +1,36 @@
+package sdktest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/opentoken/opentoken/internal/gatewaytest"
+)
+
+// TestNodeSDK runs node/chat.test.mjs, which uses the official openai npm
+// package, against a gateway started here. .ci/run installs the package; on
+// a developer machine without it the test is skipped, in CI it fails.
+func TestNodeSDK(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if _, statErr := os.Stat(filepath.Join("node", "node_modules", "openai", "package.json")); err != nil || statErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node or sdktest/node/node_modules is missing; .ci/run must run npm ci in sdktest/node")
+		}
+		t.Skip("node or the openai npm package is not installed: run npm ci in sdktest/node")
+	}
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs")
+	cmd.Dir = "node"
+	cmd.Env = append(os.Environ(), "OPENTOKEN_BASE_URL="+env.URL+"/v1", "OPENTOKEN_API_KEY="+gatewaytest.ClientKey)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test failed: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}
