@@ -33,9 +33,10 @@ func Start(addr string, h fasthttp.RequestHandler) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		URL:  "http://" + ln.Addr().String(),
-		ln:   ln,
-		srv:  &fasthttp.Server{Handler: h, Name: "emulator", NoDefaultServerHeader: true, NoDefaultContentType: true, IdleTimeout: time.Minute},
+		URL: "http://" + ln.Addr().String(),
+		ln:  ln,
+		srv: &fasthttp.Server{Handler: h, Name: "emulator", NoDefaultServerHeader: true, NoDefaultContentType: true,
+			IdleTimeout: time.Minute, Logger: quiet{}},
 		done: make(chan error, 1),
 	}
 	go func() { s.done <- s.srv.Serve(ln) }()
@@ -168,3 +169,9 @@ func (f *Faults) Apply(ctx *fasthttp.RequestCtx) bool {
 	}
 	return true
 }
+
+// quiet drops fasthttp's connection-level log lines: an emulator resets
+// connections on purpose when a test asks it to.
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}

@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -157,10 +160,9 @@ func TestBadRequests(t *testing.T) {
 	f("gemini http image", `{"model":"google/gemini-3-flash","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}`, 400, nil, "messages[0].content[0].image_url.url")
 	f("claude bad image type", `{`+m+`"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AAAA"}}]}]}`, 400, nil, "messages[0].content[0].image_url.url")
 
-	r := env.Chat(t, `{`+m+`"messages":[{"role":"user","content":"`+strings.Repeat("x", 70<<10)+`"}]}`)
-	expectError(t, "too large", r, 413, "invalid_request_error", "request_too_large", nil)
+	expectError(t, "too large", oversized(t, env, 70<<10), 413, "invalid_request_error", "request_too_large", nil)
 
-	r = env.Chat(t, `{"model":"openai/gpt-4o",`+okMessages+`}`)
+	r := env.Chat(t, `{"model":"openai/gpt-4o",`+okMessages+`}`)
 	var e envelope
 	_ = json.Unmarshal(r.Body, &e)
 	if *e.Error.Message != `model "openai/gpt-4o" not found` {
@@ -228,4 +230,31 @@ func TestUpstreamFailures(t *testing.T) {
 func TestUpstreamUnreachable(t *testing.T) {
 	env := gatewaytest.Start(t, gatewaytest.Options{AnthropicURL: gatewaytest.DeadURL(t)})
 	expectError(t, "connection refused", env.Chat(t, `{"model":"anthropic/claude-opus-4-7",`+okMessages+`}`), 503, "upstream_error", "no_supplier", nil)
+}
+
+// oversized announces a body of size bytes and sends none of it. The gateway
+// must answer 413 from the header alone; sending the body too would race the
+// server's close against the client's write, which HTTP leaves undefined.
+func oversized(t *testing.T, env *gatewaytest.Env, size int) *gatewaytest.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", gatewaytest.ClientKey, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &gatewaytest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }

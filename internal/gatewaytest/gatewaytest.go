@@ -82,6 +82,7 @@ func Start(t testing.TB, opt Options) *Env {
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(ln); close(done) }()
 	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
 		_ = srv.Shutdown()
 		<-done
 	})

@@ -17,7 +17,7 @@ func String(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if plain[c] {
 				i++
 				continue
 			}
@@ -61,6 +61,14 @@ func String(dst []byte, s string) []byte {
 }
 
 const hex = "0123456789abcdef"
+
+// plain marks the ASCII bytes a JSON string holds as they are.
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // Key appends "key": for a key that needs no escaping, as every key the
 // gateway writes is a constant.

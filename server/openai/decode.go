@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ func DecodeChat(body []byte, req *ChatRequest) *Error {
 		}
 		return BadRequest("", "request body must be a JSON object")
 	}
-	if err := json.UnmarshalOf(body, req); err != nil {
+	if err := json.UnmarshalOf(body, req, json.DecodeNoCopyString()); err != nil {
 		return decodeError(err)
 	}
 	if key, ok := unknownKey(body); !ok {
@@ -169,14 +170,9 @@ func unknownKey(body []byte) (string, bool) {
 			continue
 		}
 		end := stringEnd(body, i)
-		key := body[i+1 : end-1]
-		var name string
-		if hasByte(key, '\\') {
-			if err := json.Unmarshal(body[i:end], &name); err != nil {
-				return string(key), false
-			}
-		} else {
-			name = unsafeString(key)
+		name := unsafeString(body[i+1 : end-1])
+		if hasByte(body[i+1:end-1], '\\') {
+			name = unescape(body[i:end])
 		}
 		if !generated.KnownField(name) {
 			return strings.Clone(name), false
@@ -184,6 +180,16 @@ func unknownKey(body []byte) (string, bool) {
 		i = skipSpace(body, end)
 		i = valueEnd(body, skipSpace(body, i+1)) // past ':' and the value
 	}
+}
+
+// unescape decodes a JSON string literal whose key uses escapes, which no
+// client needs but JSON allows ("\u0074emperature" is temperature).
+func unescape(literal []byte) string {
+	var s string
+	if err := json.Unmarshal(literal, &s); err != nil {
+		return string(literal)
+	}
+	return s
 }
 
 func skipSpace(b []byte, i int) int {
@@ -194,14 +200,23 @@ func skipSpace(b []byte, i int) int {
 }
 
 // stringEnd returns the index just past the string that starts at b[i] == '"'.
+// It jumps from quote to quote (bytes.IndexByte is vectorised) and skips a
+// quote that an odd run of backslashes escapes.
 func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
+	for j := i + 1; j < len(b); {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			return len(b)
 		}
+		j += q
+		backslashes := 0
+		for k := j - 1; k > i && b[k] == '\\'; k-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return j + 1
+		}
+		j++
 	}
 	return len(b)
 }

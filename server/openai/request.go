@@ -45,10 +45,10 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 	*c = Content{}
 	switch matrix.RawKind(b) {
 	case '"':
-		return json.Unmarshal(b, &c.Text)
+		return json.UnmarshalWithOption(b, &c.Text, json.DecodeNoCopyString())
 	case '[':
 		c.IsParts = true
-		return json.Unmarshal(b, &c.Parts)
+		return json.UnmarshalWithOption(b, &c.Parts, json.DecodeNoCopyString())
 	case 'n', 0:
 		c.IsNull = true
 		return nil

@@ -1,0 +1,109 @@
+// Benchmarks of the gateway's translation stages, each beside a baseline:
+// request = decode + validate + filter + encode the upstream body of a ~1 KB
+// request carrying the whole sampling superset; response = parse an upstream
+// answer + write the chat.completion. The baseline does the request stage the
+// common way, with encoding/json and map[string]any.
+//
+//	go test ./bench -run '^$' -bench 'Translation' -benchmem -count 5
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/server/adapter"
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+var models = []struct {
+	name, id string
+	adapter  adapter.Adapter
+	response string
+}{
+	{"claude", "anthropic/claude-sonnet-4-5", adapter.Anthropic{}, `{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello! Following up on shipment SH-20931: could you share an updated ETA for Hamburg, and let us know whether customs is involved? Thank you."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":212,"output_tokens":38,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"service_tier":"standard"}}`},
+	{"gemini", "google/gemini-2.5-pro", adapter.Gemini{}, `{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello! Following up on shipment SH-20931: could you share an updated ETA for Hamburg, and let us know whether customs is involved? Thank you."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":212,"candidatesTokenCount":38,"thoughtsTokenCount":120,"totalTokenCount":370},"modelVersion":"gemini-2.5-pro","responseId":"abc"}`},
+}
+
+func requestBody(b testing.TB, model string) []byte {
+	raw, err := os.ReadFile("testdata/request-1k.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bytes.Replace(bytes.TrimSpace(raw), []byte("MODEL"), []byte(model), 1)
+}
+
+var sinkBytes []byte
+
+// translateRequest is the gateway's request path up to the bytes it sends.
+func translateRequest(body []byte, ad adapter.Adapter, req *fasthttp.Request, buf []byte) []byte {
+	var chat openai.ChatRequest
+	if err := openai.DecodeChat(body, &chat); err != nil {
+		panic(err.Message)
+	}
+	call, err := adapter.NewCall(&chat, generated.Lookup(chat.Model))
+	if err != nil {
+		panic(err.Message)
+	}
+	out, err := ad.BuildRequest(req, buf[:0], call, &adapter.Upstream{BaseURL: "http://127.0.0.1:1", APIKey: "k"})
+	if err != nil {
+		panic(err.Message)
+	}
+	return out
+}
+
+func BenchmarkRequestTranslation(b *testing.B) {
+	for _, m := range models {
+		body := requestBody(b, m.id)
+		b.Run(m.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			var req fasthttp.Request
+			buf := make([]byte, 0, 4096)
+			for b.Loop() {
+				sinkBytes = translateRequest(body, m.adapter, &req, buf)
+			}
+		})
+	}
+	b.Run("baseline-encoding-json-map", func(b *testing.B) {
+		body := requestBody(b, "anthropic/claude-sonnet-4-5")
+		keep := map[string]string{"model": "model", "messages": "messages", "temperature": "temperature", "top_k": "top_k", "max_tokens": "max_tokens", "stop": "stop_sequences"}
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			var in map[string]any
+			if err := json.Unmarshal(body, &in); err != nil {
+				b.Fatal(err)
+			}
+			out := make(map[string]any, len(keep))
+			for k, v := range in {
+				if name, ok := keep[k]; ok {
+					out[name] = v
+				}
+			}
+			sinkBytes, _ = json.Marshal(out)
+		}
+	})
+}
+
+func BenchmarkResponseTranslation(b *testing.B) {
+	for _, m := range models {
+		upstream := []byte(m.response)
+		b.Run(m.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(upstream)))
+			buf := make([]byte, 0, 4096)
+			for b.Loop() {
+				var c openai.Completion
+				if err := m.adapter.ParseResponse(upstream, &c); err != nil {
+					b.Fatal(err)
+				}
+				sinkBytes = openai.AppendCompletion(buf[:0], "chatcmpl-0123456789abcdef01234567", 1730000000, m.id, &c, true)
+			}
+		})
+	}
+}

@@ -1,0 +1,65 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := Load("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != DefaultAddr || c.Anthropic.BaseURL != DefaultAnthropicBaseURL || c.Gemini.BaseURL != DefaultGeminiBaseURL ||
+		c.UpstreamTimeout != DefaultUpstreamTimeout || c.MaxBodyBytes != DefaultMaxBodyBytes || len(c.APIKeys) != 0 {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestFileAndEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "opentoken.toml")
+	err := os.WriteFile(path, []byte(`
+OPENTOKEN_ADDR = "0.0.0.0:9000"
+OPENTOKEN_API_KEYS = ["k1", "k2"]
+GEMINI_BASE_URL = "http://127.0.0.1:8082/"
+OPENTOKEN_UPSTREAM_TIMEOUT = "5s"
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"OPENTOKEN_ADDR": "127.0.0.1:9001", "ANTHROPIC_API_KEY": "sk-ant"}
+	c, err := Load(path, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9001" {
+		t.Errorf("the environment must win over the file: %s", c.Addr)
+	}
+	if strings.Join(c.APIKeys, ",") != "k1,k2" || c.Gemini.BaseURL != "http://127.0.0.1:8082" ||
+		c.UpstreamTimeout != 5*time.Second || c.Anthropic.APIKey != "sk-ant" {
+		t.Errorf("loaded %+v", c)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	f := func(env map[string]string, want string) {
+		t.Helper()
+		_, err := Load("", func(k string) string { return env[k] })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: got %v, want %q", env, err, want)
+		}
+	}
+	f(map[string]string{"ANTHROPIC_BASE_URL": "api.anthropic.com"}, "ANTHROPIC_BASE_URL")
+	f(map[string]string{"GEMINI_BASE_URL": "https://generativelanguage.googleapis.com/v1beta"}, "has a path")
+	f(map[string]string{"OPENTOKEN_UPSTREAM_TIMEOUT": "soon"}, "OPENTOKEN_UPSTREAM_TIMEOUT")
+	f(map[string]string{"OPENTOKEN_MAX_BODY_BYTES": "-1"}, "OPENTOKEN_MAX_BODY_BYTES")
+
+	path := filepath.Join(t.TempDir(), "bad.toml")
+	_ = os.WriteFile(path, []byte(`OPENTOKEN_ADRR = "x"`), 0o600)
+	if _, err := Load(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), `unknown key "OPENTOKEN_ADRR"`) {
+		t.Errorf("unknown file key: %v", err)
+	}
+}
