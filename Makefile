@@ -29,9 +29,11 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-## test: formatting, vet, freshness of generated/, and every test with -race
+## test: formatting, vet, freshness of generated/, every test with -race, and
+## the allocation budgets (which the race detector's own allocations would skew)
 test: fmt-check vet check-generate
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Allocation' ./bench
 
 ## bench: every micro-benchmark, with allocations
 bench:

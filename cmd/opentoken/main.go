@@ -27,7 +27,7 @@ func main() {
 	defer stop()
 	var err error
 	if len(os.Args) > 1 && os.Args[1] == "emulate" {
-		err = emulate(ctx, os.Args[2:], log)
+		err = emulate(ctx, os.Args[2:], log, nil)
 	} else {
 		err = serve(ctx, os.Args[1:], log)
 	}
@@ -56,7 +56,8 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 
 // emulate serves the strict Anthropic and Gemini emulators on their own, so
 // that applications can run their tests offline against upstream-shaped APIs.
-func emulate(ctx context.Context, args []string, log *slog.Logger) error {
+// ready, when not nil, is told the emulators' URLs once they listen.
+func emulate(ctx context.Context, args []string, log *slog.Logger, ready func(urls []string)) error {
 	fs := flag.NewFlagSet("opentoken emulate", flag.ContinueOnError)
 	anthropicAddr := fs.String("anthropic", "127.0.0.1:8081", "listen address of the Anthropic Messages emulator (empty: off)")
 	geminiAddr := fs.String("gemini", "127.0.0.1:8082", "listen address of the Gemini emulator (empty: off)")
@@ -85,6 +86,13 @@ func emulate(ctx context.Context, args []string, log *slog.Logger) error {
 		}
 		servers = append(servers, s)
 		log.Info("Gemini emulator", "url", s.URL, "path", "/v1beta/models/{model}:generateContent", "x-goog-api-key", "(--key)")
+	}
+	if ready != nil {
+		urls := make([]string, len(servers))
+		for i, s := range servers {
+			urls[i] = s.URL
+		}
+		ready(urls)
 	}
 	<-ctx.Done()
 	return nil

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestEmulateCommand runs `opentoken emulate` on free ports and sends each
+// emulator one valid request, as a user's test suite would.
+func TestEmulateCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	urls := make(chan []string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- emulate(ctx, []string{"--anthropic", "127.0.0.1:0", "--gemini", "127.0.0.1:0", "--key", "my-key"},
+			slog.New(slog.NewTextHandler(io.Discard, nil)), func(u []string) { urls <- u })
+	}()
+	var u []string
+	select {
+	case u = <-urls:
+	case err := <-done:
+		t.Fatalf("emulate ended early: %v", err)
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	post := func(url, body string, headers map[string]string) int {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := post(u[0]+"/v1/messages", `{"model":"claude-haiku-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`,
+		map[string]string{"x-api-key": "my-key", "anthropic-version": "2023-06-01"}); s != 200 {
+		t.Errorf("Anthropic emulator: %d", s)
+	}
+	if s := post(u[1]+"/v1beta/models/gemini-2.5-pro:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`,
+		map[string]string{"x-goog-api-key": "my-key"}); s != 200 {
+		t.Errorf("Gemini emulator: %d", s)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
