@@ -127,6 +127,18 @@ type Fault struct {
 	Hang <-chan struct{}
 	// Reset closes the connection without answering.
 	Reset bool
+	// Stream, for a streamed request, lets the answer begin and fails it
+	// after some events; the other fields are then unused.
+	Stream *StreamFault
+}
+
+// StreamFault is a failure in the middle of a streamed answer.
+type StreamFault struct {
+	AfterEvents int             // events sent before the failure
+	Cut         bool            // close the connection
+	Stall       <-chan struct{} // send nothing until closed, then close the connection
+	Error       bool            // send the upstream's in-stream error event
+	Malformed   bool            // send an event whose data is not JSON
 }
 
 // Faults is a queue of faults, consumed one per request.
@@ -142,17 +154,21 @@ func (f *Faults) Push(fault Fault) {
 	f.mu.Unlock()
 }
 
-// Apply answers ctx with the next queued fault and reports whether there was one.
-func (f *Faults) Apply(ctx *fasthttp.RequestCtx) bool {
+// Apply answers ctx with the next queued fault and reports whether it did.
+// A stream fault is not applied but returned, for the streamed answer to
+// carry out.
+func (f *Faults) Apply(ctx *fasthttp.RequestCtx) (applied bool, stream *StreamFault) {
 	f.mu.Lock()
 	if len(f.q) == 0 {
 		f.mu.Unlock()
-		return false
+		return false, nil
 	}
 	fault := f.q[0]
 	f.q = f.q[1:]
 	f.mu.Unlock()
 	switch {
+	case fault.Stream != nil:
+		return false, fault.Stream
 	case fault.Hang != nil:
 		<-fault.Hang
 		ctx.SetConnectionClose()
@@ -167,7 +183,7 @@ func (f *Faults) Apply(ctx *fasthttp.RequestCtx) bool {
 		}
 		ctx.SetBodyString(fault.Body)
 	}
-	return true
+	return true, nil
 }
 
 // quiet drops fasthttp's connection-level log lines: an emulator resets

@@ -38,8 +38,8 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, e)
 		return
 	}
-	if req.Stream != nil && *req.Stream {
-		writeError(ctx, openai.Unsupported("stream", "streaming is not available yet; send stream: false"))
+	if call.Stream {
+		s.chatStream(ctx, &s.upstreams[m.Provider], call, req.Model)
 		return
 	}
 	var out openai.Completion

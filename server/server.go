@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -27,7 +28,13 @@ type Options struct {
 	UpstreamTimeout time.Duration
 	// MaxBodyBytes bounds a request body; larger ones get 413.
 	MaxBodyBytes int
-	Logger       *slog.Logger
+	// StreamIdleTimeout bounds the silence of a streaming upstream, before
+	// its first byte and between events.
+	StreamIdleTimeout time.Duration
+	// OnStreamEnd, if set, is told how each stream ended (StreamComplete,
+	// StreamUpstreamError, StreamClientGone), after its resources are freed.
+	OnStreamEnd func(reason string)
+	Logger      *slog.Logger
 }
 
 // Server serves the OpenAI-compatible API.
@@ -35,12 +42,17 @@ type Server struct {
 	keys      [][sha256.Size]byte
 	upstreams [3]route // indexed by matrix.Provider
 	client    *fasthttp.Client
-	timeout   time.Duration
-	maxBody   int
-	log       *slog.Logger
-	models    []byte // the GET /v1/models body, built once
-	ids       idSource
-	srv       *fasthttp.Server
+	// streamClient streams response bodies and bounds silence per read.
+	streamClient *fasthttp.Client
+	streamIdle   time.Duration
+	onStreamEnd  func(string)
+	streams      atomic.Int64 // streams in flight
+	timeout      time.Duration
+	maxBody      int
+	log          *slog.Logger
+	models       []byte // the GET /v1/models body, built once
+	ids          idSource
+	srv          *fasthttp.Server
 }
 
 // route is how a provider's models are served.
@@ -79,6 +91,21 @@ func New(opt Options) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = 120 * time.Second
 	}
+	s.streamIdle, s.onStreamEnd = opt.StreamIdleTimeout, opt.OnStreamEnd
+	if s.streamIdle <= 0 {
+		s.streamIdle = 60 * time.Second
+	}
+	s.streamClient = &fasthttp.Client{
+		Name:                     "opentoken",
+		NoDefaultUserAgentHeader: true,
+		MaxConnsPerHost:          4096,
+		MaxIdleConnDuration:      90 * time.Second,
+		WriteTimeout:             s.timeout,
+		DisablePathNormalizing:   true,
+		StreamResponseBody:       true,
+		Dial:                     idleDialer(s.streamIdle),
+		RetryIfErr:               func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+	}
 	if s.maxBody <= 0 {
 		s.maxBody = 32 << 20
 	}
@@ -111,8 +138,12 @@ func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 func (s *Server) Shutdown() error {
 	err := s.srv.Shutdown()
 	s.client.CloseIdleConnections()
+	s.streamClient.CloseIdleConnections()
 	return err
 }
+
+// ActiveStreams reports how many streams are in flight.
+func (s *Server) ActiveStreams() int64 { return s.streams.Load() }
 
 // authorized reports whether key is a client key. Keys are compared as
 // SHA-256 digests in constant time, over every configured key, so neither

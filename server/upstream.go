@@ -41,7 +41,14 @@ func (s *Server) exchange(rt *route, call *adapter.Call, out *openai.Completion)
 		}
 		return nil
 	}
-	ue := rt.adapter.ParseError(status, resp.Body())
+	return s.upstreamFailure(rt, status, resp.Body(), string(resp.Header.Peek("Retry-After")))
+}
+
+// upstreamFailure maps an upstream's error status: our credentials refused
+// is 502, throttling keeps its 429 and Retry-After, an outage (5xx, 529) is
+// 503, and any other 4xx keeps its status with the upstream's message.
+func (s *Server) upstreamFailure(rt *route, status int, body []byte, retryAfter string) *openai.Error {
+	ue := rt.adapter.ParseError(status, body)
 	switch {
 	case status == 401 || status == 403 || ue.AuthFailed:
 		s.log.Error("upstream rejected the gateway's credentials", "upstream", rt.name, "status", status)
@@ -49,7 +56,7 @@ func (s *Server) exchange(rt *route, call *adapter.Call, out *openai.Completion)
 			Message: rt.name + " upstream rejected the gateway's credentials; the operator must fix its API key"}
 	case status == 429:
 		return &openai.Error{Status: 429, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
-			Message: ue.Message, RetryAfter: string(resp.Header.Peek("Retry-After"))}
+			Message: ue.Message, RetryAfter: retryAfter}
 	case status >= 500:
 		s.log.Warn("upstream failed", "upstream", rt.name, "status", status, "message", ue.Message)
 		return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,

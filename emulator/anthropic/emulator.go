@@ -26,6 +26,8 @@ type Emulator struct {
 	Requests emulator.Recorder
 	// Faults replace the next answers, for tests of failure paths.
 	Faults emulator.Faults
+	// Stream shapes streamed answers: words per delta, pace.
+	Stream emulator.StreamOptions
 
 	ids    atomic.Uint64
 	cached sync.Map // prompt-cache prefixes seen, by hash
@@ -39,7 +41,8 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 	e.Requests.Record(ctx)
 	id := e.ids.Add(1)
 	ctx.Response.Header.Set("request-id", fmt.Sprintf("req_emu%016x", id))
-	if e.Faults.Apply(ctx) {
+	applied, streamFault := e.Faults.Apply(ctx)
+	if applied {
 		return
 	}
 	if string(ctx.Path()) != "/v1/messages" {
@@ -71,13 +74,18 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		e.fail(ctx, status, typ, msg)
 		return
 	}
+	r := e.reply(req)
+	msgID := fmt.Sprintf("msg_emu%016x", id)
 	if req.Stream != nil && *req.Stream {
-		e.fail(ctx, 400, "invalid_request_error", "stream: this emulator answers non-streaming requests only")
+		emulator.StartSSE(ctx, e.Stream, streamFault, overloadedEvent, func(w *emulator.SSE) { r.stream(w, msgID, req.Model, e.Stream.Words) })
 		return
 	}
 	ctx.SetContentType("application/json")
-	ctx.SetBody(e.answer(req, m, id))
+	ctx.SetBody(r.message(msgID, req.Model))
 }
+
+// overloadedEvent is how the Messages API fails after a stream began.
+const overloadedEvent = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
 
 // fail writes the Messages API error body.
 func (e *Emulator) fail(ctx *fasthttp.RequestCtx, status int, typ, message string) {
@@ -91,52 +99,114 @@ func (e *Emulator) fail(ctx *fasthttp.RequestCtx, status int, typ, message strin
 	ctx.SetBody(body)
 }
 
-// answer writes a deterministic reply: it quotes the last user turn, honours
+// reply is a deterministic answer: it quotes the last user turn, honours
 // max_tokens and stop_sequences, thinks when asked, and counts tokens at
 // about four bytes each.
-func (e *Emulator) answer(req *request, m *model, id uint64) []byte {
-	text := "Emulated " + req.Model + " reply to: " + truncate(req.lastUserText(), 200)
-	stopReason, stopSeq := "end_turn", any(nil)
+type reply struct {
+	thinking, signature, text string
+	stopReason                string
+	stopSequence              any
+	input, output             int
+	cacheWrite, cacheRead     int
+}
+
+func (e *Emulator) reply(req *request) *reply {
+	r := &reply{text: "Emulated " + req.Model + " reply to: " + truncate(req.lastUserText(), 200), stopReason: "end_turn"}
 	for _, s := range req.stopSequences {
-		if i := strings.Index(text, s); i >= 0 {
-			text, stopReason, stopSeq = text[:i], "stop_sequence", s
+		if i := strings.Index(r.text, s); i >= 0 {
+			r.text, r.stopReason, r.stopSequence = r.text[:i], "stop_sequence", s
 		}
 	}
-	var content []map[string]any
 	thinkingTokens := 0
 	if req.thinkingOn() {
-		thought := "Emulated reasoning: the user wrote " + fmt.Sprint(len(req.lastUserText())) + " bytes; answer briefly."
-		sig := sha256.Sum256([]byte(thought))
-		content = append(content, map[string]any{"type": "thinking", "thinking": thought, "signature": base64.StdEncoding.EncodeToString(sig[:])})
-		thinkingTokens = tokens(thought)
+		r.thinking = "Emulated reasoning: the user wrote " + fmt.Sprint(len(req.lastUserText())) + " bytes; answer briefly."
+		sig := sha256.Sum256([]byte(r.thinking))
+		r.signature = base64.StdEncoding.EncodeToString(sig[:])
+		thinkingTokens = tokens(r.thinking)
 	}
-	words := strings.Fields(text)
+	words := strings.Fields(r.text)
 	if room := int(*req.MaxTokens) - thinkingTokens; len(words) > room {
-		words, stopReason, stopSeq = words[:max(room, 0)], "max_tokens", nil
-		text = strings.Join(words, " ")
+		words, r.stopReason, r.stopSequence = words[:max(room, 0)], "max_tokens", nil
+		r.text = strings.Join(words, " ")
 	}
-	content = append(content, map[string]any{"type": "text", "text": text})
-
-	input := req.inputTokens()
-	created, read := 0, 0
+	r.output = len(words) + thinkingTokens
+	r.input = req.inputTokens()
 	if prefix, n := req.cachePrefix(); prefix != "" {
 		if _, seen := e.cached.LoadOrStore(prefix, true); seen {
-			read = n
+			r.cacheRead = n
 		} else {
-			created = n
+			r.cacheWrite = n
 		}
-		input = max(input-n, 1)
+		r.input = max(r.input-n, 1)
 	}
+	return r
+}
+
+func (r *reply) usage() map[string]any {
+	return map[string]any{
+		"input_tokens": r.input, "output_tokens": r.output,
+		"cache_creation_input_tokens": r.cacheWrite, "cache_read_input_tokens": r.cacheRead,
+		"service_tier": "standard",
+	}
+}
+
+// message is the non-streamed answer.
+func (r *reply) message(id, model string) []byte {
+	var content []map[string]any
+	if r.thinking != "" {
+		content = append(content, map[string]any{"type": "thinking", "thinking": r.thinking, "signature": r.signature})
+	}
+	content = append(content, map[string]any{"type": "text", "text": r.text})
 	body, _ := json.Marshal(map[string]any{
-		"id": fmt.Sprintf("msg_emu%016x", id), "type": "message", "role": "assistant", "model": req.Model,
-		"content": content, "stop_reason": stopReason, "stop_sequence": stopSeq,
-		"usage": map[string]any{
-			"input_tokens": input, "output_tokens": len(words) + thinkingTokens,
-			"cache_creation_input_tokens": created, "cache_read_input_tokens": read,
-			"service_tier": "standard",
-		},
+		"id": id, "type": "message", "role": "assistant", "model": model,
+		"content": content, "stop_reason": r.stopReason, "stop_sequence": r.stopSequence, "usage": r.usage(),
 	})
 	return body
+}
+
+// stream sends the answer as the Messages API streams it.
+func (r *reply) stream(w *emulator.SSE, id, model string, words int) {
+	ev := func(name string, v map[string]any) bool {
+		v["type"] = name
+		b, _ := json.Marshal(v)
+		return w.Event(name, b)
+	}
+	startUsage := r.usage()
+	startUsage["output_tokens"] = 1
+	if !ev("message_start", map[string]any{"message": map[string]any{
+		"id": id, "type": "message", "role": "assistant", "model": model, "content": []any{},
+		"stop_reason": nil, "stop_sequence": nil, "usage": startUsage}}) {
+		return
+	}
+	index := 0
+	if r.thinking != "" {
+		if !ev("content_block_start", map[string]any{"index": index, "content_block": map[string]any{"type": "thinking", "thinking": ""}}) {
+			return
+		}
+		for _, piece := range emulator.Chunks(r.thinking, words) {
+			if !ev("content_block_delta", map[string]any{"index": index, "delta": map[string]any{"type": "thinking_delta", "thinking": piece}}) {
+				return
+			}
+		}
+		if !ev("content_block_delta", map[string]any{"index": index, "delta": map[string]any{"type": "signature_delta", "signature": r.signature}}) ||
+			!ev("content_block_stop", map[string]any{"index": index}) {
+			return
+		}
+		index++
+	}
+	if !ev("content_block_start", map[string]any{"index": index, "content_block": map[string]any{"type": "text", "text": ""}}) ||
+		!ev("ping", map[string]any{}) {
+		return
+	}
+	for _, piece := range emulator.Chunks(r.text, words) {
+		if !ev("content_block_delta", map[string]any{"index": index, "delta": map[string]any{"type": "text_delta", "text": piece}}) {
+			return
+		}
+	}
+	_ = ev("content_block_stop", map[string]any{"index": index}) &&
+		ev("message_delta", map[string]any{"delta": map[string]any{"stop_reason": r.stopReason, "stop_sequence": r.stopSequence},
+			"usage": map[string]any{"output_tokens": r.output}}) &&
+		ev("message_stop", map[string]any{})
 }
 
 func truncate(s string, n int) string {

@@ -23,6 +23,8 @@ type Emulator struct {
 	Requests emulator.Recorder
 	// Faults replace the next answers, for tests of failure paths.
 	Faults emulator.Faults
+	// Stream shapes streamed answers: words per chunk, pace.
+	Stream emulator.StreamOptions
 
 	ids atomic.Uint64
 }
@@ -33,7 +35,8 @@ func New(key string) *Emulator { return &Emulator{Key: key} }
 // Handle is the emulator's fasthttp handler.
 func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 	e.Requests.Record(ctx)
-	if e.Faults.Apply(ctx) {
+	applied, streamFault := e.Faults.Apply(ctx)
+	if applied {
 		return
 	}
 	name, method, ok := strings.Cut(strings.TrimPrefix(string(ctx.Path()), "/v1beta/models/"), ":")
@@ -54,7 +57,8 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	m, known := models[name]
-	if !known || m.embedding || method != "generateContent" {
+	streaming := method == "streamGenerateContent"
+	if !known || m.embedding || (method != "generateContent" && !streaming) {
 		fail(ctx, 404, "NOT_FOUND", "models/"+name+" is not found for API version v1beta, or is not supported for "+method+". Call ListModels to see the list of available models and their supported methods.", "")
 		return
 	}
@@ -67,9 +71,25 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		fail(ctx, 400, "INVALID_ARGUMENT", msg, "")
 		return
 	}
-	ctx.SetContentType("application/json")
-	ctx.SetBody(e.answer(req, name, &m))
+	r := reply(req, name)
+	id := fmt.Sprintf("emu%016x", e.ids.Add(1))
+	if !streaming {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(r.response(id, name))
+		return
+	}
+	if string(ctx.QueryArgs().Peek("alt")) != "sse" {
+		// Without alt=sse the real API streams one JSON array; the gateway
+		// never asks for that, so neither does this emulator answer it.
+		fail(ctx, 400, "INVALID_ARGUMENT", "this emulator streams only with alt=sse", "")
+		return
+	}
+	emulator.StartSSE(ctx, e.Stream, streamFault, overloadedEvent, func(w *emulator.SSE) { r.stream(w, id, name, e.Stream.Words) })
 }
+
+// overloadedEvent is how the Gemini API fails after a stream began: a bare
+// error object in place of a chunk.
+const overloadedEvent = "data: {\"error\":{\"code\":503,\"message\":\"The model is overloaded. Please try again later.\",\"status\":\"UNAVAILABLE\"}}\n\n"
 
 // fail writes a google.rpc.Status error body.
 func fail(ctx *fasthttp.RequestCtx, status int, code, message, reason string) {
@@ -89,47 +109,92 @@ func fail(ctx *fasthttp.RequestCtx, status int, code, message, reason string) {
 // thoughtTokens is how much the emulated model thinks at each level.
 var thoughtTokens = map[string]int{"MINIMAL": 8, "LOW": 24, "MEDIUM": 64, "HIGH": 128, "": 64}
 
-func (e *Emulator) answer(req *request, name string, m *model) []byte {
-	text := "Emulated " + name + " reply to: " + truncate(req.lastUserText(), 200)
-	finish := "STOP"
+// reply is a deterministic answer: it quotes the last user turn, honours
+// maxOutputTokens and stopSequences, and thinks as configured.
+type replyData struct {
+	thoughts       string // sent only when includeThoughts is set
+	text, finish   string
+	prompt, output int
+	thoughtTokens  int
+}
+
+func reply(req *request, name string) *replyData {
+	r := &replyData{text: "Emulated " + name + " reply to: " + truncate(req.lastUserText(), 200), finish: "STOP"}
 	for _, s := range req.GenerationConfig.StopSequences {
-		if i := strings.Index(text, s); i >= 0 {
-			text = text[:i]
+		if i := strings.Index(r.text, s); i >= 0 {
+			r.text = r.text[:i]
 		}
 	}
-	words := strings.Fields(text)
+	words := strings.Fields(r.text)
 	if mx := req.GenerationConfig.MaxOutputTokens; mx != nil && len(words) > int(*mx) {
-		words, finish = words[:*mx], "MAX_TOKENS"
-		text = strings.Join(words, " ")
+		words, r.finish = words[:*mx], "MAX_TOKENS"
+		r.text = strings.Join(words, " ")
 	}
 	tc := req.GenerationConfig.ThinkingConfig
-	thoughts := thoughtTokens[""]
+	r.thoughtTokens = thoughtTokens[""]
 	switch {
 	case tc != nil && tc.ThinkingLevel != nil:
-		thoughts = thoughtTokens[*tc.ThinkingLevel]
+		r.thoughtTokens = thoughtTokens[*tc.ThinkingLevel]
 	case tc != nil && tc.ThinkingBudget != nil && *tc.ThinkingBudget >= 0:
-		thoughts = min(int(*tc.ThinkingBudget), 100)
+		r.thoughtTokens = min(int(*tc.ThinkingBudget), 100)
 	}
-	var parts []map[string]any
-	if tc != nil && tc.IncludeThoughts != nil && *tc.IncludeThoughts && thoughts > 0 {
-		parts = append(parts, map[string]any{"text": fmt.Sprintf("Emulated thoughts (%d tokens) before answering.", thoughts), "thought": true})
+	if tc != nil && tc.IncludeThoughts != nil && *tc.IncludeThoughts && r.thoughtTokens > 0 {
+		r.thoughts = fmt.Sprintf("Emulated thoughts (%d tokens) before answering.", r.thoughtTokens)
 	}
-	parts = append(parts, map[string]any{"text": text})
-	prompt := req.inputTokens()
-	id := e.ids.Add(1)
-	body, _ := json.Marshal(map[string]any{
-		"candidates": []any{map[string]any{
-			"content": map[string]any{"role": "model", "parts": parts}, "finishReason": finish, "index": 0,
-		}},
-		"usageMetadata": map[string]any{
-			"promptTokenCount": prompt, "candidatesTokenCount": len(words), "thoughtsTokenCount": thoughts,
-			"totalTokenCount":     prompt + len(words) + thoughts,
-			"promptTokensDetails": []any{map[string]any{"modality": "TEXT", "tokenCount": prompt}},
-		},
-		"modelVersion": name,
-		"responseId":   fmt.Sprintf("emu%016x", id),
+	r.prompt, r.output = req.inputTokens(), len(words)
+	return r
+}
+
+func (r *replyData) usage(output int) map[string]any {
+	return map[string]any{
+		"promptTokenCount": r.prompt, "candidatesTokenCount": output, "thoughtsTokenCount": r.thoughtTokens,
+		"totalTokenCount":     r.prompt + output + r.thoughtTokens,
+		"promptTokensDetails": []any{map[string]any{"modality": "TEXT", "tokenCount": r.prompt}},
+	}
+}
+
+func (r *replyData) chunk(id, name string, parts []map[string]any, finish string, output int) []byte {
+	cand := map[string]any{"content": map[string]any{"role": "model", "parts": parts}, "index": 0}
+	if finish != "" {
+		cand["finishReason"] = finish
+	}
+	b, _ := json.Marshal(map[string]any{
+		"candidates": []any{cand}, "usageMetadata": r.usage(output), "modelVersion": name, "responseId": id,
 	})
-	return body
+	return b
+}
+
+// response is the non-streamed answer.
+func (r *replyData) response(id, name string) []byte {
+	var parts []map[string]any
+	if r.thoughts != "" {
+		parts = append(parts, map[string]any{"text": r.thoughts, "thought": true})
+	}
+	parts = append(parts, map[string]any{"text": r.text})
+	return r.chunk(id, name, parts, r.finish, r.output)
+}
+
+// stream sends the answer as streamGenerateContent?alt=sse does: text
+// increments, thoughts first, cumulative usage, finishReason on the last.
+func (r *replyData) stream(w *emulator.SSE, id, name string, words int) {
+	if r.thoughts != "" && !w.Event("", r.chunk(id, name, []map[string]any{{"text": r.thoughts, "thought": true}}, "", 0)) {
+		return
+	}
+	pieces := emulator.Chunks(r.text, words)
+	sent := 0
+	for i, piece := range pieces {
+		finish := ""
+		if i == len(pieces)-1 {
+			finish = r.finish
+		}
+		sent += len(strings.Fields(piece))
+		if !w.Event("", r.chunk(id, name, []map[string]any{{"text": piece}}, finish, sent)) {
+			return
+		}
+	}
+	if len(pieces) == 0 {
+		_ = w.Event("", r.chunk(id, name, []map[string]any{{"text": ""}}, r.finish, 0))
+	}
 }
 
 func truncate(s string, n int) string {

@@ -36,6 +36,8 @@ type Env struct {
 	AnthropicURL, GeminiURL string
 	// Log holds everything the gateway logged.
 	Log *SyncBuffer
+	// Server is the gateway itself.
+	Server *server.Server
 }
 
 // Options adjust the gateway under test.
@@ -45,6 +47,8 @@ type Options struct {
 	// AnthropicURL and GeminiURL replace the emulators' addresses, to point
 	// the gateway at a dead port.
 	AnthropicURL, GeminiURL string
+	StreamIdleTimeout       time.Duration
+	OnStreamEnd             func(reason string)
 }
 
 // Start runs a gateway and two emulators until the test ends.
@@ -64,12 +68,14 @@ func Start(t testing.TB, opt Options) *Env {
 		opt.UpstreamTimeout = 30 * time.Second
 	}
 	srv, err := server.New(server.Options{
-		APIKeys:         []string{ClientKey, "sk-optk-second-key"},
-		Anthropic:       adapter.Upstream{BaseURL: env.AnthropicURL, APIKey: UpstreamKey},
-		Gemini:          adapter.Upstream{BaseURL: env.GeminiURL, APIKey: UpstreamKey},
-		UpstreamTimeout: opt.UpstreamTimeout,
-		MaxBodyBytes:    opt.MaxBodyBytes,
-		Logger:          slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		APIKeys:           []string{ClientKey, "sk-optk-second-key"},
+		Anthropic:         adapter.Upstream{BaseURL: env.AnthropicURL, APIKey: UpstreamKey},
+		Gemini:            adapter.Upstream{BaseURL: env.GeminiURL, APIKey: UpstreamKey},
+		UpstreamTimeout:   opt.UpstreamTimeout,
+		MaxBodyBytes:      opt.MaxBodyBytes,
+		StreamIdleTimeout: opt.StreamIdleTimeout,
+		OnStreamEnd:       opt.OnStreamEnd,
+		Logger:            slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +85,7 @@ func Start(t testing.TB, opt Options) *Env {
 		t.Fatal(err)
 	}
 	env.URL = "http://" + ln.Addr().String()
+	env.Server = srv
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(ln); close(done) }()
 	t.Cleanup(func() {

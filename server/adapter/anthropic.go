@@ -48,6 +48,9 @@ func appendAnthropicBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 		return dst, err
 	}
 	dst = appendForwarded(dst, c)
+	if c.Stream {
+		dst = append(dst, `,"stream":true`...)
+	}
 	if t := &c.Thinking; t.On {
 		switch c.Model.Thinking.Style {
 		case matrix.ThinkingAnthropicBudget:

@@ -21,6 +21,9 @@ type Adapter interface {
 	ParseResponse(body []byte, out *openai.Completion) error
 	// ParseError reads an upstream error body.
 	ParseError(status int, body []byte) UpstreamError
+	// NewStream starts translating the event stream of a call made with
+	// Call.Stream set; prefix starts every chunk it writes.
+	NewStream(c *Call, prefix openai.ChunkPrefix) Stream
 }
 
 // Upstream is where an adapter sends its requests.
@@ -50,6 +53,8 @@ type Call struct {
 	// budget.
 	MaxTokens int64
 	Thinking  Thinking
+	// Stream asks the upstream for an event stream.
+	Stream bool
 }
 
 // Thinking is the resolved extended-thinking plan of a call.
@@ -86,6 +91,7 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 		return nil, openai.Unsupported("n", "n > 1 is not supported: every registered upstream returns one choice")
 	}
 	c.resolveMaxTokens()
+	c.Stream = req.Stream != nil && *req.Stream
 	return c, nil
 }
 

@@ -19,7 +19,11 @@ func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstr
 		return buf, err
 	}
 	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(up.BaseURL + "/v1beta/models/" + c.Model.UpstreamID + ":generateContent")
+	method := ":generateContent"
+	if c.Stream {
+		method = ":streamGenerateContent?alt=sse"
+	}
+	req.SetRequestURI(up.BaseURL + "/v1beta/models/" + c.Model.UpstreamID + method)
 	req.Header.SetContentType("application/json")
 	req.Header.Set("x-goog-api-key", up.APIKey)
 	req.SetBodyRaw(body)
