@@ -20,7 +20,10 @@ type Config struct {
 	Anthropic       Upstream      // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
 	Gemini          Upstream      // GEMINI_API_KEY, GEMINI_BASE_URL
 	UpstreamTimeout time.Duration // OPENTOKEN_UPSTREAM_TIMEOUT, a Go duration
-	MaxBodyBytes    int           // OPENTOKEN_MAX_BODY_BYTES
+	// StreamIdleTimeout bounds a streaming upstream's silence
+	// (OPENTOKEN_STREAM_IDLE_TIMEOUT).
+	StreamIdleTimeout time.Duration
+	MaxBodyBytes      int // OPENTOKEN_MAX_BODY_BYTES
 }
 
 // Upstream is one provider's endpoint and credential.
@@ -35,6 +38,9 @@ const (
 	DefaultAnthropicBaseURL = "https://api.anthropic.com"
 	DefaultGeminiBaseURL    = "https://generativelanguage.googleapis.com"
 	DefaultUpstreamTimeout  = 120 * time.Second
+	// DefaultStreamIdleTimeout outlasts Anthropic's pings and a thinking
+	// model's pause before its first token.
+	DefaultStreamIdleTimeout = 60 * time.Second
 	// DefaultMaxBodyBytes matches Anthropic's 32 MB request limit, the
 	// smaller of the two upstreams'.
 	DefaultMaxBodyBytes = 32 << 20
@@ -43,7 +49,8 @@ const (
 // Keys lists every setting's name, as an environment variable and a TOML key.
 var Keys = []string{
 	"OPENTOKEN_ADDR", "OPENTOKEN_API_KEYS", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-	"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_UPSTREAM_TIMEOUT", "OPENTOKEN_MAX_BODY_BYTES",
+	"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_UPSTREAM_TIMEOUT", "OPENTOKEN_STREAM_IDLE_TIMEOUT",
+	"OPENTOKEN_MAX_BODY_BYTES",
 }
 
 // Load reads the TOML file at path (if path is not empty) and then the
@@ -94,11 +101,12 @@ func known(k string) bool {
 
 func parse(v map[string]string) (*Config, error) {
 	c := &Config{
-		Addr:            or(v["OPENTOKEN_ADDR"], DefaultAddr),
-		Anthropic:       Upstream{APIKey: v["ANTHROPIC_API_KEY"], BaseURL: or(v["ANTHROPIC_BASE_URL"], DefaultAnthropicBaseURL)},
-		Gemini:          Upstream{APIKey: v["GEMINI_API_KEY"], BaseURL: or(v["GEMINI_BASE_URL"], DefaultGeminiBaseURL)},
-		UpstreamTimeout: DefaultUpstreamTimeout,
-		MaxBodyBytes:    DefaultMaxBodyBytes,
+		Addr:              or(v["OPENTOKEN_ADDR"], DefaultAddr),
+		Anthropic:         Upstream{APIKey: v["ANTHROPIC_API_KEY"], BaseURL: or(v["ANTHROPIC_BASE_URL"], DefaultAnthropicBaseURL)},
+		Gemini:            Upstream{APIKey: v["GEMINI_API_KEY"], BaseURL: or(v["GEMINI_BASE_URL"], DefaultGeminiBaseURL)},
+		UpstreamTimeout:   DefaultUpstreamTimeout,
+		StreamIdleTimeout: DefaultStreamIdleTimeout,
+		MaxBodyBytes:      DefaultMaxBodyBytes,
 	}
 	for _, k := range strings.Split(v["OPENTOKEN_API_KEYS"], ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -106,12 +114,17 @@ func parse(v map[string]string) (*Config, error) {
 		}
 	}
 	var errs []error
-	if s := v["OPENTOKEN_UPSTREAM_TIMEOUT"]; s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("OPENTOKEN_UPSTREAM_TIMEOUT=%q: want a positive duration such as 120s", s))
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{"OPENTOKEN_UPSTREAM_TIMEOUT", &c.UpstreamTimeout}, {"OPENTOKEN_STREAM_IDLE_TIMEOUT", &c.StreamIdleTimeout}} {
+		if s := v[d.key]; s != "" {
+			dur, err := time.ParseDuration(s)
+			if err != nil || dur <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 120s", d.key, s))
+			}
+			*d.dst = dur
 		}
-		c.UpstreamTimeout = d
 	}
 	if s := v["OPENTOKEN_MAX_BODY_BYTES"]; s != "" {
 		n, err := strconv.Atoi(s)

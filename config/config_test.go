@@ -55,6 +55,7 @@ func TestErrors(t *testing.T) {
 	f(map[string]string{"ANTHROPIC_BASE_URL": "api.anthropic.com"}, "ANTHROPIC_BASE_URL")
 	f(map[string]string{"GEMINI_BASE_URL": "https://generativelanguage.googleapis.com/v1beta"}, "has a path")
 	f(map[string]string{"OPENTOKEN_UPSTREAM_TIMEOUT": "soon"}, "OPENTOKEN_UPSTREAM_TIMEOUT")
+	f(map[string]string{"OPENTOKEN_STREAM_IDLE_TIMEOUT": "0s"}, "OPENTOKEN_STREAM_IDLE_TIMEOUT")
 	f(map[string]string{"OPENTOKEN_MAX_BODY_BYTES": "-1"}, "OPENTOKEN_MAX_BODY_BYTES")
 
 	path := filepath.Join(t.TempDir(), "bad.toml")

@@ -139,6 +139,9 @@ type StreamFault struct {
 	Stall       <-chan struct{} // send nothing until closed, then close the connection
 	Error       bool            // send the upstream's in-stream error event
 	Malformed   bool            // send an event whose data is not JSON
+	// Wait, when set, holds the failure until it is closed, so that a test
+	// can fail a stream only once the gateway has committed its answer.
+	Wait <-chan struct{}
 }
 
 // Faults is a queue of faults, consumed one per request.

@@ -48,6 +48,9 @@ func (s *SSE) Event(name string, data []byte) bool {
 	}
 	if f := s.fault; f != nil && s.sent == f.AfterEvents {
 		s.stopped = true
+		if f.Wait != nil {
+			<-f.Wait
+		}
 		switch {
 		case f.Stall != nil:
 			<-f.Stall

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/http"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -21,3 +22,6 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
 	)
 }
+
+// closeIdle drops the default client's idle connections.
+func closeIdle() { http.DefaultClient.CloseIdleConnections() }
