@@ -9,6 +9,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/opentoken/opentoken/emulator"
 	"github.com/opentoken/opentoken/internal/gatewaytest"
 )
 
@@ -74,5 +75,51 @@ func TestOpenAIGoSDK(t *testing.T) {
 	page, err := client.Models.List(ctx)
 	if err != nil || len(page.Data) != 10 || page.Data[0].ID != "anthropic/claude-haiku-4-5" || page.Data[0].Created != 1704067200 {
 		t.Errorf("models: %v %+v", err, page)
+	}
+}
+
+// TestOpenAIGoStreaming streams through the gateway with openai-go and
+// assembles the chunks with its ChatCompletionAccumulator, on a Claude and
+// a Gemini model, and sees an in-stream failure as the stream's error.
+func TestOpenAIGoStreaming(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	client := openaiClient(env, gatewaytest.ClientKey)
+	ctx := context.Background()
+	for _, model := range []string{"anthropic/claude-sonnet-4-6", "google/gemini-3-flash"} {
+		params := openai.ChatCompletionNewParams{
+			Model:       model,
+			Messages:    []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Name three primary colors.")},
+			Temperature: openai.Float(0.5),
+		}
+		whole, err := client.Chat.Completions.New(ctx, params)
+		if err != nil {
+			t.Fatalf("%s: %v", model, err)
+		}
+		stream := client.Chat.Completions.NewStreaming(ctx, params)
+		acc := openai.ChatCompletionAccumulator{}
+		chunks := 0
+		for stream.Next() {
+			if !acc.AddChunk(stream.Current()) {
+				t.Fatalf("%s: the accumulator refused chunk %d: %s", model, chunks, stream.Current().RawJSON())
+			}
+			chunks++
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatalf("%s: %v", model, err)
+		}
+		if len(acc.Choices) != 1 || acc.Choices[0].Message.Content != whole.Choices[0].Message.Content ||
+			acc.Choices[0].FinishReason != "stop" || acc.Usage.TotalTokens != whole.Usage.TotalTokens || chunks < 4 {
+			t.Errorf("%s: accumulated %+v (usage %+v) from %d chunks, want %q", model, acc.Choices, acc.Usage, chunks, whole.Choices[0].Message.Content)
+		}
+	}
+
+	env.Gemini.Faults.Push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 2, Error: true}})
+	stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+		Model: "google/gemini-2.5-pro", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	})
+	for stream.Next() {
+	}
+	if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "overloaded") {
+		t.Errorf("in-stream failure: got %v, want the upstream's overload error", err)
 	}
 }

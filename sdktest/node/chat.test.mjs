@@ -73,3 +73,27 @@ test("models list", async () => {
   assert.equal(ids.length, 10);
   assert.ok(ids.includes("google/gemini-3-flash"));
 });
+
+// The stream() helper is strict: it throws on a missing role or
+// finish_reason, so passing it is the check that the frames are complete.
+for (const model of ["anthropic/claude-sonnet-4-5", "google/gemini-2.5-pro"]) {
+  test(`streaming with the stream() helper on ${model}`, async () => {
+    const body = {
+      model,
+      messages: [{ role: "user", content: "Name three primary colors." }],
+      temperature: 0.5,
+    };
+    const whole = await client.chat.completions.create(body);
+    const stream = client.chat.completions.stream({ ...body, stream: true });
+    let streamed = "";
+    for await (const chunk of stream) {
+      streamed += chunk.choices[0]?.delta?.content ?? "";
+    }
+    const final = await stream.finalChatCompletion();
+    assert.equal(final.choices[0].message.content, whole.choices[0].message.content);
+    assert.equal(streamed, whole.choices[0].message.content);
+    assert.equal(final.choices[0].finish_reason, "stop");
+    assert.equal(final.choices[0].message.role, "assistant");
+    assert.equal(final.usage.total_tokens, whole.usage.total_tokens);
+  });
+}
