@@ -1,0 +1,221 @@
+package loadtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Config is one harness run.
+type Config struct {
+	Root        string        // the module root, where binaries are built from
+	Work        string        // scratch directory for binaries
+	Trials      int           // interleaved rounds over every target
+	Duration    time.Duration // one measurement
+	Warmup      time.Duration // before each target's measurements in a round
+	Concurrency int           // the fixed concurrency of the throughput run
+	Rate        int           // the open-loop rate, requests/s, well below every target's saturation
+	Sweep       []int         // concurrencies of the saturation sweep
+	Latency     time.Duration // the mock's fixed latency
+	Portkey     string        // directory of an installed @portkey-ai/gateway; "" to skip
+	Log         func(format string, args ...any)
+}
+
+// Measured is everything the report shows about one target.
+type Measured struct {
+	Target     *Target
+	Conc1      []*Result // concurrency 1, per trial
+	ConcN      []*Result // Config.Concurrency, per trial
+	OpenLoop   []*Result // Config.Rate, per trial
+	Sweep      map[int]float64
+	PeakRSS    int64
+	ColdStart  time.Duration
+	StreamTTFB time.Duration // p50 time to first byte of a stream
+	StreamFull time.Duration // p50 time to the end of a stream
+}
+
+// Run is a whole harness run's outcome.
+type Run struct {
+	Config   Config
+	Measured []*Measured
+	Stream   []*Measured
+	Notes    []string
+	Chunks   int
+	Started  time.Time
+}
+
+const (
+	benchKey    = "sk-optk-bench"
+	upstreamKey = "mock-upstream-key"
+)
+
+// request-1k.json, the gateway's request: the whole sampling superset.
+func gatewayBody(model string) []byte {
+	return []byte(`{"model":"` + model + `","messages":[{"role":"system","content":"You are a concise assistant for a logistics company. Answer in plain English, cite shipment ids when you use them, and never invent tracking numbers."},{"role":"user","content":"Shipment SH-20931 left Rotterdam on Monday and was due in Hamburg on Wednesday. The carrier portal still shows it as in transit. What are the likely causes, and what should I ask the carrier?"},{"role":"assistant","content":"Likely causes are a missed scan at the Hamburg hub, a customs hold, or a rerouting through Bremen. Ask the carrier for the last physical scan location and time."},{"role":"user","content":"They say the last scan was Bremen on Tuesday night. Draft a short, polite follow-up asking for an ETA and whether customs is involved."}],"temperature":0.7,"top_p":0.9,"top_k":40,"frequency_penalty":0.2,"presence_penalty":0.1,"repetition_penalty":1.05,"min_p":0.05,"top_a":0.1,"seed":42,"max_tokens":512,"stop":["\n\nUser:","END"],"logit_bias":{"50256":-100},"logprobs":false,"top_logprobs":0,"user":"user-8841","service_tier":"auto","verbosity":"medium","stream":false}`)
+}
+
+// nativeBody is the same conversation in Anthropic's shape, for the direct
+// call and the bare proxy.
+var nativeBody = []byte(`{"model":"claude-sonnet-4-5","max_tokens":512,"system":[{"type":"text","text":"You are a concise assistant for a logistics company. Answer in plain English, cite shipment ids when you use them, and never invent tracking numbers."}],"messages":[{"role":"user","content":"Shipment SH-20931 left Rotterdam on Monday and was due in Hamburg on Wednesday. The carrier portal still shows it as in transit. What are the likely causes, and what should I ask the carrier?"},{"role":"assistant","content":"Likely causes are a missed scan at the Hamburg hub, a customs hold, or a rerouting through Bremen. Ask the carrier for the last physical scan location and time."},{"role":"user","content":"They say the last scan was Bremen on Tuesday night. Draft a short, polite follow-up asking for an ETA and whether customs is involved."}],"temperature":0.7,"top_k":40,"stop_sequences":["\n\nUser:","END"]}`)
+
+// Execute runs the harness: it builds and starts every target, measures
+// them interleaved, and stops everything it started.
+func Execute(cfg Config) (*Run, error) {
+	run := &Run{Config: cfg, Started: time.Now(), Chunks: 32}
+	logf := cfg.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	gw := filepath.Join(cfg.Work, "opentoken")
+	proxyBin := filepath.Join(cfg.Work, "bareproxy")
+	for bin, pkg := range map[string]string{gw: "./cmd/opentoken", proxyBin: "./bench/cmd/bareproxy"} {
+		cmd := exec.Command("go", "build", "-o", bin, pkg)
+		cmd.Dir = cfg.Root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+
+	mock := NewMock(cfg.Latency, 600, run.Chunks)
+	mockLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	mockSrv := &fasthttp.Server{Handler: mock.Handle, NoDefaultServerHeader: true, Concurrency: 1 << 16}
+	go func() { _ = mockSrv.Serve(mockLn) }()
+	defer mockSrv.Shutdown()
+	mockAddr := mockLn.Addr().String()
+	mockURL := "http://" + mockAddr
+
+	var procs []*Process
+	defer func() {
+		for _, p := range procs {
+			p.Stop()
+		}
+	}()
+	probe := newClient(4)
+	defer probe.CloseIdleConnections()
+	ready := func(t *Target) func() error {
+		return func() error { _, err := once(probe, t); return err }
+	}
+
+	direct := &Target{Name: "direct (mock)", URL: mockURL + "/v1/messages", Body: nativeBody}
+	directGemini := &Target{Name: "direct (mock, Gemini shape)", URL: mockURL + "/v1beta/models/gemini-2.5-pro:generateContent",
+		Body: []byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`)}
+
+	proxyAddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	bare := &Target{Name: "bare fasthttp proxy", URL: "http://" + proxyAddr + "/v1/messages", Body: nativeBody}
+	if bare.Process, err = Start(proxyBin, []string{"-listen", proxyAddr, "-upstream", mockAddr}, nil, ready(bare), 10*time.Second); err != nil {
+		return nil, err
+	}
+	procs = append(procs, bare.Process)
+
+	gwAddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	auth := map[string]string{"Authorization": "Bearer " + benchKey}
+	claude := &Target{Name: "OpenToken → Claude", URL: "http://" + gwAddr + "/v1/chat/completions", Header: auth, Body: gatewayBody("anthropic/claude-sonnet-4-5")}
+	gemini := &Target{Name: "OpenToken → Gemini", URL: claude.URL, Header: auth, Body: gatewayBody("google/gemini-2.5-pro")}
+	env := []string{"OPENTOKEN_ADDR=" + gwAddr, "OPENTOKEN_API_KEYS=" + benchKey,
+		"ANTHROPIC_API_KEY=" + upstreamKey, "ANTHROPIC_BASE_URL=" + mockURL,
+		"GEMINI_API_KEY=" + upstreamKey, "GEMINI_BASE_URL=" + mockURL}
+	if claude.Process, err = Start(gw, nil, env, ready(claude), 10*time.Second); err != nil {
+		return nil, err
+	}
+	gemini.Process = claude.Process
+	procs = append(procs, claude.Process)
+
+	targets := []*Target{direct, directGemini, bare, claude, gemini}
+	if cfg.Portkey != "" {
+		if pk, err := startPortkey(cfg.Portkey, mockURL, ready); err != nil {
+			run.Notes = append(run.Notes, "Portkey skipped: "+err.Error())
+		} else {
+			procs = append(procs, pk.Process)
+			targets = append(targets, pk)
+		}
+	} else {
+		run.Notes = append(run.Notes, "Portkey skipped: not installed (run without -no-portkey to install it with npm)")
+	}
+
+	for _, t := range targets {
+		m := &Measured{Target: t, Sweep: map[int]float64{}}
+		if t.Process != nil {
+			m.ColdStart = t.Process.ColdStart
+		}
+		run.Measured = append(run.Measured, m)
+	}
+	for trial := 1; trial <= cfg.Trials; trial++ {
+		for _, m := range run.Measured {
+			logf("trial %d/%d: %s", trial, cfg.Trials, m.Target.Name)
+			Closed(m.Target, cfg.Concurrency, cfg.Warmup)
+			m.Conc1 = append(m.Conc1, Closed(m.Target, 1, cfg.Duration))
+			m.ConcN = append(m.ConcN, Closed(m.Target, cfg.Concurrency, cfg.Duration))
+			m.OpenLoop = append(m.OpenLoop, Open(m.Target, cfg.Rate, cfg.Duration))
+		}
+	}
+	for _, c := range cfg.Sweep {
+		for _, m := range run.Measured {
+			logf("sweep c=%d: %s", c, m.Target.Name)
+			m.Sweep[c] = Closed(m.Target, c, cfg.Duration).Throughput()
+		}
+	}
+	for _, m := range run.Measured {
+		if m.Target.Process != nil {
+			m.PeakRSS = m.Target.Process.PeakRSS()
+		}
+	}
+
+	streamTargets := []*Target{
+		{Name: "direct (mock)", URL: mockURL + "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", Body: directGemini.Body, Stream: true},
+		{Name: "bare fasthttp proxy", URL: "http://" + proxyAddr + "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", Body: directGemini.Body, Stream: true, Process: bare.Process},
+		{Name: "OpenToken → Gemini", URL: claude.URL, Header: auth, Body: bytes.Replace(gatewayBody("google/gemini-2.5-pro"), []byte(`"stream":false`), []byte(`"stream":true`), 1), Stream: true, Process: claude.Process},
+	}
+	for _, t := range streamTargets {
+		Closed(t, 1, cfg.Warmup)
+		r := Closed(t, 1, cfg.Duration)
+		if r.Errors > 0 {
+			return nil, fmt.Errorf("streaming %s: %d errors: %s", t.Name, r.Errors, r.FirstError)
+		}
+		run.Stream = append(run.Stream, &Measured{Target: t, StreamTTFB: Percentile(r.FirstByte, 0.5), StreamFull: Percentile(r.Latencies, 0.5)})
+	}
+	for _, m := range run.Measured {
+		for _, r := range append(append(m.Conc1, m.ConcN...), m.OpenLoop...) {
+			if r.Errors > 0 {
+				run.Notes = append(run.Notes, fmt.Sprintf("%s: %d of %d requests failed (%s)", m.Target.Name, r.Errors, r.Requests, r.FirstError))
+				break
+			}
+		}
+	}
+	return run, nil
+}
+
+// startPortkey runs the Portkey gateway installed in dir, pointed at the
+// mock through its custom-host header.
+func startPortkey(dir, mockURL string, ready func(*Target) func() error) (*Target, error) {
+	script := filepath.Join(dir, "node_modules", "@portkey-ai", "gateway", "build", "start-server.js")
+	if _, err := os.Stat(script); err != nil {
+		return nil, errors.New("not installed in " + dir)
+	}
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	t := &Target{Name: "Portkey → Claude", URL: "http://" + addr + "/v1/chat/completions",
+		Header: map[string]string{"x-portkey-provider": "anthropic", "x-portkey-custom-host": mockURL + "/v1",
+			"Authorization": "Bearer " + upstreamKey},
+		Body: gatewayBody("claude-sonnet-4-5")}
+	t.Process, err = Start("node", []string{script, "--port=" + port, "--headless"}, []string{"NODE_ENV=production"}, ready(t), 30*time.Second)
+	return t, err
+}
