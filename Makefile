@@ -1,7 +1,7 @@
 # OpenToken. `make test` is the one test command; CI runs exactly it.
 GO ?= go
 
-.PHONY: all generate check-generate build run test bench vet fmt-check
+.PHONY: all generate check-generate build run test bench loadtest vet fmt-check
 
 all: build
 
@@ -38,3 +38,8 @@ test: fmt-check vet check-generate
 ## bench: every micro-benchmark, with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## loadtest: the load harness (OpenToken vs a direct call, a bare proxy and
+## Portkey, side by side); writes bench/RESULTS.md and bench/plots/
+loadtest:
+	$(GO) run ./bench/cmd/loadbench -out bench

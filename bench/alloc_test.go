@@ -17,7 +17,7 @@ import (
 // nothing (see gen's TestNoAllocations and internal/jsonw).
 const (
 	requestAllocBudget  = 32
-	responseAllocBudget = 8
+	responseAllocBudget = 4
 )
 
 func TestTranslationAllocations(t *testing.T) {

@@ -42,19 +42,18 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx) {
 		s.chatStream(ctx, &s.upstreams[m.Provider], call, req.Model)
 		return
 	}
-	var out openai.Completion
-	e = s.exchange(&s.upstreams[m.Provider], call, &out)
+	e = s.exchange(&s.upstreams[m.Provider], call, func(out *openai.Completion) {
+		buf := getBuf()
+		var idBuf [64]byte
+		id := s.ids.appendID(idBuf[:0], "chatcmpl-")
+		*buf = openai.AppendCompletion((*buf)[:0], unsafeString(id), time.Now().Unix(), req.Model, out, !call.Thinking.Exclude)
+		ctx.SetContentType("application/json")
+		ctx.SetBody(*buf)
+		putBuf(buf)
+	})
 	if e != nil {
 		writeError(ctx, e)
-		setDropped(ctx, call.Dropped())
-		return
 	}
-	buf := getBuf()
-	id := s.ids.appendID(nil, "chatcmpl-")
-	*buf = openai.AppendCompletion((*buf)[:0], string(id), time.Now().Unix(), req.Model, &out, !call.Thinking.Exclude)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(*buf)
-	putBuf(buf)
 	setDropped(ctx, call.Dropped())
 }
 

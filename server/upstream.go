@@ -14,9 +14,10 @@ import (
 	"github.com/opentoken/opentoken/server/openai"
 )
 
-// exchange sends one call to its upstream and parses the answer into out,
-// mapping every failure to the gateway's documented error.
-func (s *Server) exchange(rt *route, call *adapter.Call, out *openai.Completion) *openai.Error {
+// exchange sends one call to its upstream, parses the answer and hands it to
+// answer while the upstream response is still alive (the completion's
+// strings point into it), and maps every failure to the gateway's error.
+func (s *Server) exchange(rt *route, call *adapter.Call, answer func(*openai.Completion)) *openai.Error {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -34,11 +35,13 @@ func (s *Server) exchange(rt *route, call *adapter.Call, out *openai.Completion)
 	}
 	status := resp.StatusCode()
 	if status >= 200 && status < 300 {
-		if err := rt.adapter.ParseResponse(resp.Body(), out); err != nil {
+		var out openai.Completion
+		if err := rt.adapter.ParseResponse(resp.Body(), &out); err != nil {
 			s.log.Warn("unreadable upstream response", "upstream", rt.name, "status", status, "err", err)
 			return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
 				Message: rt.name + " upstream sent a response the gateway could not read"}
 		}
+		answer(&out)
 		return nil
 	}
 	return s.upstreamFailure(rt, status, resp.Body(), string(resp.Header.Peek("Retry-After")))

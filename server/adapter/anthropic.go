@@ -197,22 +197,22 @@ type anthropicMessage struct {
 // ParseResponse implements Adapter.
 func (Anthropic) ParseResponse(body []byte, out *openai.Completion) error {
 	var msg anthropicMessage
-	if err := json.Unmarshal(body, &msg); err != nil {
+	if err := json.UnmarshalWithOption(body, &msg, json.DecodeNoCopyString()); err != nil {
 		return err
 	}
-	var content, reasoning []byte
+	var content, reasoning joined
 	for _, b := range msg.Content {
 		switch b.Type {
 		case "text":
-			content = append(content, b.Text...)
+			content.add(b.Text)
 		case "thinking":
-			reasoning = append(reasoning, b.Thinking...)
+			reasoning.add(b.Thinking)
 		}
 	}
 	u := &msg.Usage
 	*out = openai.Completion{
-		Content:      string(content),
-		Reasoning:    string(reasoning),
+		Content:      content.String(),
+		Reasoning:    reasoning.String(),
 		FinishReason: anthropicFinish(msg.StopReason),
 		Usage: openai.Usage{
 			// Anthropic's input_tokens excludes cache reads and writes; OpenAI's
@@ -223,7 +223,7 @@ func (Anthropic) ParseResponse(body []byte, out *openai.Completion) error {
 			Completion:    u.OutputTokens,
 			// Anthropic bills thinking inside output_tokens without a separate
 			// count; estimate it from the thinking text (~4 bytes a token).
-			Reasoning: min(int64(len(reasoning)+3)/4, u.OutputTokens),
+			Reasoning: min(int64(reasoning.Len()+3)/4, u.OutputTokens),
 		},
 	}
 	return nil

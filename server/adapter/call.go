@@ -17,7 +17,8 @@ type Adapter interface {
 	// BuildRequest writes the upstream HTTP request for c into req; the body
 	// is appended to buf, which must stay untouched until the request is done.
 	BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *openai.Error)
-	// ParseResponse decodes a 2xx upstream body.
+	// ParseResponse decodes a 2xx upstream body. The strings of out may
+	// point into body: use out only while body is alive.
 	ParseResponse(body []byte, out *openai.Completion) error
 	// ParseError reads an upstream error body.
 	ParseError(status int, body []byte) UpstreamError

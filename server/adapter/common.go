@@ -19,3 +19,36 @@ func partParam(i, j int) string {
 func fallbackMessage(status int, body []byte) string {
 	return "upstream answered HTTP " + strconv.Itoa(status) + " with a " + strconv.Itoa(len(body)) + "-byte body that is not an error object"
 }
+
+// joined concatenates text pieces, copying only when there is more than one:
+// an answer is usually a single text block, whose string is used as it is.
+type joined struct {
+	first string
+	more  []byte
+	n     int
+}
+
+func (j *joined) add(s string) {
+	switch j.n++; {
+	case j.n == 1:
+		j.first = s
+	case j.n == 2:
+		j.more = append(append(make([]byte, 0, len(j.first)+len(s)), j.first...), s...)
+	default:
+		j.more = append(j.more, s...)
+	}
+}
+
+func (j *joined) String() string {
+	if j.n > 1 {
+		return string(j.more)
+	}
+	return j.first
+}
+
+func (j *joined) Len() int {
+	if j.n > 1 {
+		return len(j.more)
+	}
+	return len(j.first)
+}

@@ -176,26 +176,26 @@ type geminiResponse struct {
 // ParseResponse implements Adapter.
 func (Gemini) ParseResponse(body []byte, out *openai.Completion) error {
 	var r geminiResponse
-	if err := json.Unmarshal(body, &r); err != nil {
+	if err := json.UnmarshalWithOption(body, &r, json.DecodeNoCopyString()); err != nil {
 		return err
 	}
-	var content, reasoning []byte
+	var content, reasoning joined
 	finish := openai.FinishContentFilter // a blocked prompt has no candidates
 	if len(r.Candidates) > 0 {
 		cand := &r.Candidates[0]
 		for _, p := range cand.Content.Parts {
 			if p.Thought {
-				reasoning = append(reasoning, p.Text...)
+				reasoning.add(p.Text)
 			} else {
-				content = append(content, p.Text...)
+				content.add(p.Text)
 			}
 		}
 		finish = geminiFinish(cand.FinishReason)
 	}
 	u := &r.UsageMetadata
 	*out = openai.Completion{
-		Content:      string(content),
-		Reasoning:    string(reasoning),
+		Content:      content.String(),
+		Reasoning:    reasoning.String(),
 		FinishReason: finish,
 		Usage: openai.Usage{
 			Prompt: u.PromptTokenCount + u.ToolUsePromptTokenCount,
