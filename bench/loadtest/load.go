@@ -29,6 +29,10 @@ type Result struct {
 	FirstByte        []time.Duration // sorted; streams only
 	CPU              time.Duration   // the target process's CPU time during the run
 	FirstError       string
+	// SendLag is how late the open-loop pacer sent each request (sorted):
+	// the harness's own timer slack, reported so that it is not mistaken
+	// for the target's latency.
+	SendLag []time.Duration
 }
 
 // Throughput is successful requests per second.
@@ -135,9 +139,12 @@ func Closed(t *Target, concurrency int, d time.Duration) *Result {
 	return r
 }
 
-// Open sends requests at a fixed rate for d, whatever the answers' pace,
-// and measures each latency from when it was due to be sent, so that a
-// stall shows in every request it delayed (no coordinated omission).
+// Open sends requests at a fixed rate for d, whatever the answers' pace:
+// each request has its own goroutine and the pacer never waits for an
+// answer, so a slow target cannot slow the offered load (no coordinated
+// omission). Latency runs from the actual send; the pacer's own lateness
+// (Go timers on an idle machine wake up to a millisecond late) is kept
+// apart in SendLag, as it is the harness's, not the target's.
 func Open(t *Target, rate int, d time.Duration) *Result {
 	c := newClient(4096)
 	defer c.CloseIdleConnections()
@@ -167,11 +174,13 @@ func Open(t *Target, rate int, d time.Duration) *Result {
 		go func() {
 			defer wg.Done()
 			defer inflight.Add(-1)
+			sent := time.Now()
 			_, err := once(c, t)
-			lat := time.Since(due)
+			lat := time.Since(sent)
 			mu.Lock()
 			r.Requests++
 			r.Latencies = append(r.Latencies, lat)
+			r.SendLag = append(r.SendLag, sent.Sub(due))
 			if err != nil {
 				r.Errors++
 				r.FirstError = err.Error()
@@ -183,5 +192,6 @@ func Open(t *Target, rate int, d time.Duration) *Result {
 	r.Elapsed = time.Since(start)
 	r.CPU = t.Process.CPU() - cpu0
 	slices.Sort(r.Latencies)
+	slices.Sort(r.SendLag)
 	return r
 }
