@@ -62,9 +62,6 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, rt *route, call *adapter.C
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no") // proxies must not hold frames back
 	setDropped(ctx, call.Dropped())
-	// The connection ends with the stream, so that the watcher may read
-	// from it to notice a client that leaves (see watchClient).
-	ctx.SetConnectionClose()
 	client := ctx.Conn()
 	s.streams.Add(1)
 	// ctx must not be touched below: the writer runs after the handler
@@ -151,15 +148,19 @@ func (s *Server) streamTransportError(name string, err error) *openai.Error {
 
 // clientWatch notices a streaming client that leaves while the upstream is
 // silent, so that the upstream request is closed at once rather than at the
-// next event or the idle timeout. A streaming client sends nothing after
-// its request (and the connection closes with the stream), so a Read on the
-// client connection returns only when the client goes away.
+// next event or the idle timeout. A client sends nothing while its stream
+// runs (it cannot send its next request on the connection before the
+// response ends, which is after stop), so a Read on the client connection
+// returns only when the client goes away. A client that pipelines anyway
+// has its connection closed after the stream, since the watcher took a
+// byte of its next request.
 type clientWatch struct {
 	conn     net.Conn
 	upstream io.Reader
 	mu       sync.Mutex
 	finished bool
 	gone     atomic.Bool
+	stole    bool // the watcher read request bytes, not an end of stream
 	done     chan struct{}
 }
 
@@ -172,9 +173,13 @@ func watchClient(conn net.Conn, upstream io.Reader) *clientWatch {
 func (w *clientWatch) run() {
 	defer close(w.done)
 	var b [1]byte
-	_, _ = w.conn.Read(b[:])
+	n, _ := w.conn.Read(b[:])
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if n > 0 {
+		w.stole = true
+		return
+	}
 	if w.finished {
 		return
 	}
@@ -186,13 +191,19 @@ func (w *clientWatch) run() {
 	}
 }
 
-// stop ends the watch before the stream's resources are released.
+// stop ends the watch before the stream's resources are released and
+// before the response ends, leaving the connection ready for the client's
+// next request.
 func (w *clientWatch) stop() {
 	w.mu.Lock()
 	w.finished = true
 	w.mu.Unlock()
 	_ = w.conn.SetReadDeadline(time.Now()) // wakes the watcher's Read
 	<-w.done
+	_ = w.conn.SetReadDeadline(time.Time{})
+	if w.stole {
+		_ = w.conn.Close()
+	}
 }
 
 var errClientGone = errors.New("client disconnected")

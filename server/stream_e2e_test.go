@@ -3,6 +3,8 @@ package server_test
 import (
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"testing"
@@ -284,4 +286,36 @@ func (o *onFirstRead) Read(p []byte) (int, error) {
 		o.do()
 	}
 	return n, err
+}
+
+// TestStreamKeepsConnection: a finished stream leaves its connection ready
+// for the client's next request, stream or not.
+func TestStreamKeepsConnection(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	reused := 0
+	for i, body := range []string{streamBody("google/gemini-3-flash", `,"stream":true`), streamBody("anthropic/claude-haiku-4-5", `,"stream":true`), streamBody("google/gemini-3-flash", "")} {
+		req, _ := http.NewRequest("POST", env.URL+"/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+gatewaytest.ClientKey)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) {
+				if info.Reused {
+					reused++
+				}
+			},
+		}))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || !(strings.HasSuffix(string(b), "data: [DONE]\n\n") || strings.Contains(string(b), `"chat.completion"`)) {
+			t.Fatalf("request %d: %d %v %s", i, resp.StatusCode, err, b)
+		}
+	}
+	if reused != 2 {
+		t.Errorf("the connection was reused %d times, want 2", reused)
+	}
 }
