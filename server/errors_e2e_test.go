@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -87,12 +86,7 @@ func TestAuthAndRoutes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &gatewaytest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+		return gatewaytest.ReadResponse(t, resp)
 	}
 	expectError(t, "no header", do("POST", "/v1/chat/completions", "", chat), 401, "authentication_error", "missing_auth", nil)
 	expectError(t, "basic auth", do("POST", "/v1/chat/completions", "Basic dXNlcjpwYXNz", chat), 401, "authentication_error", "missing_auth", nil)
@@ -251,10 +245,5 @@ func oversized(t *testing.T, env *gatewaytest.Env, size int) *gatewaytest.Respon
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &gatewaytest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return gatewaytest.ReadResponse(t, resp)
 }

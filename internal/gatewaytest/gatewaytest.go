@@ -141,6 +141,12 @@ func (e *Env) Do(t testing.TB, method, path, key string, body []byte) *Response 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ReadResponse(t, resp)
+}
+
+// ReadResponse reads and closes resp's body.
+func ReadResponse(t testing.TB, resp *http.Response) *Response {
+	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
