@@ -102,6 +102,7 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 		field("Rename", jen.Id("rename"+m.ident).Index(jen.Op(":"))),
 		field("Clamps", jen.Id("clamps"+m.ident).Index(jen.Op(":"))),
 		field("MaxStop", jen.Lit(m.maxStop)),
+		field("StopNeedsText", jen.Lit(m.stopText)),
 		field("ContextLength", jen.Lit(m.contextLength)),
 		field("MaxOutputTokens", jen.Lit(m.maxOutput)),
 		field("DefaultMaxTokens", jen.Lit(m.defaultMax)),

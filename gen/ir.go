@@ -80,6 +80,7 @@ type modelInfo struct {
 	clamps    map[*paramInfo][2]float64
 	exclusive [][2]*paramInfo // winner, loser
 	maxStop   int
+	stopText  bool // stop sequences must hold non-whitespace text
 
 	contextLength, maxOutput, defaultMax int
 
@@ -226,7 +227,7 @@ func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
 		file: file, id: d.ID, ident: goName(d.ID), provider: d.Provider, kind: d.Kind,
 		goFile:     strings.ReplaceAll(strings.ReplaceAll(d.ID, "/", "_"), ".", "_") + ".gen.go",
 		upstreamID: d.UpstreamID, rename: map[*paramInfo]string{}, clamps: map[*paramInfo][2]float64{},
-		maxStop: d.MaxStop, contextLength: d.ContextLength, maxOutput: d.MaxOutputTokens,
+		maxStop: d.MaxStop, stopText: d.StopNeedsText, contextLength: d.ContextLength, maxOutput: d.MaxOutputTokens,
 		defaultMax: d.DefaultMaxTokens, thinkingStyle: "none",
 	}
 	if m.kind == "" {
@@ -364,6 +365,9 @@ func buildForward(ir *matrixIR, m *modelInfo, d ModelDecl, file string, errs *er
 	stop := ir.byName["stop"]
 	if d.MaxStop < 0 || d.MaxStop > 0 && (stop == nil || !supported[stop]) {
 		errs.addf(file, "max_stop", "applies only to a model that forwards stop, and must be positive")
+	}
+	if d.StopNeedsText && (stop == nil || !supported[stop]) {
+		errs.addf(file, "stop_needs_text", "applies only to a model that forwards stop")
 	}
 }
 

@@ -54,6 +54,7 @@ type ModelDecl struct {
 	MaxOutputTokens  int                  `toml:"max_output_tokens"`
 	DefaultMaxTokens int                  `toml:"default_max_tokens"`
 	MaxStop          int                  `toml:"max_stop"`
+	StopNeedsText    bool                 `toml:"stop_needs_text"`
 	Exclusive        [][]string           `toml:"exclusive"`
 	Pricing          PricingDecl          `toml:"pricing"`
 	Forward          map[string]string    `toml:"forward"`

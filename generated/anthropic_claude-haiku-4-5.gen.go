@@ -43,6 +43,7 @@ var modelAnthropicClaudeHaiku45 = matrix.Model{
 	Rename:           renameAnthropicClaudeHaiku45[:],
 	Clamps:           clampsAnthropicClaudeHaiku45[:],
 	MaxStop:          0,
+	StopNeedsText:    true,
 	ContextLength:    200000,
 	MaxOutputTokens:  64000,
 	DefaultMaxTokens: 8192,

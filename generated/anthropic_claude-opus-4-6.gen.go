@@ -43,6 +43,7 @@ var modelAnthropicClaudeOpus46 = matrix.Model{
 	Rename:           renameAnthropicClaudeOpus46[:],
 	Clamps:           clampsAnthropicClaudeOpus46[:],
 	MaxStop:          0,
+	StopNeedsText:    true,
 	ContextLength:    1000000,
 	MaxOutputTokens:  128000,
 	DefaultMaxTokens: 8192,

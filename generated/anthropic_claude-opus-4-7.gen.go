@@ -38,6 +38,7 @@ var modelAnthropicClaudeOpus47 = matrix.Model{
 	Rename:           renameAnthropicClaudeOpus47[:],
 	Clamps:           clampsAnthropicClaudeOpus47[:],
 	MaxStop:          0,
+	StopNeedsText:    true,
 	ContextLength:    1000000,
 	MaxOutputTokens:  128000,
 	DefaultMaxTokens: 8192,

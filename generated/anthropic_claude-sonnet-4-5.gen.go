@@ -43,6 +43,7 @@ var modelAnthropicClaudeSonnet45 = matrix.Model{
 	Rename:           renameAnthropicClaudeSonnet45[:],
 	Clamps:           clampsAnthropicClaudeSonnet45[:],
 	MaxStop:          0,
+	StopNeedsText:    true,
 	ContextLength:    200000,
 	MaxOutputTokens:  64000,
 	DefaultMaxTokens: 8192,

@@ -43,6 +43,7 @@ var modelAnthropicClaudeSonnet46 = matrix.Model{
 	Rename:           renameAnthropicClaudeSonnet46[:],
 	Clamps:           clampsAnthropicClaudeSonnet46[:],
 	MaxStop:          0,
+	StopNeedsText:    true,
 	ContextLength:    1000000,
 	MaxOutputTokens:  64000,
 	DefaultMaxTokens: 8192,

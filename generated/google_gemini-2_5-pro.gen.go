@@ -41,6 +41,7 @@ var modelGoogleGemini25Pro = matrix.Model{
 	Rename:           renameGoogleGemini25Pro[:],
 	Clamps:           clampsGoogleGemini25Pro[:],
 	MaxStop:          5,
+	StopNeedsText:    false,
 	ContextLength:    1048576,
 	MaxOutputTokens:  65536,
 	DefaultMaxTokens: 0,

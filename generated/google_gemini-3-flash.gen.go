@@ -38,6 +38,7 @@ var modelGoogleGemini3Flash = matrix.Model{
 	Rename:           renameGoogleGemini3Flash[:],
 	Clamps:           clampsGoogleGemini3Flash[:],
 	MaxStop:          5,
+	StopNeedsText:    false,
 	ContextLength:    1048576,
 	MaxOutputTokens:  65536,
 	DefaultMaxTokens: 0,

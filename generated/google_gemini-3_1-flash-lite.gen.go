@@ -38,6 +38,7 @@ var modelGoogleGemini31FlashLite = matrix.Model{
 	Rename:           renameGoogleGemini31FlashLite[:],
 	Clamps:           clampsGoogleGemini31FlashLite[:],
 	MaxStop:          5,
+	StopNeedsText:    false,
 	ContextLength:    1048576,
 	MaxOutputTokens:  65536,
 	DefaultMaxTokens: 0,

@@ -38,6 +38,7 @@ var modelGoogleGemini31Pro = matrix.Model{
 	Rename:           renameGoogleGemini31Pro[:],
 	Clamps:           clampsGoogleGemini31Pro[:],
 	MaxStop:          5,
+	StopNeedsText:    false,
 	ContextLength:    1048576,
 	MaxOutputTokens:  65536,
 	DefaultMaxTokens: 0,

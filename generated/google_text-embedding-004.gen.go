@@ -28,6 +28,7 @@ var modelGoogleTextEmbedding004 = matrix.Model{
 	Rename:           renameGoogleTextEmbedding004[:],
 	Clamps:           clampsGoogleTextEmbedding004[:],
 	MaxStop:          0,
+	StopNeedsText:    false,
 	ContextLength:    2048,
 	MaxOutputTokens:  0,
 	DefaultMaxTokens: 0,

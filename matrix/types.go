@@ -184,6 +184,10 @@ type Model struct {
 	Clamps []Clamp
 	// MaxStop is the most stop sequences the upstream takes; 0 for no limit.
 	MaxStop int
+	// StopNeedsText: the upstream rejects a stop sequence that is empty or
+	// only white space (Anthropic's "each stop sequence must contain
+	// non-whitespace"), so such entries are left out.
+	StopNeedsText bool
 
 	ContextLength    int
 	MaxOutputTokens  int

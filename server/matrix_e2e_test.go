@@ -277,3 +277,41 @@ func anyOf(s []string, vs ...string) bool {
 	}
 	return false
 }
+
+// TestAnthropicWhitespace: OpenAI accepts empty or white-space-only stops
+// and text, Anthropic rejects them; the gateway leaves them out, or refuses
+// a user turn with nothing in it, so that the same body works everywhere.
+func TestAnthropicWhitespace(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	f := func(name, body string, wantStops []any, dropped string) {
+		t.Helper()
+		r := env.Chat(t, body)
+		if r.Status != 200 {
+			t.Fatalf("%s: %d %s", name, r.Status, r.Body)
+		}
+		last, _ := env.Anthropic.Requests.Last()
+		var sent map[string]any
+		_ = json.Unmarshal(last.Body, &sent)
+		got, _ := sent["stop_sequences"].([]any)
+		if !reflect.DeepEqual(got, wantStops) {
+			t.Errorf("%s: stop_sequences %v, want %v", name, got, wantStops)
+		}
+		if h := r.Header.Get("X-OpenToken-Dropped-Params"); h != dropped {
+			t.Errorf("%s: dropped %q, want %q", name, h, dropped)
+		}
+	}
+	m := `"model":"anthropic/claude-sonnet-4-6",`
+	f("newline stop", `{`+m+`"stop":["\n"],"messages":[{"role":"user","content":"hi"}]}`, nil, "stop")
+	f("mixed stops", `{`+m+`"stop":["\n","END",""],"messages":[{"role":"user","content":"hi"}]}`, []any{"END"}, "")
+	f("blank turns", `{`+m+`"messages":[{"role":"system","content":"  "},{"role":"user","content":[{"type":"text","text":" "},{"type":"text","text":"hi"}]},{"role":"assistant","content":"\n"},{"role":"user","content":"again"}]}`, nil, "")
+	expectError(t, "blank user turn", env.Chat(t, `{`+m+`"messages":[{"role":"user","content":" \n "}]}`), 400, "invalid_request_error", nil, "messages[0].content")
+
+	// Gemini takes a newline stop as it is.
+	if r := env.Chat(t, `{"model":"google/gemini-3-flash","stop":["\n"],"messages":[{"role":"user","content":"hi"}]}`); r.Status != 200 {
+		t.Fatalf("gemini: %d %s", r.Status, r.Body)
+	}
+	last, _ := env.Gemini.Requests.Last()
+	if !strings.Contains(string(last.Body), `"stopSequences":["\n"]`) {
+		t.Errorf("gemini stop not forwarded: %s", last.Body)
+	}
+}

@@ -59,6 +59,10 @@ func TestRejects(t *testing.T) {
 	f("empty messages", auth, `{"model":"claude-haiku-4-5","max_tokens":10,"messages":[]}`, 400, "invalid_request_error", "at least one message")
 	f("bad image type", auth, `{"model":"claude-haiku-4-5","max_tokens":10,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/bmp","data":"AA=="}}]}]}`, 400, "invalid_request_error", "media_type")
 	f("not JSON", auth, `{`, 400, "invalid_request_error", "error parsing the body")
+	f("whitespace stop", auth, `{"model":"claude-haiku-4-5","max_tokens":10,"stop_sequences":["\n"],`+msgs+`}`, 400, "invalid_request_error", "stop_sequences: each stop sequence must contain non-whitespace")
+	f("empty stop", auth, `{"model":"claude-haiku-4-5","max_tokens":10,"stop_sequences":[""],`+msgs+`}`, 400, "invalid_request_error", "stop_sequences: each stop sequence must be non-empty")
+	f("whitespace text", auth, `{"model":"claude-haiku-4-5","max_tokens":10,"messages":[{"role":"user","content":" "}]}`, 400, "invalid_request_error", "messages: text content blocks must contain non-whitespace text")
+	f("empty assistant block", auth, `{"model":"claude-haiku-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"text","text":""}]}]}`, 400, "invalid_request_error", "must contain non-whitespace text")
 }
 
 // TestAnswers checks a valid request's answer: text, stop reasons, thinking,

@@ -119,6 +119,14 @@ func (r *request) validate(m *model) string {
 		if err := json.Unmarshal(r.StopSequences, &r.stopSequences); err != nil {
 			return "stop_sequences.0: Input should be a valid string"
 		}
+		for _, s := range r.stopSequences {
+			switch {
+			case s == "":
+				return "stop_sequences: each stop sequence must be non-empty"
+			case strings.TrimSpace(s) == "":
+				return "stop_sequences: each stop sequence must contain non-whitespace"
+			}
+		}
 	}
 	if msg := r.validateSampling(m); msg != "" {
 		return msg
@@ -143,6 +151,9 @@ func (r *request) validateSystem() string {
 			if b.Type != "text" {
 				return "system." + strconv.Itoa(i) + ".type: Input should be 'text'"
 			}
+			if strings.TrimSpace(b.Text) == "" {
+				return "system: text content blocks must contain non-whitespace text"
+			}
 		}
 		return ""
 	}
@@ -158,8 +169,8 @@ func (m *message) validate(i int) string {
 	case '"':
 		var s string
 		_ = json.Unmarshal(m.Content, &s)
-		if s == "" && m.Role == "user" {
-			return at + ": user messages must have non-empty content"
+		if strings.TrimSpace(s) == "" {
+			return "messages: text content blocks must contain non-whitespace text"
 		}
 		m.blocks = []block{{Type: "text", Text: s}}
 		return ""
@@ -177,8 +188,8 @@ func (m *message) validate(i int) string {
 		bat := at + ".content." + strconv.Itoa(j)
 		switch b.Type {
 		case "text":
-			if b.Text == "" {
-				return bat + ".text: text content blocks must be non-empty"
+			if strings.TrimSpace(b.Text) == "" {
+				return "messages: text content blocks must contain non-whitespace text"
 			}
 		case "image":
 			switch {

@@ -1,6 +1,8 @@
 package adapter
 
 import (
+	"strconv"
+
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
@@ -68,22 +70,27 @@ func appendAnthropicBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 
 // appendAnthropicSystem gathers system and developer messages, in order, into
 // the top-level system blocks, keeping their cache_control breakpoints.
+// Blocks without text are left out: Anthropic rejects them.
 func appendAnthropicSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.Error) {
 	opened := false
-	for i := range msgs {
-		m := &msgs[i]
-		if m.Role != "system" && m.Role != "developer" {
-			continue
+	block := func(text string, cc *openai.CacheControl) {
+		if !hasText(text) {
+			return
 		}
 		if !opened {
 			dst = append(dst, `,"system":[`...)
 			opened = true
 		}
+		dst = jsonw.Comma(dst)
+		dst = appendAnthropicText(dst, text, cc)
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Role != "system" && m.Role != "developer" {
+			continue
+		}
 		if !m.Content.IsParts {
-			if m.Content.Text != "" {
-				dst = jsonw.Comma(dst)
-				dst = appendAnthropicText(dst, m.Content.Text, nil)
-			}
+			block(m.Content.Text, nil)
 			continue
 		}
 		for j := range m.Content.Parts {
@@ -91,8 +98,7 @@ func appendAnthropicSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.E
 			if p.Type != "text" {
 				return dst, openai.BadRequest(partParam(i, j)+".type", "system messages take only text parts")
 			}
-			dst = jsonw.Comma(dst)
-			dst = appendAnthropicText(dst, p.Text, p.CacheControl)
+			block(p.Text, p.CacheControl)
 		}
 	}
 	if opened {
@@ -101,6 +107,10 @@ func appendAnthropicSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.E
 	return dst, nil
 }
 
+// appendAnthropicMessages writes the user and assistant turns. Anthropic
+// rejects text blocks that are empty or only white space, which OpenAI
+// accepts: such blocks are left out, an assistant turn left with nothing is
+// skipped, and a user turn left with nothing is refused with a clear 400.
 func appendAnthropicMessages(dst []byte, msgs []openai.Message) ([]byte, *openai.Error) {
 	dst = append(dst, `,"messages":[`...)
 	for i := range msgs {
@@ -108,8 +118,12 @@ func appendAnthropicMessages(dst []byte, msgs []openai.Message) ([]byte, *openai
 		if m.Role != "user" && m.Role != "assistant" {
 			continue
 		}
-		if !m.Content.IsParts && m.Content.Text == "" && m.Role == "assistant" {
-			continue // Anthropic rejects empty text; an empty turn says nothing
+		if !anthropicHasContent(&m.Content) {
+			if m.Role == "assistant" {
+				continue
+			}
+			return dst, openai.BadRequest("messages["+strconv.Itoa(i)+"].content",
+				"Claude models reject a user message without text or an image; this one is empty or only white space")
 		}
 		dst = jsonw.Comma(dst)
 		dst = append(dst, `{"role":`...)
@@ -123,12 +137,15 @@ func appendAnthropicMessages(dst []byte, msgs []openai.Message) ([]byte, *openai
 		dst = append(dst, '[')
 		for j := range m.Content.Parts {
 			p := &m.Content.Parts[j]
-			dst = jsonw.Comma(dst)
 			switch p.Type {
 			case "text":
-				dst = appendAnthropicText(dst, p.Text, p.CacheControl)
+				if hasText(p.Text) {
+					dst = jsonw.Comma(dst)
+					dst = appendAnthropicText(dst, p.Text, p.CacheControl)
+				}
 			case "image_url":
 				var err *openai.Error
+				dst = jsonw.Comma(dst)
 				if dst, err = appendAnthropicImage(dst, p, i, j); err != nil {
 					return dst, err
 				}
@@ -137,6 +154,19 @@ func appendAnthropicMessages(dst []byte, msgs []openai.Message) ([]byte, *openai
 		dst = append(dst, "]}"...)
 	}
 	return append(dst, ']'), nil
+}
+
+// anthropicHasContent reports whether c has a block Anthropic would accept.
+func anthropicHasContent(c *openai.Content) bool {
+	if !c.IsParts {
+		return hasText(c.Text)
+	}
+	for j := range c.Parts {
+		if p := &c.Parts[j]; p.Type == "image_url" || hasText(p.Text) {
+			return true
+		}
+	}
+	return false
 }
 
 func appendAnthropicText(dst []byte, text string, cc *openai.CacheControl) []byte {

@@ -83,6 +83,9 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 		return nil, err
 	}
 	c.Forward = m.Filter(c.Present, c.Thinking.On)
+	if m.StopNeedsText && c.Forward.Has(generated.ParamStop) && !anyText(req.Stop) {
+		c.Forward &^= matrix.MaskOf(generated.ParamStop) // nothing the upstream would take
+	}
 	if rejected := c.Dropped() & generated.RejectParams; rejected != 0 {
 		p, _ := rejected.Next()
 		name := generated.ParamSpecs[p].Name

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/opentoken/opentoken/generated"
 )
@@ -12,6 +13,19 @@ const maxTokensName = generated.ParamMaxTokens
 
 func partParam(i, j int) string {
 	return "messages[" + strconv.Itoa(i) + "].content[" + strconv.Itoa(j) + "]"
+}
+
+// hasText reports whether s holds something besides white space, which
+// Anthropic requires of every text block and stop sequence.
+func hasText(s string) bool { return strings.TrimSpace(s) != "" }
+
+func anyText(list []string) bool {
+	for _, s := range list {
+		if hasText(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // fallbackMessage describes an upstream error whose body is not the

@@ -35,16 +35,15 @@ func appendForwarded(dst []byte, c *Call) []byte {
 		case matrix.TypeString, matrix.TypeEnum:
 			dst = jsonw.String(dst, s.String(p))
 		case matrix.TypeStringOrArray:
-			list := s.Strings(p)
-			if m.MaxStop > 0 && len(list) > m.MaxStop {
-				list = list[:m.MaxStop]
-			}
 			dst = append(dst, '[')
-			for i, v := range list {
-				if i > 0 {
-					dst = append(dst, ',')
+			n := 0
+			for _, v := range s.Strings(p) {
+				if m.StopNeedsText && !hasText(v) || m.MaxStop > 0 && n == m.MaxStop {
+					continue
 				}
+				dst = jsonw.Comma(dst)
 				dst = jsonw.String(dst, v)
+				n++
 			}
 			dst = append(dst, ']')
 		default:
