@@ -1,7 +1,7 @@
 # OpenToken. `make test` is the one test command; CI runs exactly it.
 GO ?= go
 
-.PHONY: all generate check-generate build run test bench loadtest vet fmt-check
+.PHONY: all generate check-generate build run test bench loadtest vet fmt-check node-deps
 
 all: build
 
@@ -29,9 +29,15 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+## node-deps: the openai npm package the Node SDK test drives the gateway with
+node-deps:
+	@if command -v npm >/dev/null; then \
+		[ -d sdktest/node/node_modules ] || (cd sdktest/node && npm ci --no-audit --no-fund); \
+	else echo "npm not found: the Node SDK test will be skipped"; fi
+
 ## test: formatting, vet, freshness of generated/, every test with -race, and
 ## the allocation budgets (which the race detector's own allocations would skew)
-test: fmt-check vet check-generate
+test: fmt-check vet check-generate node-deps
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'Allocation' ./bench
 
