@@ -3,12 +3,17 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/emulator"
+	emugemini "github.com/opentoken/opentoken/emulator/gemini"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
@@ -50,5 +55,56 @@ func TestPanicBecomes500(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), e.Error.EventID) {
 		t.Errorf("the log does not carry event_id %s:\n%s", e.Error.EventID, log.String())
+	}
+}
+
+// panickingStream fails as a bug in a stream translator would.
+type panickingStream struct{ adapter.Gemini }
+
+func (panickingStream) NewStream(*adapter.Call, openai.ChunkPrefix) adapter.Stream { return boom{} }
+
+type boom struct{}
+
+func (boom) Event([]byte, []byte, []byte) ([]byte, *openai.Error) { panic("translator bug") }
+func (boom) Done() bool                                           { return false }
+func (boom) End([]byte) ([]byte, *openai.Error)                   { return nil, nil }
+
+// TestPanicInStream checks that a panic after the stream began ends only
+// that stream, with an api_error frame and [DONE], and frees its resources.
+func TestPanicInStream(t *testing.T) {
+	emu, err := emulator.Start("127.0.0.1:0", emugemini.New("k").Handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	ended := make(chan string, 1)
+	var log bytes.Buffer
+	s, err := New(Options{APIKeys: []string{"k"}, Gemini: adapter.Upstream{BaseURL: emu.URL, APIKey: "k"},
+		OnStreamEnd: func(r string) { ended <- r }, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.upstreams[matrix.ProviderGoogle].adapter = panickingStream{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(ln) }()
+	defer s.Shutdown()
+	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/v1/chat/completions",
+		strings.NewReader(`{"model":"google/gemini-3-flash","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer k")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if !strings.Contains(string(body), `"type":"api_error"`) || !strings.HasSuffix(string(body), "data: [DONE]\n\n") {
+		t.Errorf("stream after a panic: %s", body)
+	}
+	if r := <-ended; r != StreamPanic || s.ActiveStreams() != 0 {
+		t.Errorf("ended %q with %d streams active", r, s.ActiveStreams())
 	}
 }

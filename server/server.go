@@ -32,7 +32,8 @@ type Options struct {
 	// its first byte and between events.
 	StreamIdleTimeout time.Duration
 	// OnStreamEnd, if set, is told how each stream ended (StreamComplete,
-	// StreamUpstreamError, StreamClientGone), after its resources are freed.
+	// StreamUpstreamError, StreamClientGone, StreamPanic), after its
+	// resources are freed.
 	OnStreamEnd func(reason string)
 	Logger      *slog.Logger
 }

@@ -23,6 +23,7 @@ const (
 	StreamComplete      = "complete"       // the upstream finished and the client got [DONE]
 	StreamUpstreamError = "upstream_error" // an error frame was sent
 	StreamClientGone    = "client_gone"    // the client left; the upstream request was closed
+	StreamPanic         = "panic"          // a bug; the client got an api_error frame
 )
 
 // chatStream serves stream: true. Until the upstream answers 200 every
@@ -67,12 +68,23 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, rt *route, call *adapter.C
 	// ctx must not be touched below: the writer runs after the handler
 	// returned, with only what it captured here.
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer s.streams.Add(-1)
-		defer release()
-		reason := s.pump(w, client, prefix, st, upResp.BodyStream(), rt.name)
-		if s.onStreamEnd != nil {
-			s.onStreamEnd(reason)
-		}
+		reason := StreamPanic
+		defer func() {
+			// The writer runs outside the handler's recover: a panic here
+			// would end the process, so it ends only this stream.
+			if r := recover(); r != nil {
+				id := string(s.ids.appendID(nil, "evt_"))
+				s.log.Error("panic in stream", "event_id", id, "panic", r)
+				_ = send(w, openai.AppendDone(openai.AppendErrorFrame(nil, &openai.Error{Status: 500, Type: openai.TypeAPI,
+					EventID: id, Message: "internal error; quote event_id " + id + " to support"})))
+			}
+			release()
+			s.streams.Add(-1)
+			if s.onStreamEnd != nil {
+				s.onStreamEnd(reason)
+			}
+		}()
+		reason = s.pump(w, client, prefix, st, upResp.BodyStream(), rt.name)
 	})
 }
 
