@@ -165,7 +165,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestUpstreamFailures(t *testing.T) {
-	env := gatewaytest.Start(t, gatewaytest.Options{UpstreamTimeout: 200 * time.Millisecond})
+	env := gatewaytest.Start(t, gatewaytest.Options{UpstreamTimeout: time.Second})
 	claude := `{"model":"anthropic/claude-haiku-4-5",` + okMessages + `}`
 	gemini := `{"model":"google/gemini-2.5-pro",` + okMessages + `}`
 	anthropicError := func(typ, msg string) string {

@@ -141,7 +141,7 @@ func TestStreamExcludedReasoning(t *testing.T) {
 // TestStreamFailures injects each failure after the stream began: the
 // client gets one error frame in the standard envelope, then [DONE].
 func TestStreamFailures(t *testing.T) {
-	env := gatewaytest.Start(t, gatewaytest.Options{StreamIdleTimeout: 300 * time.Millisecond})
+	env := gatewaytest.Start(t, gatewaytest.Options{StreamIdleTimeout: time.Second})
 	type push func(emulator.Fault)
 	providers := []struct {
 		model string
