@@ -112,13 +112,14 @@ func (r *Run) Markdown(command string) string {
 	b.WriteString("| target | p50 | p90 | p99 | p99.9 | added p50 vs direct | added p99 vs direct |\n|---|---|---|---|---|---|---|\n")
 	direct := r.find("direct (mock)")
 	for _, m := range r.Measured {
-		p50, _, _ := median(m.OpenLoop, pct(0.5))
+		p50, lo50, hi50 := median(m.OpenLoop, pct(0.5))
 		p90, _, _ := median(m.OpenLoop, pct(0.9))
-		p99, _, _ := median(m.OpenLoop, pct(0.99))
+		p99, lo99, hi99 := median(m.OpenLoop, pct(0.99))
 		p999, _, _ := median(m.OpenLoop, pct(0.999))
 		d50, _, _ := median(direct.OpenLoop, pct(0.5))
 		d99, _, _ := median(direct.OpenLoop, pct(0.99))
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", m.Target.Name, us(p50), us(p90), us(p99), us(p999), us(p50-d50), us(p99-d99))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", m.Target.Name, rng(p50, lo50, hi50, us), us(p90),
+			rng(p99, lo99, hi99, us), us(p999), us(p50-d50), us(p99-d99))
 	}
 
 	fmt.Fprintf(&b, "\n## Throughput, CPU and memory\n\n")
