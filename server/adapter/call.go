@@ -4,7 +4,6 @@
 package adapter
 
 import (
-	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
@@ -79,9 +78,7 @@ func (c *Call) Dropped() matrix.Mask { return c.Present &^ c.Forward }
 // that must not be dropped silently.
 func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	c := &Call{Req: req, Model: m, Present: req.Present()}
-	if err := c.resolveThinking(); err != nil {
-		return nil, err
-	}
+	c.resolveThinking()
 	c.Forward = m.Filter(c.Present, c.Thinking.On)
 	if m.StopNeedsText && c.Forward.Has(generated.ParamStop) && !anyText(req.Stop) {
 		c.Forward &^= matrix.MaskOf(generated.ParamStop) // nothing the upstream would take
@@ -99,15 +96,15 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	return c, nil
 }
 
-func (c *Call) resolveThinking() *openai.Error {
+// resolveThinking reads reasoning, reasoning_effort and include_reasoning
+// (validated by openai.DecodeChat) into the model's own thinking terms.
+func (c *Call) resolveThinking() {
 	req, t := c.Req, &c.Thinking
 	effortName := ""
 	var r openai.Reasoning
-	if req.Reasoning != nil && matrix.RawPresent(req.Reasoning) {
+	if req.ReasoningObject != nil {
 		t.Requested = true
-		if err := json.Unmarshal(req.Reasoning, &r); err != nil {
-			return openai.BadRequest("reasoning", "reasoning must be an object")
-		}
+		r = *req.ReasoningObject
 		if r.Effort != nil {
 			effortName = *r.Effort
 		}
@@ -124,7 +121,7 @@ func (c *Call) resolveThinking() *openai.Error {
 		t.Exclude = t.Exclude || !*req.IncludeReasoning
 	}
 	if !t.Requested {
-		return nil
+		return
 	}
 	// Reasoning is off unless asked for; asked for without a size, it is medium.
 	t.Effort = matrix.EffortMedium
@@ -137,7 +134,7 @@ func (c *Call) resolveThinking() *openai.Error {
 	if req.IncludeReasoning != nil && !*req.IncludeReasoning && effortName == "" && r.MaxTokens == nil && r.Enabled == nil {
 		// include_reasoning: false alone asks for no reasoning at all.
 		t.Requested = false
-		return nil
+		return
 	}
 	spec := &c.Model.Thinking
 	switch spec.Style {
@@ -151,7 +148,6 @@ func (c *Call) resolveThinking() *openai.Error {
 		t.Level = spec.Levels[t.Effort]
 		t.On = t.Level != ""
 	}
-	return nil
 }
 
 func (c *Call) resolveMaxTokens() {

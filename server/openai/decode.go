@@ -36,11 +36,12 @@ func DecodeChat(body []byte, req *ChatRequest) *Error {
 	if bad, ok := req.Superset.Validate(); !ok {
 		return rangeError(bad)
 	}
-	if req.Reasoning != nil {
-		var r Reasoning
-		if err := json.Unmarshal(req.Reasoning, &r); err != nil {
+	if matrix.RawPresent(req.Reasoning) {
+		r := &Reasoning{}
+		if err := json.Unmarshal(req.Reasoning, r); err != nil {
 			return BadRequest("reasoning", "reasoning must be an object with effort, max_tokens, exclude and enabled")
 		}
+		req.ReasoningObject = r
 		if r.Effort != nil {
 			if _, ok := matrix.ParseEffort(*r.Effort); !ok {
 				return BadRequest("reasoning.effort", "reasoning.effort must be one of: "+strings.Join(matrix.EffortNames[:], ", "))

@@ -16,6 +16,9 @@ type ChatRequest struct {
 	Model    string    `json:"model"`
 	Messages []Message `json:"messages"`
 	generated.Superset
+	// ReasoningObject is the reasoning parameter decoded and validated by
+	// DecodeChat; nil when the client sent none (or null).
+	ReasoningObject *Reasoning `json:"-"`
 }
 
 // Message is one entry of messages.

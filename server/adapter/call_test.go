@@ -1,0 +1,71 @@
+package adapter
+
+import (
+	"testing"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+func call(t *testing.T, model, extra string) *Call {
+	t.Helper()
+	var req openai.ChatRequest
+	if e := openai.DecodeChat([]byte(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]`+extra+`}`), &req); e != nil {
+		t.Fatalf("%s %s: %s", model, extra, e.Message)
+	}
+	c, e := NewCall(&req, generated.Lookup(model))
+	if e != nil {
+		t.Fatalf("%s %s: %s", model, extra, e.Message)
+	}
+	return c
+}
+
+// TestThinkingResolution pins how the OpenAI/OpenRouter reasoning fields map
+// onto each thinking style.
+func TestThinkingResolution(t *testing.T) {
+	f := func(model, extra string, requested, on bool, budget int64, level string, exclude bool) {
+		t.Helper()
+		got := call(t, model, extra).Thinking
+		if got.Requested != requested || got.On != on || got.Budget != budget || got.Level != level || got.Exclude != exclude {
+			t.Errorf("%s %s: %+v, want requested=%v on=%v budget=%d level=%q exclude=%v", model, extra, got, requested, on, budget, level, exclude)
+		}
+	}
+	f("anthropic/claude-sonnet-4-5", ``, false, false, 0, "", false)
+	f("anthropic/claude-sonnet-4-5", `,"reasoning":{}`, true, true, 8192, "", false) // enabled without a size: medium
+	f("anthropic/claude-sonnet-4-5", `,"reasoning_effort":"none"`, true, false, 0, "", false)
+	f("anthropic/claude-sonnet-4-5", `,"reasoning":{"max_tokens":100}`, true, true, 1024, "", false) // clamped up
+	f("anthropic/claude-sonnet-4-5", `,"reasoning":{"max_tokens":99999}`, true, true, 32000, "", false)
+	f("anthropic/claude-sonnet-4-5", `,"reasoning":{"effort":"high","enabled":false}`, true, false, 0, "", false)
+	f("anthropic/claude-haiku-4-5", `,"include_reasoning":true`, true, true, 8192, "", false)
+	f("anthropic/claude-haiku-4-5", `,"include_reasoning":false`, false, false, 0, "", true)
+	f("anthropic/claude-haiku-4-5", `,"reasoning":{"effort":"low","exclude":true}`, true, true, 2048, "", true)
+	f("anthropic/claude-opus-4-6", `,"reasoning_effort":"xhigh"`, true, true, 0, "high", false)
+	f("anthropic/claude-opus-4-7", `,"reasoning_effort":"xhigh"`, true, true, 0, "xhigh", false)
+	f("anthropic/claude-opus-4-7", `,"reasoning_effort":"minimal"`, true, true, 0, "low", false)
+	f("anthropic/claude-opus-4-7", `,"reasoning":{"effort":"high"},"reasoning_effort":"low"`, true, true, 0, "high", false) // the object wins
+	f("google/gemini-2.5-pro", `,"reasoning_effort":"none"`, true, false, 0, "", false)                                     // omit thinkingConfig
+	f("google/gemini-2.5-pro", `,"reasoning":{"max_tokens":50000}`, true, true, 32768, "", false)
+	f("google/gemini-3.1-pro", `,"reasoning_effort":"minimal"`, true, true, 0, "LOW", false)
+	f("google/gemini-3-flash", `,"reasoning_effort":"minimal"`, true, true, 0, "MINIMAL", false)
+	f("google/gemini-3-flash", `,"reasoning_effort":"max"`, true, true, 0, "HIGH", false)
+}
+
+// TestMaxTokens pins the output limit sent upstream.
+func TestMaxTokens(t *testing.T) {
+	f := func(model, extra string, want, wantBudget int64) {
+		t.Helper()
+		c := call(t, model, extra)
+		if c.MaxTokens != want || c.Thinking.Budget != wantBudget {
+			t.Errorf("%s %s: max_tokens %d budget %d, want %d %d", model, extra, c.MaxTokens, c.Thinking.Budget, want, wantBudget)
+		}
+	}
+	f("anthropic/claude-haiku-4-5", ``, 8192, 0)                                                  // the model's default
+	f("google/gemini-3-flash", ``, 0, 0)                                                          // none sent
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":100000`, 64000, 0)                             // clamped to the model's limit
+	f("anthropic/claude-haiku-4-5", `,"max_completion_tokens":300`, 300, 0)                       // the alias
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":200,"max_completion_tokens":300`, 200, 0)      // max_tokens wins
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":500,"reasoning_effort":"low"`, 2548, 2048)     // room made for the budget
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":60000,"reasoning_effort":"max"`, 60000, 32000) // room enough already
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":40000,"reasoning_effort":"max"`, 64000, 32000) // raised, within the limit
+	f("anthropic/claude-opus-4-7", `,"max_tokens":500,"reasoning_effort":"low"`, 500, 0)          // adaptive: no budget
+}
