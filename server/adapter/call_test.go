@@ -66,6 +66,7 @@ func TestMaxTokens(t *testing.T) {
 	f("anthropic/claude-haiku-4-5", `,"max_tokens":200,"max_completion_tokens":300`, 200, 0)      // max_tokens wins
 	f("anthropic/claude-haiku-4-5", `,"max_tokens":500,"reasoning_effort":"low"`, 2548, 2048)     // room made for the budget
 	f("anthropic/claude-haiku-4-5", `,"max_tokens":60000,"reasoning_effort":"max"`, 60000, 32000) // room enough already
-	f("anthropic/claude-haiku-4-5", `,"max_tokens":40000,"reasoning_effort":"max"`, 64000, 32000) // raised, within the limit
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":20000,"reasoning_effort":"max"`, 52000, 32000) // raised by the budget
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":32000,"reasoning_effort":"max"`, 64000, 32000) // raised, capped at the limit
 	f("anthropic/claude-opus-4-7", `,"max_tokens":500,"reasoning_effort":"low"`, 500, 0)          // adaptive: no budget
 }
