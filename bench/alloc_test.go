@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/bench/loadtest"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
@@ -22,7 +23,7 @@ const (
 
 func TestTranslationAllocations(t *testing.T) {
 	for _, m := range models {
-		body := requestBody(t, m.id)
+		body := loadtest.GatewayRequest(m.id)
 		var req fasthttp.Request
 		buf := make([]byte, 0, 4096)
 		if n := testing.AllocsPerRun(200, func() { sinkBytes = translateRequest(body, m.adapter, &req, buf) }); n > requestAllocBudget {

@@ -50,7 +50,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	b.Cleanup(func() { _ = gw.Shutdown() })
 	proxy := serve(b, loadtest.NewBareProxy(mock).Handle)
 
-	claude := requestBody(b, "anthropic/claude-sonnet-4-5")
+	claude := loadtest.GatewayRequest("anthropic/claude-sonnet-4-5")
 	native := []byte(`{"model":"claude-sonnet-4-5","max_tokens":512,"messages":[{"role":"user","content":"hi"}]}`)
 	cases := []struct {
 		name, url string

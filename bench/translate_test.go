@@ -8,13 +8,12 @@
 package bench
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/bench/loadtest"
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
@@ -27,14 +26,6 @@ var models = []struct {
 }{
 	{"claude", "anthropic/claude-sonnet-4-5", adapter.Anthropic{}, `{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello! Following up on shipment SH-20931: could you share an updated ETA for Hamburg, and let us know whether customs is involved? Thank you."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":212,"output_tokens":38,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"service_tier":"standard"}}`},
 	{"gemini", "google/gemini-2.5-pro", adapter.Gemini{}, `{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello! Following up on shipment SH-20931: could you share an updated ETA for Hamburg, and let us know whether customs is involved? Thank you."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":212,"candidatesTokenCount":38,"thoughtsTokenCount":120,"totalTokenCount":370},"modelVersion":"gemini-2.5-pro","responseId":"abc"}`},
-}
-
-func requestBody(b testing.TB, model string) []byte {
-	raw, err := os.ReadFile("testdata/request-1k.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	return bytes.Replace(bytes.TrimSpace(raw), []byte("MODEL"), []byte(model), 1)
 }
 
 var sinkBytes []byte
@@ -58,7 +49,7 @@ func translateRequest(body []byte, ad adapter.Adapter, req *fasthttp.Request, bu
 
 func BenchmarkRequestTranslation(b *testing.B) {
 	for _, m := range models {
-		body := requestBody(b, m.id)
+		body := loadtest.GatewayRequest(m.id)
 		b.Run(m.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
@@ -70,7 +61,7 @@ func BenchmarkRequestTranslation(b *testing.B) {
 		})
 	}
 	b.Run("baseline-encoding-json-map", func(b *testing.B) {
-		body := requestBody(b, "anthropic/claude-sonnet-4-5")
+		body := loadtest.GatewayRequest("anthropic/claude-sonnet-4-5")
 		keep := map[string]string{"model": "model", "messages": "messages", "temperature": "temperature", "top_k": "top_k", "max_tokens": "max_tokens", "stop": "stop_sequences"}
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))

@@ -51,6 +51,17 @@ func (s *Server) Close() error {
 	return err
 }
 
+// Controls are what a test or a user steers an emulator with; both
+// emulators embed them.
+type Controls struct {
+	// Requests records every request received.
+	Requests Recorder
+	// Faults replace the next answers, for tests of failure paths.
+	Faults Faults
+	// Stream shapes streamed answers: words per delta, pace.
+	Stream StreamOptions
+}
+
 // Request is one request an emulator received.
 type Request struct {
 	Path   string
@@ -97,13 +108,6 @@ func (r *Recorder) Count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.total
-}
-
-// Reset forgets every request.
-func (r *Recorder) Reset() {
-	r.mu.Lock()
-	r.reqs, r.total = nil, 0
-	r.mu.Unlock()
 }
 
 func toLower(b []byte) []byte {

@@ -13,8 +13,11 @@ type Shape struct {
 	Open   bool              // any content is accepted below this point
 }
 
+// Fields maps an object's field names to their shapes.
+type Fields = map[string]*Shape
+
 // Obj makes an object shape.
-func Obj(fields map[string]*Shape) *Shape { return &Shape{Fields: fields} }
+func Obj(fields Fields) *Shape { return &Shape{Fields: fields} }
 
 // Arr makes an array shape.
 func Arr(items *Shape) *Shape { return &Shape{Items: items} }

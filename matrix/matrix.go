@@ -21,9 +21,6 @@ func MaskOf(p Param) Mask { return 1 << p }
 // Has reports whether p is in the set.
 func (m Mask) Has(p Param) bool { return m&(1<<p) != 0 }
 
-// Len reports how many parameters the set holds.
-func (m Mask) Len() int { return bits.OnesCount64(uint64(m)) }
-
 // Next returns the lowest parameter in m and m without it. It is the
 // allocation-free way to walk a set: for m != 0 { p, m = m.Next(); ... }.
 func (m Mask) Next() (Param, Mask) {

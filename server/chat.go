@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
@@ -46,7 +47,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx) {
 		buf := getBuf()
 		var idBuf [64]byte
 		id := s.ids.appendID(idBuf[:0], "chatcmpl-")
-		*buf = openai.AppendCompletion((*buf)[:0], unsafeString(id), time.Now().Unix(), req.Model, out, !call.Thinking.Exclude)
+		*buf = openai.AppendCompletion((*buf)[:0], bytesconv.String(id), time.Now().Unix(), req.Model, out, !call.Thinking.Exclude)
 		ctx.SetContentType("application/json")
 		ctx.SetBody(*buf)
 		putBuf(buf)

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
@@ -56,9 +57,16 @@ const (
 	upstreamKey = "mock-upstream-key"
 )
 
-// request-1k.json, the gateway's request: the whole sampling superset.
-func gatewayBody(model string) []byte {
-	return []byte(`{"model":"` + model + `","messages":[{"role":"system","content":"You are a concise assistant for a logistics company. Answer in plain English, cite shipment ids when you use them, and never invent tracking numbers."},{"role":"user","content":"Shipment SH-20931 left Rotterdam on Monday and was due in Hamburg on Wednesday. The carrier portal still shows it as in transit. What are the likely causes, and what should I ask the carrier?"},{"role":"assistant","content":"Likely causes are a missed scan at the Hamburg hub, a customs hold, or a rerouting through Bremen. Ask the carrier for the last physical scan location and time."},{"role":"user","content":"They say the last scan was Bremen on Tuesday night. Draft a short, polite follow-up asking for an ETA and whether customs is involved."}],"temperature":0.7,"top_p":0.9,"top_k":40,"frequency_penalty":0.2,"presence_penalty":0.1,"repetition_penalty":1.05,"min_p":0.05,"top_a":0.1,"seed":42,"max_tokens":512,"stop":["\n\nUser:","END"],"logit_bias":{"50256":-100},"logprobs":false,"top_logprobs":0,"user":"user-8841","service_tier":"auto","verbosity":"medium","stream":false}`)
+// requestTemplate is a realistic 1.1 KB chat request carrying the whole
+// sampling superset, with MODEL in place of the model id. The benchmarks in
+// bench/ send the same bytes.
+//
+//go:embed request-1k.json
+var requestTemplate []byte
+
+// GatewayRequest returns the 1.1 KB superset request for model.
+func GatewayRequest(model string) []byte {
+	return bytes.Replace(bytes.TrimSpace(requestTemplate), []byte("MODEL"), []byte(model), 1)
 }
 
 // nativeBody is the same conversation in Anthropic's shape, for the direct
@@ -125,8 +133,8 @@ func Execute(cfg Config) (*Run, error) {
 		return nil, err
 	}
 	auth := map[string]string{"Authorization": "Bearer " + benchKey}
-	claude := &Target{Name: "OpenToken → Claude", URL: "http://" + gwAddr + "/v1/chat/completions", Header: auth, Body: gatewayBody("anthropic/claude-sonnet-4-5")}
-	gemini := &Target{Name: "OpenToken → Gemini", URL: claude.URL, Header: auth, Body: gatewayBody("google/gemini-2.5-pro")}
+	claude := &Target{Name: "OpenToken → Claude", URL: "http://" + gwAddr + "/v1/chat/completions", Header: auth, Body: GatewayRequest("anthropic/claude-sonnet-4-5")}
+	gemini := &Target{Name: "OpenToken → Gemini", URL: claude.URL, Header: auth, Body: GatewayRequest("google/gemini-2.5-pro")}
 	env := []string{"OPENTOKEN_ADDR=" + gwAddr, "OPENTOKEN_API_KEYS=" + benchKey,
 		"ANTHROPIC_API_KEY=" + upstreamKey, "ANTHROPIC_BASE_URL=" + mockURL,
 		"GEMINI_API_KEY=" + upstreamKey, "GEMINI_BASE_URL=" + mockURL}
@@ -179,7 +187,7 @@ func Execute(cfg Config) (*Run, error) {
 	streamTargets := []*Target{
 		{Name: "direct (mock)", URL: mockURL + "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", Body: directGemini.Body, Stream: true},
 		{Name: "bare fasthttp proxy", URL: "http://" + proxyAddr + "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", Body: directGemini.Body, Stream: true, Process: bare.Process},
-		{Name: "OpenToken → Gemini", URL: claude.URL, Header: auth, Body: bytes.Replace(gatewayBody("google/gemini-2.5-pro"), []byte(`"stream":false`), []byte(`"stream":true`), 1), Stream: true, Process: claude.Process},
+		{Name: "OpenToken → Gemini", URL: claude.URL, Header: auth, Body: bytes.Replace(GatewayRequest("google/gemini-2.5-pro"), []byte(`"stream":false`), []byte(`"stream":true`), 1), Stream: true, Process: claude.Process},
 	}
 	for _, t := range streamTargets {
 		Closed(t, 1, cfg.Warmup)
@@ -215,7 +223,7 @@ func startPortkey(dir, mockURL string, ready func(*Target) func() error) (*Targe
 	t := &Target{Name: "Portkey → Claude", URL: "http://" + addr + "/v1/chat/completions",
 		Header: map[string]string{"x-portkey-provider": "anthropic", "x-portkey-custom-host": mockURL + "/v1",
 			"Authorization": "Bearer " + upstreamKey},
-		Body: gatewayBody("claude-sonnet-4-5")}
+		Body: GatewayRequest("claude-sonnet-4-5")}
 	t.Process, err = Start("node", []string{script, "--port=" + port, "--headless"}, []string{"NODE_ENV=production"}, ready(t), 30*time.Second)
 	return t, err
 }

@@ -22,12 +22,7 @@ import (
 type Emulator struct {
 	// Key is the only x-api-key accepted.
 	Key string
-	// Requests records every request received.
-	Requests emulator.Recorder
-	// Faults replace the next answers, for tests of failure paths.
-	Faults emulator.Faults
-	// Stream shapes streamed answers: words per delta, pace.
-	Stream emulator.StreamOptions
+	emulator.Controls
 
 	ids    atomic.Uint64
 	cached sync.Map // prompt-cache prefixes seen, by hash

@@ -19,12 +19,7 @@ import (
 type Emulator struct {
 	// Key is the only API key accepted (x-goog-api-key header or ?key=).
 	Key string
-	// Requests records every request received.
-	Requests emulator.Recorder
-	// Faults replace the next answers, for tests of failure paths.
-	Faults emulator.Faults
-	// Stream shapes streamed answers: words per chunk, pace.
-	Stream emulator.StreamOptions
+	emulator.Controls
 
 	ids atomic.Uint64
 }

@@ -6,6 +6,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/openai"
@@ -39,7 +40,7 @@ func appendAnthropicBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 	dst = jsonw.String(dst, c.Model.UpstreamID)
 	if c.MaxTokens > 0 {
 		dst = append(dst, ',')
-		dst = jsonw.Key(dst, c.Model.Rename[maxTokensName])
+		dst = jsonw.Key(dst, c.Model.Rename[generated.ParamMaxTokens])
 		dst = jsonw.Int(dst, c.MaxTokens)
 	}
 	var err *openai.Error

@@ -3,13 +3,7 @@ package adapter
 import (
 	"strconv"
 	"strings"
-
-	"github.com/opentoken/opentoken/generated"
 )
-
-// maxTokensName indexes a model's Rename table for the upstream's name of
-// max_tokens.
-const maxTokensName = generated.ParamMaxTokens
 
 func partParam(i, j int) string {
 	return "messages[" + strconv.Itoa(i) + "].content[" + strconv.Itoa(j) + "]"

@@ -4,6 +4,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/openai"
@@ -79,7 +80,7 @@ func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 	dst = appendForwarded(dst, c)
 	if c.MaxTokens > 0 {
 		dst = jsonw.Comma(dst)
-		dst = jsonw.Key(dst, c.Model.Rename[maxTokensName])
+		dst = jsonw.Key(dst, c.Model.Rename[generated.ParamMaxTokens])
 		dst = jsonw.Int(dst, c.MaxTokens)
 	}
 	dst = appendThinkingConfig(dst, c)

@@ -9,6 +9,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/matrix"
 )
 
@@ -171,7 +172,7 @@ func unknownKey(body []byte) (string, bool) {
 			continue
 		}
 		end := stringEnd(body, i)
-		name := unsafeString(body[i+1 : end-1])
+		name := bytesconv.String(body[i+1 : end-1])
 		if hasByte(body[i+1:end-1], '\\') {
 			name = unescape(body[i:end])
 		}
