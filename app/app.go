@@ -64,8 +64,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	srv, err := server.New(server.Options{
 		APIKeys: g.APIKeys, Anthropic: anthropic, Gemini: gemini,
-		UpstreamTimeout: cfg.UpstreamTimeout, StreamIdleTimeout: cfg.StreamIdleTimeout,
-		MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
+		Limits: cfg.Limits, Logger: log,
 	})
 	if err != nil {
 		g.closeEmulators()

@@ -11,19 +11,19 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/opentoken/opentoken/server"
 )
 
 // Config is every setting of the gateway.
 type Config struct {
-	Addr            string        // OPENTOKEN_ADDR
-	APIKeys         []string      // OPENTOKEN_API_KEYS, comma-separated client keys
-	Anthropic       Upstream      // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
-	Gemini          Upstream      // GEMINI_API_KEY, GEMINI_BASE_URL
-	UpstreamTimeout time.Duration // OPENTOKEN_UPSTREAM_TIMEOUT, a Go duration
-	// StreamIdleTimeout bounds a streaming upstream's silence
-	// (OPENTOKEN_STREAM_IDLE_TIMEOUT).
-	StreamIdleTimeout time.Duration
-	MaxBodyBytes      int // OPENTOKEN_MAX_BODY_BYTES
+	Addr      string   // OPENTOKEN_ADDR
+	APIKeys   []string // OPENTOKEN_API_KEYS, comma-separated client keys
+	Anthropic Upstream // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
+	Gemini    Upstream // GEMINI_API_KEY, GEMINI_BASE_URL
+	// Limits are the timeouts and size limits, one setting each (see
+	// limitSettings); their defaults are the server's.
+	server.Limits
 }
 
 // Upstream is one provider's endpoint and credential.
@@ -32,26 +32,47 @@ type Upstream struct {
 	BaseURL string // an origin: scheme://host[:port]
 }
 
-// Defaults.
+// Defaults of the settings that are not limits.
 const (
 	DefaultAddr             = "127.0.0.1:8080"
 	DefaultAnthropicBaseURL = "https://api.anthropic.com"
 	DefaultGeminiBaseURL    = "https://generativelanguage.googleapis.com"
-	DefaultUpstreamTimeout  = 120 * time.Second
-	// DefaultStreamIdleTimeout outlasts Anthropic's pings and a thinking
-	// model's pause before its first token.
-	DefaultStreamIdleTimeout = 60 * time.Second
-	// DefaultMaxBodyBytes matches Anthropic's 32 MB request limit, the
-	// smaller of the two upstreams'.
-	DefaultMaxBodyBytes = 32 << 20
 )
 
-// Keys lists every setting's name, as an environment variable and a TOML key.
-var Keys = []string{
-	"OPENTOKEN_ADDR", "OPENTOKEN_API_KEYS", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-	"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_UPSTREAM_TIMEOUT", "OPENTOKEN_STREAM_IDLE_TIMEOUT",
-	"OPENTOKEN_MAX_BODY_BYTES",
+// limitSetting binds one timeout or size setting to its field.
+type limitSetting struct {
+	key  string
+	dur  func(*server.Limits) *time.Duration // a Go duration such as 30s
+	size func(*server.Limits) *int           // a byte count
 }
+
+// limitSettings lists every timeout and limit, in the README's order.
+var limitSettings = []limitSetting{
+	{key: "OPENTOKEN_UPSTREAM_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.UpstreamTimeout }},
+	{key: "OPENTOKEN_STREAM_IDLE_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.StreamIdleTimeout }},
+	{key: "OPENTOKEN_HEADER_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.HeaderTimeout }},
+	{key: "OPENTOKEN_READ_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.ReadTimeout }},
+	{key: "OPENTOKEN_WRITE_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.WriteTimeout }},
+	{key: "OPENTOKEN_IDLE_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.IdleTimeout }},
+	{key: "OPENTOKEN_UPSTREAM_IDLE_CONN_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.UpstreamIdleConnTimeout }},
+	{key: "OPENTOKEN_DRAIN_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.DrainTimeout }},
+	{key: "OPENTOKEN_LINGER_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.LingerTimeout }},
+	{key: "OPENTOKEN_MAX_BODY_BYTES", size: func(l *server.Limits) *int { return &l.MaxBodyBytes }},
+	{key: "OPENTOKEN_MAX_HEADER_BYTES", size: func(l *server.Limits) *int { return &l.MaxHeaderBytes }},
+	{key: "OPENTOKEN_MAX_RESPONSE_BYTES", size: func(l *server.Limits) *int { return &l.MaxResponseBytes }},
+	{key: "OPENTOKEN_MAX_UPSTREAM_HEADER_BYTES", size: func(l *server.Limits) *int { return &l.MaxUpstreamHeaderBytes }},
+	{key: "OPENTOKEN_MAX_SSE_LINE_BYTES", size: func(l *server.Limits) *int { return &l.MaxSSELineBytes }},
+}
+
+// Keys lists every setting's name, as an environment variable and a TOML key.
+var Keys = func() []string {
+	keys := []string{"OPENTOKEN_ADDR", "OPENTOKEN_API_KEYS", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+		"GEMINI_API_KEY", "GEMINI_BASE_URL"}
+	for _, l := range limitSettings {
+		keys = append(keys, l.key)
+	}
+	return keys
+}()
 
 // Load reads the TOML file at path (if path is not empty) and then the
 // environment, which wins. getenv is os.Getenv outside tests.
@@ -101,37 +122,35 @@ func known(k string) bool {
 
 func parse(v map[string]string) (*Config, error) {
 	c := &Config{
-		Addr:              or(v["OPENTOKEN_ADDR"], DefaultAddr),
-		Anthropic:         Upstream{APIKey: v["ANTHROPIC_API_KEY"], BaseURL: or(v["ANTHROPIC_BASE_URL"], DefaultAnthropicBaseURL)},
-		Gemini:            Upstream{APIKey: v["GEMINI_API_KEY"], BaseURL: or(v["GEMINI_BASE_URL"], DefaultGeminiBaseURL)},
-		UpstreamTimeout:   DefaultUpstreamTimeout,
-		StreamIdleTimeout: DefaultStreamIdleTimeout,
-		MaxBodyBytes:      DefaultMaxBodyBytes,
+		Addr:      or(v["OPENTOKEN_ADDR"], DefaultAddr),
+		Anthropic: Upstream{APIKey: v["ANTHROPIC_API_KEY"], BaseURL: or(v["ANTHROPIC_BASE_URL"], DefaultAnthropicBaseURL)},
+		Gemini:    Upstream{APIKey: v["GEMINI_API_KEY"], BaseURL: or(v["GEMINI_BASE_URL"], DefaultGeminiBaseURL)},
 	}
+	c.Limits = c.Limits.WithDefaults()
 	for _, k := range strings.Split(v["OPENTOKEN_API_KEYS"], ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.APIKeys = append(c.APIKeys, k)
 		}
 	}
 	var errs []error
-	for _, d := range []struct {
-		key string
-		dst *time.Duration
-	}{{"OPENTOKEN_UPSTREAM_TIMEOUT", &c.UpstreamTimeout}, {"OPENTOKEN_STREAM_IDLE_TIMEOUT", &c.StreamIdleTimeout}} {
-		if s := v[d.key]; s != "" {
-			dur, err := time.ParseDuration(s)
-			if err != nil || dur <= 0 {
-				errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 120s", d.key, s))
-			}
-			*d.dst = dur
+	for _, l := range limitSettings {
+		s := v[l.key]
+		if s == "" {
+			continue
 		}
-	}
-	if s := v["OPENTOKEN_MAX_BODY_BYTES"]; s != "" {
+		if l.dur != nil {
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 30s", l.key, s))
+			}
+			*l.dur(&c.Limits) = d
+			continue
+		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("OPENTOKEN_MAX_BODY_BYTES=%q: want a positive byte count", s))
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive byte count", l.key, s))
 		}
-		c.MaxBodyBytes = n
+		*l.size(&c.Limits) = n
 	}
 	for _, u := range []struct {
 		name string

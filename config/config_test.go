@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opentoken/opentoken/server"
 )
 
 func TestDefaults(t *testing.T) {
@@ -14,7 +16,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != DefaultAddr || c.Anthropic.BaseURL != DefaultAnthropicBaseURL || c.Gemini.BaseURL != DefaultGeminiBaseURL ||
-		c.UpstreamTimeout != DefaultUpstreamTimeout || c.MaxBodyBytes != DefaultMaxBodyBytes || len(c.APIKeys) != 0 {
+		c.Limits != (server.Limits{}).WithDefaults() || len(c.APIKeys) != 0 {
 		t.Errorf("defaults: %+v", c)
 	}
 }

@@ -47,6 +47,9 @@ func Start(addr string, h fasthttp.RequestHandler) (*Server, error) {
 // must be released first.
 func (s *Server) Close() error {
 	err := s.srv.Shutdown()
+	// Shutdown closes only a listener that Serve has registered; one called
+	// before Serve got that far would leave Serve accepting for ever.
+	_ = s.ln.Close()
 	<-s.done
 	return err
 }

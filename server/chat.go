@@ -21,40 +21,59 @@ const HeaderDroppedParams = "X-OpenToken-Dropped-Params"
 func (s *Server) chat(ctx *fasthttp.RequestCtx) {
 	var req openai.ChatRequest
 	if e := openai.DecodeChat(ctx.PostBody(), &req); e != nil {
-		writeError(ctx, e)
+		s.writeError(ctx, e)
 		return
 	}
 	m := generated.Lookup(req.Model)
 	if m == nil {
-		writeError(ctx, openai.ModelNotFound(req.Model))
+		s.writeError(ctx, openai.ModelNotFound(req.Model))
 		return
 	}
 	if m.Kind != matrix.KindChat {
-		writeError(ctx, &openai.Error{Status: 400, Type: openai.TypeInvalidRequest, Code: "model_not_supported", Param: "model",
+		s.writeError(ctx, &openai.Error{Status: 400, Type: openai.TypeInvalidRequest, Code: "model_not_supported", Param: "model",
 			Message: m.ID + " is an embeddings model; it does not serve chat completions"})
 		return
 	}
 	call, e := adapter.NewCall(&req, m)
 	if e != nil {
-		writeError(ctx, e)
+		s.writeError(ctx, e)
 		return
 	}
-	if call.Stream {
-		s.chatStream(ctx, &s.upstreams[m.Provider], call, req.Model)
+	ex, e := s.send(ctx, &s.upstreams[m.Provider], call)
+	switch {
+	case e == errGone:
+		ctx.SetConnectionClose()
+		return
+	case e != nil:
+		s.writeError(ctx, e)
+		setDropped(ctx, call.Dropped())
+		return
+	case call.Stream:
+		s.chatStream(ctx, ex, call, req.Model)
 		return
 	}
-	e = s.exchange(&s.upstreams[m.Provider], call, func(out *openai.Completion) {
-		buf := getBuf()
-		var idBuf [64]byte
-		id := s.ids.appendID(idBuf[:0], "chatcmpl-")
-		*buf = openai.AppendCompletion((*buf)[:0], bytesconv.String(id), time.Now().Unix(), req.Model, out, !call.Thinking.Exclude)
-		ctx.SetContentType("application/json")
-		ctx.SetBody(*buf)
-		putBuf(buf)
-	})
-	if e != nil {
-		writeError(ctx, e)
+	defer func() {
+		if s.finish(ex) {
+			ctx.SetConnectionClose()
+		}
+	}()
+	var out openai.Completion
+	if err := ex.rt.adapter.ParseResponse(ex.resp.Body(), &out); err != nil {
+		s.log.Warn("unreadable upstream response", "upstream", ex.rt.name, "err", err)
+		s.writeError(ctx, &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+			Message: ex.rt.name + " upstream sent a response the gateway could not read"})
+		setDropped(ctx, call.Dropped())
+		return
 	}
+	// The completion's strings point into the upstream body, alive until
+	// finish.
+	buf := getBuf()
+	var idBuf [64]byte
+	id := s.ids.appendID(idBuf[:0], "chatcmpl-")
+	*buf = openai.AppendCompletion((*buf)[:0], bytesconv.String(id), time.Now().Unix(), req.Model, &out, !call.Thinking.Exclude)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(*buf)
+	putBuf(buf)
 	setDropped(ctx, call.Dropped())
 }
 

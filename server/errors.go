@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"net"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -8,32 +10,45 @@ import (
 	"github.com/opentoken/opentoken/server/openai"
 )
 
-// writeError answers with e in the standard envelope. It never writes a
-// key: messages are built from constants and the client's own field names.
-func writeError(ctx *fasthttp.RequestCtx, e *openai.Error) {
+// writeError answers with e in the standard envelope. The message may
+// quote an upstream, which may quote the request's headers: every
+// configured key in it is replaced by a placeholder.
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, e *openai.Error) {
 	ctx.Response.Reset()
 	ctx.SetStatusCode(e.Status)
 	ctx.SetContentType("application/json")
 	if e.RetryAfter != "" {
 		ctx.Response.Header.Set("Retry-After", e.RetryAfter)
 	}
+	clean := *e
+	clean.Message = s.secrets.String(e.Message)
 	buf := getBuf()
-	*buf = e.AppendJSON((*buf)[:0])
+	*buf = clean.AppendJSON((*buf)[:0])
 	ctx.SetBody(*buf)
 	putBuf(buf)
 }
 
-// handleParseError answers requests fasthttp could not read, the body-size
-// limit above all, in the standard envelope instead of fasthttp's text.
+// handleParseError answers requests fasthttp could not read in the
+// standard envelope instead of fasthttp's text: a head over the limit is
+// 431, a head or body not read in time 408, a body over the limit 413.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
-	if _, ok := err.(*fasthttp.ErrSmallBuffer); ok {
-		writeError(ctx, &openai.Error{Status: 431, Type: openai.TypeInvalidRequest, Message: "request headers are too large"})
-		return
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		s.writeError(ctx, &openai.Error{Status: 431, Type: openai.TypeInvalidRequest, Code: openai.CodeHeadersTooLarge,
+			Message: "request headers are larger than the limit of " + strconv.Itoa(s.lim.MaxHeaderBytes) + " bytes"})
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		s.writeError(ctx, &openai.Error{Status: 413, Type: openai.TypeInvalidRequest, Code: openai.CodeRequestTooLarge,
+			Message: "request body is larger than the limit of " + strconv.Itoa(s.lim.MaxBodyBytes) + " bytes"})
+		// The client may still be sending the body: read it away before the
+		// connection closes, or the close resets the connection and the
+		// client never sees this answer.
+		lingerAfterAnswer(ctx.Conn())
+	case errors.As(err, &netErr) && netErr.Timeout():
+		s.writeError(ctx, &openai.Error{Status: 408, Type: openai.TypeInvalidRequest, Code: openai.CodeRequestTimeout,
+			Message: "the request was not received in time"})
+	default:
+		s.writeError(ctx, openai.BadRequest("", "malformed HTTP request"))
 	}
-	if err == fasthttp.ErrBodyTooLarge {
-		writeError(ctx, &openai.Error{Status: 413, Type: openai.TypeInvalidRequest, Code: openai.CodeRequestTooLarge,
-			Message: "request body is larger than the limit of " + strconv.Itoa(s.maxBody) + " bytes"})
-		return
-	}
-	writeError(ctx, openai.BadRequest("", "malformed HTTP request"))
 }

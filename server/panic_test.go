@@ -30,7 +30,7 @@ func (panicking) BuildRequest(*fasthttp.Request, []byte, *adapter.Call, *adapter
 // api_error with an event id that the log line carries too.
 func TestPanicBecomes500(t *testing.T) {
 	var log bytes.Buffer
-	s, err := New(Options{APIKeys: []string{"k"}, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	s, err := New(Options{APIKeys: []string{"k"}, Anthropic: adapter.Upstream{BaseURL: "http://127.0.0.1:1"}, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

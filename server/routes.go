@@ -25,7 +25,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !bytes.HasPrefix(path, []byte("/v1/")) {
-		notFound(ctx)
+		s.notFound(ctx)
 		return
 	}
 	if !s.authenticate(ctx) {
@@ -42,12 +42,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.SetBody(s.models)
 		}
 	default:
-		notFound(ctx)
+		s.notFound(ctx)
 	}
 }
 
-func notFound(ctx *fasthttp.RequestCtx) {
-	writeError(ctx, &openai.Error{Status: 404, Type: openai.TypeInvalidRequest, Code: openai.CodeNotFound,
+func (s *Server) notFound(ctx *fasthttp.RequestCtx) {
+	s.writeError(ctx, &openai.Error{Status: 404, Type: openai.TypeInvalidRequest, Code: openai.CodeNotFound,
 		Message: "no route for " + string(ctx.Method()) + " " + strconv.Quote(string(ctx.Path()))})
 }
 
@@ -58,29 +58,53 @@ func (s *Server) allowMethod(ctx *fasthttp.RequestCtx, method string) bool {
 	if m == method || (method == fasthttp.MethodGet && m == fasthttp.MethodHead) {
 		return true
 	}
-	writeError(ctx, &openai.Error{Status: 405, Type: openai.TypeInvalidRequest, Code: openai.CodeMethodNotAllowed,
+	s.writeError(ctx, &openai.Error{Status: 405, Type: openai.TypeInvalidRequest, Code: openai.CodeMethodNotAllowed,
 		Message: string(ctx.Path()) + " takes " + method})
 	ctx.Response.Header.Set("Allow", method)
 	return false
 }
 
 // authenticate checks the Bearer key and answers 401 when it is missing,
-// malformed or unknown.
+// malformed or unknown. The scheme is case-insensitive (RFC 9110 §11.1);
+// two Authorization headers are refused, since proxies and servers
+// disagree on which one counts.
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) bool {
-	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
-	key, ok := bytes.CutPrefix(h, []byte("Bearer "))
-	key = bytes.TrimSpace(key)
+	var h []byte
+	n := 0
+	for k, v := range ctx.Request.Header.All() {
+		if len(k) == len(fasthttp.HeaderAuthorization) && bytes.EqualFold(k, []byte(fasthttp.HeaderAuthorization)) {
+			h = v
+			n++
+		}
+	}
+	if n > 1 {
+		s.writeError(ctx, openai.BadRequest("", "more than one Authorization header; send exactly one"))
+		return false
+	}
+	key, ok := cutBearer(h)
 	switch {
-	case !ok || len(key) == 0:
-		writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeMissingAuth,
+	case !ok:
+		s.writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeMissingAuth,
 			Message: "missing or malformed Authorization header; send Authorization: Bearer <key>"})
 		return false
 	case !s.authorized(key):
-		writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey,
+		s.writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey,
 			Message: "invalid api key"})
 		return false
 	}
 	return true
+}
+
+// cutBearer returns the credentials of an Authorization value with the
+// Bearer scheme, in any case, and reports whether there were any.
+func cutBearer(h []byte) ([]byte, bool) {
+	const scheme = "bearer"
+	h = bytes.TrimSpace(h)
+	if len(h) <= len(scheme) || !bytes.EqualFold(h[:len(scheme)], []byte(scheme)) || (h[len(scheme)] != ' ' && h[len(scheme)] != '\t') {
+		return nil, false
+	}
+	key := bytes.TrimSpace(h[len(scheme):])
+	return key, len(key) > 0
 }
 
 // recoverPanic turns a panic into a 500 with an event id that the log line
@@ -92,6 +116,6 @@ func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 	}
 	id := string(s.ids.appendID(nil, "evt_"))
 	s.log.Error("panic in handler", "event_id", id, "panic", r, "path", string(ctx.Path()))
-	writeError(ctx, &openai.Error{Status: 500, Type: openai.TypeAPI, EventID: id,
+	s.writeError(ctx, &openai.Error{Status: 500, Type: openai.TypeAPI, EventID: id,
 		Message: "internal error; quote event_id " + id + " to support"})
 }

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/internal/redact"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
+	"github.com/opentoken/opentoken/server/transport"
 )
 
 // Options configures a Server.
@@ -25,42 +28,37 @@ type Options struct {
 	APIKeys []string
 	// Upstreams gives each provider's endpoint and credential.
 	Anthropic, Gemini adapter.Upstream
-	// UpstreamTimeout bounds one upstream exchange.
-	UpstreamTimeout time.Duration
-	// MaxBodyBytes bounds a request body; larger ones get 413.
-	MaxBodyBytes int
-	// StreamIdleTimeout bounds the silence of a streaming upstream, before
-	// its first byte and between events.
-	StreamIdleTimeout time.Duration
+	// Limits are the timeouts and size limits; zero fields take defaults.
+	Limits Limits
 	// OnStreamEnd, if set, is told how each stream ended (StreamComplete,
 	// StreamUpstreamError, StreamClientGone, StreamPanic), after its
 	// resources are freed.
 	OnStreamEnd func(reason string)
-	Logger      *slog.Logger
+	// Logger receives the server's log lines, with every configured key
+	// replaced by a placeholder.
+	Logger *slog.Logger
 }
 
 // Server serves the OpenAI-compatible API.
 type Server struct {
-	keys      [][sha256.Size]byte
-	upstreams [3]route // indexed by matrix.Provider
-	client    *fasthttp.Client
-	// streamClient streams response bodies and bounds silence per read.
-	streamClient *fasthttp.Client
-	streamIdle   time.Duration
-	onStreamEnd  func(string)
-	streams      atomic.Int64 // streams in flight
-	timeout      time.Duration
-	maxBody      int
-	log          *slog.Logger
-	models       []byte // the GET /v1/models body, built once
-	ids          idSource
-	srv          *fasthttp.Server
+	keys        [][sha256.Size]byte
+	upstreams   [3]route // indexed by matrix.Provider
+	lim         Limits
+	secrets     *redact.Redactor
+	onStreamEnd func(string)
+	streams     atomic.Int64 // streams in flight
+	inflight    inflight     // upstream exchanges in flight, for the drain
+	log         *slog.Logger
+	models      []byte // the GET /v1/models body, built once
+	ids         idSource
+	srv         *fasthttp.Server
 }
 
 // route is how a provider's models are served.
 type route struct {
 	adapter  adapter.Adapter
 	upstream adapter.Upstream
+	client   *transport.Client
 	name     string
 }
 
@@ -72,57 +70,56 @@ func New(opt Options) (*Server, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	secrets := append([]string{opt.Anthropic.APIKey, opt.Gemini.APIKey}, opt.APIKeys...)
 	s := &Server{
-		timeout: opt.UpstreamTimeout,
-		maxBody: opt.MaxBodyBytes,
-		log:     opt.Logger,
-		client: &fasthttp.Client{
-			Name:                     "opentoken",
-			NoDefaultUserAgentHeader: true,
-			MaxConnsPerHost:          4096,
-			MaxIdleConnDuration:      90 * time.Second,
-			ReadTimeout:              opt.UpstreamTimeout,
-			WriteTimeout:             opt.UpstreamTimeout,
-			DisablePathNormalizing:   true,
-			// A retry could send a second paid request upstream; the client
-			// decides whether to retry.
-			RetryIfErr: func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
-		},
+		lim:         opt.Limits.WithDefaults(),
+		secrets:     redact.New(secrets...),
+		onStreamEnd: opt.OnStreamEnd,
 	}
+	s.log = slog.New(s.secrets.Handler(opt.Logger.Handler()))
 	s.ids.init()
-	if s.timeout <= 0 {
-		s.timeout = 120 * time.Second
-	}
-	s.streamIdle, s.onStreamEnd = opt.StreamIdleTimeout, opt.OnStreamEnd
-	if s.streamIdle <= 0 {
-		s.streamIdle = 60 * time.Second
-	}
-	s.streamClient = &fasthttp.Client{
-		Name:                     "opentoken",
-		NoDefaultUserAgentHeader: true,
-		MaxConnsPerHost:          4096,
-		MaxIdleConnDuration:      90 * time.Second,
-		WriteTimeout:             s.timeout,
-		DisablePathNormalizing:   true,
-		StreamResponseBody:       true,
-		Dial:                     idleDialer(s.streamIdle),
-		RetryIfErr:               func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
-	}
-	if s.maxBody <= 0 {
-		s.maxBody = 32 << 20
-	}
 	for _, k := range opt.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
-	s.upstreams[matrix.ProviderAnthropic] = route{adapter.Anthropic{}, opt.Anthropic, "anthropic"}
-	s.upstreams[matrix.ProviderGoogle] = route{adapter.Gemini{}, opt.Gemini, "gemini"}
+	for _, r := range []struct {
+		p  matrix.Provider
+		a  adapter.Adapter
+		up adapter.Upstream
+		n  string
+	}{
+		{matrix.ProviderAnthropic, adapter.Anthropic{}, opt.Anthropic, "anthropic"},
+		{matrix.ProviderGoogle, adapter.Gemini{}, opt.Gemini, "gemini"},
+	} {
+		s.upstreams[r.p] = route{adapter: r.a, upstream: r.up, name: r.n}
+		if r.up.BaseURL == "" {
+			continue // not configured: its models answer 503
+		}
+		c, err := transport.New(transport.Options{
+			Origin:           r.up.BaseURL,
+			MaxConns:         4096,
+			IdleConnTimeout:  s.lim.UpstreamIdleConnTimeout,
+			MaxResponseBytes: s.lim.MaxResponseBytes,
+			MaxHeaderBytes:   s.lim.MaxUpstreamHeaderBytes,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("server: %s upstream: %w", r.n, err)
+		}
+		s.upstreams[r.p].client = c
+	}
 	s.models = appendModels(nil)
 	s.srv = &fasthttp.Server{
-		Handler:                      s.handle,
-		Name:                         "opentoken",
-		MaxRequestBodySize:           s.maxBody,
-		ReadTimeout:                  60 * time.Second,
-		IdleTimeout:                  120 * time.Second,
+		Handler: s.handle,
+		Name:    "opentoken",
+		// ReadTimeout bounds the head; HeaderReceived then gives the body its
+		// own bound. A stream outlives both: its client watcher clears the
+		// read deadline, and each frame sets its own write deadline.
+		ReadTimeout:    s.lim.HeaderTimeout,
+		HeaderReceived: s.headerReceived,
+		WriteTimeout:   s.lim.WriteTimeout,
+		IdleTimeout:    s.lim.IdleTimeout,
+		// fasthttp reads the head into this buffer; larger heads get 431.
+		ReadBufferSize:               s.lim.MaxHeaderBytes,
+		MaxRequestBodySize:           s.lim.MaxBodyBytes,
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
 		DisablePreParseMultipartForm: true,
@@ -132,15 +129,44 @@ func New(opt Options) (*Server, error) {
 	return s, nil
 }
 
-// Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+	return fasthttp.RequestConfig{ReadTimeout: s.lim.ReadTimeout}
+}
 
-// Shutdown stops accepting, waits for requests in flight, and closes idle
-// upstream connections.
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.srv.Serve(&lingerListener{Listener: ln, linger: s.lim.LingerTimeout})
+}
+
+// Shutdown stops accepting and waits for the requests in flight, for at
+// most the drain timeout. Then it ends what is still running: streams get
+// an error frame and [DONE], buffered requests a 503, and it waits for
+// those answers to be written (each write bounded by the write timeout).
+// Idle upstream connections are closed last.
 func (s *Server) Shutdown() error {
-	err := s.srv.Shutdown()
-	s.client.CloseIdleConnections()
-	s.streamClient.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.srv.ShutdownWithContext(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(s.lim.DrainTimeout):
+		n := s.inflight.cancelAll(errDraining)
+		s.log.Warn("drain timeout: ending the requests still in flight", "requests", n, "drain_timeout", s.lim.DrainTimeout)
+		select {
+		case err = <-done:
+		case <-time.After(s.lim.WriteTimeout + time.Second):
+			cancel()
+			<-done
+			err = errors.New("server: connections still open after the drain")
+		}
+	}
+	for i := range s.upstreams {
+		if c := s.upstreams[i].client; c != nil {
+			c.CloseIdleConnections()
+		}
+	}
 	return err
 }
 

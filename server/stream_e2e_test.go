@@ -12,6 +12,7 @@ import (
 
 	"github.com/opentoken/opentoken/emulator"
 	"github.com/opentoken/opentoken/internal/gatewaytest"
+	"github.com/opentoken/opentoken/server"
 )
 
 var streamModels = []string{"anthropic/claude-sonnet-4-5", "anthropic/claude-opus-4-7", "google/gemini-2.5-pro", "google/gemini-3-flash"}
@@ -141,7 +142,7 @@ func TestStreamExcludedReasoning(t *testing.T) {
 // TestStreamFailures injects each failure after the stream began: the
 // client gets one error frame in the standard envelope, then [DONE].
 func TestStreamFailures(t *testing.T) {
-	env := gatewaytest.Start(t, gatewaytest.Options{StreamIdleTimeout: time.Second})
+	env := gatewaytest.Start(t, gatewaytest.Options{Limits: server.Limits{StreamIdleTimeout: time.Second}})
 	type push func(emulator.Fault)
 	providers := []struct {
 		model string
@@ -214,7 +215,7 @@ func checkErrorStream(t *testing.T, name string, env *gatewaytest.Env, model, co
 // next event or the idle timeout.
 func TestStreamClientDisconnect(t *testing.T) {
 	ended := make(chan string, 4)
-	env := gatewaytest.Start(t, gatewaytest.Options{StreamIdleTimeout: time.Hour, OnStreamEnd: func(r string) { ended <- r }})
+	env := gatewaytest.Start(t, gatewaytest.Options{Limits: server.Limits{StreamIdleTimeout: time.Hour}, OnStreamEnd: func(r string) { ended <- r }})
 	for _, p := range []struct {
 		model string
 		push  func(emulator.Fault)

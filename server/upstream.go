@@ -2,56 +2,130 @@ package server
 
 import (
 	"errors"
-	"net"
-	"os"
+	"io"
+	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
+	"github.com/opentoken/opentoken/server/transport"
 )
 
-// exchange sends one call to its upstream, parses the answer and hands it to
-// answer while the upstream response is still alive (the completion's
-// strings point into it), and maps every failure to the gateway's error.
-func (s *Server) exchange(rt *route, call *adapter.Call, answer func(*openai.Completion)) *openai.Error {
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	buf := getBuf()
-	defer putBuf(buf)
+// exchange is one call's trip to its upstream, from the request's build to
+// the answer's last byte, with the watch on the client that cancels it when
+// the client leaves. Buffered and streamed calls share it.
+type exchange struct {
+	transport.Exchange
+	rt    *route
+	req   *fasthttp.Request
+	resp  *fasthttp.Response
+	buf   *[]byte
+	watch clientWatch
+}
 
-	body, e := rt.adapter.BuildRequest(req, (*buf)[:0], call, &rt.upstream)
-	*buf = body
+var exchangePool sync.Pool
+
+// Causes of a cancelled exchange.
+var (
+	errClientGone = errors.New("client disconnected")
+	errDraining   = errors.New("gateway shutting down")
+)
+
+// errGone stands for "the client left": there is no one to answer.
+var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Message: "client disconnected"}
+
+// send builds call's upstream request and sends it, watching the client
+// meanwhile. On success the exchange holds a 2xx answer (its body too for a
+// buffered call) and the caller must end it with finish. On failure nothing
+// is left to release, and the error is errGone when the client left.
+func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call) (*exchange, *openai.Error) {
+	if rt.client == nil {
+		return nil, &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
+			Message: "no " + rt.name + " upstream is configured"}
+	}
+	ex, _ := exchangePool.Get().(*exchange)
+	if ex == nil {
+		ex = &exchange{}
+	}
+	ex.rt, ex.req, ex.resp, ex.buf = rt, fasthttp.AcquireRequest(), fasthttp.AcquireResponse(), getBuf()
+	body, e := rt.adapter.BuildRequest(ex.req, (*ex.buf)[:0], call, &rt.upstream)
+	*ex.buf = body
 	if e != nil {
-		return e
+		s.release(ex)
+		return nil, e
 	}
-	if err := s.client.DoTimeout(req, resp, s.timeout); err != nil {
-		return s.transportError(rt, err)
-	}
-	status := resp.StatusCode()
-	if status >= 200 && status < 300 {
-		var out openai.Completion
-		if err := rt.adapter.ParseResponse(resp.Body(), &out); err != nil {
-			s.log.Warn("unreadable upstream response", "upstream", rt.name, "status", status, "err", err)
-			return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
-				Message: rt.name + " upstream sent a response the gateway could not read"}
+	s.inflight.add(&ex.Exchange)
+	ex.watch.start(ctx.Conn(), &ex.Exchange)
+	ok := false
+	defer func() {
+		// On a failure, and on a panic on its way to the handler's recover,
+		// the exchange ends here: above all the watch must stop, or it would
+		// read the client's next request.
+		if !ok && s.finish(ex) {
+			ctx.SetConnectionClose()
 		}
-		answer(&out)
-		return nil
+	}()
+	// A stream's head comes at once, before the model's first token; its
+	// silence is bounded by the idle timeout from the start.
+	wait := s.lim.UpstreamTimeout
+	if call.Stream {
+		wait = min(wait, s.lim.StreamIdleTimeout)
 	}
-	return s.upstreamFailure(rt, status, resp.Body(), string(resp.Header.Peek("Retry-After")))
+	err := rt.client.Do(&ex.Exchange, ex.req, ex.resp, time.Now().Add(wait), call.Stream, s.lim.StreamIdleTimeout)
+	if err != nil {
+		return nil, s.transportError(rt, err, wait)
+	}
+	status := ex.resp.StatusCode()
+	if status < 200 || status > 299 {
+		var body []byte
+		if ex.resp.IsBodyStream() {
+			body, _ = io.ReadAll(io.LimitReader(&ex.Exchange, 1<<20))
+		} else {
+			body = ex.resp.Body()
+		}
+		return nil, s.upstreamFailure(rt, status, body, &ex.resp.Header)
+	}
+	ok = true
+	return ex, nil
+}
+
+// finish ends an exchange: it stops the client watch, releases the
+// upstream connection and every pooled object. It reports whether the
+// client's connection must close after this answer (the watch read a byte
+// of a pipelined request).
+func (s *Server) finish(ex *exchange) (closeClient bool) {
+	closeClient = ex.watch.stop()
+	ex.Close()
+	s.inflight.remove(&ex.Exchange)
+	s.release(ex)
+	return closeClient
+}
+
+func (s *Server) release(ex *exchange) {
+	fasthttp.ReleaseRequest(ex.req)
+	fasthttp.ReleaseResponse(ex.resp)
+	putBuf(ex.buf)
+	*ex = exchange{}
+	exchangePool.Put(ex)
 }
 
 // upstreamFailure maps an upstream's error status: our credentials refused
 // is 502, throttling keeps its 429 and Retry-After, an outage (5xx, 529) is
-// 503, and any other 4xx keeps its status with the upstream's message.
-func (s *Server) upstreamFailure(rt *route, status int, body []byte, retryAfter string) *openai.Error {
+// 503 with the upstream's Retry-After, a redirect (which no API sends on
+// these paths) is 502, and any other 4xx keeps its status with the
+// upstream's message.
+func (s *Server) upstreamFailure(rt *route, status int, body []byte, h *fasthttp.ResponseHeader) *openai.Error {
 	ue := rt.adapter.ParseError(status, body)
+	retryAfter := retryAfterSeconds(string(h.Peek("Retry-After")))
+	if retryAfter == "" {
+		retryAfter = ue.RetryAfter
+	}
 	switch {
 	case status == 401 || status == 403 || ue.AuthFailed:
 		s.log.Error("upstream rejected the gateway's credentials", "upstream", rt.name, "status", status)
@@ -62,26 +136,67 @@ func (s *Server) upstreamFailure(rt *route, status int, body []byte, retryAfter 
 			Message: ue.Message, RetryAfter: retryAfter}
 	case status >= 500:
 		s.log.Warn("upstream failed", "upstream", rt.name, "status", status, "message", ue.Message)
-		return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
+		return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier, RetryAfter: retryAfter,
 			Message: rt.name + " upstream is unavailable (HTTP " + strconv.Itoa(status) + "): " + ue.Message}
 	case status == 408:
 		return &openai.Error{Status: 504, Type: openai.TypeUpstream, Code: openai.CodeUpstreamTimeout, Message: ue.Message}
+	case status < 400:
+		s.log.Warn("upstream answered with a redirect", "upstream", rt.name, "status", status)
+		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+			Message: rt.name + " upstream answered HTTP " + strconv.Itoa(status) + " instead of an answer; check its base URL"}
 	}
 	return &openai.Error{Status: status, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError, Message: ue.Message}
 }
 
-// transportError maps a failed exchange: a timeout is 504, anything that
-// kept the upstream from answering (refused, reset, DNS, TLS) is 503.
-func (s *Server) transportError(rt *route, err error) *openai.Error {
-	var netErr net.Error
-	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		(errors.As(err, &netErr) && netErr.Timeout() && !errors.Is(err, fasthttp.ErrDialTimeout)) {
+// retryAfterSeconds passes on a Retry-After of whole seconds (fractions
+// rounded up, as the OpenAI SDKs read it) or an HTTP date; anything else is
+// dropped.
+func retryAfterSeconds(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return ""
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f > 86400 {
+			return ""
+		}
+		return strconv.FormatInt(int64(math.Ceil(f)), 10)
+	}
+	if _, err := time.Parse(time.RFC1123, v); err == nil {
+		return v
+	}
+	return ""
+}
+
+// transportError maps a failed exchange: a timeout is 504, an answer or a
+// head over the gateway's limits is 502, and anything that kept the
+// upstream from answering (refused, reset, DNS, TLS) is 503.
+func (s *Server) transportError(rt *route, err error, wait time.Duration) *openai.Error {
+	switch {
+	case errors.Is(err, errClientGone):
+		return errGone
+	case errors.Is(err, errDraining):
+		return drainError()
+	case errors.Is(err, transport.ErrTimeout):
 		return &openai.Error{Status: 504, Type: openai.TypeUpstream, Code: openai.CodeUpstreamTimeout,
-			Message: rt.name + " upstream did not answer within " + s.timeout.String()}
+			Message: rt.name + " upstream did not answer within " + wait.String()}
+	case errors.Is(err, transport.ErrBodyTooLarge):
+		s.log.Warn("upstream answer over the limit", "upstream", rt.name, "limit", s.lim.MaxResponseBytes)
+		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+			Message: rt.name + " upstream answer is larger than the gateway's limit of " + strconv.Itoa(s.lim.MaxResponseBytes) + " bytes"}
+	case errors.Is(err, transport.ErrHeaderTooLarge):
+		s.log.Warn("upstream headers over the limit", "upstream", rt.name, "limit", s.lim.MaxUpstreamHeaderBytes)
+		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+			Message: rt.name + " upstream answer headers are larger than the gateway's limit of " + strconv.Itoa(s.lim.MaxUpstreamHeaderBytes) + " bytes"}
 	}
 	s.log.Warn("upstream unreachable", "upstream", rt.name, "err", err)
 	return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
 		Message: rt.name + " upstream is unreachable: " + describeTransport(err)}
+}
+
+func drainError() *openai.Error {
+	return &openai.Error{Status: 503, Type: openai.TypeAPI, Code: openai.CodeShuttingDown,
+		Message: "the gateway is shutting down; retry the request"}
 }
 
 // describeTransport names the failure without echoing addresses or URLs.
@@ -89,10 +204,12 @@ func describeTransport(err error) string {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, fasthttp.ErrConnectionClosed):
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, transport.ErrNoAnswer), errors.Is(err, syscall.EPIPE):
 		return "connection reset"
 	case errors.Is(err, fasthttp.ErrDialTimeout):
 		return "connect timed out"
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return "too many connections open to it"
 	case strings.Contains(err.Error(), "tls"):
 		return "TLS handshake failed"
 	}

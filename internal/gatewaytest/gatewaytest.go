@@ -42,12 +42,11 @@ type Env struct {
 
 // Options adjust the gateway under test.
 type Options struct {
-	UpstreamTimeout time.Duration
-	MaxBodyBytes    int
+	// Limits are the gateway's; UpstreamTimeout defaults to 30 s here.
+	Limits server.Limits
 	// AnthropicURL and GeminiURL replace the emulators' addresses, to point
 	// the gateway at a dead port.
 	AnthropicURL, GeminiURL string
-	StreamIdleTimeout       time.Duration
 	OnStreamEnd             func(reason string)
 }
 
@@ -64,18 +63,16 @@ func Start(t testing.TB, opt Options) *Env {
 	if opt.GeminiURL != "" {
 		env.GeminiURL = opt.GeminiURL
 	}
-	if opt.UpstreamTimeout == 0 {
-		opt.UpstreamTimeout = 30 * time.Second
+	if opt.Limits.UpstreamTimeout == 0 {
+		opt.Limits.UpstreamTimeout = 30 * time.Second
 	}
 	srv, err := server.New(server.Options{
-		APIKeys:           []string{ClientKey, "sk-optk-second-key"},
-		Anthropic:         adapter.Upstream{BaseURL: env.AnthropicURL, APIKey: UpstreamKey},
-		Gemini:            adapter.Upstream{BaseURL: env.GeminiURL, APIKey: UpstreamKey},
-		UpstreamTimeout:   opt.UpstreamTimeout,
-		MaxBodyBytes:      opt.MaxBodyBytes,
-		StreamIdleTimeout: opt.StreamIdleTimeout,
-		OnStreamEnd:       opt.OnStreamEnd,
-		Logger:            slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		APIKeys:     []string{ClientKey, "sk-optk-second-key"},
+		Anthropic:   adapter.Upstream{BaseURL: env.AnthropicURL, APIKey: UpstreamKey},
+		Gemini:      adapter.Upstream{BaseURL: env.GeminiURL, APIKey: UpstreamKey},
+		Limits:      opt.Limits,
+		OnStreamEnd: opt.OnStreamEnd,
+		Logger:      slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,19 +6,30 @@ package sse
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 )
+
+// ErrLineTooLong is a line, or an event's data, longer than the reader's
+// limit.
+var ErrLineTooLong = errors.New("sse: line longer than the limit")
 
 // Reader splits an event stream into events. The slices it returns are
 // valid until the next call to Next.
 type Reader struct {
 	br    *bufio.Reader
+	max   int
+	long  []byte // a line longer than br's buffer, gathered
 	event []byte
 	data  []byte
 }
 
-// NewReader reads events from r.
-func NewReader(r io.Reader) *Reader { return &Reader{br: bufio.NewReaderSize(r, 16<<10)} }
+// NewReader reads events from r. max bounds a line and an event's data in
+// bytes, so that a hostile or broken upstream cannot make the reader hold
+// more; 0 means no bound.
+func NewReader(r io.Reader, max int) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, 16<<10), max: max}
+}
 
 // Next returns the next event's name (empty when the stream sends none) and
 // its data, the data: lines joined by newlines. It returns io.EOF after the
@@ -30,13 +41,19 @@ func (r *Reader) Next() (event, data []byte, err error) {
 	for {
 		line, err := r.br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			// A line longer than the buffer: gather it whole.
-			long := append([]byte(nil), line...)
+			// A line longer than the buffer: gather it whole, within max.
+			r.long = append(r.long[:0], line...)
 			for err == bufio.ErrBufferFull {
+				if r.max > 0 && len(r.long) > r.max {
+					return nil, nil, ErrLineTooLong
+				}
 				line, err = r.br.ReadSlice('\n')
-				long = append(long, line...)
+				r.long = append(r.long, line...)
 			}
-			line = long
+			line = r.long
+		}
+		if r.max > 0 && len(line) > r.max+2 { // +2: the line end
+			return nil, nil, ErrLineTooLong
 		}
 		if err != nil && err != io.EOF {
 			return nil, nil, err
@@ -63,6 +80,9 @@ func (r *Reader) Next() (event, data []byte, err error) {
 				}
 				r.data = append(r.data, value...)
 				hasData = true
+				if r.max > 0 && len(r.data) > r.max {
+					return nil, nil, ErrLineTooLong
+				}
 			}
 		}
 		if eof {

@@ -21,7 +21,7 @@ func TestReader(t *testing.T) {
 		{"", strings.Repeat("x", 40000)}, {"", "unterminated"},
 	}
 	// One byte at a time proves events are assembled across reads.
-	r := NewReader(iotest.OneByteReader(strings.NewReader(stream)))
+	r := NewReader(iotest.OneByteReader(strings.NewReader(stream)), 0)
 	for i, w := range want {
 		ev, data, err := r.Next()
 		if err != nil || string(ev) != w.event || string(data) != w.data {
@@ -35,7 +35,7 @@ func TestReader(t *testing.T) {
 
 func TestReaderError(t *testing.T) {
 	cut := errors.New("connection reset")
-	r := NewReader(io.MultiReader(strings.NewReader("data: {\"a\":1}\n\ndata: {\"par"), iotest.ErrReader(cut)))
+	r := NewReader(io.MultiReader(strings.NewReader("data: {\"a\":1}\n\ndata: {\"par"), iotest.ErrReader(cut)), 0)
 	if _, _, err := r.Next(); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,9 @@ type UpstreamError struct {
 	// AuthFailed is set when the upstream rejected our credentials, which is
 	// the operator's problem, not the client's.
 	AuthFailed bool
+	// RetryAfter is a wait in whole seconds that the body gave (Gemini's
+	// RetryInfo), for an upstream that sends no Retry-After header.
+	RetryAfter string
 }
 
 // Call is one chat request ready for an upstream: the request, its model and

@@ -1,6 +1,10 @@
 package adapter
 
 import (
+	"math"
+	"strconv"
+	"strings"
+
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
@@ -228,16 +232,33 @@ func (Gemini) ParseError(status int, body []byte) UpstreamError {
 			Message string `json:"message"`
 			Status  string `json:"status"`
 			Details []struct {
-				Reason string `json:"reason"`
+				Type       string `json:"@type"`
+				Reason     string `json:"reason"`
+				RetryDelay string `json:"retryDelay"`
 			} `json:"details"`
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &e) != nil || e.Error.Message == "" {
 		return UpstreamError{Message: fallbackMessage(status, body)}
 	}
-	auth := e.Error.Status == "PERMISSION_DENIED" || e.Error.Status == "UNAUTHENTICATED"
+	ue := UpstreamError{Message: "gemini: " + e.Error.Message,
+		AuthFailed: e.Error.Status == "PERMISSION_DENIED" || e.Error.Status == "UNAUTHENTICATED"}
 	for _, d := range e.Error.Details {
-		auth = auth || d.Reason == "API_KEY_INVALID"
+		ue.AuthFailed = ue.AuthFailed || d.Reason == "API_KEY_INVALID"
+		if strings.HasSuffix(d.Type, "google.rpc.RetryInfo") {
+			ue.RetryAfter = wholeSeconds(d.RetryDelay)
+		}
 	}
-	return UpstreamError{Message: "gemini: " + e.Error.Message, AuthFailed: auth}
+	return ue
+}
+
+// wholeSeconds turns a protobuf Duration in its JSON form ("47s", "1.5s")
+// into whole seconds, rounded up; "" when it is not one.
+func wholeSeconds(d string) string {
+	v, ok := strings.CutSuffix(d, "s")
+	f, err := strconv.ParseFloat(v, 64)
+	if !ok || err != nil || f < 0 || f > 86400 || math.IsNaN(f) {
+		return ""
+	}
+	return strconv.FormatInt(int64(math.Ceil(f)), 10)
 }

@@ -28,6 +28,9 @@ const (
 	CodeRequestTooLarge      = "request_too_large"
 	CodeMethodNotAllowed     = "method_not_allowed"
 	CodeInvalidValue         = "invalid_value"
+	CodeHeadersTooLarge      = "headers_too_large"
+	CodeRequestTimeout       = "request_timeout"
+	CodeShuttingDown         = "shutting_down"
 )
 
 // Error is a failed request, written as

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// lingerListener hands out connections that can close the way nginx's
+// lingering close does: when the server answers before reading a whole
+// request (a 413), closing at once with unread bytes in the socket makes
+// the kernel send a reset, which destroys the answer before the client
+// reads it. Such a connection instead shuts its sending side after the
+// answer, reads and discards what the client still sends for a bounded
+// time, and only then closes.
+type lingerListener struct {
+	net.Listener
+	linger time.Duration
+}
+
+func (l *lingerListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &lingerConn{Conn: c, linger: l.linger}, nil
+}
+
+type lingerConn struct {
+	net.Conn
+	linger  time.Duration
+	lingers atomic.Bool
+}
+
+// lingerAfterAnswer marks c, if it is a lingerConn, to linger on Close.
+func lingerAfterAnswer(c net.Conn) {
+	if lc, ok := c.(*lingerConn); ok {
+		lc.lingers.Store(true)
+	}
+}
+
+// Close closes the connection, after the lingering if it was asked for.
+// fasthttp calls it once the answer is written.
+func (c *lingerConn) Close() error {
+	if c.lingers.Swap(false) {
+		if tc, ok := c.Conn.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
+			_ = c.Conn.SetReadDeadline(time.Now().Add(c.linger))
+			_, _ = io.Copy(io.Discard, c.Conn)
+		}
+	}
+	return c.Conn.Close()
+}
