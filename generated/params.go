@@ -121,7 +121,7 @@ var ParamSpecs = [NumParams]matrix.ParamSpec{
 	ParamSeed:                 {Name: "seed", Type: matrix.TypeInteger, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamMaxTokens:            {Name: "max_tokens", Type: matrix.TypeInteger, Policy: matrix.PolicyDrop, Min: 1.0, Max: math.Inf(1)},
 	ParamMaxCompletionTokens:  {Name: "max_completion_tokens", Type: matrix.TypeInteger, Policy: matrix.PolicyDrop, Min: 1.0, Max: math.Inf(1), AliasOf: "max_tokens"},
-	ParamStop:                 {Name: "stop", Type: matrix.TypeStringOrArray, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1), MaxItems: 4},
+	ParamStop:                 {Name: "stop", Type: matrix.TypeStringOrArray, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamLogitBias:            {Name: "logit_bias", Type: matrix.TypeObject, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamLogprobs:             {Name: "logprobs", Type: matrix.TypeBoolean, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamTopLogprobs:          {Name: "top_logprobs", Type: matrix.TypeInteger, Policy: matrix.PolicyDrop, Min: 0.0, Max: 20.0},
@@ -360,9 +360,6 @@ func (s *Superset) Validate() (bad matrix.Param, ok bool) {
 	}
 	if s.MaxCompletionTokens != nil && (*s.MaxCompletionTokens < 1) {
 		return ParamMaxCompletionTokens, false
-	}
-	if len(s.Stop) > 4 {
-		return ParamStop, false
 	}
 	if matrix.RawPresent(s.LogitBias) && matrix.RawKind(s.LogitBias) != '{' {
 		return ParamLogitBias, false

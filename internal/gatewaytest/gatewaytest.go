@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +90,7 @@ func Start(t testing.TB, opt Options) *Env {
 		http.DefaultClient.CloseIdleConnections()
 		_ = srv.Shutdown()
 		<-done
+		NoSecret(t, "the gateway's log", env.Log.String())
 	})
 	return env
 }
@@ -141,7 +143,8 @@ func (e *Env) Do(t testing.TB, method, path, key string, body []byte) *Response 
 	return ReadResponse(t, resp)
 }
 
-// ReadResponse reads and closes resp's body.
+// ReadResponse reads and closes resp's body, and fails the test if the
+// answer carries the upstream key.
 func ReadResponse(t testing.TB, resp *http.Response) *Response {
 	t.Helper()
 	defer resp.Body.Close()
@@ -149,7 +152,21 @@ func ReadResponse(t testing.TB, resp *http.Response) *Response {
 	if err != nil {
 		t.Fatal(err)
 	}
+	NoSecret(t, "an answer", string(b))
+	for k, v := range resp.Header {
+		NoSecret(t, "answer header "+k, strings.Join(v, ","))
+	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// NoSecret fails the test if text carries the gateway's upstream key: no
+// answer, frame or log line may, whatever an upstream quotes. Every helper
+// that reads what the gateway said calls it.
+func NoSecret(t testing.TB, what, text string) {
+	t.Helper()
+	if strings.Contains(text, UpstreamKey) {
+		t.Errorf("%s carries the upstream key: %s", what, text)
+	}
 }
 
 // Chat posts a chat completion with the client key.

@@ -68,6 +68,7 @@ func ReadFrames(t testing.TB, body io.Reader) []Frame {
 	br := bufio.NewReader(body)
 	for {
 		line, err := br.ReadString('\n')
+		NoSecret(t, "a stream frame", line)
 		if err == io.EOF && line == "" {
 			return frames
 		}

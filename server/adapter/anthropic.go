@@ -231,6 +231,11 @@ func (Anthropic) ParseResponse(body []byte, out *openai.Completion) error {
 	if err := json.UnmarshalWithOption(body, &msg, json.DecodeNoCopyString()); err != nil {
 		return err
 	}
+	// Every finished message has both; JSON without them is not an answer,
+	// and must not pass for an empty one.
+	if msg.Content == nil || msg.StopReason == "" {
+		return errNotAMessage
+	}
 	var content, reasoning joined
 	for _, b := range msg.Content {
 		switch b.Type {

@@ -4,6 +4,8 @@
 package adapter
 
 import (
+	"strconv"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
@@ -90,6 +92,9 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 		p, _ := rejected.Next()
 		name := generated.ParamSpecs[p].Name
 		return nil, openai.Unsupported(name, name+" is not supported by "+m.ID+" through this gateway; it would change the answer, so it is refused rather than dropped")
+	}
+	if m.MaxStop > 0 && c.Forward.Has(generated.ParamStop) && len(req.Stop) > m.MaxStop {
+		return nil, openai.BadRequest("stop", m.ID+" takes at most "+strconv.Itoa(m.MaxStop)+" stop sequences; "+strconv.Itoa(len(req.Stop))+" were sent")
 	}
 	if req.N != nil && *req.N > 1 {
 		return nil, openai.Unsupported("n", "n > 1 is not supported: every registered upstream returns one choice")

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -60,3 +61,9 @@ func (j *joined) Len() int {
 	}
 	return len(j.first)
 }
+
+// Answers that parse as JSON but are not of the upstream's shape.
+var (
+	errNotAMessage = errors.New("anthropic: the answer has no content or no stop_reason")
+	errNotAnAnswer = errors.New("gemini: the answer has neither candidates nor promptFeedback.blockReason")
+)

@@ -184,6 +184,11 @@ func (Gemini) ParseResponse(body []byte, out *openai.Completion) error {
 	if err := json.UnmarshalWithOption(body, &r, json.DecodeNoCopyString()); err != nil {
 		return err
 	}
+	// An answer has candidates, or none because the prompt was blocked;
+	// JSON with neither must not pass for an empty answer or a safety block.
+	if len(r.Candidates) == 0 && r.PromptFeedback.BlockReason == "" {
+		return errNotAnAnswer
+	}
 	var content, reasoning joined
 	finish := openai.FinishContentFilter // a blocked prompt has no candidates
 	if len(r.Candidates) > 0 {

@@ -36,14 +36,12 @@ func appendForwarded(dst []byte, c *Call) []byte {
 			dst = jsonw.String(dst, s.String(p))
 		case matrix.TypeStringOrArray:
 			dst = append(dst, '[')
-			n := 0
 			for _, v := range s.Strings(p) {
-				if m.StopNeedsText && !hasText(v) || m.MaxStop > 0 && n == m.MaxStop {
+				if m.StopNeedsText && !hasText(v) {
 					continue
 				}
 				dst = jsonw.Comma(dst)
 				dst = jsonw.String(dst, v)
-				n++
 			}
 			dst = append(dst, ']')
 		default:

@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,7 +24,7 @@ func DecodeChat(body []byte, req *ChatRequest) *Error {
 		return BadRequest("", "request body must be a JSON object")
 	}
 	if err := json.UnmarshalOf(body, req, json.DecodeNoCopyString()); err != nil {
-		return decodeError(err)
+		return decodeError(body, err)
 	}
 	if key, ok := unknownKey(body); !ok {
 		return BadRequest(key, "unknown field "+strconv.Quote(key)+": not an OpenAI Chat Completions or OpenRouter parameter")
@@ -55,23 +56,111 @@ func DecodeChat(body []byte, req *ChatRequest) *Error {
 	return validateMessages(req.Messages)
 }
 
-// decodeError turns a decoding failure into a 400 naming the field.
-func decodeError(err error) *Error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		field := typeErr.Field
-		if field == "" {
-			return BadRequest("", "invalid request body: "+err.Error())
-		}
-		return BadRequest(field, field+": wrong type ("+typeErr.Value+"); see the OpenAI Chat Completions schema")
-	}
+// decodeError turns a decoding failure into a 400 naming the field, in
+// the one spelling the gateway uses for paths: messages[0].content[1].text.
+func decodeError(body []byte, err error) *Error {
 	var syntaxErr *json.SyntaxError
 	if errors.As(err, &syntaxErr) {
 		return BadRequest("", "request body is not valid JSON: "+err.Error())
 	}
-	// A custom decoder (content, stop) rejected a value; the message says
-	// which shape it wanted.
-	return BadRequest("", "invalid request body: "+err.Error())
+	// The decoder names the field of a plain type mismatch, but not of a
+	// value a custom decoder (content, stop) refused, nor the index of a
+	// message: find the path by decoding the body's parts one at a time.
+	// This runs only for requests that are refused anyway.
+	path := locate(body)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case path == "":
+		return BadRequest("", "invalid request body: "+err.Error())
+	case errors.As(err, &typeErr):
+		return BadRequest(path, path+": wrong type ("+typeErr.Value+"); see the OpenAI Chat Completions schema")
+	}
+	// A custom decoder's message says which shape it wanted.
+	return BadRequest(path, path+": "+err.Error())
+}
+
+// locate returns the path of the first value of body, in key order, that
+// does not decode into a chat request.
+func locate(body []byte) string {
+	return locateIn(body, func(one []byte) error { var r ChatRequest; return json.Unmarshal(one, &r) },
+		func(key string, raw []byte) string {
+			if key == "messages" {
+				return locateMessages(raw)
+			}
+			return key
+		})
+}
+
+func locateMessages(raw []byte) string {
+	var msgs []json.RawMessage
+	if json.Unmarshal(raw, &msgs) != nil {
+		return "messages"
+	}
+	for i, m := range msgs {
+		at := "messages[" + strconv.Itoa(i) + "]"
+		if matrix.RawKind(m) != '{' {
+			return at
+		}
+		path := locateIn(m, func(one []byte) error { var msg Message; return json.Unmarshal(one, &msg) },
+			func(key string, raw []byte) string {
+				if key == "content" {
+					return at + ".content" + locateParts(raw)
+				}
+				return at + "." + key
+			})
+		if path != "" {
+			return path
+		}
+	}
+	return "messages"
+}
+
+// locateParts returns the path below content of a part that does not
+// decode, "" when content itself is of the wrong kind.
+func locateParts(raw []byte) string {
+	var parts []json.RawMessage
+	if matrix.RawKind(raw) != '[' || json.Unmarshal(raw, &parts) != nil {
+		return ""
+	}
+	for j, p := range parts {
+		var part Part
+		err := json.Unmarshal(p, &part)
+		if err == nil {
+			continue
+		}
+		at := "[" + strconv.Itoa(j) + "]"
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return at + "." + typeErr.Field
+		}
+		return at
+	}
+	return ""
+}
+
+// locateIn decodes each member of the object obj alone with decode, in
+// key order, and returns describe of the first that fails; "" when none
+// does or obj is not an object.
+func locateIn(obj []byte, decode func([]byte) error, describe func(key string, raw []byte) string) string {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(obj, &members) != nil {
+		return ""
+	}
+	keys := make([]string, 0, len(members))
+	for k := range members {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		one, err := json.Marshal(map[string]json.RawMessage{k: members[k]})
+		if err != nil {
+			continue
+		}
+		if decode(one) != nil {
+			return describe(k, members[k])
+		}
+	}
+	return ""
 }
 
 // rangeError explains why a parameter failed its spec.
