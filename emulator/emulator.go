@@ -132,6 +132,9 @@ type Fault struct {
 	// Hang holds the request until the channel is closed, then closes the
 	// connection without answering: a stalled upstream.
 	Hang <-chan struct{}
+	// Arrived, when set, is closed when the request the fault answers
+	// arrives, so that a test can act while that request is upstream.
+	Arrived chan<- struct{}
 	// Reset closes the connection without answering.
 	Reset bool
 	// Stream, for a streamed request, lets the answer begin and fails it
@@ -176,6 +179,9 @@ func (f *Faults) Apply(ctx *fasthttp.RequestCtx) (applied bool, stream *StreamFa
 	fault := f.q[0]
 	f.q = f.q[1:]
 	f.mu.Unlock()
+	if fault.Arrived != nil {
+		close(fault.Arrived)
+	}
 	switch {
 	case fault.Stream != nil:
 		return false, fault.Stream
