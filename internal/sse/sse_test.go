@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -49,4 +50,52 @@ func truncate(b []byte) string {
 		return string(b[:40]) + "…"
 	}
 	return string(b)
+}
+
+// FuzzReader: however an upstream splits its bytes into reads, the reader
+// yields the same events, never a line over its limit, and never panics.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte("event: a\ndata: {\"x\":1}\n\n"), 3)
+	f.Add([]byte("data: one\r\ndata: two\r\n\r\n: comment\n\ndata: three"), 1)
+	f.Add([]byte("data:"+strings.Repeat("y", 40000)+"\n\n"), 7)
+	f.Fuzz(func(t *testing.T, stream []byte, chunk int) {
+		const max = 1 << 15
+		whole := readAll(NewReader(bytes.NewReader(stream), max))
+		chunk = (chunk%64+64)%64 + 1
+		pieces := readAll(NewReader(&chunked{b: stream, n: chunk}, max))
+		if whole != pieces {
+			t.Fatalf("split reads change the events:\n%s\nvs\n%s", whole, pieces)
+		}
+	})
+}
+
+// readAll renders every event until the end or an error.
+func readAll(r *Reader) string {
+	var out strings.Builder
+	for {
+		ev, data, err := r.Next()
+		if err != nil {
+			out.WriteString("end: " + err.Error())
+			return out.String()
+		}
+		if len(data) > 1<<15 {
+			panic("data over the limit")
+		}
+		out.WriteString(string(ev) + "|" + string(data) + "\n")
+	}
+}
+
+// chunked reads b n bytes at a time.
+type chunked struct {
+	b []byte
+	n int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.n)], c.b)
+	c.b = c.b[n:]
+	return n, nil
 }
