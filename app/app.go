@@ -72,6 +72,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		_ = srv.Shutdown()
 		g.closeEmulators()
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,5 +65,40 @@ func TestErrors(t *testing.T) {
 	_ = os.WriteFile(path, []byte(`OPENTOKEN_ADRR = "x"`), 0o600)
 	if _, err := Load(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), `unknown key "OPENTOKEN_ADRR"`) {
 		t.Errorf("unknown file key: %v", err)
+	}
+}
+
+// TestREADMEListsEverySetting: the README's configuration table names every
+// setting, and gives each timeout and limit its real default.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) > 3 && strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			rows[strings.Trim(strings.TrimSpace(cells[1]), "`")] = strings.Trim(strings.TrimSpace(cells[2]), "`")
+		}
+	}
+	defaults := (server.Limits{}).WithDefaults()
+	for _, k := range Keys {
+		if _, ok := rows[k]; !ok {
+			t.Errorf("the README's configuration table does not list %s", k)
+		}
+	}
+	for _, l := range limitSettings {
+		doc := rows[l.key]
+		if l.dur != nil {
+			d, err := time.ParseDuration(doc)
+			if want := *l.dur(&defaults); err != nil || d != want {
+				t.Errorf("README: %s defaults to %q; the server's default is %v", l.key, doc, want)
+			}
+			continue
+		}
+		if n, err := strconv.Atoi(doc); err != nil || n != *l.size(&defaults) {
+			t.Errorf("README: %s defaults to %q; the server's default is %d", l.key, doc, *l.size(&defaults))
+		}
 	}
 }

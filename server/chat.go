@@ -52,11 +52,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx) {
 		s.chatStream(ctx, ex, call, req.Model)
 		return
 	}
-	defer func() {
-		if s.finish(ex) {
-			ctx.SetConnectionClose()
-		}
-	}()
+	defer s.finish(ex)
 	var out openai.Completion
 	if err := ex.rt.adapter.ParseResponse(ex.resp.Body(), &out); err != nil {
 		s.log.Warn("unreadable upstream response", "upstream", ex.rt.name, "err", err)

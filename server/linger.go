@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/opentoken/opentoken/internal/hangup"
 )
 
 // lingerListener hands out connections that can close the way nginx's
@@ -24,13 +26,23 @@ func (l *lingerListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lingerConn{Conn: c, linger: l.linger}, nil
+	return &lingerConn{Conn: c, linger: l.linger, fd: hangup.FD(c)}, nil
 }
 
 type lingerConn struct {
 	net.Conn
 	linger  time.Duration
 	lingers atomic.Bool
+	fd      int // the descriptor, read once, for the hang-up watch; -1 if none
+}
+
+// clientFD returns the descriptor of a client connection, -1 when it has
+// none to watch.
+func clientFD(c net.Conn) int {
+	if lc, ok := c.(*lingerConn); ok {
+		return lc.fd
+	}
+	return -1
 }
 
 // lingerAfterAnswer marks c, if it is a lingerConn, to linger on Close.

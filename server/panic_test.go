@@ -34,6 +34,7 @@ func TestPanicBecomes500(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Shutdown()
 	s.upstreams[matrix.ProviderAnthropic].adapter = panicking{}
 	var ctx fasthttp.RequestCtx
 	ctx.Request.SetRequestURI("/v1/chat/completions")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/internal/hangup"
 	"github.com/opentoken/opentoken/internal/redact"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
@@ -48,6 +49,7 @@ type Server struct {
 	onStreamEnd func(string)
 	streams     atomic.Int64 // streams in flight
 	inflight    inflight     // upstream exchanges in flight, for the drain
+	hangups     *hangup.Notifier
 	log         *slog.Logger
 	models      []byte // the GET /v1/models body, built once
 	ids         idSource
@@ -77,6 +79,7 @@ func New(opt Options) (*Server, error) {
 		onStreamEnd: opt.OnStreamEnd,
 	}
 	s.log = slog.New(s.secrets.Handler(opt.Logger.Handler()))
+
 	s.ids.init()
 	for _, k := range opt.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
@@ -126,6 +129,11 @@ func New(opt Options) (*Server, error) {
 		ErrorHandler:                 s.handleParseError,
 		Logger:                       fasthttpLogger{s.log},
 	}
+	// Last, as it starts a goroutine that Shutdown stops.
+	var err error
+	if s.hangups, err = hangup.New(errClientGone); err != nil {
+		s.log.Warn("clients that leave are noticed only when their answer is written", "err", err)
+	}
 	return s, nil
 }
 
@@ -167,6 +175,7 @@ func (s *Server) Shutdown() error {
 			c.CloseIdleConnections()
 		}
 	}
+	_ = s.hangups.Close()
 	return err
 }
 

@@ -31,8 +31,8 @@ const (
 func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Call, model string) {
 	committed := false
 	defer func() {
-		if !committed && s.finish(ex) { // a panic before the writer took over
-			ctx.SetConnectionClose()
+		if !committed { // a panic before the writer took over
+			s.finish(ex)
 		}
 	}()
 	id := s.ids.appendID(nil, "chatcmpl-")
@@ -57,9 +57,7 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapte
 				_ = s.writeFrames(w, client, openai.AppendDone(openai.AppendErrorFrame(nil, &openai.Error{Status: 500, Type: openai.TypeAPI,
 					EventID: id, Message: "internal error; quote event_id " + id + " to support"})))
 			}
-			if s.finish(ex) {
-				_ = client.Close()
-			}
+			s.finish(ex)
 			s.streams.Add(-1)
 			if s.onStreamEnd != nil {
 				s.onStreamEnd(reason)
@@ -81,7 +79,7 @@ func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefi
 	for {
 		ev, data, err := events.Next()
 		if err != nil {
-			if ex.watch.gone.Load() {
+			if errors.Is(ex.Cause(), errClientGone) {
 				return StreamClientGone
 			}
 			var e *openai.Error

@@ -18,15 +18,17 @@ import (
 )
 
 // exchange is one call's trip to its upstream, from the request's build to
-// the answer's last byte, with the watch on the client that cancels it when
-// the client leaves. Buffered and streamed calls share it.
+// the answer's last byte, with the watch that cancels it when the client
+// hangs up. Buffered and streamed calls share it.
 type exchange struct {
 	transport.Exchange
-	rt    *route
-	req   *fasthttp.Request
-	resp  *fasthttp.Response
-	buf   *[]byte
-	watch clientWatch
+	rt   *route
+	req  *fasthttp.Request
+	resp *fasthttp.Response
+	buf  *[]byte
+	// The client's connection and its hang-up watch.
+	clientFD int
+	watch    uint64
 }
 
 var exchangePool sync.Pool
@@ -41,9 +43,11 @@ var (
 var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Message: "client disconnected"}
 
 // send builds call's upstream request and sends it, watching the client
-// meanwhile. On success the exchange holds a 2xx answer (its body too for a
-// buffered call) and the caller must end it with finish. On failure nothing
-// is left to release, and the error is errGone when the client left.
+// meanwhile: a client that hangs up, now or while its answer streams,
+// cancels the upstream request at once. On success the exchange holds a 2xx
+// answer (its body too for a buffered call) and the caller must end it
+// with finish. On failure nothing is left to release, and the error is
+// errGone when the client left.
 func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call) (*exchange, *openai.Error) {
 	if rt.client == nil {
 		return nil, &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
@@ -61,14 +65,14 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call) (
 		return nil, e
 	}
 	s.inflight.add(&ex.Exchange)
-	ex.watch.start(ctx.Conn(), &ex.Exchange)
+	ex.clientFD = clientFD(ctx.Conn())
+	ex.watch = s.hangups.Watch(ex.clientFD, &ex.Exchange)
 	ok := false
 	defer func() {
 		// On a failure, and on a panic on its way to the handler's recover,
-		// the exchange ends here: above all the watch must stop, or it would
-		// read the client's next request.
-		if !ok && s.finish(ex) {
-			ctx.SetConnectionClose()
+		// the exchange ends here.
+		if !ok {
+			s.finish(ex)
 		}
 	}()
 	// A stream's head comes at once, before the model's first token; its
@@ -95,16 +99,13 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call) (
 	return ex, nil
 }
 
-// finish ends an exchange: it stops the client watch, releases the
-// upstream connection and every pooled object. It reports whether the
-// client's connection must close after this answer (the watch read a byte
-// of a pipelined request).
-func (s *Server) finish(ex *exchange) (closeClient bool) {
-	closeClient = ex.watch.stop()
+// finish ends an exchange: it stops the hang-up watch, releases the
+// upstream connection and every pooled object.
+func (s *Server) finish(ex *exchange) {
+	s.hangups.Stop(ex.clientFD, ex.watch)
 	ex.Close()
 	s.inflight.remove(&ex.Exchange)
 	s.release(ex)
-	return closeClient
 }
 
 func (s *Server) release(ex *exchange) {

@@ -59,6 +59,9 @@ func (p *Process) Stop() {
 	_ = p.cmd.Wait()
 }
 
+// Pid is the process's id, for readings of /proc/<pid>.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // CPU is the user+system CPU time of the process and its descendants.
 func (p *Process) CPU() time.Duration {
 	if p == nil {
