@@ -1,7 +1,7 @@
 # OpenToken. `make test` is the one test command; CI runs exactly it.
 GO ?= go
 
-.PHONY: all generate check-generate build run test bench loadtest vet fmt-check node-deps
+.PHONY: all generate check-generate build run test bench loadtest soak vet fmt-check node-deps
 
 all: build
 
@@ -49,3 +49,8 @@ bench:
 ## Portkey, side by side); writes bench/RESULTS.md and bench/plots/
 loadtest:
 	$(GO) run ./bench/cmd/loadbench -out bench
+
+## soak: ten minutes of mixed traffic with faults, 70 s and 5 min streams,
+## memory and descriptors sampled; writes bench/RESULTS-soak.md
+soak:
+	$(GO) run ./bench/cmd/soak -duration 10m -rate 50

@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,12 +147,7 @@ func locateIn(obj []byte, decode func([]byte) error, describe func(key string, r
 	if json.Unmarshal(obj, &members) != nil {
 		return ""
 	}
-	keys := make([]string, 0, len(members))
-	for k := range members {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(members)) {
 		one, err := json.Marshal(map[string]json.RawMessage{k: members[k]})
 		if err != nil {
 			continue
