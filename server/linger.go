@@ -9,8 +9,8 @@ import (
 	"github.com/opentoken/opentoken/internal/hangup"
 )
 
-// lingerListener hands out connections that can close the way nginx's
-// lingering close does: when the server answers before reading a whole
+// lingerListener hands out client connections, each registered for the
+// hang-up watch, that can close the way nginx's lingering close does: when the server answers before reading a whole
 // request (a 413), closing at once with unread bytes in the socket makes
 // the kernel send a reset, which destroys the answer before the client
 // reads it. Such a connection instead shuts its sending side after the
@@ -18,7 +18,8 @@ import (
 // time, and only then closes.
 type lingerListener struct {
 	net.Listener
-	linger time.Duration
+	linger  time.Duration
+	hangups *hangup.Notifier
 }
 
 func (l *lingerListener) Accept() (net.Conn, error) {
@@ -26,23 +27,26 @@ func (l *lingerListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lingerConn{Conn: c, linger: l.linger, fd: hangup.FD(c)}, nil
+	lc := &lingerConn{Conn: c, linger: l.linger, hangups: l.hangups}
+	lc.watch.Store(l.hangups.Register(c))
+	return lc, nil
 }
 
 type lingerConn struct {
 	net.Conn
 	linger  time.Duration
 	lingers atomic.Bool
-	fd      int // the descriptor, read once, for the hang-up watch; -1 if none
+	hangups *hangup.Notifier
+	watch   atomic.Pointer[hangup.Watch] // nil when the connection cannot be watched
 }
 
-// clientFD returns the descriptor of a client connection, -1 when it has
-// none to watch.
-func clientFD(c net.Conn) int {
+// clientWatch returns the hang-up watch of a client connection, nil when
+// it has none.
+func clientWatch(c net.Conn) *hangup.Watch {
 	if lc, ok := c.(*lingerConn); ok {
-		return lc.fd
+		return lc.watch.Load()
 	}
-	return -1
+	return nil
 }
 
 // lingerAfterAnswer marks c, if it is a lingerConn, to linger on Close.
@@ -55,6 +59,8 @@ func lingerAfterAnswer(c net.Conn) {
 // Close closes the connection, after the lingering if it was asked for.
 // fasthttp calls it once the answer is written.
 func (c *lingerConn) Close() error {
+	// Shutdown may close an idle connection while its own goroutine does.
+	c.hangups.Unregister(c.watch.Swap(nil))
 	if c.lingers.Swap(false) {
 		if tc, ok := c.Conn.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
 			_ = c.Conn.SetReadDeadline(time.Now().Add(c.linger))

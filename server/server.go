@@ -143,7 +143,7 @@ func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig 
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.srv.Serve(&lingerListener{Listener: ln, linger: s.lim.LingerTimeout})
+	return s.srv.Serve(&lingerListener{Listener: ln, linger: s.lim.LingerTimeout, hangups: s.hangups})
 }
 
 // Shutdown stops accepting and waits for the requests in flight, for at

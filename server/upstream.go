@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/internal/hangup"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/server/transport"
@@ -26,9 +27,8 @@ type exchange struct {
 	req  *fasthttp.Request
 	resp *fasthttp.Response
 	buf  *[]byte
-	// The client's connection and its hang-up watch.
-	clientFD int
-	watch    uint64
+	// The client connection's hang-up watch, armed while the exchange runs.
+	watch *hangup.Watch
 }
 
 var exchangePool sync.Pool
@@ -65,8 +65,8 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call) (
 		return nil, e
 	}
 	s.inflight.add(&ex.Exchange)
-	ex.clientFD = clientFD(ctx.Conn())
-	ex.watch = s.hangups.Watch(ex.clientFD, &ex.Exchange)
+	ex.watch = clientWatch(ctx.Conn())
+	ex.watch.Arm(&ex.Exchange)
 	ok := false
 	defer func() {
 		// On a failure, and on a panic on its way to the handler's recover,
@@ -102,7 +102,7 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call) (
 // finish ends an exchange: it stops the hang-up watch, releases the
 // upstream connection and every pooled object.
 func (s *Server) finish(ex *exchange) {
-	s.hangups.Stop(ex.clientFD, ex.watch)
+	ex.watch.Disarm()
 	ex.Close()
 	s.inflight.remove(&ex.Exchange)
 	s.release(ex)

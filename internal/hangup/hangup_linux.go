@@ -14,7 +14,7 @@ type Notifier struct {
 	cause   error
 	mu      sync.Mutex
 	next    uint64
-	watched map[uint64]Canceler
+	watched map[uint64]*Watch
 	done    chan struct{}
 }
 
@@ -27,7 +27,7 @@ func New(cause error) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{epfd: epfd, cause: cause, watched: map[uint64]Canceler{}, done: make(chan struct{})}
+	n := &Notifier{epfd: epfd, cause: cause, watched: map[uint64]*Watch{}, done: make(chan struct{})}
 	if err := syscall.Pipe2(n.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
 		syscall.Close(epfd)
 		return nil, err
@@ -41,9 +41,49 @@ func New(cause error) (*Notifier, error) {
 	return n, nil
 }
 
-// FD returns the descriptor of a TCP connection, for Watch; -1 when c has
-// none. The descriptor stays c's until c is closed.
-func FD(c net.Conn) int {
+// Register watches the TCP connection c for its life; Unregister must
+// follow before c is closed. It returns nil when c cannot be watched (no
+// descriptor, or no notifier).
+func (n *Notifier) Register(c net.Conn) *Watch {
+	if n == nil {
+		return nil
+	}
+	fd := fdOf(c)
+	if fd < 0 {
+		return nil
+	}
+	n.mu.Lock()
+	n.next++
+	w := &Watch{fd: fd, token: n.next, cause: n.cause}
+	n.watched[w.token] = w
+	n.mu.Unlock()
+	// Hang-ups only, once: a pipelined request's bytes are no event, ERR
+	// and HUP are always reported, and a hang-up is for good.
+	ev := syscall.EpollEvent{Events: syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(w.token), Pad: int32(w.token >> 32)}
+	if syscall.EpollCtl(n.epfd, syscall.EPOLL_CTL_ADD, fd, &ev) != nil {
+		n.forget(w)
+		return nil
+	}
+	return w
+}
+
+// Unregister ends the watch of a connection, before it is closed.
+func (n *Notifier) Unregister(w *Watch) {
+	if n == nil || w == nil {
+		return
+	}
+	_ = syscall.EpollCtl(n.epfd, syscall.EPOLL_CTL_DEL, w.fd, nil)
+	n.forget(w)
+}
+
+func (n *Notifier) forget(w *Watch) {
+	n.mu.Lock()
+	delete(n.watched, w.token)
+	n.mu.Unlock()
+}
+
+// fdOf returns the descriptor of a connection, -1 when it has none.
+func fdOf(c net.Conn) int {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return -1
@@ -57,44 +97,6 @@ func FD(c net.Conn) int {
 		return -1
 	}
 	return fd
-}
-
-// Watch cancels c, once, if the peer of the connection fd hangs up before
-// Stop(fd, token). It returns the token, and 0 when fd cannot be watched.
-// fd must stay open until Stop.
-func (n *Notifier) Watch(fd int, c Canceler) (token uint64) {
-	if n == nil || fd < 0 {
-		return 0
-	}
-	n.mu.Lock()
-	n.next++
-	token = n.next
-	n.watched[token] = c
-	n.mu.Unlock()
-	// Hang-ups only, once: a pipelined request's bytes are no event, and
-	// ERR and HUP are always reported.
-	ev := syscall.EpollEvent{Events: syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(token), Pad: int32(token >> 32)}
-	if syscall.EpollCtl(n.epfd, syscall.EPOLL_CTL_ADD, fd, &ev) != nil {
-		n.forget(token)
-		return 0
-	}
-	return token
-}
-
-// Stop ends a watch. Once it returns, the watch's Canceler is never
-// called.
-func (n *Notifier) Stop(fd int, token uint64) {
-	if token == 0 {
-		return
-	}
-	_ = syscall.EpollCtl(n.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
-	n.forget(token)
-}
-
-func (n *Notifier) forget(token uint64) {
-	n.mu.Lock()
-	delete(n.watched, token)
-	n.mu.Unlock()
 }
 
 func (n *Notifier) loop() {
@@ -113,14 +115,12 @@ func (n *Notifier) loop() {
 			if token == wakeToken {
 				return
 			}
-			// Cancelled under the lock, so that a Stop that returned
-			// cannot see its Canceler called afterwards.
 			n.mu.Lock()
-			if c, ok := n.watched[token]; ok {
-				delete(n.watched, token)
-				c.Cancel(n.cause)
-			}
+			w := n.watched[token]
 			n.mu.Unlock()
+			if w != nil {
+				w.fire()
+			}
 		}
 	}
 }

@@ -39,14 +39,15 @@ func TestHangUp(t *testing.T) {
 	}
 	defer n.Close()
 
-	// A peer that sends bytes (a pipelined request) has not hung up.
+	// Bytes from the peer (a pipelined request) are no hang-up.
 	server, client := pair(t)
-	c := make(canceler, 1)
-	fd := FD(server)
-	token := n.Watch(fd, c)
-	if token == 0 {
+	w := n.Register(server)
+	if w == nil {
 		t.Fatal("a TCP connection could not be watched")
 	}
+	defer n.Unregister(w)
+	c := make(canceler, 1)
+	w.Arm(c)
 	if _, err := client.Write([]byte("GET / HTTP/1.1\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -66,23 +67,33 @@ func TestHangUp(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no cancel after the peer closed")
 	}
-	n.Stop(fd, token)
+	// Arming after the hang-up cancels at once.
+	c2 := make(canceler, 1)
+	w.Arm(c2)
+	if got := <-c2; got != cause {
+		t.Errorf("armed after the hang-up: %v", got)
+	}
 
-	// A watch stopped before the hang-up never fires.
+	// A disarmed watch never fires.
 	server, client = pair(t)
+	w = n.Register(server)
+	defer n.Unregister(w)
 	c = make(canceler, 1)
-	fd = FD(server)
-	n.Stop(fd, n.Watch(fd, c))
+	w.Arm(c)
+	w.Disarm()
 	client.Close()
 	syncLoop(t, n)
 	select {
 	case <-c:
-		t.Error("a stopped watch fired")
+		t.Error("a disarmed watch fired")
 	default:
 	}
-	if FD(fakeConn{}) != -1 || n.Watch(-1, c) != 0 {
+	if n.Register(fakeConn{}) != nil {
 		t.Error("a connection without a descriptor must not be watched")
 	}
+	var none *Watch
+	none.Arm(c) // a nil watch arms nothing
+	none.Disarm()
 }
 
 type fakeConn struct{ net.Conn }
@@ -93,10 +104,10 @@ type fakeConn struct{ net.Conn }
 func syncLoop(t *testing.T, n *Notifier) {
 	t.Helper()
 	server, client := pair(t)
+	w := n.Register(server)
 	c := make(canceler, 1)
-	fd := FD(server)
-	token := n.Watch(fd, c)
+	w.Arm(c)
 	client.Close()
 	<-c
-	n.Stop(fd, token)
+	n.Unregister(w)
 }

@@ -14,14 +14,11 @@ type Notifier struct{}
 // New fails outside Linux; a nil *Notifier watches nothing.
 func New(error) (*Notifier, error) { return nil, errors.New("hangup: needs Linux's epoll") }
 
-// FD returns -1: nothing can be watched.
-func FD(net.Conn) int { return -1 }
+// Register watches nothing.
+func (n *Notifier) Register(net.Conn) *Watch { return nil }
 
-// Watch watches nothing.
-func (n *Notifier) Watch(int, Canceler) uint64 { return 0 }
-
-// Stop does nothing.
-func (n *Notifier) Stop(int, uint64) {}
+// Unregister does nothing.
+func (n *Notifier) Unregister(*Watch) {}
 
 // Close does nothing.
 func (n *Notifier) Close() error { return nil }
