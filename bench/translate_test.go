@@ -9,6 +9,8 @@ package bench
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -19,13 +21,24 @@ import (
 	"github.com/opentoken/opentoken/server/openai"
 )
 
+// The upstream answers are the adapter's wire goldens, so that what is
+// measured is what the golden tests check.
 var models = []struct {
 	name, id string
 	adapter  adapter.Adapter
-	response string
+	response []byte
 }{
-	{"claude", "anthropic/claude-sonnet-4-5", adapter.Anthropic{}, `{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello! Following up on shipment SH-20931: could you share an updated ETA for Hamburg, and let us know whether customs is involved? Thank you."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":212,"output_tokens":38,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"service_tier":"standard"}}`},
-	{"gemini", "google/gemini-2.5-pro", adapter.Gemini{}, `{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello! Following up on shipment SH-20931: could you share an updated ETA for Hamburg, and let us know whether customs is involved? Thank you."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":212,"candidatesTokenCount":38,"thoughtsTokenCount":120,"totalTokenCount":370},"modelVersion":"gemini-2.5-pro","responseId":"abc"}`},
+	{"claude", "anthropic/claude-sonnet-4-5", adapter.Anthropic{}, golden("anthropic/text/upstream_response.json")},
+	{"gemini", "google/gemini-2.5-pro", adapter.Gemini{}, golden("gemini/text/upstream_response.json")},
+}
+
+// golden reads a file of the adapter's wire goldens.
+func golden(path string) []byte {
+	b, err := os.ReadFile(filepath.Join("..", "server", "adapter", "testdata", path))
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 var sinkBytes []byte
@@ -83,7 +96,7 @@ func BenchmarkRequestTranslation(b *testing.B) {
 
 func BenchmarkResponseTranslation(b *testing.B) {
 	for _, m := range models {
-		upstream := []byte(m.response)
+		upstream := m.response
 		b.Run(m.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(upstream)))

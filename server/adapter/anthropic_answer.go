@@ -1,0 +1,180 @@
+package adapter
+
+import (
+	json "github.com/goccy/go-json"
+
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+// An Anthropic answer, whole or streamed, is parsed here into the neutral
+// events of an answer: one walk of its content blocks, one usage mapping
+// and one finish mapping serve both forms.
+
+type anthropicBlock struct {
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Thinking string `json:"thinking"`
+}
+
+// piece emits a content block, or a delta of one, by its type.
+func (b *anthropicBlock) piece(a *answer) {
+	switch b.Type {
+	case "text", "text_delta":
+		a.text(b.Text)
+	case "thinking", "thinking_delta":
+		a.reasoning(b.Thinking)
+	}
+}
+
+// anthropicCounts is a whole message's usage.
+type anthropicCounts struct {
+	InputTokens              int64 `json:"input_tokens"`
+	OutputTokens             int64 `json:"output_tokens"`
+	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+}
+
+// anthropicUsage is a stream's usage report; pointers, as a report carries
+// only the counts that changed.
+type anthropicUsage struct {
+	InputTokens              *int64 `json:"input_tokens"`
+	OutputTokens             *int64 `json:"output_tokens"`
+	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+}
+
+// anthropicTokens is the latest of each count; Anthropic reports them
+// cumulatively, so a later report replaces an earlier one, field by field.
+type anthropicTokens struct{ input, cacheWrite, cacheRead, output int64 }
+
+func (t *anthropicTokens) add(u *anthropicUsage) {
+	for _, f := range [...]struct {
+		dst *int64
+		v   *int64
+	}{{&t.input, u.InputTokens}, {&t.cacheWrite, u.CacheCreationInputTokens}, {&t.cacheRead, u.CacheReadInputTokens}, {&t.output, u.OutputTokens}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+}
+
+// usage maps the counts the OpenAI way.
+func (t *anthropicTokens) usage(reasoningBytes int) openai.Usage {
+	return openai.Usage{
+		// Anthropic's input_tokens excludes cache reads and writes; OpenAI's
+		// prompt_tokens includes them.
+		Prompt: t.input + t.cacheWrite + t.cacheRead, Cached: t.cacheRead, CacheCreation: t.cacheWrite,
+		Completion: t.output,
+		// Anthropic bills thinking inside output_tokens without a separate
+		// count; estimate it from the thinking text (~4 bytes a token).
+		Reasoning: min(int64(reasoningBytes+3)/4, t.output),
+	}
+}
+
+func anthropicFinish(stop string) string {
+	switch stop {
+	case "max_tokens", "model_context_window_exceeded":
+		return openai.FinishLength
+	case "refusal":
+		return openai.FinishContentFilter
+	case "tool_use":
+		return openai.FinishToolCalls
+	}
+	return openai.FinishStop // end_turn, stop_sequence, pause_turn
+}
+
+type anthropicMessage struct {
+	Content    []anthropicBlock `json:"content"`
+	StopReason string           `json:"stop_reason"`
+	Usage      anthropicCounts  `json:"usage"`
+}
+
+// ParseResponse implements Adapter.
+func (Anthropic) ParseResponse(body []byte, out *openai.Completion) error {
+	var msg anthropicMessage
+	if err := json.UnmarshalWithOption(body, &msg, json.DecodeNoCopyString()); err != nil {
+		return err
+	}
+	// Every finished message has both; JSON without them is not an answer,
+	// and must not pass for an empty one.
+	if msg.Content == nil || msg.StopReason == "" {
+		return errNotAMessage
+	}
+	var a answer
+	for i := range msg.Content {
+		msg.Content[i].piece(&a)
+	}
+	u := &msg.Usage
+	t := anthropicTokens{input: u.InputTokens, cacheWrite: u.CacheCreationInputTokens, cacheRead: u.CacheReadInputTokens, output: u.OutputTokens}
+	a.finish, a.usage = anthropicFinish(msg.StopReason), t.usage(a.reasoningBytes)
+	a.completion(out)
+	return nil
+}
+
+// anthropicStream translates the Messages API's event stream: message_start
+// (input usage), content_block_delta (text and thinking), message_delta
+// (stop reason, cumulative output usage), message_stop, ping and error.
+type anthropicStream struct {
+	answer
+	tokens anthropicTokens
+	done   bool
+}
+
+// NewStream implements Adapter.
+func (Anthropic) NewStream(c *Call, prefix openai.ChunkPrefix) Stream {
+	return &anthropicStream{answer: streamed(c, prefix)}
+}
+
+type anthropicEvent struct {
+	Type    string `json:"type"`
+	Message struct {
+		Usage anthropicUsage `json:"usage"`
+	} `json:"message"`
+	Delta struct {
+		anthropicBlock
+		StopReason string `json:"stop_reason"`
+	} `json:"delta"`
+	Usage anthropicUsage `json:"usage"`
+	Error struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Error) {
+	var ev anthropicEvent
+	if err := json.UnmarshalWithOption(data, &ev, json.DecodeNoCopyString()); err != nil {
+		return dst, errMalformedEvent
+	}
+	s.dst = dst
+	switch ev.Type {
+	case "message_start":
+		s.tokens.add(&ev.Message.Usage)
+	case "content_block_delta":
+		ev.Delta.piece(&s.answer)
+	case "message_delta":
+		if ev.Delta.StopReason != "" {
+			s.finish = anthropicFinish(ev.Delta.StopReason)
+		}
+		s.tokens.add(&ev.Usage)
+	case "message_stop":
+		s.done = true
+	case "error":
+		return s.dst, streamError("anthropic: " + ev.Error.Message)
+	}
+	return s.dst, nil
+}
+
+func (s *anthropicStream) Done() bool { return s.done }
+
+func (s *anthropicStream) End(dst []byte) ([]byte, *openai.Error) {
+	if !s.done {
+		return dst, streamError("anthropic: the stream ended before message_stop")
+	}
+	if s.finish == "" {
+		s.finish = openai.FinishStop
+	}
+	s.dst, s.usage = dst, s.tokens.usage(s.reasoningBytes)
+	s.end()
+	return s.dst, nil
+}

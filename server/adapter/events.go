@@ -1,0 +1,84 @@
+package adapter
+
+import (
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+// answer receives an upstream answer as neutral events: pieces of the
+// answer and of the reasoning, in order, then its finish reason and usage.
+// Each provider parses its answer into these events in one place, whether
+// it came as a whole body or as a stream. A buffered answer accumulates
+// into a chat.completion; a streamed one writes each piece at once as a
+// chat.completion.chunk frame. Both are one concrete type, so that the
+// parsers' calls are static and nothing escapes to the heap.
+type answer struct {
+	finish string
+	usage  openai.Usage
+	// reasoningBytes is the length of the reasoning text: Anthropic reports
+	// no reasoning token count, so it is estimated from it.
+	reasoningBytes int
+
+	stream bool
+	// Buffered: the text so far.
+	content, thoughts joined
+	// Streamed: the frames are appended to dst.
+	dst     []byte
+	prefix  openai.ChunkPrefix
+	exclude bool // the client asked not to see reasoning text
+}
+
+// streamed starts the answer of a stream whose frames start with prefix.
+func streamed(c *Call, prefix openai.ChunkPrefix) answer {
+	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude}
+}
+
+func (a *answer) text(s string) {
+	switch {
+	case !a.stream:
+		a.content.add(s)
+	case s != "":
+		a.dst = openai.AppendContentChunk(a.dst, a.prefix, s)
+	}
+}
+
+func (a *answer) reasoning(s string) {
+	a.reasoningBytes += len(s)
+	switch {
+	case !a.stream:
+		a.thoughts.add(s)
+	case s != "" && !a.exclude:
+		a.dst = openai.AppendReasoningChunk(a.dst, a.prefix, s)
+	}
+}
+
+// completion fills out with a buffered answer. Its strings may point into
+// the upstream body.
+func (a *answer) completion(out *openai.Completion) {
+	*out = openai.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), FinishReason: a.finish, Usage: a.usage}
+}
+
+// end appends a stream's finish frame and usage frame.
+func (a *answer) end() {
+	a.dst = openai.AppendFinishChunk(a.dst, a.prefix, a.finish, &a.usage)
+}
+
+// Stream translates one upstream event stream into chat.completion.chunk
+// frames, event by event, so that nothing waits for the whole answer.
+type Stream interface {
+	// Event translates one upstream SSE event (name is empty where the
+	// upstream sends none) and appends the frames it yields to dst. An
+	// error is the upstream's failure, to be sent as an error frame.
+	Event(dst []byte, name, data []byte) ([]byte, *openai.Error)
+	// Done reports whether the upstream has said its answer is complete.
+	Done() bool
+	// End appends the closing frames: the finish chunk and the usage chunk.
+	// It fails when the upstream stopped before completing its answer.
+	End(dst []byte) ([]byte, *openai.Error)
+}
+
+// streamError is an upstream failure reported inside a stream.
+func streamError(message string) *openai.Error {
+	return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError, Message: message}
+}
+
+var errMalformedEvent = streamError("the upstream sent an event the gateway could not read")

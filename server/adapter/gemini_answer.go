@@ -1,0 +1,137 @@
+package adapter
+
+import (
+	json "github.com/goccy/go-json"
+
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+// A Gemini answer, whole or streamed, is parsed here into the neutral
+// events of an answer. A stream's chunks have the shape of a whole answer, so
+// one walk of a response serves both forms.
+
+type geminiResponse struct {
+	Candidates []struct {
+		Content struct {
+			Parts []struct {
+				Text    string `json:"text"`
+				Thought bool   `json:"thought"`
+			} `json:"parts"`
+		} `json:"content"`
+		FinishReason string `json:"finishReason"`
+	} `json:"candidates"`
+	PromptFeedback struct {
+		BlockReason string `json:"blockReason"`
+	} `json:"promptFeedback"`
+	UsageMetadata geminiUsage `json:"usageMetadata"`
+}
+
+// geminiUsage is cumulative: each report replaces the one before.
+type geminiUsage struct {
+	PromptTokenCount        int64 `json:"promptTokenCount"`
+	CandidatesTokenCount    int64 `json:"candidatesTokenCount"`
+	ThoughtsTokenCount      int64 `json:"thoughtsTokenCount"`
+	CachedContentTokenCount int64 `json:"cachedContentTokenCount"`
+	ToolUsePromptTokenCount int64 `json:"toolUsePromptTokenCount"`
+}
+
+// walk emits the parts of the first candidate and records its finish
+// reason, a blocked prompt's, and the usage, when the response has them.
+func (r *geminiResponse) walk(a *answer) {
+	if len(r.Candidates) > 0 {
+		cand := &r.Candidates[0]
+		for _, p := range cand.Content.Parts {
+			if p.Thought {
+				a.reasoning(p.Text)
+			} else {
+				a.text(p.Text)
+			}
+		}
+		if cand.FinishReason != "" {
+			a.finish = geminiFinish(cand.FinishReason)
+		}
+	} else if r.PromptFeedback.BlockReason != "" {
+		a.finish = openai.FinishContentFilter // a blocked prompt has no candidates
+	}
+	if u := &r.UsageMetadata; *u != (geminiUsage{}) {
+		a.usage = openai.Usage{
+			Prompt: u.PromptTokenCount + u.ToolUsePromptTokenCount,
+			Cached: u.CachedContentTokenCount,
+			// candidatesTokenCount excludes thoughts; OpenAI's completion
+			// tokens include reasoning.
+			Completion: u.CandidatesTokenCount + u.ThoughtsTokenCount,
+			Reasoning:  u.ThoughtsTokenCount,
+		}
+	}
+}
+
+func geminiFinish(reason string) string {
+	switch reason {
+	case "MAX_TOKENS":
+		return openai.FinishLength
+	case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
+		"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "IMAGE_OTHER":
+		return openai.FinishContentFilter
+	}
+	return openai.FinishStop
+}
+
+// ParseResponse implements Adapter.
+func (Gemini) ParseResponse(body []byte, out *openai.Completion) error {
+	var r geminiResponse
+	if err := json.UnmarshalWithOption(body, &r, json.DecodeNoCopyString()); err != nil {
+		return err
+	}
+	// An answer has candidates, or none because the prompt was blocked;
+	// JSON with neither must not pass for an empty answer or a safety block.
+	if len(r.Candidates) == 0 && r.PromptFeedback.BlockReason == "" {
+		return errNotAnAnswer
+	}
+	a := answer{finish: openai.FinishStop}
+	r.walk(&a)
+	a.completion(out)
+	return nil
+}
+
+// geminiStream translates streamGenerateContent?alt=sse: every event is a
+// partial GenerateContentResponse with text increments, thought parts,
+// cumulative usageMetadata, and finishReason on the last one. The stream
+// ends when the connection does.
+type geminiStream struct{ answer }
+
+// NewStream implements Adapter.
+func (Gemini) NewStream(c *Call, prefix openai.ChunkPrefix) Stream {
+	return &geminiStream{streamed(c, prefix)}
+}
+
+type geminiStreamChunk struct {
+	geminiResponse
+	Error *struct {
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (s *geminiStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Error) {
+	var ch geminiStreamChunk
+	if err := json.UnmarshalWithOption(data, &ch, json.DecodeNoCopyString()); err != nil {
+		return dst, errMalformedEvent
+	}
+	if ch.Error != nil {
+		return dst, streamError("gemini: " + ch.Error.Message)
+	}
+	s.dst = dst
+	ch.walk(&s.answer)
+	return s.dst, nil
+}
+
+// Done is false: Gemini says nothing after its last chunk but closes.
+func (s *geminiStream) Done() bool { return false }
+
+func (s *geminiStream) End(dst []byte) ([]byte, *openai.Error) {
+	if s.finish == "" {
+		return dst, streamError("gemini: the stream ended before a finishReason")
+	}
+	s.dst = dst
+	s.end()
+	return s.dst, nil
+}
