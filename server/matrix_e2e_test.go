@@ -157,6 +157,14 @@ func checkForwarding(t *testing.T, env *gatewaytest.Env, m *matrix.Model, sent [
 	}
 	thinking := anyOf(sent, "reasoning", "reasoning_effort", "include_reasoning")
 	forward := m.Filter(present, thinking)
+	if thinking && m.Thinking.Style == matrix.ThinkingAnthropicBudget && anyOf(sent, "max_tokens", "max_completion_tokens") {
+		// The client's max_tokens (100 or 120 here) is a cap too small for
+		// Anthropic's smallest thinking budget: thinking is dropped, and the
+		// reasoning asked for is reported so.
+		thinking = false
+		forward = m.Filter(present, false) &^ (matrix.MaskOf(generated.ParamReasoning) |
+			matrix.MaskOf(generated.ParamReasoningEffort) | matrix.MaskOf(generated.ParamIncludeReasoning))
+	}
 	body := lastUpstreamBody(env, m)
 	got, extra := upstreamParams(t, m.Provider, body)
 	if want := wantParams(m, forward); !reflect.DeepEqual(got, want) {
@@ -176,14 +184,18 @@ func checkForwarding(t *testing.T, env *gatewaytest.Env, m *matrix.Model, sent [
 	var completion struct {
 		Object  string
 		Choices []struct {
-			Message struct{ Role, Content string }
+			Message      struct{ Role, Content string }
+			FinishReason string `json:"finish_reason"`
 		}
 		Usage struct {
 			TotalTokens int `json:"total_tokens"`
 		}
 	}
 	if err := json.Unmarshal(resp.Body, &completion); err != nil || completion.Object != "chat.completion" ||
-		len(completion.Choices) != 1 || completion.Choices[0].Message.Content == "" || completion.Usage.TotalTokens == 0 {
+		len(completion.Choices) != 1 || completion.Usage.TotalTokens == 0 ||
+		// A small cap may be spent on thinking alone, as upstream: then the
+		// answer is empty and cut for length.
+		completion.Choices[0].Message.Content == "" && completion.Choices[0].FinishReason != "length" {
 		t.Errorf("%s: malformed completion %s", name, resp.Body)
 	}
 }

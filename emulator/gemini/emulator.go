@@ -120,11 +120,6 @@ func reply(req *request, name string) *replyData {
 			r.text = r.text[:i]
 		}
 	}
-	words := strings.Fields(r.text)
-	if mx := req.GenerationConfig.MaxOutputTokens; mx != nil && len(words) > int(*mx) {
-		words, r.finish = words[:*mx], "MAX_TOKENS"
-		r.text = strings.Join(words, " ")
-	}
 	tc := req.GenerationConfig.ThinkingConfig
 	r.thoughtTokens = thoughtTokens[""]
 	switch {
@@ -132,6 +127,16 @@ func reply(req *request, name string) *replyData {
 		r.thoughtTokens = thoughtTokens[*tc.ThinkingLevel]
 	case tc != nil && tc.ThinkingBudget != nil && *tc.ThinkingBudget >= 0:
 		r.thoughtTokens = min(int(*tc.ThinkingBudget), 100)
+	}
+	// maxOutputTokens bounds thinking and answer together, as the real API
+	// counts them: the thoughts come first, the answer gets what is left.
+	words := strings.Fields(r.text)
+	if mx := req.GenerationConfig.MaxOutputTokens; mx != nil {
+		r.thoughtTokens = min(r.thoughtTokens, int(*mx))
+		if left := int(*mx) - r.thoughtTokens; len(words) > left {
+			words, r.finish = words[:left], "MAX_TOKENS"
+			r.text = strings.Join(words, " ")
+		}
 	}
 	if tc != nil && tc.IncludeThoughts != nil && *tc.IncludeThoughts && r.thoughtTokens > 0 {
 		r.thoughts = fmt.Sprintf("Emulated thoughts (%d tokens) before answering.", r.thoughtTokens)

@@ -6,6 +6,7 @@ package adapter
 import (
 	"strconv"
 
+	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
@@ -82,12 +83,10 @@ func (c *Call) Dropped() matrix.Mask { return c.Present &^ c.Forward }
 // It fails when the client sent a parameter that the model cannot honour and
 // that must not be dropped silently.
 func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
-	c := &Call{Req: req, Model: m, Present: req.Present()}
+	c := &Call{Req: req, Model: m, Present: req.Present() &^ noOps(&req.Superset)}
 	c.resolveThinking()
-	c.Forward = m.Filter(c.Present, c.Thinking.On)
-	if m.StopNeedsText && c.Forward.Has(generated.ParamStop) && !anyText(req.Stop) {
-		c.Forward &^= matrix.MaskOf(generated.ParamStop) // nothing the upstream would take
-	}
+	c.filter()
+	c.resolveMaxTokens()
 	if rejected := c.Dropped() & generated.RejectParams; rejected != 0 {
 		p, _ := rejected.Next()
 		name := generated.ParamSpecs[p].Name
@@ -99,9 +98,54 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	if req.N != nil && *req.N > 1 {
 		return nil, openai.Unsupported("n", "n > 1 is not supported: every registered upstream returns one choice")
 	}
-	c.resolveMaxTokens()
 	c.Stream = req.Stream != nil && *req.Stream
 	return c, nil
+}
+
+// filter runs the model's filter: what the upstream receives.
+func (c *Call) filter() {
+	req, m := c.Req, c.Model
+	c.Forward = m.Filter(c.Present, c.Thinking.On)
+	if m.StopNeedsText && c.Forward.Has(generated.ParamStop) && !anyText(req.Stop) {
+		c.Forward &^= matrix.MaskOf(generated.ParamStop) // nothing the upstream would take
+	}
+}
+
+// dropThinking turns thinking off after all, for a request that cannot
+// have it: the sampling parameters thinking excluded are forwarded again,
+// and the reasoning the client asked for is reported as dropped.
+func (c *Call) dropThinking() {
+	c.Thinking.On, c.Thinking.Budget, c.Thinking.Level = false, 0, ""
+	c.filter()
+	c.Forward &^= reasoningParams
+}
+
+// reasoningParams are the client's ways to ask for reasoning.
+const reasoningParams = matrix.Mask(1)<<generated.ParamReasoning | matrix.Mask(1)<<generated.ParamReasoningEffort |
+	matrix.Mask(1)<<generated.ParamIncludeReasoning
+
+// noOps returns the parameters whose values ask for nothing: an empty
+// tool list, tool_choice "none" with no tools, a plain-text
+// response_format. Clients and frameworks send them by default; they are
+// accepted as if absent, never refused.
+func noOps(s *generated.Superset) matrix.Mask {
+	var m matrix.Mask
+	var tools []json.RawMessage
+	raw := s.Raw(generated.ParamTools)
+	noTools := !matrix.RawPresent(raw) || json.Unmarshal(raw, &tools) == nil && len(tools) == 0
+	if matrix.RawPresent(raw) && noTools {
+		m |= matrix.MaskOf(generated.ParamTools)
+	}
+	var choice string
+	if raw := s.Raw(generated.ParamToolChoice); noTools && matrix.RawKind(raw) == '"' && json.Unmarshal(raw, &choice) == nil && choice == "none" {
+		m |= matrix.MaskOf(generated.ParamToolChoice)
+	}
+	var format map[string]json.RawMessage
+	if raw := s.Raw(generated.ParamResponseFormat); matrix.RawKind(raw) == '{' && json.Unmarshal(raw, &format) == nil &&
+		len(format) == 1 && string(format["type"]) == `"text"` {
+		m |= matrix.MaskOf(generated.ParamResponseFormat)
+	}
+	return m
 }
 
 // resolveThinking reads reasoning, reasoning_effort and include_reasoning
@@ -155,28 +199,52 @@ func (c *Call) resolveThinking() {
 	case matrix.ThinkingAnthropicAdaptive, matrix.ThinkingGeminiLevel:
 		t.Level = spec.Levels[t.Effort]
 		t.On = t.Level != ""
+		if t.Effort == matrix.EffortNone {
+			// Gemini 3 cannot stop thinking, only think least; none still
+			// means no reasoning shown.
+			t.Exclude = true
+		}
 	}
 }
 
 func (c *Call) resolveMaxTokens() {
 	m, s := c.Model, &c.Req.Superset
+	clientCap := true
 	switch {
 	case c.Forward.Has(generated.ParamMaxTokens):
 		c.MaxTokens = s.Int(generated.ParamMaxTokens)
 	case c.Forward.Has(generated.ParamMaxCompletionTokens):
 		c.MaxTokens = s.Int(generated.ParamMaxCompletionTokens)
 	default:
-		c.MaxTokens = int64(m.DefaultMaxTokens)
+		c.MaxTokens, clientCap = int64(m.DefaultMaxTokens), false
 	}
 	if c.MaxTokens > 0 {
 		if cl := m.Clamps[generated.ParamMaxTokens]; cl.Set {
 			c.MaxTokens = int64(cl.Apply(float64(c.MaxTokens)))
 		}
 	}
-	// Anthropic counts thinking inside max_tokens and needs the budget below
-	// it: grow max_tokens by the budget so the visible answer keeps the room
-	// the client asked for, within the model's limit.
-	if t := &c.Thinking; m.Thinking.Style == matrix.ThinkingAnthropicBudget && t.On && t.Budget >= c.MaxTokens {
+	// Anthropic counts thinking inside max_tokens and needs a budget of at
+	// least its minimum, below max_tokens.
+	t := &c.Thinking
+	if m.Thinking.Style != matrix.ThinkingAnthropicBudget || !t.On {
+		return
+	}
+	if clientCap {
+		// The client's max_tokens is a cap: a budget that does not fit below
+		// it is cut to half of it (at least the minimum), and thinking is
+		// dropped when even the minimum would not fit.
+		minimum := int64(m.Thinking.MinBudget)
+		switch {
+		case c.MaxTokens <= minimum:
+			c.dropThinking()
+		case t.Budget >= c.MaxTokens:
+			t.Budget = max(minimum, c.MaxTokens/2)
+		}
+		return
+	}
+	// The model's default: grow max_tokens by the budget so the visible
+	// answer keeps its room, within the model's limit.
+	if t.Budget >= c.MaxTokens {
 		c.MaxTokens = min(c.MaxTokens+t.Budget, int64(m.MaxOutputTokens))
 		if t.Budget >= c.MaxTokens {
 			t.Budget = c.MaxTokens - 1

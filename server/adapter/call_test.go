@@ -59,14 +59,60 @@ func TestMaxTokens(t *testing.T) {
 			t.Errorf("%s %s: max_tokens %d budget %d, want %d %d", model, extra, c.MaxTokens, c.Thinking.Budget, want, wantBudget)
 		}
 	}
-	f("anthropic/claude-haiku-4-5", ``, 8192, 0)                                                  // the model's default
-	f("google/gemini-3-flash", ``, 0, 0)                                                          // none sent
-	f("anthropic/claude-haiku-4-5", `,"max_tokens":100000`, 64000, 0)                             // clamped to the model's limit
-	f("anthropic/claude-haiku-4-5", `,"max_completion_tokens":300`, 300, 0)                       // the alias
-	f("anthropic/claude-haiku-4-5", `,"max_tokens":200,"max_completion_tokens":300`, 200, 0)      // max_tokens wins
-	f("anthropic/claude-haiku-4-5", `,"max_tokens":500,"reasoning_effort":"low"`, 2548, 2048)     // room made for the budget
+	f("anthropic/claude-haiku-4-5", ``, 8192, 0)                                             // the model's default
+	f("google/gemini-3-flash", ``, 0, 0)                                                     // none sent
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":100000`, 64000, 0)                        // clamped to the model's limit
+	f("anthropic/claude-haiku-4-5", `,"max_completion_tokens":300`, 300, 0)                  // the alias
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":200,"max_completion_tokens":300`, 200, 0) // max_tokens wins
+	// A client's max_tokens is a cap: the budget fits below it, or thinking
+	// is dropped (TestThinkingDroppedUnderACap).
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":500,"reasoning_effort":"low"`, 500, 0)         // no room: thinking dropped
 	f("anthropic/claude-haiku-4-5", `,"max_tokens":60000,"reasoning_effort":"max"`, 60000, 32000) // room enough already
-	f("anthropic/claude-haiku-4-5", `,"max_tokens":20000,"reasoning_effort":"max"`, 52000, 32000) // raised by the budget
-	f("anthropic/claude-haiku-4-5", `,"max_tokens":32000,"reasoning_effort":"max"`, 64000, 32000) // raised, capped at the limit
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":20000,"reasoning_effort":"max"`, 20000, 10000) // cut to half the cap
+	f("anthropic/claude-haiku-4-5", `,"max_tokens":1500,"reasoning_effort":"max"`, 1500, 1024)    // at least the minimum
+	f("anthropic/claude-haiku-4-5", `,"reasoning_effort":"high"`, 24576, 16384)                   // no cap: the default grows
 	f("anthropic/claude-opus-4-7", `,"max_tokens":500,"reasoning_effort":"low"`, 500, 0)          // adaptive: no budget
+}
+
+// TestThinkingDroppedUnderACap: a cap too small for the minimum budget
+// turns thinking off; the sampling parameters that thinking excluded are
+// forwarded again, and the reasoning asked for is reported as dropped.
+func TestThinkingDroppedUnderACap(t *testing.T) {
+	c := call(t, "anthropic/claude-haiku-4-5", `,"max_tokens":300,"reasoning_effort":"high","temperature":0.5`)
+	if c.Thinking.On || c.Thinking.Budget != 0 || c.MaxTokens != 300 {
+		t.Errorf("thinking %+v, max_tokens %d", c.Thinking, c.MaxTokens)
+	}
+	if !c.Forward.Has(generated.ParamTemperature) || !c.Dropped().Has(generated.ParamReasoningEffort) {
+		t.Errorf("forward %b, dropped %b", c.Forward, c.Dropped())
+	}
+}
+
+// TestGeminiNoneShowsNoReasoning: Gemini 3 cannot stop thinking, so
+// reasoning_effort none thinks least, and shows none of it.
+func TestGeminiNoneShowsNoReasoning(t *testing.T) {
+	for _, extra := range []string{`,"reasoning_effort":"none"`, `,"reasoning":{"enabled":false}`} {
+		c := call(t, "google/gemini-3-flash", extra)
+		if !c.Thinking.Exclude || c.Thinking.Level != "MINIMAL" {
+			t.Errorf("%s: %+v", extra, c.Thinking)
+		}
+	}
+}
+
+// TestNoOpsAccepted: values that ask for nothing are accepted, not refused.
+func TestNoOpsAccepted(t *testing.T) {
+	for _, extra := range []string{`,"tools":[]`, `,"tool_choice":"none"`, `,"tools":[],"tool_choice":"none"`, `,"response_format":{"type":"text"}`} {
+		c := call(t, "anthropic/claude-sonnet-4-5", extra)
+		if c.Dropped() != 0 {
+			t.Errorf("%s: reported as dropped: %b", extra, c.Dropped())
+		}
+	}
+	var req openai.ChatRequest
+	for _, extra := range []string{`,"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"`, `,"response_format":{"type":"json_object"}`} {
+		if e := openai.DecodeChat([]byte(`{"model":"anthropic/claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]`+extra+`}`), &req); e != nil {
+			t.Fatal(e.Message)
+		}
+		if _, e := NewCall(&req, generated.Lookup(req.Model)); e == nil || e.Code != openai.CodeUnsupportedParameter {
+			t.Errorf("%s: %v, want unsupported_parameter", extra, e)
+		}
+	}
 }

@@ -43,8 +43,8 @@ func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 		if m.Role != "user" && m.Role != "assistant" {
 			continue
 		}
-		if !m.Content.IsParts && m.Content.Text == "" && m.Role == "assistant" {
-			continue
+		if m.Role == "assistant" && (!m.Content.IsParts && m.Content.Text == "" || m.Content.IsParts && len(m.Content.Parts) == 0) {
+			continue // an empty model turn: Gemini wants no content without parts
 		}
 		dst = jsonw.Comma(dst)
 		if m.Role == "assistant" {
