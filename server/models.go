@@ -11,43 +11,57 @@ const modelsCreated = 1704067200
 
 // appendModels writes the GET /v1/models body from the generated registry:
 // the OpenAI list shape plus pricing, context length and the parameters each
-// model forwards, so that clients can read the matrix.
+// model forwards, so that clients can read the matrix. It lists only the
+// models some endpoint serves: chat models, until embeddings are served.
 func appendModels(dst []byte) []byte {
 	dst = append(dst, `{"object":"list","data":[`...)
-	for i, m := range generated.Models {
-		if i > 0 {
+	first := true
+	for _, m := range generated.Models {
+		if !served(m) {
+			continue
+		}
+		if !first {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, `{"id":`...)
-		dst = jsonw.String(dst, m.ID)
-		dst = append(dst, `,"object":"model","created":`...)
-		dst = jsonw.Int(dst, modelsCreated)
-		dst = append(dst, `,"owned_by":`...)
-		dst = jsonw.String(dst, m.Provider.String())
-		dst = append(dst, `,"pricing":{"input":`...)
-		dst = jsonw.Float(dst, m.Pricing.Input)
-		dst = append(dst, `,"output":`...)
-		dst = jsonw.Float(dst, m.Pricing.Output)
-		dst = append(dst, `,"cache_read":`...)
-		dst = appendPrice(dst, m.Pricing.CacheRead)
-		dst = append(dst, `,"cache_write":`...)
-		dst = appendPrice(dst, m.Pricing.CacheWrite)
-		dst = append(dst, `},"context_length":`...)
-		dst = jsonw.Int(dst, int64(m.ContextLength))
-		if m.Kind == matrix.KindChat {
-			dst = append(dst, `,"max_output_tokens":`...)
-			dst = jsonw.Int(dst, int64(m.MaxOutputTokens))
+		first = false
+		dst = appendModel(dst, m)
+	}
+	return append(dst, "]}"...)
+}
+
+// served reports whether an endpoint of the gateway serves m.
+func served(m *matrix.Model) bool { return m.Kind == matrix.KindChat }
+
+// appendModel writes one model object, as GET /v1/models/{id} answers it.
+func appendModel(dst []byte, m *matrix.Model) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = jsonw.String(dst, m.ID)
+	dst = append(dst, `,"object":"model","created":`...)
+	dst = jsonw.Int(dst, modelsCreated)
+	dst = append(dst, `,"owned_by":`...)
+	dst = jsonw.String(dst, m.Provider.String())
+	dst = append(dst, `,"pricing":{"input":`...)
+	dst = jsonw.Float(dst, m.Pricing.Input)
+	dst = append(dst, `,"output":`...)
+	dst = jsonw.Float(dst, m.Pricing.Output)
+	dst = append(dst, `,"cache_read":`...)
+	dst = appendPrice(dst, m.Pricing.CacheRead)
+	dst = append(dst, `,"cache_write":`...)
+	dst = appendPrice(dst, m.Pricing.CacheWrite)
+	dst = append(dst, `},"context_length":`...)
+	dst = jsonw.Int(dst, int64(m.ContextLength))
+	if m.Kind == matrix.KindChat {
+		dst = append(dst, `,"max_output_tokens":`...)
+		dst = jsonw.Int(dst, int64(m.MaxOutputTokens))
+	}
+	dst = append(dst, `,"supported_parameters":[`...)
+	for rest, first := m.Supported, true; rest != 0; first = false {
+		var p matrix.Param
+		p, rest = rest.Next()
+		if !first {
+			dst = append(dst, ',')
 		}
-		dst = append(dst, `,"supported_parameters":[`...)
-		for rest, first := m.Supported, true; rest != 0; first = false {
-			var p matrix.Param
-			p, rest = rest.Next()
-			if !first {
-				dst = append(dst, ',')
-			}
-			dst = jsonw.String(dst, generated.ParamSpecs[p].Name)
-		}
-		dst = append(dst, "]}"...)
+		dst = jsonw.String(dst, generated.ParamSpecs[p].Name)
 	}
 	return append(dst, "]}"...)
 }

@@ -54,6 +54,9 @@ func TestPanicBecomes500(t *testing.T) {
 	if err := json.Unmarshal(ctx.Response.Body(), &e); err != nil || e.Error.Type != "api_error" || e.Error.EventID == "" {
 		t.Fatalf("body %s", ctx.Response.Body())
 	}
+	if got := string(ctx.Response.Header.Peek("X-Request-Id")); got != e.Error.EventID {
+		t.Errorf("X-Request-Id %q, event_id %q: the 500 must name its request", got, e.Error.EventID)
+	}
 	if !strings.Contains(log.String(), e.Error.EventID) {
 		t.Errorf("the log does not carry event_id %s:\n%s", e.Error.EventID, log.String())
 	}

@@ -6,15 +6,25 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
 var healthBody = []byte(`{"status":"ok"}`)
 
+// HeaderRequestID carries the request's id, on every answer.
+const HeaderRequestID = "X-Request-Id"
+
 // handle routes a request. Everything under /v1/ needs a client key, even a
 // path that does not exist, so that probing reveals nothing without one.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	defer s.recoverPanic(ctx)
+	var idBuf [maxRequestID]byte
+	rid := s.requestID(ctx, idBuf[:0])
+	// Deferred first, so that it runs last: every answer carries the id,
+	// a 500 written by recoverPanic and a stream's head too.
+	defer ctx.Response.Header.SetBytesV(HeaderRequestID, rid)
+	defer s.recoverPanic(ctx, rid)
 	path := ctx.Path()
 	if string(path) == "/health" {
 		if !s.allowMethod(ctx, fasthttp.MethodGet) {
@@ -42,8 +52,53 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.SetBody(s.models)
 		}
 	default:
+		if id, ok := bytes.CutPrefix(path, []byte("/v1/models/")); ok {
+			if s.allowMethod(ctx, fasthttp.MethodGet) {
+				s.model(ctx, id)
+			}
+			return
+		}
 		s.notFound(ctx)
 	}
+}
+
+// model serves GET /v1/models/{id}. The id holds a slash, sent raw or as
+// %2F; fasthttp's path decoding makes both the same.
+func (s *Server) model(ctx *fasthttp.RequestCtx, id []byte) {
+	m := generated.Lookup(bytesconv.String(id))
+	if m == nil || !served(m) {
+		e := openai.ModelNotFound(string(id))
+		e.Status = 404
+		s.writeError(ctx, e)
+		return
+	}
+	ctx.SetContentType("application/json")
+	buf := getBuf()
+	*buf = appendModel((*buf)[:0], m)
+	ctx.SetBody(*buf)
+	putBuf(buf)
+}
+
+// maxRequestID bounds a request id a client may send.
+const maxRequestID = 128
+
+// requestID returns the client's X-Request-Id when it is well-formed (1 to
+// 128 letters, digits and ._:-), so that a client's own id ties its logs to
+// the gateway's; otherwise a new one, appended to dst.
+func (s *Server) requestID(ctx *fasthttp.RequestCtx, dst []byte) []byte {
+	if v := ctx.Request.Header.Peek(HeaderRequestID); len(v) > 0 && len(v) <= maxRequestID && safeID(v) {
+		return append(dst, v...)
+	}
+	return s.ids.appendID(dst, "req_")
+}
+
+func safeID(v []byte) bool {
+	for _, c := range v {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) notFound(ctx *fasthttp.RequestCtx) {
@@ -107,14 +162,15 @@ func cutBearer(h []byte) ([]byte, bool) {
 	return key, len(key) > 0
 }
 
-// recoverPanic turns a panic into a 500 with an event id that the log line
-// carries too, so that support can find it without the client seeing internals.
-func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
+// recoverPanic turns a panic into a 500 whose event_id is the request's
+// id, which the log line carries too, so that support can find it without
+// the client seeing internals.
+func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx, rid []byte) {
 	r := recover()
 	if r == nil {
 		return
 	}
-	id := string(s.ids.appendID(nil, "evt_"))
+	id := string(rid)
 	s.log.Error("panic in handler", "event_id", id, "panic", r, "path", string(ctx.Path()))
 	s.writeError(ctx, &openai.Error{Status: 500, Type: openai.TypeAPI, EventID: id,
 		Message: "internal error; quote event_id " + id + " to support"})

@@ -4,6 +4,7 @@
 package adapter
 
 import (
+	"bytes"
 	"strconv"
 
 	json "github.com/goccy/go-json"
@@ -83,7 +84,12 @@ func (c *Call) Dropped() matrix.Mask { return c.Present &^ c.Forward }
 // It fails when the client sent a parameter that the model cannot honour and
 // that must not be dropped silently.
 func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
-	c := &Call{Req: req, Model: m, Present: req.Present() &^ noOps(&req.Superset)}
+	c := &Call{Req: req, Model: m, Present: req.Present() &^ noOps(&req.Superset), Stream: req.Stream != nil && *req.Stream}
+	if c.Stream && !usageDeclined(req.Superset.Raw(generated.ParamStreamOptions)) {
+		// Honoured by the gateway itself: every stream ends with its usage.
+		// Only include_usage: false is not, and stays reported as dropped.
+		c.Present &^= matrix.MaskOf(generated.ParamStreamOptions)
+	}
 	c.resolveThinking()
 	c.filter()
 	c.resolveMaxTokens()
@@ -98,7 +104,6 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	if req.N != nil && *req.N > 1 {
 		return nil, openai.Unsupported("n", "n > 1 is not supported: every registered upstream returns one choice")
 	}
-	c.Stream = req.Stream != nil && *req.Stream
 	return c, nil
 }
 
@@ -120,6 +125,18 @@ func (c *Call) dropThinking() {
 	c.Forward &^= reasoningParams
 }
 
+// usageDeclined reports whether stream_options asks for no usage chunk,
+// which the gateway sends anyway.
+func usageDeclined(raw []byte) bool {
+	if matrix.RawKind(raw) != '{' {
+		return false
+	}
+	var o struct {
+		IncludeUsage *bool `json:"include_usage"`
+	}
+	return json.Unmarshal(raw, &o) == nil && o.IncludeUsage != nil && !*o.IncludeUsage
+}
+
 // reasoningParams are the client's ways to ask for reasoning.
 const reasoningParams = matrix.Mask(1)<<generated.ParamReasoning | matrix.Mask(1)<<generated.ParamReasoningEffort |
 	matrix.Mask(1)<<generated.ParamIncludeReasoning
@@ -130,22 +147,32 @@ const reasoningParams = matrix.Mask(1)<<generated.ParamReasoning | matrix.Mask(1
 // accepted as if absent, never refused.
 func noOps(s *generated.Superset) matrix.Mask {
 	var m matrix.Mask
-	var tools []json.RawMessage
-	raw := s.Raw(generated.ParamTools)
-	noTools := !matrix.RawPresent(raw) || json.Unmarshal(raw, &tools) == nil && len(tools) == 0
-	if matrix.RawPresent(raw) && noTools {
+	tools := s.Raw(generated.ParamTools)
+	noTools := !matrix.RawPresent(tools) || emptyArray(tools)
+	if matrix.RawPresent(tools) && noTools {
 		m |= matrix.MaskOf(generated.ParamTools)
 	}
-	var choice string
-	if raw := s.Raw(generated.ParamToolChoice); noTools && matrix.RawKind(raw) == '"' && json.Unmarshal(raw, &choice) == nil && choice == "none" {
+	if noTools && string(bytes.TrimSpace(s.Raw(generated.ParamToolChoice))) == `"none"` {
 		m |= matrix.MaskOf(generated.ParamToolChoice)
 	}
-	var format map[string]json.RawMessage
-	if raw := s.Raw(generated.ParamResponseFormat); matrix.RawKind(raw) == '{' && json.Unmarshal(raw, &format) == nil &&
-		len(format) == 1 && string(format["type"]) == `"text"` {
+	if rf := s.Raw(generated.ParamResponseFormat); matrix.RawKind(rf) == '{' && plainText(rf) {
 		m |= matrix.MaskOf(generated.ParamResponseFormat)
 	}
 	return m
+}
+
+// emptyArray reports whether raw is [] (with any white space).
+func emptyArray(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) >= 2 && raw[0] == '[' && raw[len(raw)-1] == ']' && len(bytes.TrimSpace(raw[1:len(raw)-1])) == 0
+}
+
+// plainText reports whether a response_format object is {"type":"text"}.
+// It decodes only when a client sent one, so the plain path allocates
+// nothing for it.
+func plainText(raw []byte) bool {
+	var format map[string]json.RawMessage
+	return json.Unmarshal(raw, &format) == nil && len(format) == 1 && string(format["type"]) == `"text"`
 }
 
 // resolveThinking reads reasoning, reasoning_effort and include_reasoning
