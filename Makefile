@@ -39,7 +39,7 @@ node-deps:
 ## the allocation budgets (which the race detector's own allocations would skew)
 test: fmt-check vet check-generate node-deps
 	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'Allocation' ./bench
+	$(GO) test -count=1 -run 'Allocation' ./bench ./server
 
 ## bench: every micro-benchmark, with allocations
 bench:

@@ -64,7 +64,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	srv, err := server.New(server.Options{
 		APIKeys: g.APIKeys, Anthropic: anthropic, Gemini: gemini,
-		Limits: cfg.Limits, Logger: log,
+		Limits: cfg.Limits, Metrics: cfg.Metrics, AccessLog: cfg.AccessLog, Logger: log,
 	})
 	if err != nil {
 		g.closeEmulators()

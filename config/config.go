@@ -5,6 +5,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -24,6 +26,19 @@ type Config struct {
 	// Limits are the timeouts and size limits, one setting each (see
 	// limitSettings); their defaults are the server's.
 	server.Limits
+	Metrics   bool       // OPENTOKEN_METRICS: serve GET /metrics (default off)
+	AccessLog bool       // OPENTOKEN_ACCESS_LOG: a log line per request (default on)
+	LogFormat string     // OPENTOKEN_LOG_FORMAT: text or json
+	LogLevel  slog.Level // OPENTOKEN_LOG_LEVEL: debug, info, warn or error
+}
+
+// Logger returns the logger the settings ask for, writing to w.
+func (c *Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // Upstream is one provider's endpoint and credential.
@@ -67,7 +82,8 @@ var limitSettings = []limitSetting{
 // Keys lists every setting's name, as an environment variable and a TOML key.
 var Keys = func() []string {
 	keys := []string{"OPENTOKEN_ADDR", "OPENTOKEN_API_KEYS", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-		"GEMINI_API_KEY", "GEMINI_BASE_URL"}
+		"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG", "OPENTOKEN_LOG_FORMAT",
+		"OPENTOKEN_LOG_LEVEL"}
 	for _, l := range limitSettings {
 		keys = append(keys, l.key)
 	}
@@ -127,12 +143,27 @@ func parse(v map[string]string) (*Config, error) {
 		Gemini:    Upstream{APIKey: v["GEMINI_API_KEY"], BaseURL: or(v["GEMINI_BASE_URL"], DefaultGeminiBaseURL)},
 	}
 	c.Limits = c.Limits.WithDefaults()
+	var errs []error
+	var err error
+	if c.Metrics, err = onOff("OPENTOKEN_METRICS", v["OPENTOKEN_METRICS"], false); err != nil {
+		errs = append(errs, err)
+	}
+	if c.AccessLog, err = onOff("OPENTOKEN_ACCESS_LOG", v["OPENTOKEN_ACCESS_LOG"], true); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.LogFormat = or(v["OPENTOKEN_LOG_FORMAT"], "text"); c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("OPENTOKEN_LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(or(v["OPENTOKEN_LOG_LEVEL"], "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("OPENTOKEN_LOG_LEVEL=%q: want debug, info, warn or error", v["OPENTOKEN_LOG_LEVEL"]))
+	}
 	for _, k := range strings.Split(v["OPENTOKEN_API_KEYS"], ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.APIKeys = append(c.APIKeys, k)
 		}
 	}
-	var errs []error
 	for _, l := range limitSettings {
 		s := v[l.key]
 		if s == "" {
@@ -176,6 +207,19 @@ func Origin(s string) (string, error) {
 		return "", fmt.Errorf("%q has a path; give only the origin, the gateway appends the API path", s)
 	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+// onOff reads an on/off setting; empty is def.
+func onOff(key, v string, def bool) (bool, error) {
+	switch strings.ToLower(v) {
+	case "":
+		return def, nil
+	case "on", "true", "1", "yes":
+		return true, nil
+	case "off", "false", "0", "no":
+		return false, nil
+	}
+	return def, fmt.Errorf("%s=%q: want on or off", key, v)
 }
 
 func or(s, def string) string {

@@ -16,6 +16,15 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if c.Metrics || !c.AccessLog || c.LogFormat != "text" || c.LogLevel != 0 {
+		t.Errorf("log and metrics defaults: %+v", c)
+	}
+	on, err := Load("", func(k string) string {
+		return map[string]string{"OPENTOKEN_METRICS": "on", "OPENTOKEN_ACCESS_LOG": "off", "OPENTOKEN_LOG_FORMAT": "json", "OPENTOKEN_LOG_LEVEL": "debug"}[k]
+	})
+	if err != nil || !on.Metrics || on.AccessLog || on.LogFormat != "json" || on.LogLevel != -4 {
+		t.Errorf("log and metrics settings: %+v %v", on, err)
+	}
 	if c.Addr != DefaultAddr || c.Anthropic.BaseURL != DefaultAnthropicBaseURL || c.Gemini.BaseURL != DefaultGeminiBaseURL ||
 		c.Limits != (server.Limits{}).WithDefaults() || len(c.APIKeys) != 0 {
 		t.Errorf("defaults: %+v", c)
@@ -60,6 +69,9 @@ func TestErrors(t *testing.T) {
 	f(map[string]string{"OPENTOKEN_UPSTREAM_TIMEOUT": "soon"}, "OPENTOKEN_UPSTREAM_TIMEOUT")
 	f(map[string]string{"OPENTOKEN_STREAM_IDLE_TIMEOUT": "0s"}, "OPENTOKEN_STREAM_IDLE_TIMEOUT")
 	f(map[string]string{"OPENTOKEN_MAX_BODY_BYTES": "-1"}, "OPENTOKEN_MAX_BODY_BYTES")
+	f(map[string]string{"OPENTOKEN_METRICS": "maybe"}, "OPENTOKEN_METRICS")
+	f(map[string]string{"OPENTOKEN_LOG_FORMAT": "xml"}, "OPENTOKEN_LOG_FORMAT")
+	f(map[string]string{"OPENTOKEN_LOG_LEVEL": "loud"}, "OPENTOKEN_LOG_LEVEL")
 
 	path := filepath.Join(t.TempDir(), "bad.toml")
 	_ = os.WriteFile(path, []byte(`OPENTOKEN_ADRR = "x"`), 0o600)

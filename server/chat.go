@@ -18,7 +18,7 @@ import (
 const HeaderDroppedParams = "X-OpenToken-Dropped-Params"
 
 // chat serves POST /v1/chat/completions.
-func (s *Server) chat(ctx *fasthttp.RequestCtx) {
+func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	var req openai.ChatRequest
 	if e := openai.DecodeChat(ctx.PostBody(), &req); e != nil {
 		s.writeError(ctx, e)
@@ -34,12 +34,14 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx) {
 			Message: m.ID + " is an embeddings model; it does not serve chat completions"})
 		return
 	}
+	rec.setModel(m)
 	call, e := adapter.NewCall(&req, m)
 	if e != nil {
 		s.writeError(ctx, e)
 		return
 	}
-	ex, e := s.send(ctx, &s.upstreams[m.Provider], call)
+	rec.dropped = call.Dropped()
+	ex, e := s.send(ctx, &s.upstreams[m.Provider], call, rec)
 	switch {
 	case e == errGone:
 		ctx.SetConnectionClose()
@@ -49,18 +51,20 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx) {
 		setDropped(ctx, call.Dropped())
 		return
 	case call.Stream:
-		s.chatStream(ctx, ex, call, req.Model)
+		s.chatStream(ctx, ex, call, req.Model, rec)
 		return
 	}
 	defer s.finish(ex)
 	var out openai.Completion
 	if err := ex.rt.adapter.ParseResponse(ex.resp.Body(), &out); err != nil {
 		s.log.Warn("unreadable upstream response", "upstream", ex.rt.name, "err", err)
+		rec.errKind = upstreamMalformed
 		s.writeError(ctx, &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
 			Message: ex.rt.name + " upstream sent a response the gateway could not read"})
 		setDropped(ctx, call.Dropped())
 		return
 	}
+	rec.usage, rec.hasUsage = out.Usage, true
 	// The completion's strings point into the upstream body, alive until
 	// finish.
 	buf := getBuf()

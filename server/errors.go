@@ -20,6 +20,7 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, e *openai.Error) {
 	if e.RetryAfter != "" {
 		ctx.Response.Header.Set("Retry-After", e.RetryAfter)
 	}
+	recordOf(ctx).code = e.Code
 	clean := *e
 	clean.Message = s.secrets.String(e.Message)
 	buf := getBuf()

@@ -72,6 +72,7 @@ type boom struct{}
 func (boom) Event([]byte, []byte, []byte) ([]byte, *openai.Error) { panic("translator bug") }
 func (boom) Done() bool                                           { return false }
 func (boom) End([]byte) ([]byte, *openai.Error)                   { return nil, nil }
+func (boom) Usage() openai.Usage                                  { return openai.Usage{} }
 
 // TestPanicInStream checks that a panic after the stream began ends only
 // that stream, with an api_error frame and [DONE], and frees its resources.

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -19,14 +20,16 @@ const HeaderRequestID = "X-Request-Id"
 // handle routes a request. Everything under /v1/ needs a client key, even a
 // path that does not exist, so that probing reveals nothing without one.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	var idBuf [maxRequestID]byte
-	rid := s.requestID(ctx, idBuf[:0])
-	// Deferred first, so that it runs last: every answer carries the id,
-	// a 500 written by recoverPanic and a stream's head too.
-	defer ctx.Response.Header.SetBytesV(HeaderRequestID, rid)
-	defer s.recoverPanic(ctx, rid)
+	rec := startRecord(ctx)
+	rec.ridLen = len(s.requestID(ctx, rec.rid[:0]))
+	// Deferred first, so that they run last: every answer carries the id,
+	// a 500 written by recoverPanic and a stream's head too, and is
+	// observed with its final status.
+	defer s.finishRequest(ctx, rec)
+	defer s.recoverPanic(ctx, rec.requestID())
 	path := ctx.Path()
 	if string(path) == "/health" {
+		rec.endpoint = "" // probes are neither counted nor logged
 		if !s.allowMethod(ctx, fasthttp.MethodGet) {
 			return
 		}
@@ -34,25 +37,35 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetBody(healthBody)
 		return
 	}
+	if s.metricsOn && string(path) == "/metrics" {
+		rec.endpoint = ""
+		if s.allowMethod(ctx, fasthttp.MethodGet) {
+			s.meters.write(ctx)
+		}
+		return
+	}
 	if !bytes.HasPrefix(path, []byte("/v1/")) {
 		s.notFound(ctx)
 		return
 	}
-	if !s.authenticate(ctx) {
+	if !s.authenticate(ctx, rec) {
 		return
 	}
 	switch string(path) {
 	case "/v1/chat/completions":
+		rec.endpoint = endpointChat
 		if s.allowMethod(ctx, fasthttp.MethodPost) {
-			s.chat(ctx)
+			s.chat(ctx, rec)
 		}
 	case "/v1/models":
+		rec.endpoint = endpointModels
 		if s.allowMethod(ctx, fasthttp.MethodGet) {
 			ctx.SetContentType("application/json")
 			ctx.SetBody(s.models)
 		}
 	default:
 		if id, ok := bytes.CutPrefix(path, []byte("/v1/models/")); ok {
+			rec.endpoint = endpointModels
 			if s.allowMethod(ctx, fasthttp.MethodGet) {
 				s.model(ctx, id)
 			}
@@ -60,6 +73,22 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.notFound(ctx)
 	}
+}
+
+// finishRequest sets the request id on the answer, and observes the
+// request, unless it became a stream, which is observed when it ends.
+func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
+	ctx.Response.Header.SetBytesV(HeaderRequestID, rec.requestID())
+	if rec.stream {
+		if rec.model >= 0 {
+			s.meters.overhead[rec.provider].Update((time.Since(rec.start) - rec.upstream).Seconds())
+		}
+		return
+	}
+	if rec.endpoint != "" {
+		s.observe(ctx.Response.StatusCode(), rec)
+	}
+	recordPool.Put(rec)
 }
 
 // model serves GET /v1/models/{id}. The id holds a slash, sent raw or as
@@ -123,7 +152,7 @@ func (s *Server) allowMethod(ctx *fasthttp.RequestCtx, method string) bool {
 // malformed or unknown. The scheme is case-insensitive (RFC 9110 §11.1);
 // two Authorization headers are refused, since proxies and servers
 // disagree on which one counts.
-func (s *Server) authenticate(ctx *fasthttp.RequestCtx) bool {
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx, rec *record) bool {
 	var h []byte
 	n := 0
 	for k, v := range ctx.Request.Header.All() {
@@ -137,12 +166,12 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	key, ok := cutBearer(h)
-	switch {
-	case !ok:
+	if !ok {
 		s.writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeMissingAuth,
 			Message: "missing or malformed Authorization header; send Authorization: Bearer <key>"})
 		return false
-	case !s.authorized(key):
+	}
+	if rec.key = s.keyIndex(key); rec.key < 0 {
 		s.writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey,
 			Message: "invalid api key"})
 		return false

@@ -31,6 +31,11 @@ type Options struct {
 	Anthropic, Gemini adapter.Upstream
 	// Limits are the timeouts and size limits; zero fields take defaults.
 	Limits Limits
+	// Metrics serves GET /metrics (Prometheus text) on the main listener,
+	// without a client key, as /health is.
+	Metrics bool
+	// AccessLog writes one line per request to Logger at level info.
+	AccessLog bool
 	// OnStreamEnd, if set, is told how each stream ended (StreamComplete,
 	// StreamUpstreamError, StreamClientGone, StreamPanic), after its
 	// resources are freed.
@@ -50,6 +55,9 @@ type Server struct {
 	streams     atomic.Int64 // streams in flight
 	inflight    inflight     // upstream exchanges in flight, for the drain
 	hangups     *hangup.Notifier
+	meters      *meters
+	metricsOn   bool
+	accessLog   bool
 	log         *slog.Logger
 	models      []byte // the GET /v1/models body, built once
 	ids         idSource
@@ -77,7 +85,10 @@ func New(opt Options) (*Server, error) {
 		lim:         opt.Limits.WithDefaults(),
 		secrets:     redact.New(secrets...),
 		onStreamEnd: opt.OnStreamEnd,
+		metricsOn:   opt.Metrics,
+		accessLog:   opt.AccessLog,
 	}
+	s.meters = newMeters(func() float64 { return float64(s.streams.Load()) })
 	s.log = slog.New(s.secrets.Handler(opt.Logger.Handler()))
 
 	s.ids.init()
@@ -182,16 +193,17 @@ func (s *Server) Shutdown() error {
 // ActiveStreams reports how many streams are in flight.
 func (s *Server) ActiveStreams() int64 { return s.streams.Load() }
 
-// authorized reports whether key is a client key. Keys are compared as
-// SHA-256 digests in constant time, over every configured key, so neither
-// the key's length nor which key matched shows in the timing.
-func (s *Server) authorized(key []byte) bool {
+// keyIndex returns the position of key among the client keys, -1 when it
+// is none of them. Keys are compared as SHA-256 digests in constant time,
+// over every configured key, so neither the key's length nor which key
+// matched shows in the timing.
+func (s *Server) keyIndex(key []byte) int {
 	sum := sha256.Sum256(key)
-	ok := 0
+	found := -1
 	for i := range s.keys {
-		ok |= subtle.ConstantTimeCompare(sum[:], s.keys[i][:])
+		found = subtle.ConstantTimeSelect(subtle.ConstantTimeCompare(sum[:], s.keys[i][:]), i, found)
 	}
-	return ok == 1
+	return found
 }
 
 type fasthttpLogger struct{ log *slog.Logger }

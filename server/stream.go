@@ -28,11 +28,13 @@ const (
 // chatStream serves stream: true once the upstream answered 200: the
 // response is committed, and from here a failure is one error frame
 // followed by [DONE].
-func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Call, model string) {
+func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Call, model string, rec *record) {
+	rec.stream = true
 	committed := false
 	defer func() {
 		if !committed { // a panic before the writer took over
 			s.finish(ex)
+			rec.stream = false // observed by the handler, as a 500
 		}
 	}()
 	id := s.ids.appendID(nil, "chatcmpl-")
@@ -59,22 +61,26 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapte
 			}
 			s.finish(ex)
 			s.streams.Add(-1)
+			rec.usage, rec.hasUsage = st.Usage(), true
+			s.observe(fasthttp.StatusOK, rec)
+			recordPool.Put(rec)
 			if s.onStreamEnd != nil {
 				s.onStreamEnd(reason)
 			}
 		}()
-		reason = s.pump(w, client, prefix, st, ex)
+		reason = s.pump(w, client, prefix, st, ex, rec)
 	})
 	committed = true
 }
 
 // pump moves one stream: it reads upstream events, translates each and
 // flushes the frames to the client as they come.
-func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefix, st adapter.Stream, ex *exchange) string {
+func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefix, st adapter.Stream, ex *exchange, rec *record) string {
 	out := make([]byte, 0, 4096)
 	if !s.writeFrames(w, client, openai.AppendRoleChunk(out, prefix)) {
 		return StreamClientGone
 	}
+	s.meters.firstByte[rec.provider].Update(time.Since(rec.start).Seconds())
 	events := sse.NewReader(&ex.Exchange, s.lim.MaxSSELineBytes)
 	for {
 		ev, data, err := events.Next()
@@ -86,29 +92,34 @@ func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefi
 			out, e = st.End(out[:0])
 			if err != io.EOF {
 				e = s.streamTransportError(ex.rt.name, err)
+				rec.errKind = streamKind(err)
+			} else if e != nil {
+				rec.errKind = upstreamInterrupted
 			}
-			return s.finishStream(w, client, out, e)
+			return s.finishStream(w, client, out, e, rec)
 		}
 		var e *openai.Error
 		if out, e = st.Event(out[:0], ev, data); e != nil {
-			return s.finishStream(w, client, out, e)
+			rec.errKind = upstreamInterrupted
+			return s.finishStream(w, client, out, e, rec)
 		}
 		if len(out) > 0 && !s.writeFrames(w, client, out) {
 			return StreamClientGone
 		}
 		if st.Done() {
 			out, e = st.End(out[:0])
-			return s.finishStream(w, client, out, e)
+			return s.finishStream(w, client, out, e, rec)
 		}
 	}
 }
 
 // finishStream sends the closing frames, or an error frame, then [DONE].
 // The error's message may quote the upstream, so it is redacted.
-func (s *Server) finishStream(w *bufio.Writer, client net.Conn, out []byte, e *openai.Error) string {
+func (s *Server) finishStream(w *bufio.Writer, client net.Conn, out []byte, e *openai.Error, rec *record) string {
 	reason := StreamComplete
 	if e != nil {
 		reason = StreamUpstreamError
+		rec.code = e.Code
 		e.Message = s.secrets.String(e.Message)
 		out = openai.AppendErrorFrame(out[:0], e)
 	}
@@ -129,6 +140,19 @@ func (s *Server) writeFrames(w *bufio.Writer, client net.Conn, frames []byte) bo
 		return false
 	}
 	return w.Flush() == nil
+}
+
+// streamKind classifies a stream's read failure for the metrics.
+func streamKind(err error) int {
+	switch {
+	case errors.Is(err, errDraining):
+		return noUpstreamError
+	case errors.Is(err, transport.ErrTimeout):
+		return upstreamTimeout
+	case errors.Is(err, sse.ErrLineTooLong):
+		return upstreamTooLarge
+	}
+	return upstreamInterrupted
 }
 
 // streamTransportError describes an upstream stream that failed after it

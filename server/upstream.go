@@ -48,7 +48,7 @@ var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Messag
 // answer (its body too for a buffered call) and the caller must end it
 // with finish. On failure nothing is left to release, and the error is
 // errGone when the client left.
-func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call) (*exchange, *openai.Error) {
+func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record) (*exchange, *openai.Error) {
 	if rt.client == nil {
 		return nil, &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
 			Message: "no " + rt.name + " upstream is configured"}
@@ -81,8 +81,11 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call) (
 	if call.Stream {
 		wait = min(wait, s.lim.StreamIdleTimeout)
 	}
-	err := rt.client.Do(&ex.Exchange, ex.req, ex.resp, time.Now().Add(wait), call.Stream, s.lim.StreamIdleTimeout)
+	sent := time.Now()
+	err := rt.client.Do(&ex.Exchange, ex.req, ex.resp, sent.Add(wait), call.Stream, s.lim.StreamIdleTimeout)
+	rec.upstream = time.Since(sent)
 	if err != nil {
+		rec.errKind = transportKind(err)
 		return nil, s.transportError(rt, err, wait)
 	}
 	status := ex.resp.StatusCode()
@@ -93,7 +96,9 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call) (
 		} else {
 			body = ex.resp.Body()
 		}
-		return nil, s.upstreamFailure(rt, status, body, &ex.resp.Header)
+		e := s.upstreamFailure(rt, status, body, &ex.resp.Header)
+		rec.errKind = statusKind(status, e)
+		return nil, e
 	}
 	ok = true
 	return ex, nil
@@ -193,6 +198,37 @@ func (s *Server) transportError(rt *route, err error, wait time.Duration) *opena
 	s.log.Warn("upstream unreachable", "upstream", rt.name, "err", err)
 	return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
 		Message: rt.name + " upstream is unreachable: " + describeTransport(err)}
+}
+
+// transportKind classifies a failed exchange for the metrics.
+func transportKind(err error) int {
+	switch {
+	case errors.Is(err, errClientGone), errors.Is(err, errDraining):
+		return noUpstreamError
+	case errors.Is(err, transport.ErrTimeout):
+		return upstreamTimeout
+	case errors.Is(err, transport.ErrBodyTooLarge), errors.Is(err, transport.ErrHeaderTooLarge):
+		return upstreamTooLarge
+	}
+	return upstreamUnreachable
+}
+
+// statusKind classifies an upstream's error status for the metrics, as
+// upstreamFailure mapped it.
+func statusKind(status int, e *openai.Error) int {
+	switch {
+	case e.Code == openai.CodeUpstreamAuthFailed:
+		return upstreamAuth
+	case status == 429:
+		return upstreamThrottled
+	case status >= 500:
+		return upstreamUnavailable
+	case status == 408:
+		return upstreamTimeout
+	case status < 400:
+		return upstreamMalformed
+	}
+	return upstreamRejected
 }
 
 func drainError() *openai.Error {

@@ -57,6 +57,7 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	log = cfg.Logger(os.Stderr)
 	g, err := app.Start(cfg, log)
 	if err != nil {
 		return err

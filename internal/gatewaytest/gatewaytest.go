@@ -49,6 +49,8 @@ type Options struct {
 	// the gateway at a dead port.
 	AnthropicURL, GeminiURL string
 	OnStreamEnd             func(reason string)
+	// Metrics and AccessLog are the server's options of those names.
+	Metrics, AccessLog bool
 }
 
 // Start runs a gateway and two emulators until the test ends.
@@ -73,6 +75,8 @@ func Start(t testing.TB, opt Options) *Env {
 		Gemini:      adapter.Upstream{BaseURL: env.GeminiURL, APIKey: UpstreamKey},
 		Limits:      opt.Limits,
 		OnStreamEnd: opt.OnStreamEnd,
+		Metrics:     opt.Metrics,
+		AccessLog:   opt.AccessLog,
 		Logger:      slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

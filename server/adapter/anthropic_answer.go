@@ -167,6 +167,9 @@ func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Err
 
 func (s *anthropicStream) Done() bool { return s.done }
 
+// Usage implements Stream: the counts so far, for a stream cut short too.
+func (s *anthropicStream) Usage() openai.Usage { return s.tokens.usage(s.reasoningBytes) }
+
 func (s *anthropicStream) End(dst []byte) ([]byte, *openai.Error) {
 	if !s.done {
 		return dst, streamError("anthropic: the stream ended before message_stop")

@@ -57,6 +57,9 @@ func (a *answer) completion(out *openai.Completion) {
 	*out = openai.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), FinishReason: a.finish, Usage: a.usage}
 }
 
+// Usage implements Stream.
+func (a *answer) Usage() openai.Usage { return a.usage }
+
 // end appends a stream's finish frame and usage frame.
 func (a *answer) end() {
 	a.dst = openai.AppendFinishChunk(a.dst, a.prefix, a.finish, &a.usage)
@@ -74,6 +77,8 @@ type Stream interface {
 	// End appends the closing frames: the finish chunk and the usage chunk.
 	// It fails when the upstream stopped before completing its answer.
 	End(dst []byte) ([]byte, *openai.Error)
+	// Usage is the answer's usage as far as the upstream reported it.
+	Usage() openai.Usage
 }
 
 // streamError is an upstream failure reported inside a stream.

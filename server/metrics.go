@@ -1,0 +1,159 @@
+package server
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+// Endpoints, as the requests_total label names them.
+const (
+	endpointChat   = "chat_completions"
+	endpointModels = "models"
+	endpointOther  = "other"
+)
+
+// meters are the gateway's Prometheus metrics. Everything a request
+// touches is created up front or found in a map under a read lock, so that
+// observing a request allocates nothing.
+type meters struct {
+	set *metrics.Set
+
+	mu       sync.RWMutex
+	requests map[requestKey]*metrics.Counter
+
+	overhead, upstream, firstByte [numProviders]*metrics.PrometheusHistogram
+	upstreamErrors                [numProviders][numUpstreamErrorKinds]*metrics.Counter
+	tokens                        [][numTokenKinds]*metrics.Counter // by model index
+	dropped                       [generated.NumParams]*metrics.Counter
+}
+
+const numProviders = 3 // indexed by matrix.Provider
+
+type requestKey struct {
+	endpoint string
+	model    int // index into generated.Models, -1 for none
+	status   int
+	code     string
+}
+
+// Token kinds of opentoken_tokens_total.
+const (
+	tokensPrompt = iota
+	tokensCompletion
+	tokensCached
+	tokensReasoning
+	numTokenKinds
+)
+
+var tokenKindNames = [numTokenKinds]string{"prompt", "completion", "cached", "reasoning"}
+
+// Upstream error kinds of opentoken_upstream_errors_total.
+const (
+	upstreamTimeout = iota
+	upstreamUnreachable
+	upstreamAuth
+	upstreamThrottled
+	upstreamUnavailable
+	upstreamRejected // another 4xx
+	upstreamMalformed
+	upstreamTooLarge
+	upstreamInterrupted // a stream that failed after it began
+	numUpstreamErrorKinds
+	noUpstreamError = -1
+)
+
+var upstreamErrorKindNames = [numUpstreamErrorKinds]string{"timeout", "unreachable", "auth", "throttled", "unavailable",
+	"rejected", "malformed", "too_large", "stream_interrupted"}
+
+// Buckets: the gateway's own time is microseconds, an upstream's seconds.
+var (
+	overheadBuckets = metrics.ExponentialBuckets(10e-6, 2, 16) // 10 µs .. 0.33 s
+	upstreamBuckets = metrics.ExponentialBuckets(5e-3, 2, 17)  // 5 ms .. 5.5 min
+)
+
+func newMeters(openStreams func() float64) *meters {
+	m := &meters{set: metrics.NewSet(), requests: map[requestKey]*metrics.Counter{},
+		tokens: make([][numTokenKinds]*metrics.Counter, len(generated.Models))}
+	for _, p := range []matrix.Provider{matrix.ProviderAnthropic, matrix.ProviderGoogle} {
+		l := `{provider="` + p.String() + `"}`
+		m.overhead[p] = m.set.NewPrometheusHistogramExt("opentoken_gateway_overhead_seconds"+l, overheadBuckets)
+		m.upstream[p] = m.set.NewPrometheusHistogramExt("opentoken_upstream_duration_seconds"+l, upstreamBuckets)
+		m.firstByte[p] = m.set.NewPrometheusHistogramExt("opentoken_stream_first_byte_seconds"+l, upstreamBuckets)
+		for k, name := range upstreamErrorKindNames {
+			m.upstreamErrors[p][k] = m.set.NewCounter(`opentoken_upstream_errors_total{provider="` + p.String() + `",kind="` + name + `"}`)
+		}
+	}
+	for i, model := range generated.Models {
+		for k, name := range tokenKindNames {
+			m.tokens[i][k] = m.set.NewCounter(`opentoken_tokens_total{model="` + model.ID + `",kind="` + name + `"}`)
+		}
+	}
+	for p := range generated.ParamSpecs {
+		m.dropped[p] = m.set.NewCounter(`opentoken_dropped_params_total{param="` + generated.ParamSpecs[p].Name + `"}`)
+	}
+	m.set.NewGauge("opentoken_open_streams", openStreams)
+	return m
+}
+
+// request counts one answered request.
+func (m *meters) request(endpoint string, model int, status int, code string) {
+	k := requestKey{endpoint, model, status, code}
+	m.mu.RLock()
+	c := m.requests[k]
+	m.mu.RUnlock()
+	if c == nil {
+		c = m.newRequestCounter(k)
+	}
+	c.Inc()
+}
+
+// newRequestCounter creates the counter of a label set seen for the first
+// time. The sets are bounded: endpoints, registered models, statuses and
+// the gateway's own error codes.
+func (m *meters) newRequestCounter(k requestKey) *metrics.Counter {
+	model, provider := "", ""
+	if k.model >= 0 {
+		model, provider = generated.Models[k.model].ID, generated.Models[k.model].Provider.String()
+	}
+	name := `opentoken_requests_total{endpoint="` + k.endpoint + `",model="` + model + `",provider="` + provider +
+		`",status="` + strconv.Itoa(k.status) + `",code="` + k.code + `"}`
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c := m.requests[k]; c != nil {
+		return c
+	}
+	c := m.set.GetOrCreateCounter(name)
+	m.requests[k] = c
+	return c
+}
+
+func (m *meters) usage(model int, u *openai.Usage) {
+	t := &m.tokens[model]
+	t[tokensPrompt].Add(int(u.Prompt))
+	t[tokensCompletion].Add(int(u.Completion))
+	t[tokensCached].Add(int(u.Cached))
+	t[tokensReasoning].Add(int(u.Reasoning))
+}
+
+func (m *meters) droppedParams(dropped matrix.Mask) {
+	for dropped != 0 {
+		var p matrix.Param
+		p, dropped = dropped.Next()
+		m.dropped[p].Inc()
+	}
+}
+
+// write serves GET /metrics: the gateway's metrics, then the Go
+// runtime's and the process's.
+func (m *meters) write(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+	m.set.WritePrometheus(ctx)
+	metrics.WriteProcessMetrics(ctx)
+}

@@ -1,0 +1,47 @@
+//go:build !race
+
+package server
+
+// The cost of observing a request, metrics only (the access log off), as
+// every request pays it:
+//
+//	go test ./server -run '^$' -bench Observe -benchmem
+
+import (
+	"testing"
+	"time"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+func observedServer(tb testing.TB) (*Server, *record) {
+	s, err := New(Options{APIKeys: []string{"k"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Shutdown() })
+	r := &record{start: time.Now(), endpoint: endpointChat, key: 0, errKind: noUpstreamError,
+		upstream: time.Millisecond, usage: openai.Usage{Prompt: 200, Completion: 40}, hasUsage: true}
+	r.setModel(generated.Lookup("anthropic/claude-sonnet-4-5"))
+	r.dropped = 1<<generated.ParamSeed | 1<<generated.ParamFrequencyPenalty
+	return s, r
+}
+
+func BenchmarkObserve(b *testing.B) {
+	s, r := observedServer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.observe(200, r)
+	}
+}
+
+// TestObserveAllocation: observing a request allocates nothing once its
+// label set has been seen.
+func TestObserveAllocation(t *testing.T) {
+	s, r := observedServer(t)
+	s.observe(200, r)
+	if n := testing.AllocsPerRun(100, func() { s.observe(200, r) }); n != 0 {
+		t.Errorf("observe allocates %v times a request", n)
+	}
+}

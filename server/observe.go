@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+// record is what the gateway notes about one request while serving it,
+// for the metrics and the access log. It lives from the request's head to
+// its last byte: for a stream, past the handler, so it is pooled rather
+// than on the handler's stack.
+type record struct {
+	start    time.Time
+	upstream time.Duration // waiting for the upstream, head (and body when buffered)
+	model    int           // index into generated.Models, -1 before one is known
+	provider matrix.Provider
+	endpoint string
+	key      int // index of the client key, -1 when none matched
+	code     string
+	errKind  int // upstream error kind, noUpstreamError when none
+	stream   bool
+	usage    openai.Usage
+	hasUsage bool
+	dropped  matrix.Mask
+	rid      [maxRequestID]byte
+	ridLen   int
+}
+
+var recordPool = sync.Pool{New: func() any { return &record{} }}
+
+// recordKey finds a request's record among the RequestCtx's user values.
+type recordKey struct{}
+
+func startRecord(ctx *fasthttp.RequestCtx) *record {
+	r := recordPool.Get().(*record)
+	*r = record{start: time.Now(), model: -1, key: -1, errKind: noUpstreamError, endpoint: endpointOther}
+	ctx.SetUserValue(recordKey{}, r)
+	return r
+}
+
+// recordOf returns the request's record, or a scratch one when the request
+// has none (a handler called directly by a test).
+func recordOf(ctx *fasthttp.RequestCtx) *record {
+	if r, ok := ctx.UserValue(recordKey{}).(*record); ok {
+		return r
+	}
+	return &record{model: -1, key: -1, errKind: noUpstreamError}
+}
+
+func (r *record) setModel(m *matrix.Model) {
+	r.provider = m.Provider
+	for i, x := range generated.Models {
+		if x == m {
+			r.model = i
+			return
+		}
+	}
+}
+
+// requestID returns the request's id, valid while the record is.
+func (r *record) requestID() []byte { return r.rid[:r.ridLen] }
+
+// observe counts a finished request and writes its access log line. It
+// allocates nothing when the access log is off.
+func (s *Server) observe(status int, r *record) {
+	m := s.meters
+	total := time.Since(r.start)
+	m.request(r.endpoint, r.model, status, r.code)
+	if r.model >= 0 {
+		if !r.stream {
+			m.overhead[r.provider].Update((total - r.upstream).Seconds())
+		}
+		if r.upstream > 0 {
+			m.upstream[r.provider].Update(r.upstream.Seconds())
+		}
+		if r.hasUsage {
+			m.usage(r.model, &r.usage)
+		}
+		m.droppedParams(r.dropped)
+		if r.errKind != noUpstreamError {
+			m.upstreamErrors[r.provider][r.errKind].Inc()
+		}
+	}
+	if s.accessLog {
+		s.logAccess(status, r, total)
+	}
+}
+
+// logAccess writes one structured line: who asked for what, how it went,
+// how long it took. Never a key, never prompt or answer text.
+func (s *Server) logAccess(status int, r *record, total time.Duration) {
+	model := ""
+	if r.model >= 0 {
+		model = generated.Models[r.model].ID
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", string(r.requestID())),
+		slog.Int("key", r.key),
+		slog.String("endpoint", r.endpoint),
+		slog.String("model", model),
+		slog.Int("status", status),
+		slog.String("code", r.code),
+		slog.Bool("stream", r.stream),
+		slog.Int64("prompt_tokens", r.usage.Prompt),
+		slog.Int64("completion_tokens", r.usage.Completion),
+		slog.Float64("duration_ms", float64(total.Microseconds())/1e3),
+		slog.Float64("upstream_ms", float64(r.upstream.Microseconds())/1e3),
+	}
+	if r.dropped != 0 {
+		attrs = append(attrs, slog.String("dropped", string(appendParamNames(nil, r.dropped))))
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+}
+
+// appendParamNames appends the names of the parameters of mask,
+// comma-separated.
+func appendParamNames(dst []byte, mask matrix.Mask) []byte {
+	for first := true; mask != 0; first = false {
+		var p matrix.Param
+		p, mask = mask.Next()
+		if !first {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, generated.ParamSpecs[p].Name...)
+	}
+	return dst
+}
