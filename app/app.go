@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -34,20 +37,21 @@ type Gateway struct {
 	srv       *server.Server
 	ln        net.Listener
 	emulators []*emulator.Server
+	pprof     *http.Server
 	done      chan error
+	// PprofAddr is where the profiler listens, when it does.
+	PprofAddr string
 }
 
 // Start builds and starts the gateway for cfg.
 func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	if err := Check(cfg); err != nil {
+		return nil, err
+	}
 	g := &Gateway{APIKeys: cfg.APIKeys, done: make(chan error, 1)}
 	anthropic := adapter.Upstream{BaseURL: cfg.Anthropic.BaseURL, APIKey: cfg.Anthropic.APIKey}
 	gemini := adapter.Upstream{BaseURL: cfg.Gemini.BaseURL, APIKey: cfg.Gemini.APIKey}
-	real := anthropic.APIKey != "" || gemini.APIKey != ""
 	if len(g.APIKeys) == 0 {
-		if real {
-			return nil, errors.New("refusing to start: an upstream API key is set but OPENTOKEN_API_KEYS is empty, " +
-				"so anyone who can reach the gateway could spend that upstream's credit; set OPENTOKEN_API_KEYS")
-		}
 		g.APIKeys = []string{DemoKey}
 		log.Warn("no client keys configured and every upstream is emulated: accepting the demo key", "key", DemoKey)
 	}
@@ -77,9 +81,28 @@ func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		return nil, err
 	}
 	g.srv, g.ln, g.Addr = srv, ln, ln.Addr().String()
+	if cfg.PprofAddr != "" {
+		if err := g.servePprof(cfg.PprofAddr, log); err != nil {
+			_ = srv.Shutdown()
+			_ = ln.Close()
+			g.closeEmulators()
+			return nil, err
+		}
+	}
 	go func() { g.done <- srv.Serve(ln) }()
 	log.Info("OpenToken is serving", "url", "http://"+g.Addr+"/v1")
 	return g, nil
+}
+
+// Check reports whether cfg is safe to serve, beyond what config.Load
+// checks of each setting alone.
+func Check(cfg *config.Config) error {
+	real := cfg.Anthropic.APIKey != "" || cfg.Gemini.APIKey != ""
+	if len(cfg.APIKeys) == 0 && real {
+		return errors.New("refusing to start: an upstream API key is set but OPENTOKEN_API_KEYS is empty, " +
+			"so anyone who can reach the gateway could spend that upstream's credit; set OPENTOKEN_API_KEYS")
+	}
+	return nil
 }
 
 // Run serves until ctx ends, then shuts down gracefully.
@@ -97,8 +120,31 @@ func (g *Gateway) Run(ctx context.Context) error {
 func (g *Gateway) Close() error {
 	err := g.srv.Shutdown()
 	<-g.done
+	if g.pprof != nil {
+		_ = g.pprof.Close()
+	}
 	g.closeEmulators()
 	return err
+}
+
+// servePprof serves net/http/pprof's profiles on addr, a loopback address
+// (config checks it): profiles show internals no client should reach.
+func (g *Gateway) servePprof(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the profiler's listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	g.pprof = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	g.PprofAddr = ln.Addr().String()
+	go func() { _ = g.pprof.Serve(ln) }()
+	log.Info("profiler serving", "url", "http://"+g.PprofAddr+"/debug/pprof/")
+	return nil
 }
 
 // emulate starts a built-in emulator on loopback and points up at it,

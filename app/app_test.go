@@ -135,3 +135,32 @@ func chat(t *testing.T, addr, key, model string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestPprof: the profiler listens on its own loopback address only when
+// asked, and stops with the gateway.
+func TestPprof(t *testing.T) {
+	g, err := Start(load(t, map[string]string{"OPENTOKEN_PPROF_ADDR": "127.0.0.1:0"}), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + g.PprofAddr + "/debug/pprof/")
+	if err != nil {
+		g.Close()
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/debug/pprof/: %d", resp.StatusCode)
+	}
+	if resp, err := http.Get("http://" + g.Addr + "/debug/pprof/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("the main listener serves the profiler")
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+	g.Close()
+	if _, err := http.Get("http://" + g.PprofAddr + "/debug/pprof/"); err == nil {
+		t.Error("the profiler outlived the gateway")
+	}
+}

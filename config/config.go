@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -30,6 +31,9 @@ type Config struct {
 	AccessLog bool       // OPENTOKEN_ACCESS_LOG: a log line per request (default on)
 	LogFormat string     // OPENTOKEN_LOG_FORMAT: text or json
 	LogLevel  slog.Level // OPENTOKEN_LOG_LEVEL: debug, info, warn or error
+	// PprofAddr is a loopback address to serve net/http/pprof on, "" for
+	// none (OPENTOKEN_PPROF_ADDR).
+	PprofAddr string
 }
 
 // Logger returns the logger the settings ask for, writing to w.
@@ -83,7 +87,7 @@ var limitSettings = []limitSetting{
 var Keys = func() []string {
 	keys := []string{"OPENTOKEN_ADDR", "OPENTOKEN_API_KEYS", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
 		"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG", "OPENTOKEN_LOG_FORMAT",
-		"OPENTOKEN_LOG_LEVEL"}
+		"OPENTOKEN_LOG_LEVEL", "OPENTOKEN_PPROF_ADDR"}
 	for _, l := range limitSettings {
 		keys = append(keys, l.key)
 	}
@@ -164,6 +168,9 @@ func parse(v map[string]string) (*Config, error) {
 			c.APIKeys = append(c.APIKeys, k)
 		}
 	}
+	if c.PprofAddr = v["OPENTOKEN_PPROF_ADDR"]; c.PprofAddr != "" && !loopback(c.PprofAddr) {
+		errs = append(errs, fmt.Errorf("OPENTOKEN_PPROF_ADDR=%q: want a loopback address such as 127.0.0.1:6060; profiles must not be public", c.PprofAddr))
+	}
 	for _, l := range limitSettings {
 		s := v[l.key]
 		if s == "" {
@@ -207,6 +214,19 @@ func Origin(s string) (string, error) {
 		return "", fmt.Errorf("%q has a path; give only the origin, the gateway appends the API path", s)
 	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+// loopback reports whether addr is host:port on a loopback host.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // onOff reads an on/off setting; empty is def.

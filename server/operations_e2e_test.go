@@ -80,3 +80,16 @@ func TestStreamOptionsHonoured(t *testing.T) {
 		}
 	}
 }
+
+// TestReady: /ready answers 200 when every upstream is configured, without
+// a key, and is neither counted nor logged.
+func TestReady(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{AccessLog: true})
+	r := env.Do(t, http.MethodGet, "/ready", "", nil)
+	if r.Status != 200 || string(r.Body) != `{"status":"ready"}` {
+		t.Errorf("/ready: %d %s", r.Status, r.Body)
+	}
+	if strings.Contains(env.Log.String(), "msg=request") {
+		t.Errorf("a probe was logged:\n%s", env.Log.String())
+	}
+}

@@ -113,3 +113,25 @@ func TestPanicInStream(t *testing.T) {
 		t.Errorf("ended %q with %d streams active", r, s.ActiveStreams())
 	}
 }
+
+// TestReadyWithoutAnUpstream: a provider with no upstream is not ready;
+// neither is a server that drains.
+func TestReadyWithoutAnUpstream(t *testing.T) {
+	s, err := New(Options{APIKeys: []string{"k"}, Anthropic: adapter.Upstream{BaseURL: "http://127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func() (int, string) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI("/ready")
+		s.handle(&ctx)
+		return ctx.Response.StatusCode(), string(ctx.Response.Body())
+	}
+	if status, body := get(); status != 503 || !strings.Contains(body, "no gemini upstream") {
+		t.Errorf("gemini unconfigured: %d %s", status, body)
+	}
+	_ = s.Shutdown()
+	if status, body := get(); status != 503 || body != `{"status":"draining"}` {
+		t.Errorf("draining: %d %s", status, body)
+	}
+}

@@ -12,7 +12,11 @@ import (
 	"github.com/opentoken/opentoken/server/openai"
 )
 
-var healthBody = []byte(`{"status":"ok"}`)
+var (
+	healthBody   = []byte(`{"status":"ok"}`)
+	readyBody    = []byte(`{"status":"ready"}`)
+	drainingBody = []byte(`{"status":"draining"}`)
+)
 
 // HeaderRequestID carries the request's id, on every answer.
 const HeaderRequestID = "X-Request-Id"
@@ -35,6 +39,13 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.SetContentType("application/json")
 		ctx.SetBody(healthBody)
+		return
+	}
+	if string(path) == "/ready" {
+		rec.endpoint = ""
+		if s.allowMethod(ctx, fasthttp.MethodGet) {
+			s.ready(ctx)
+		}
 		return
 	}
 	if s.metricsOn && string(path) == "/metrics" {
@@ -73,6 +84,27 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.notFound(ctx)
 	}
+}
+
+// ready serves GET /ready, the readiness probe: 200 once every upstream
+// client is built, 503 while the gateway drains, so that a load balancer
+// stops sending before the listener closes. /health is liveness: 200 while
+// the process serves at all.
+func (s *Server) ready(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	if s.draining.Load() {
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		ctx.SetBody(drainingBody)
+		return
+	}
+	for i := range s.upstreams {
+		if rt := &s.upstreams[i]; rt.adapter != nil && rt.client == nil {
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+			ctx.SetBodyString(`{"status":"not_ready","reason":"no ` + rt.name + ` upstream is configured"}`)
+			return
+		}
+	}
+	ctx.SetBody(readyBody)
 }
 
 // finishRequest sets the request id on the answer, and observes the

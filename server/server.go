@@ -53,6 +53,7 @@ type Server struct {
 	secrets     *redact.Redactor
 	onStreamEnd func(string)
 	streams     atomic.Int64 // streams in flight
+	draining    atomic.Bool  // Shutdown has begun: /ready answers 503
 	inflight    inflight     // upstream exchanges in flight, for the drain
 	hangups     *hangup.Notifier
 	meters      *meters
@@ -163,6 +164,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // those answers to be written (each write bounded by the write timeout).
 // Idle upstream connections are closed last.
 func (s *Server) Shutdown() error {
+	s.draining.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

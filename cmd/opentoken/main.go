@@ -3,12 +3,14 @@
 //	opentoken [--config FILE]                     serve the gateway
 //	opentoken emulate [--anthropic ADDR] [--gemini ADDR] [--key KEY]
 //	                                              serve the strict emulators alone
+//	opentoken check-config [--config FILE]        check a configuration and exit
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -36,9 +38,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "emulate" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "emulate":
 		err = emulate(ctx, os.Args[2:], log, nil)
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "check-config":
+		err = checkConfig(os.Args[2:], os.Getenv, os.Stdout)
+	default:
 		err = serve(ctx, os.Args[1:], log)
 	}
 	if err != nil {
@@ -63,6 +68,32 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	return g.Run(ctx)
+}
+
+// checkConfig loads a configuration as serve would, checks it, and says
+// what it would serve, without starting anything or printing a key.
+func checkConfig(args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("opentoken check-config", flag.ContinueOnError)
+	path := fs.String("config", "", "a TOML file whose keys are the environment variables' names")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path, getenv)
+	if err != nil {
+		return err
+	}
+	if err := app.Check(cfg); err != nil {
+		return err
+	}
+	upstream := func(u config.Upstream) string {
+		if u.APIKey == "" {
+			return "the built-in emulator"
+		}
+		return u.BaseURL
+	}
+	fmt.Fprintf(out, "configuration OK\nlisten      %s\nclient keys %d\nanthropic   %s\ngemini      %s\nmetrics     %v\naccess log  %v\n",
+		cfg.Addr, len(cfg.APIKeys), upstream(cfg.Anthropic), upstream(cfg.Gemini), cfg.Metrics, cfg.AccessLog)
+	return nil
 }
 
 // emulate serves the strict Anthropic and Gemini emulators on their own, so

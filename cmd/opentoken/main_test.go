@@ -53,3 +53,26 @@ func TestEmulateCommand(t *testing.T) {
 	}
 	http.DefaultClient.CloseIdleConnections()
 }
+
+// TestCheckConfig: a good configuration is described without its keys; a
+// bad one fails with the setting named.
+func TestCheckConfig(t *testing.T) {
+	var out strings.Builder
+	env := map[string]string{"OPENTOKEN_API_KEYS": "client-secret", "GEMINI_API_KEY": "gemini-secret"}
+	if err := checkConfig(nil, func(k string) string { return env[k] }, &out); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "configuration OK") || !strings.Contains(s, "anthropic   the built-in emulator") ||
+		strings.Contains(s, "secret") {
+		t.Errorf("check-config said:\n%s", s)
+	}
+	for _, bad := range []map[string]string{
+		{"GEMINI_API_KEY": "k"},                  // a real upstream open to anyone
+		{"OPENTOKEN_PPROF_ADDR": "0.0.0.0:6060"}, // a public profiler
+		{"OPENTOKEN_WRITE_TIMEOUT": "sometimes"}, // not a duration
+	} {
+		if err := checkConfig(nil, func(k string) string { return bad[k] }, io.Discard); err == nil {
+			t.Errorf("%v: accepted", bad)
+		}
+	}
+}
