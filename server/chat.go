@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,10 @@ import (
 // HeaderDroppedParams lists, comma-separated, the parameters a client sent
 // that the model's upstream did not receive.
 const HeaderDroppedParams = "X-OpenToken-Dropped-Params"
+
+// HeaderAdjustedParams lists the values the gateway rewrote rather than
+// dropped, as param=from->to.
+const HeaderAdjustedParams = "X-OpenToken-Adjusted-Params"
 
 // chat serves POST /v1/chat/completions.
 func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
@@ -41,6 +46,10 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	}
 	rec.dropped = call.Dropped()
+	if e := strictError(ctx, call); e != nil {
+		s.writeError(ctx, e)
+		return
+	}
 	ex, e := s.send(ctx, &s.upstreams[m.Provider], call, rec)
 	switch {
 	case e == errGone:
@@ -48,7 +57,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	case e != nil:
 		s.writeError(ctx, e)
-		setDropped(ctx, call.Dropped())
+		setChanged(ctx, call)
 		return
 	case call.Stream:
 		s.chatStream(ctx, ex, call, req.Model, rec)
@@ -61,7 +70,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		rec.errKind = upstreamMalformed
 		s.writeError(ctx, &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
 			Message: ex.rt.name + " upstream sent a response the gateway could not read"})
-		setDropped(ctx, call.Dropped())
+		setChanged(ctx, call)
 		return
 	}
 	rec.usage, rec.hasUsage = out.Usage, true
@@ -74,29 +83,74 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	ctx.SetContentType("application/json")
 	ctx.SetBody(*buf)
 	putBuf(buf)
-	setDropped(ctx, call.Dropped())
+	setChanged(ctx, call)
 }
 
-// setDropped writes X-OpenToken-Dropped-Params, or nothing when every
-// parameter was forwarded.
-func setDropped(ctx *fasthttp.RequestCtx, dropped matrix.Mask) {
-	if dropped == 0 {
-		return
-	}
-	var b [512]byte
-	v := b[:0]
-	for dropped != 0 {
-		var p matrix.Param
-		p, dropped = dropped.Next()
-		if len(v) > 0 {
-			v = append(v, ',')
-		}
-		v = append(v, generated.ParamSpecs[p].Name...)
-	}
-	// Keep the header's documented spelling; fasthttp would write
+// setChanged writes X-OpenToken-Dropped-Params and
+// X-OpenToken-Adjusted-Params, each only when something was dropped or
+// adjusted.
+func setChanged(ctx *fasthttp.RequestCtx, call *adapter.Call) {
+	// Keep the headers' documented spelling; fasthttp would write
 	// X-Opentoken-Dropped-Params.
-	ctx.Response.Header.DisableNormalizing()
-	ctx.Response.Header.SetBytesV(HeaderDroppedParams, v)
+	if dropped := call.Dropped(); dropped != 0 {
+		var b [512]byte
+		ctx.Response.Header.DisableNormalizing()
+		ctx.Response.Header.SetBytesV(HeaderDroppedParams, appendParamNames(b[:0], dropped))
+	}
+	if len(call.Adjusted) > 0 {
+		var b [512]byte
+		ctx.Response.Header.DisableNormalizing()
+		ctx.Response.Header.SetBytesV(HeaderAdjustedParams, appendAdjusted(b[:0], call.Adjusted))
+	}
+}
+
+// appendAdjusted writes adjustments as param=from->to, comma-separated.
+func appendAdjusted(dst []byte, adjusted []adapter.Adjustment) []byte {
+	for i, a := range adjusted {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, a.Param...)
+		dst = append(dst, '=')
+		dst = append(dst, a.From...)
+		dst = append(dst, "->"...)
+		dst = append(dst, a.To...)
+	}
+	return dst
+}
+
+// HeaderStrict, sent true by a client, turns every drop and adjustment
+// into a 400 that names them: for developers who want to know.
+const HeaderStrict = "X-OpenToken-Strict"
+
+// strictError refuses a call that would drop or adjust anything, when the
+// client asked for strict mode; nil otherwise.
+func strictError(ctx *fasthttp.RequestCtx, call *adapter.Call) *openai.Error {
+	if v := ctx.Request.Header.Peek(HeaderStrict); !strings.EqualFold(string(v), "true") && string(v) != "1" {
+		return nil
+	}
+	dropped := call.Dropped()
+	if dropped == 0 && len(call.Adjusted) == 0 {
+		return nil
+	}
+	var msg strings.Builder
+	msg.WriteString("strict mode: " + call.Model.ID)
+	first := ""
+	if dropped != 0 {
+		names := string(appendParamNames(nil, dropped))
+		first, _, _ = strings.Cut(names, ",")
+		msg.WriteString(" would drop " + names)
+	}
+	if len(call.Adjusted) > 0 {
+		if first == "" {
+			first = call.Adjusted[0].Param
+		} else {
+			msg.WriteString(" and")
+		}
+		msg.WriteString(" would adjust " + string(appendAdjusted(nil, call.Adjusted)))
+	}
+	msg.WriteString("; send only what the model takes, or leave " + HeaderStrict + " off")
+	return openai.Unsupported(first, msg.String())
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

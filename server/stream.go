@@ -43,7 +43,7 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapte
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no") // proxies must not hold frames back
-	setDropped(ctx, call.Dropped())
+	setChanged(ctx, call)
 	client := ctx.Conn()
 	s.streams.Add(1)
 	// ctx must not be touched below: the writer runs after the handler

@@ -62,6 +62,9 @@ type Call struct {
 	Thinking  Thinking
 	// Stream asks the upstream for an event stream.
 	Stream bool
+	// Adjusted lists the values rewritten rather than dropped; nil when
+	// none was.
+	Adjusted []Adjustment
 }
 
 // Thinking is the resolved extended-thinking plan of a call.
@@ -93,6 +96,7 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	c.resolveThinking()
 	c.filter()
 	c.resolveMaxTokens()
+	c.noteClamps()
 	if rejected := c.Dropped() & generated.RejectParams; rejected != 0 {
 		p, _ := rejected.Next()
 		name := generated.ParamSpecs[p].Name
@@ -179,20 +183,20 @@ func plainText(raw []byte) bool {
 // (validated by openai.DecodeChat) into the model's own thinking terms.
 func (c *Call) resolveThinking() {
 	req, t := c.Req, &c.Thinking
-	effortName := ""
+	effortName, effortParam := "", ""
 	var r openai.Reasoning
 	if req.ReasoningObject != nil {
 		t.Requested = true
 		r = *req.ReasoningObject
 		if r.Effort != nil {
-			effortName = *r.Effort
+			effortName, effortParam = *r.Effort, "reasoning.effort"
 		}
 		t.Exclude = r.Exclude != nil && *r.Exclude
 	}
 	if req.ReasoningEffort != nil {
 		t.Requested = true
 		if effortName == "" {
-			effortName = *req.ReasoningEffort
+			effortName, effortParam = *req.ReasoningEffort, "reasoning_effort"
 		}
 	}
 	if req.IncludeReasoning != nil {
@@ -221,11 +225,15 @@ func (c *Call) resolveThinking() {
 		t.Budget = int64(spec.Budgets[t.Effort])
 		if r.MaxTokens != nil && *r.MaxTokens > 0 && t.Effort != matrix.EffortNone {
 			t.Budget = min(max(*r.MaxTokens, int64(spec.MinBudget)), int64(spec.MaxBudget))
+			if t.Budget != *r.MaxTokens {
+				c.adjust("reasoning.max_tokens", strconv.FormatInt(*r.MaxTokens, 10), strconv.FormatInt(t.Budget, 10))
+			}
 		}
 		t.On = t.Budget > 0
 	case matrix.ThinkingAnthropicAdaptive, matrix.ThinkingGeminiLevel:
 		t.Level = spec.Levels[t.Effort]
 		t.On = t.Level != ""
+		c.noteEffort(effortParam, effortName)
 		if t.Effort == matrix.EffortNone {
 			// Gemini 3 cannot stop thinking, only think least; none still
 			// means no reasoning shown.
@@ -236,18 +244,22 @@ func (c *Call) resolveThinking() {
 
 func (c *Call) resolveMaxTokens() {
 	m, s := c.Model, &c.Req.Superset
-	clientCap := true
+	clientCap, name := true, "max_tokens"
 	switch {
 	case c.Forward.Has(generated.ParamMaxTokens):
 		c.MaxTokens = s.Int(generated.ParamMaxTokens)
 	case c.Forward.Has(generated.ParamMaxCompletionTokens):
-		c.MaxTokens = s.Int(generated.ParamMaxCompletionTokens)
+		c.MaxTokens, name = s.Int(generated.ParamMaxCompletionTokens), "max_completion_tokens"
 	default:
 		c.MaxTokens, clientCap = int64(m.DefaultMaxTokens), false
 	}
 	if c.MaxTokens > 0 {
 		if cl := m.Clamps[generated.ParamMaxTokens]; cl.Set {
+			asked := c.MaxTokens
 			c.MaxTokens = int64(cl.Apply(float64(c.MaxTokens)))
+			if clientCap && c.MaxTokens != asked {
+				c.adjust(name, strconv.FormatInt(asked, 10), strconv.FormatInt(c.MaxTokens, 10))
+			}
 		}
 	}
 	// Anthropic counts thinking inside max_tokens and needs a budget of at
