@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -66,9 +68,13 @@ func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 			return nil, err
 		}
 	}
+	var accessLog io.Writer
+	if cfg.AccessLog {
+		accessLog = os.Stderr // beside the log, in its format
+	}
 	srv, err := server.New(server.Options{
 		APIKeys: g.APIKeys, Anthropic: anthropic, Gemini: gemini,
-		Limits: cfg.Limits, Metrics: cfg.Metrics, AccessLog: cfg.AccessLog, Logger: log,
+		Limits: cfg.Limits, Metrics: cfg.Metrics, AccessLog: accessLog, AccessLogJSON: cfg.LogFormat == "json", Logger: log,
 	})
 	if err != nil {
 		g.closeEmulators()

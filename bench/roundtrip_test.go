@@ -31,12 +31,14 @@ func serve(b *testing.B, h fasthttp.RequestHandler) string {
 	return ln.Addr().String()
 }
 
-func BenchmarkRoundTrip(b *testing.B) {
-	mock := serve(b, loadtest.NewMock(0, 600, 8).Handle)
+// gateway starts an OpenToken server in front of mock and returns its
+// address; logged turns the access log on (the metrics are always kept).
+func gateway(b *testing.B, mock string, logged bool) string {
 	gw, err := server.New(server.Options{
 		APIKeys:   []string{"k"},
 		Anthropic: adapter.Upstream{BaseURL: "http://" + mock, APIKey: "u"},
 		Gemini:    adapter.Upstream{BaseURL: "http://" + mock, APIKey: "u"},
+		AccessLog: accessTo(logged),
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -48,6 +50,12 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 	go func() { _ = gw.Serve(ln) }()
 	b.Cleanup(func() { _ = gw.Shutdown() })
+	return ln.Addr().String()
+}
+
+func BenchmarkRoundTrip(b *testing.B) {
+	mock := serve(b, loadtest.NewMock(0, 600, 8).Handle)
+	plain, logged := gateway(b, mock, false), gateway(b, mock, true)
 	proxy := serve(b, loadtest.NewBareProxy(mock).Handle)
 
 	claude := loadtest.GatewayRequest("anthropic/claude-sonnet-4-5")
@@ -57,7 +65,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 		body      []byte
 	}{
 		{"bare-proxy", "http://" + proxy + "/v1/messages", native},
-		{"opentoken-claude", "http://" + ln.Addr().String() + "/v1/chat/completions", claude},
+		{"opentoken-claude", "http://" + plain + "/v1/chat/completions", claude},
+		{"opentoken-claude-access-log", "http://" + logged + "/v1/chat/completions", claude},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -75,4 +84,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 		})
 	}
+}
+
+func accessTo(on bool) io.Writer {
+	if on {
+		return io.Discard
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ package server
 //	go test ./server -run '^$' -bench Observe -benchmem
 
 import (
+	"io"
 	"testing"
 	"time"
 
@@ -43,5 +44,26 @@ func TestObserveAllocation(t *testing.T) {
 	s.observe(200, r)
 	if n := testing.AllocsPerRun(100, func() { s.observe(200, r) }); n != 0 {
 		t.Errorf("observe allocates %v times a request", n)
+	}
+}
+
+func BenchmarkAccessLog(b *testing.B) {
+	_, r := observedServer(b)
+	a := &accessLog{w: io.Discard}
+	b.ReportAllocs()
+	for b.Loop() {
+		a.write(200, r, time.Millisecond)
+	}
+}
+
+// TestAccessLogAllocation: an access log line allocates nothing.
+func TestAccessLogAllocation(t *testing.T) {
+	_, r := observedServer(t)
+	for _, json := range []bool{false, true} {
+		a := &accessLog{w: io.Discard, json: json}
+		a.write(200, r, time.Millisecond)
+		if n := testing.AllocsPerRun(100, func() { a.write(200, r, time.Millisecond) }); n != 0 {
+			t.Errorf("json=%v: an access log line allocates %v times", json, n)
+		}
 	}
 }

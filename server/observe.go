@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -89,35 +87,9 @@ func (s *Server) observe(status int, r *record) {
 			m.upstreamErrors[r.provider][r.errKind].Inc()
 		}
 	}
-	if s.accessLog {
-		s.logAccess(status, r, total)
+	if s.access != nil {
+		s.access.write(status, r, total)
 	}
-}
-
-// logAccess writes one structured line: who asked for what, how it went,
-// how long it took. Never a key, never prompt or answer text.
-func (s *Server) logAccess(status int, r *record, total time.Duration) {
-	model := ""
-	if r.model >= 0 {
-		model = generated.Models[r.model].ID
-	}
-	attrs := []slog.Attr{
-		slog.String("request_id", string(r.requestID())),
-		slog.Int("key", r.key),
-		slog.String("endpoint", r.endpoint),
-		slog.String("model", model),
-		slog.Int("status", status),
-		slog.String("code", r.code),
-		slog.Bool("stream", r.stream),
-		slog.Int64("prompt_tokens", r.usage.Prompt),
-		slog.Int64("completion_tokens", r.usage.Completion),
-		slog.Float64("duration_ms", float64(total.Microseconds())/1e3),
-		slog.Float64("upstream_ms", float64(r.upstream.Microseconds())/1e3),
-	}
-	if r.dropped != 0 {
-		attrs = append(attrs, slog.String("dropped", string(appendParamNames(nil, r.dropped))))
-	}
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 }
 
 // appendParamNames appends the names of the parameters of mask,

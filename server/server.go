@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -34,8 +35,11 @@ type Options struct {
 	// Metrics serves GET /metrics (Prometheus text) on the main listener,
 	// without a client key, as /health is.
 	Metrics bool
-	// AccessLog writes one line per request to Logger at level info.
-	AccessLog bool
+	// AccessLog, when set, receives one line per request, in the shape of
+	// slog's JSON handler when AccessLogJSON is set and of its text
+	// handler otherwise.
+	AccessLog     io.Writer
+	AccessLogJSON bool
 	// OnStreamEnd, if set, is told how each stream ended (StreamComplete,
 	// StreamUpstreamError, StreamClientGone, StreamPanic), after its
 	// resources are freed.
@@ -58,7 +62,7 @@ type Server struct {
 	hangups     *hangup.Notifier
 	meters      *meters
 	metricsOn   bool
-	accessLog   bool
+	access      *accessLog // nil when off
 	log         *slog.Logger
 	models      []byte // the GET /v1/models body, built once
 	ids         idSource
@@ -87,7 +91,9 @@ func New(opt Options) (*Server, error) {
 		secrets:     redact.New(secrets...),
 		onStreamEnd: opt.OnStreamEnd,
 		metricsOn:   opt.Metrics,
-		accessLog:   opt.AccessLog,
+	}
+	if opt.AccessLog != nil {
+		s.access = &accessLog{w: opt.AccessLog, json: opt.AccessLogJSON}
 	}
 	s.meters = newMeters(func() float64 { return float64(s.streams.Load()) })
 	s.log = slog.New(s.secrets.Handler(opt.Logger.Handler()))

@@ -49,7 +49,8 @@ type Options struct {
 	// the gateway at a dead port.
 	AnthropicURL, GeminiURL string
 	OnStreamEnd             func(reason string)
-	// Metrics and AccessLog are the server's options of those names.
+	// Metrics is the server's option; AccessLog sends the access log to
+	// Env.Log.
 	Metrics, AccessLog bool
 }
 
@@ -76,7 +77,7 @@ func Start(t testing.TB, opt Options) *Env {
 		Limits:      opt.Limits,
 		OnStreamEnd: opt.OnStreamEnd,
 		Metrics:     opt.Metrics,
-		AccessLog:   opt.AccessLog,
+		AccessLog:   accessLog(opt.AccessLog, env.Log),
 		Logger:      slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -195,4 +196,11 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func accessLog(on bool, w io.Writer) io.Writer {
+	if on {
+		return w
+	}
+	return nil
 }

@@ -1,0 +1,124 @@
+package server
+
+import (
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/bytesconv"
+	"github.com/opentoken/opentoken/internal/jsonw"
+)
+
+// accessLog writes one line per request, in the shape of log/slog's text or
+// JSON handler (time, level, msg, then the fields), so that the access log
+// and the rest of the log read alike. It appends into a pooled buffer
+// instead of going through slog's attributes: a line on every request
+// through slog cost 18 allocations and about a fifth of a request's time.
+type accessLog struct {
+	mu   sync.Mutex
+	w    io.Writer
+	json bool
+}
+
+// lineWriter appends one line's fields in the format in use.
+type lineWriter struct {
+	b    []byte
+	json bool
+}
+
+func (l *lineWriter) key(k string) {
+	if l.json {
+		l.b = append(l.b, ',', '"')
+		l.b = append(l.b, k...)
+		l.b = append(l.b, '"', ':')
+		return
+	}
+	l.b = append(l.b, ' ')
+	l.b = append(l.b, k...)
+	l.b = append(l.b, '=')
+}
+
+func (l *lineWriter) str(k, v string) {
+	l.key(k)
+	if l.json {
+		l.b = jsonw.String(l.b, v)
+		return
+	}
+	if v == "" || needsQuote(v) {
+		l.b = strconv.AppendQuote(l.b, v)
+		return
+	}
+	l.b = append(l.b, v...)
+}
+
+func (l *lineWriter) int(k string, v int64) {
+	l.key(k)
+	l.b = strconv.AppendInt(l.b, v, 10)
+}
+
+func (l *lineWriter) ms(k string, d time.Duration) {
+	l.key(k)
+	l.b = strconv.AppendFloat(l.b, float64(d.Microseconds())/1e3, 'f', -1, 64)
+}
+
+func (l *lineWriter) bool(k string, v bool) {
+	l.key(k)
+	l.b = strconv.AppendBool(l.b, v)
+}
+
+// needsQuote reports whether a text value must be quoted, as slog's text
+// handler would.
+func needsQuote(v string) bool {
+	for _, c := range []byte(v) {
+		if c <= ' ' || c == '"' || c == '=' || c >= 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// write logs a finished request. Never a key, never prompt or answer text.
+func (a *accessLog) write(status int, r *record, total time.Duration) {
+	buf := getBuf()
+	l := lineWriter{b: (*buf)[:0], json: a.json}
+	now := time.Now()
+	if l.json {
+		l.b = append(l.b, `{"time":"`...)
+		l.b = now.AppendFormat(l.b, time.RFC3339Nano)
+		l.b = append(l.b, `","level":"INFO","msg":"request"`...)
+	} else {
+		l.b = append(l.b, "time="...)
+		l.b = now.AppendFormat(l.b, "2006-01-02T15:04:05.000Z07:00")
+		l.b = append(l.b, " level=INFO msg=request"...)
+	}
+	model := ""
+	if r.model >= 0 {
+		model = generated.Models[r.model].ID
+	}
+	l.str("request_id", bytesconv.String(r.requestID()))
+	l.int("key", int64(r.key))
+	l.str("endpoint", r.endpoint)
+	l.str("model", model)
+	l.int("status", int64(status))
+	l.str("code", r.code)
+	l.bool("stream", r.stream)
+	l.int("prompt_tokens", r.usage.Prompt)
+	l.int("completion_tokens", r.usage.Completion)
+	l.ms("duration_ms", total)
+	l.ms("upstream_ms", r.upstream)
+	if r.dropped != 0 {
+		var names [512]byte
+		l.str("dropped", bytesconv.String(appendParamNames(names[:0], r.dropped)))
+	}
+	if l.json {
+		l.b = append(l.b, '}')
+	}
+	l.b = append(l.b, '\n')
+	a.mu.Lock()
+	_, _ = a.w.Write(l.b)
+	a.mu.Unlock()
+	*buf = l.b
+	putBuf(buf)
+}
