@@ -255,10 +255,15 @@ func TestManyConcurrentStreams(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp := env.Stream(t, streamBody(model, `,"stream":true`))
-			frames := gatewaytest.ReadFrames(t, resp.Body)
+			resp, err := env.PostStream(streamBody(model, `,"stream":true`))
+			if err != nil {
+				errs <- model + ": " + err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			frames, err := gatewaytest.ParseFrames(resp.Body)
 			n := len(frames)
-			if n < 5 || !frames[n-1].Done || frames[n-2].Chunk.Usage == nil || frames[0].Chunk.Model != model {
+			if err != nil || n < 5 || !frames[n-1].Done || frames[n-2].Chunk.Usage == nil || frames[0].Chunk.Model != model {
 				errs <- model
 			}
 		}()

@@ -3,6 +3,7 @@ package gatewaytest
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -44,15 +45,11 @@ type Chunk struct {
 }
 
 // Stream posts a streaming chat request and returns the response, with its
-// body open for ReadFrames.
+// body open for ReadFrames. Call it on the test's goroutine; elsewhere use
+// PostStream.
 func (e *Env) Stream(t testing.TB, body string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.URL+"/v1/chat/completions", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+ClientKey)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.PostStream(body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,32 +57,55 @@ func (e *Env) Stream(t testing.TB, body string) *http.Response {
 	return resp
 }
 
+// PostStream posts a streaming chat request; the caller closes the body.
+// It fails no test, so any goroutine may call it.
+func (e *Env) PostStream(body string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, e.URL+"/v1/chat/completions", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+ClientKey)
+	return http.DefaultClient.Do(req)
+}
+
 // ReadFrames reads every frame until the body ends, checking the SSE
-// framing: each event is one data: line followed by a blank line.
+// framing: each event is one data: line followed by a blank line. Call it
+// on the test's goroutine; elsewhere use ParseFrames.
 func ReadFrames(t testing.TB, body io.Reader) []Frame {
 	t.Helper()
+	frames, err := ParseFrames(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range frames {
+		NoSecret(t, "a stream frame", f.Raw)
+	}
+	return frames
+}
+
+// ParseFrames is ReadFrames without a test: it returns the first problem.
+func ParseFrames(body io.Reader) ([]Frame, error) {
 	var frames []Frame
 	br := bufio.NewReader(body)
 	for {
 		line, err := br.ReadString('\n')
-		NoSecret(t, "a stream frame", line)
 		if err == io.EOF && line == "" {
-			return frames
+			return frames, nil
 		}
 		if err != nil {
-			t.Fatalf("reading the stream: %v", err)
+			return frames, fmt.Errorf("reading the stream: %w", err)
 		}
 		data, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "data: ")
 		if !ok {
-			t.Fatalf("not a data: line: %q", line)
+			return frames, fmt.Errorf("not a data: line: %q", line)
 		}
 		if blank, err := br.ReadString('\n'); err != nil || blank != "\n" {
-			t.Fatalf("frame %q is not followed by a blank line (%q, %v)", data, blank, err)
+			return frames, fmt.Errorf("frame %q is not followed by a blank line (%q, %v)", data, blank, err)
 		}
 		f := Frame{Raw: data, Done: data == "[DONE]"}
 		if !f.Done {
 			if err := json.Unmarshal([]byte(data), &f.Chunk); err != nil {
-				t.Fatalf("frame is not JSON: %q", data)
+				return frames, fmt.Errorf("frame is not JSON: %q", data)
 			}
 		}
 		frames = append(frames, f)
