@@ -13,6 +13,7 @@ package emulator
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -57,7 +58,7 @@ func (s *Server) Close() error {
 // Controls are what a test or a user steers an emulator with; both
 // emulators embed them.
 type Controls struct {
-	// Requests records every request received.
+	// Requests records the requests received, once a test enables it.
 	Requests Recorder
 	// Faults replace the next answers, for tests of failure paths.
 	Faults Faults
@@ -72,17 +73,26 @@ type Request struct {
 	Body   []byte
 }
 
-// Recorder keeps the latest requests, newest last.
+// Recorder keeps the latest requests, newest last, when enabled: the
+// emulators built into a running gateway keep nothing, since request bodies
+// may be many megabytes each.
 type Recorder struct {
-	mu    sync.Mutex
-	reqs  []Request
-	total int
+	enabled atomic.Bool
+	mu      sync.Mutex
+	reqs    []Request
+	total   int
 }
 
 const recorderKeep = 256
 
-// Record stores a copy of ctx's request.
+// Enable starts recording, for a test.
+func (r *Recorder) Enable() { r.enabled.Store(true) }
+
+// Record stores a copy of ctx's request, when recording is enabled.
 func (r *Recorder) Record(ctx *fasthttp.RequestCtx) {
+	if !r.enabled.Load() {
+		return
+	}
 	req := Request{Path: string(ctx.RequestURI()), Header: map[string]string{}, Body: append([]byte(nil), ctx.PostBody()...)}
 	for k, v := range ctx.Request.Header.All() {
 		req.Header[string(toLower(k))] = string(v)

@@ -58,6 +58,8 @@ type Options struct {
 func Start(t testing.TB, opt Options) *Env {
 	t.Helper()
 	env := &Env{Anthropic: emuanthropic.New(UpstreamKey), Gemini: emugemini.New(UpstreamKey), Log: &SyncBuffer{}}
+	env.Anthropic.Requests.Enable()
+	env.Gemini.Requests.Enable()
 	ea := startEmulator(t, env.Anthropic.Handle)
 	eg := startEmulator(t, env.Gemini.Handle)
 	env.AnthropicURL, env.GeminiURL = ea.URL, eg.URL
