@@ -40,7 +40,8 @@ func TestGeneratedIsFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if _, ok := want[e.Name()]; !ok && strings.HasSuffix(e.Name(), ".go") {
+		// The tests of the generated code live beside it, written by hand.
+		if _, ok := want[e.Name()]; !ok && strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") {
 			t.Errorf("generated/%s is not produced from spec/; run make generate to remove it", e.Name())
 		}
 	}

@@ -1,4 +1,4 @@
-package gen_test
+package generated_test
 
 import (
 	"strings"
