@@ -108,6 +108,15 @@ max = 2.0
 		"spec/models/anthropic/a.toml: forward.tempreature: unknown parameter")
 	f("bad clamp range", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "[forward]\ntemperature = \"t\"\n[clamp]\ntemperature = [0.0, 3.0]"))},
 		"spec/models/anthropic/a.toml: clamp.temperature: [0, 3] is outside the superset's range [0, 2]")
+	f("effort list drifted from matrix", fstest.MapFS{"params.toml": file(params + `
+[[param]]
+name = "reasoning_effort"
+type = "enum"
+policy = "control"
+requires = "thinking"
+enum = ["none", "low", "high", "ultra"]
+`), "models/anthropic/a.toml": file(model("anthropic/a", ""))},
+		"spec/params.toml: param.reasoning_effort.enum: must list matrix.EffortNames, in order: none, minimal, low, medium, high, xhigh, max")
 	f("duplicate id", fstest.MapFS{
 		"models/anthropic/a.toml":            file(model("anthropic/a", "")),
 		"models/old/models/anthropic/a.toml": file(model("anthropic/a", "")),

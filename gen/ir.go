@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/opentoken/opentoken/matrix"
 )
 
 // The second stage: a validated intermediate model with everything the
@@ -16,9 +18,10 @@ import (
 // maxParams is the width of matrix.Mask.
 const maxParams = 64
 
-// efforts are the reasoning efforts in matrix.Effort order; the generated
-// code guards that order at compile time.
-var efforts = []string{"none", "minimal", "low", "medium", "high", "xhigh", "max"}
+// efforts are the reasoning efforts in matrix.Effort order: matrix's own
+// list, the one source. The spec's reasoning_effort enum must repeat it
+// exactly, and the generated code guards the numbering at compile time.
+var efforts = matrix.EffortNames[:]
 
 // Matrix names of the spec's enumerations: the spec spelling maps to the
 // identifier of the constant in package matrix.
@@ -174,6 +177,9 @@ func buildParams(ir *matrixIR, pf ParamsFile, errs *errorList) {
 		}
 		if hasDuplicate(d.Enum) {
 			errs.addf(file, key+".enum", "duplicate enum value")
+		}
+		if d.Name == "reasoning_effort" && !slices.Equal(d.Enum, efforts) {
+			errs.addf(file, key+".enum", "must list matrix.EffortNames, in order: %s", strings.Join(efforts, ", "))
 		}
 		if d.MaxItems < 0 || d.MaxItems > 0 && d.Type != "array" && d.Type != "string_or_array" {
 			errs.addf(file, key+".max_items", "max_items must be positive and applies only to arrays")

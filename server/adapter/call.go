@@ -209,7 +209,13 @@ func (c *Call) resolveThinking() {
 	// Reasoning is off unless asked for; asked for without a size, it is medium.
 	t.Effort = matrix.EffortMedium
 	if effortName != "" {
-		t.Effort, _ = matrix.ParseEffort(effortName) // validated by DecodeChat
+		var ok bool
+		if t.Effort, ok = matrix.ParseEffort(effortName); !ok {
+			// DecodeChat validated it against the spec's list, which the
+			// generator requires to be matrix's: a drift is a bug, never a
+			// silent "thinking off".
+			panic("adapter: reasoning effort " + effortName + " passed validation but matrix does not know it; run make generate")
+		}
 	}
 	if r.Enabled != nil && !*r.Enabled {
 		t.Effort = matrix.EffortNone
