@@ -36,7 +36,7 @@ var DefaultOptions = Options{
 	Command: "gen/cmd/filtergen",
 }
 
-const goJSON = "github.com/goccy/go-json"
+const goJSON = "github.com/opentoken/opentoken/internal/json"
 
 // Generate compiles specs to the files of the generated package, keyed by
 // file name. The output depends only on specs and opt: no clock, no map

@@ -3,7 +3,7 @@
 package generated
 
 import (
-	json "github.com/goccy/go-json"
+	json "github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/matrix"
 	"math"
 )

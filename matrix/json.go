@@ -3,7 +3,7 @@ package matrix
 import (
 	"errors"
 
-	json "github.com/goccy/go-json"
+	"github.com/opentoken/opentoken/internal/json"
 )
 
 var errNotStrings = errors.New("must be a string or an array of strings")

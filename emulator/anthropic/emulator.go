@@ -12,10 +12,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/emulator"
+	"github.com/opentoken/opentoken/internal/json"
 )
 
 // Emulator serves the Messages API for the models it knows.

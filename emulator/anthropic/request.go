@@ -7,9 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	json "github.com/goccy/go-json"
-
 	"github.com/opentoken/opentoken/emulator"
+	"github.com/opentoken/opentoken/internal/json"
 )
 
 type request struct {

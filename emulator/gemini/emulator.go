@@ -9,10 +9,10 @@ import (
 	"strings"
 	"sync/atomic"
 
-	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/emulator"
+	"github.com/opentoken/opentoken/internal/json"
 )
 
 // Emulator serves generateContent for the models it knows.

@@ -3,10 +3,10 @@ package adapter
 import (
 	"strconv"
 
-	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/openai"

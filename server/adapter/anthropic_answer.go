@@ -1,8 +1,7 @@
 package adapter
 
 import (
-	json "github.com/goccy/go-json"
-
+	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
@@ -92,7 +91,7 @@ type anthropicMessage struct {
 // ParseResponse implements Adapter.
 func (Anthropic) ParseResponse(body []byte, out *openai.Completion) error {
 	var msg anthropicMessage
-	if err := json.UnmarshalWithOption(body, &msg, json.DecodeNoCopyString()); err != nil {
+	if err := json.UnmarshalNoCopy(body, &msg); err != nil {
 		return err
 	}
 	// Every finished message has both; JSON without them is not an answer,
@@ -143,7 +142,7 @@ type anthropicEvent struct {
 
 func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Error) {
 	var ev anthropicEvent
-	if err := json.UnmarshalWithOption(data, &ev, json.DecodeNoCopyString()); err != nil {
+	if err := json.UnmarshalNoCopy(data, &ev); err != nil {
 		return dst, errMalformedEvent
 	}
 	s.dst = dst

@@ -7,10 +7,10 @@ import (
 	"bytes"
 	"strconv"
 
-	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/openai"
 )

@@ -5,10 +5,10 @@ import (
 	"strconv"
 	"strings"
 
-	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/openai"

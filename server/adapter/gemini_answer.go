@@ -1,8 +1,7 @@
 package adapter
 
 import (
-	json "github.com/goccy/go-json"
-
+	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
@@ -79,7 +78,7 @@ func geminiFinish(reason string) string {
 // ParseResponse implements Adapter.
 func (Gemini) ParseResponse(body []byte, out *openai.Completion) error {
 	var r geminiResponse
-	if err := json.UnmarshalWithOption(body, &r, json.DecodeNoCopyString()); err != nil {
+	if err := json.UnmarshalNoCopy(body, &r); err != nil {
 		return err
 	}
 	// An answer has candidates, or none because the prompt was blocked;
@@ -113,7 +112,7 @@ type geminiStreamChunk struct {
 
 func (s *geminiStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Error) {
 	var ch geminiStreamChunk
-	if err := json.UnmarshalWithOption(data, &ch, json.DecodeNoCopyString()); err != nil {
+	if err := json.UnmarshalNoCopy(data, &ch); err != nil {
 		return dst, errMalformedEvent
 	}
 	if ch.Error != nil {

@@ -8,10 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	json "github.com/goccy/go-json"
-
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
+	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/matrix"
 )
 
@@ -24,7 +23,7 @@ func DecodeChat(body []byte, req *ChatRequest) *Error {
 		}
 		return BadRequest("", "request body must be a JSON object")
 	}
-	if err := json.UnmarshalOf(body, req, json.DecodeNoCopyString()); err != nil {
+	if err := json.UnmarshalNoCopy(body, req); err != nil {
 		return decodeError(body, err)
 	}
 	if key, ok := unknownKey(body); !ok {

@@ -4,9 +4,8 @@
 package openai
 
 import (
-	json "github.com/goccy/go-json"
-
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/matrix"
 )
 
@@ -48,10 +47,10 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 	*c = Content{}
 	switch matrix.RawKind(b) {
 	case '"':
-		return json.UnmarshalWithOption(b, &c.Text, json.DecodeNoCopyString())
+		return json.UnmarshalNoCopy(b, &c.Text)
 	case '[':
 		c.IsParts = true
-		return json.UnmarshalWithOption(b, &c.Parts, json.DecodeNoCopyString())
+		return json.UnmarshalNoCopy(b, &c.Parts)
 	case 'n', 0:
 		c.IsNull = true
 		return nil
