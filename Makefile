@@ -28,6 +28,7 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	cd sdktest && $(GO) vet ./...
 
 ## node-deps: the openai npm package the Node SDK test drives the gateway with
 node-deps:
@@ -39,6 +40,7 @@ node-deps:
 ## the allocation budgets (which the race detector's own allocations would skew)
 test: fmt-check vet check-generate node-deps
 	$(GO) test -race -count=1 ./...
+	cd sdktest && $(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'Allocation' ./bench ./server
 
 ## bench: every micro-benchmark, with allocations

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/opentoken/opentoken/internal/gotool"
 )
 
 // TestEmulateCommand runs `opentoken emulate` on free ports and sends each
@@ -73,6 +75,26 @@ func TestCheckConfig(t *testing.T) {
 	} {
 		if err := checkConfig(nil, func(k string) string { return bad[k] }, io.Discard); err == nil {
 			t.Errorf("%v: accepted", bad)
+		}
+	}
+}
+
+// TestLinksNoTestClient: the binary links no SDK and no test helper; those
+// live in the sdktest module and in tests.
+func TestLinksNoTestClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := gotool.Go(t, gotool.ModuleRoot(t), "list", "-deps", "./cmd/opentoken")
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(out) {
+		for _, banned := range []string{"github.com/openai/", "github.com/anthropics/", "google.golang.org/genai", "go.uber.org/goleak",
+			"github.com/opentoken/opentoken/internal/gatewaytest", "testing"} {
+			if dep == banned || strings.HasPrefix(dep, banned) && strings.HasSuffix(banned, "/") {
+				t.Errorf("the binary links %s", dep)
+			}
 		}
 	}
 }
