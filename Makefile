@@ -1,7 +1,7 @@
 # OpenToken. `make test` is the one test command; CI runs exactly it.
 GO ?= go
 
-.PHONY: all generate check-generate build run test bench loadtest soak vet fmt-check node-deps
+.PHONY: all generate check-generate build run test bench loadtest soak vet lint fmt-check node-deps
 
 all: build
 
@@ -30,6 +30,12 @@ vet:
 	$(GO) vet ./...
 	cd sdktest && $(GO) vet ./...
 
+## lint: staticcheck, pinned in tools.go, over both modules
+lint:
+	$(GO) build -o bin/staticcheck honnef.co/go/tools/cmd/staticcheck
+	bin/staticcheck ./...
+	cd sdktest && ../bin/staticcheck ./...
+
 ## node-deps: the openai npm package the Node SDK test drives the gateway with
 node-deps:
 	@if command -v npm >/dev/null; then \
@@ -38,7 +44,7 @@ node-deps:
 
 ## test: formatting, vet, freshness of generated/, every test with -race, and
 ## the allocation budgets (which the race detector's own allocations would skew)
-test: fmt-check vet check-generate node-deps
+test: fmt-check vet lint check-generate node-deps
 	$(GO) test -race -count=1 ./...
 	cd sdktest && $(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'Allocation' ./bench ./server

@@ -34,17 +34,16 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
 	switch {
 	case len(os.Args) > 1 && os.Args[1] == "emulate":
-		err = emulate(ctx, os.Args[2:], log, nil)
+		err = emulate(ctx, os.Args[2:], slog.New(slog.NewTextHandler(os.Stderr, nil)), nil)
 	case len(os.Args) > 1 && os.Args[1] == "check-config":
 		err = checkConfig(os.Args[2:], os.Getenv, os.Stdout)
 	default:
-		err = serve(ctx, os.Args[1:], log)
+		err = serve(ctx, os.Args[1:])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "opentoken:", err)
@@ -52,7 +51,9 @@ func main() {
 	}
 }
 
-func serve(ctx context.Context, args []string, log *slog.Logger) error {
+// serve runs the gateway until ctx ends; its log has the configured format
+// and level.
+func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("opentoken", flag.ContinueOnError)
 	path := fs.String("config", "", "a TOML file whose keys are the environment variables' names")
 	if err := fs.Parse(args); err != nil {
@@ -62,8 +63,7 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log = cfg.Logger(os.Stderr)
-	g, err := app.Start(cfg, log)
+	g, err := app.Start(cfg, cfg.Logger(os.Stderr))
 	if err != nil {
 		return err
 	}
