@@ -12,7 +12,7 @@ func (e *emitter) docFile() *jen.File {
 		e.opt.Command + ": parameter numbers and validation tables (params.go), one\n" +
 		"branch-free filter per model (<provider>_<model>.gen.go) and the registry\n" +
 		"(registry.go). Edit the TOML in spec/ and run `make generate`; never edit here.")
-	f.Comment("//go:generate go run ../" + e.opt.Command + " -spec ../spec -out .")
+	f.Comment("//go:generate go run ../" + e.opt.Command + " -spec ../spec -out . -readme ../README.md")
 	return f
 }
 

@@ -90,3 +90,25 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestReadmeTablesAreFresh: the README's per-model tables are what spec/
+// produces.
+func TestReadmeTablesAreFresh(t *testing.T) {
+	root := gotool.ModuleRoot(t)
+	specs, err := gen.Load(os.DirFS(filepath.Join(root, "spec")), "spec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section, err := gen.ModelTables(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := mustRead(t, filepath.Join(root, "README.md"))
+	want, ok := gen.SpliceReadme(readme, section)
+	if !ok {
+		t.Fatalf("README.md lacks the generated section's markers %q and %q", gen.ReadmeBegin, gen.ReadmeEnd)
+	}
+	if d := firstDiff(readme, want); d != "" {
+		t.Errorf("README.md's per-model tables are stale; run make generate\n%s", d)
+	}
+}

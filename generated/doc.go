@@ -8,4 +8,4 @@ branch-free filter per model (<provider>_<model>.gen.go) and the registry
 */
 package generated
 
-//go:generate go run ../gen/cmd/filtergen -spec ../spec -out .
+//go:generate go run ../gen/cmd/filtergen -spec ../spec -out . -readme ../README.md

@@ -22,14 +22,15 @@ import (
 func main() {
 	specDir := flag.String("spec", "spec", "the capability matrix directory")
 	outDir := flag.String("out", "generated", "the generated package directory")
+	readme := flag.String("readme", "", "a README whose generated section of per-model tables to rewrite")
 	flag.Parse()
-	if err := run(*specDir, *outDir); err != nil {
+	if err := run(*specDir, *outDir, *readme); err != nil {
 		fmt.Fprintln(os.Stderr, "filtergen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(specDir, outDir string) error {
+func run(specDir, outDir, readme string) error {
 	// Name the spec directory as it appears at the module root, whatever path
 	// reached it, so that the output does not depend on the working directory.
 	specs, err := gen.Load(os.DirFS(specDir), filepath.Base(filepath.Clean(specDir)))
@@ -55,7 +56,34 @@ func run(specDir, outDir string) error {
 		}
 		fmt.Println("wrote", path)
 	}
+	if readme != "" {
+		if err := writeReadme(specs, readme); err != nil {
+			return err
+		}
+	}
 	return removeStale(outDir, files)
+}
+
+// writeReadme rewrites the per-model tables of the README at path, when
+// they changed.
+func writeReadme(specs *gen.Specs, path string) error {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	section, err := gen.ModelTables(specs)
+	if err != nil {
+		return err
+	}
+	text, ok := gen.SpliceReadme(string(old), section)
+	if !ok {
+		return fmt.Errorf("%s has no generated section: add the lines %q and %q", path, gen.ReadmeBegin, gen.ReadmeEnd)
+	}
+	if text == string(old) {
+		return nil
+	}
+	fmt.Println("wrote", path)
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 // removeStale deletes files in dir that this command generated earlier but no
