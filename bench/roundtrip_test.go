@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/bench/loadtest"
+	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
 )
@@ -35,9 +36,11 @@ func serve(b *testing.B, h fasthttp.RequestHandler) string {
 // address; logged turns the access log on (the metrics are always kept).
 func gateway(b *testing.B, mock string, logged bool) string {
 	gw, err := server.New(server.Options{
-		APIKeys:   []string{"k"},
-		Anthropic: adapter.Upstream{BaseURL: "http://" + mock, APIKey: "u"},
-		Gemini:    adapter.Upstream{BaseURL: "http://" + mock, APIKey: "u"},
+		APIKeys: []string{"k"},
+		Upstreams: map[matrix.Provider][]adapter.Upstream{
+			matrix.ProviderAnthropic: {{BaseURL: "http://" + mock, APIKey: "u"}},
+			matrix.ProviderGoogle:    {{BaseURL: "http://" + mock, APIKey: "u"}},
+		},
 		AccessLog: accessTo(logged),
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

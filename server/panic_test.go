@@ -30,7 +30,7 @@ func (panicking) BuildRequest(*fasthttp.Request, []byte, *adapter.Call, *adapter
 // api_error with an event id that the log line carries too.
 func TestPanicBecomes500(t *testing.T) {
 	var log bytes.Buffer
-	s, err := New(Options{APIKeys: []string{"k"}, Anthropic: adapter.Upstream{BaseURL: "http://127.0.0.1:1"}, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	s, err := New(Options{APIKeys: []string{"k"}, Upstreams: anthropicOnly("http://127.0.0.1:1"), Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestPanicInStream(t *testing.T) {
 	defer emu.Close()
 	ended := make(chan string, 1)
 	var log bytes.Buffer
-	s, err := New(Options{APIKeys: []string{"k"}, Gemini: adapter.Upstream{BaseURL: emu.URL, APIKey: "k"},
+	s, err := New(Options{APIKeys: []string{"k"}, Upstreams: map[matrix.Provider][]adapter.Upstream{matrix.ProviderGoogle: {{BaseURL: emu.URL, APIKey: "k"}}},
 		OnStreamEnd: func(r string) { ended <- r }, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestPanicInStream(t *testing.T) {
 // TestReadyWithoutAnUpstream: a provider with no upstream is not ready;
 // neither is a server that drains.
 func TestReadyWithoutAnUpstream(t *testing.T) {
-	s, err := New(Options{APIKeys: []string{"k"}, Anthropic: adapter.Upstream{BaseURL: "http://127.0.0.1:1"}})
+	s, err := New(Options{APIKeys: []string{"k"}, Upstreams: anthropicOnly("http://127.0.0.1:1")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,11 +127,16 @@ func TestReadyWithoutAnUpstream(t *testing.T) {
 		s.handle(&ctx)
 		return ctx.Response.StatusCode(), string(ctx.Response.Body())
 	}
-	if status, body := get(); status != 503 || !strings.Contains(body, "no gemini upstream") {
+	if status, body := get(); status != 503 || !strings.Contains(body, "no google upstream") {
 		t.Errorf("gemini unconfigured: %d %s", status, body)
 	}
 	_ = s.Shutdown()
 	if status, body := get(); status != 503 || body != `{"status":"draining"}` {
 		t.Errorf("draining: %d %s", status, body)
 	}
+}
+
+// anthropicOnly is an Upstreams option with one Anthropic upstream.
+func anthropicOnly(url string) map[matrix.Provider][]adapter.Upstream {
+	return map[matrix.Provider][]adapter.Upstream{matrix.ProviderAnthropic: {{BaseURL: url}}}
 }

@@ -98,7 +98,7 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	for i := range s.upstreams {
-		if rt := &s.upstreams[i]; rt.adapter != nil && rt.client == nil {
+		if rt := &s.upstreams[i]; rt.adapter != nil && rt.supplier() == nil {
 			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 			ctx.SetBodyString(`{"status":"not_ready","reason":"no ` + rt.name + ` upstream is configured"}`)
 			return

@@ -28,8 +28,11 @@ import (
 type Options struct {
 	// APIKeys are the client keys accepted as Bearer tokens.
 	APIKeys []string
-	// Upstreams gives each provider's endpoint and credential.
-	Anthropic, Gemini adapter.Upstream
+	// Upstreams gives, per provider, the upstreams that serve its models, in
+	// order of preference. Today the first serves; several suppliers of one
+	// provider (a Gemini API key, Vertex AI regions) with failover between
+	// them will walk the list. A provider without one answers 503.
+	Upstreams map[matrix.Provider][]adapter.Upstream
 	// Limits are the timeouts and size limits; zero fields take defaults.
 	Limits Limits
 	// Metrics serves GET /metrics (Prometheus text) on the main listener,
@@ -69,12 +72,38 @@ type Server struct {
 	srv         *fasthttp.Server
 }
 
-// route is how a provider's models are served.
-type route struct {
+// providers is the table of the providers the gateway serves, each with
+// the adapter that speaks its API. A provider's one name is
+// matrix.Provider's String: in routes, logs, metrics and messages alike.
+var providers = [...]struct {
+	provider matrix.Provider
 	adapter  adapter.Adapter
+}{
+	{matrix.ProviderAnthropic, adapter.Anthropic{}},
+	{matrix.ProviderGoogle, adapter.Gemini{}},
+}
+
+// route is how a provider's models are served: its adapter and its
+// suppliers, in order of preference.
+type route struct {
+	name      string
+	adapter   adapter.Adapter
+	suppliers []supplier
+}
+
+// supplier is one upstream of a provider, with the client that reaches it.
+type supplier struct {
 	upstream adapter.Upstream
 	client   *transport.Client
-	name     string
+}
+
+// supplier returns the supplier that serves the route's next request, nil
+// when it has none.
+func (rt *route) supplier() *supplier {
+	if len(rt.suppliers) == 0 {
+		return nil
+	}
+	return &rt.suppliers[0]
 }
 
 // New builds a Server. It does not listen; call Serve.
@@ -85,7 +114,12 @@ func New(opt Options) (*Server, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	secrets := append([]string{opt.Anthropic.APIKey, opt.Gemini.APIKey}, opt.APIKeys...)
+	secrets := append([]string(nil), opt.APIKeys...)
+	for _, ups := range opt.Upstreams {
+		for _, up := range ups {
+			secrets = append(secrets, up.APIKey)
+		}
+	}
 	s := &Server{
 		lim:         opt.Limits.WithDefaults(),
 		secrets:     redact.New(secrets...),
@@ -102,30 +136,22 @@ func New(opt Options) (*Server, error) {
 	for _, k := range opt.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
-	for _, r := range []struct {
-		p  matrix.Provider
-		a  adapter.Adapter
-		up adapter.Upstream
-		n  string
-	}{
-		{matrix.ProviderAnthropic, adapter.Anthropic{}, opt.Anthropic, "anthropic"},
-		{matrix.ProviderGoogle, adapter.Gemini{}, opt.Gemini, "gemini"},
-	} {
-		s.upstreams[r.p] = route{adapter: r.a, upstream: r.up, name: r.n}
-		if r.up.BaseURL == "" {
-			continue // not configured: its models answer 503
+	for _, p := range providers {
+		rt := route{name: p.provider.String(), adapter: p.adapter}
+		for _, up := range opt.Upstreams[p.provider] {
+			c, err := transport.New(transport.Options{
+				Origin:           up.BaseURL,
+				MaxConns:         4096,
+				IdleConnTimeout:  s.lim.UpstreamIdleConnTimeout,
+				MaxResponseBytes: s.lim.MaxResponseBytes,
+				MaxHeaderBytes:   s.lim.MaxUpstreamHeaderBytes,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("server: %s upstream: %w", rt.name, err)
+			}
+			rt.suppliers = append(rt.suppliers, supplier{upstream: up, client: c})
 		}
-		c, err := transport.New(transport.Options{
-			Origin:           r.up.BaseURL,
-			MaxConns:         4096,
-			IdleConnTimeout:  s.lim.UpstreamIdleConnTimeout,
-			MaxResponseBytes: s.lim.MaxResponseBytes,
-			MaxHeaderBytes:   s.lim.MaxUpstreamHeaderBytes,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("server: %s upstream: %w", r.n, err)
-		}
-		s.upstreams[r.p].client = c
+		s.upstreams[p.provider] = rt
 	}
 	s.models = appendModels(nil)
 	s.srv = &fasthttp.Server{
@@ -190,8 +216,8 @@ func (s *Server) Shutdown() error {
 		}
 	}
 	for i := range s.upstreams {
-		if c := s.upstreams[i].client; c != nil {
-			c.CloseIdleConnections()
+		for _, sup := range s.upstreams[i].suppliers {
+			sup.client.CloseIdleConnections()
 		}
 	}
 	_ = s.hangups.Close()

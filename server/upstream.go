@@ -49,7 +49,8 @@ var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Messag
 // with finish. On failure nothing is left to release, and the error is
 // errGone when the client left.
 func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record) (*exchange, *openai.Error) {
-	if rt.client == nil {
+	sup := rt.supplier()
+	if sup == nil {
 		return nil, &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
 			Message: "no " + rt.name + " upstream is configured"}
 	}
@@ -58,7 +59,7 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 		ex = &exchange{}
 	}
 	ex.rt, ex.req, ex.resp, ex.buf = rt, fasthttp.AcquireRequest(), fasthttp.AcquireResponse(), getBuf()
-	body, e := rt.adapter.BuildRequest(ex.req, (*ex.buf)[:0], call, &rt.upstream)
+	body, e := rt.adapter.BuildRequest(ex.req, (*ex.buf)[:0], call, &sup.upstream)
 	*ex.buf = body
 	if e != nil {
 		s.release(ex)
@@ -82,7 +83,7 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 		wait = min(wait, s.lim.StreamIdleTimeout)
 	}
 	sent := time.Now()
-	err := rt.client.Do(&ex.Exchange, ex.req, ex.resp, sent.Add(wait), call.Stream, s.lim.StreamIdleTimeout)
+	err := sup.client.Do(&ex.Exchange, ex.req, ex.resp, sent.Add(wait), call.Stream, s.lim.StreamIdleTimeout)
 	rec.upstream = time.Since(sent)
 	if err != nil {
 		rec.errKind = transportKind(err)

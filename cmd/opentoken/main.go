@@ -17,11 +17,11 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/opentoken/opentoken/app"
-	"github.com/opentoken/opentoken/config"
 	"github.com/opentoken/opentoken/emulator"
 	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
 	emugemini "github.com/opentoken/opentoken/emulator/gemini"
+	"github.com/opentoken/opentoken/gateway"
+	"github.com/opentoken/opentoken/server/adapter"
 )
 
 // gcPercent is the garbage collector's target unless GOGC is set. The
@@ -59,11 +59,11 @@ func serve(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path, os.Getenv)
+	cfg, err := gateway.Load(*path, os.Getenv)
 	if err != nil {
 		return err
 	}
-	g, err := app.Start(cfg, cfg.Logger(os.Stderr))
+	g, err := gateway.Start(cfg, cfg.Logger(os.Stderr))
 	if err != nil {
 		return err
 	}
@@ -78,14 +78,14 @@ func checkConfig(args []string, getenv func(string) string, out io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path, getenv)
+	cfg, err := gateway.Load(*path, getenv)
 	if err != nil {
 		return err
 	}
-	if err := app.Check(cfg); err != nil {
+	if err := gateway.Check(cfg); err != nil {
 		return err
 	}
-	upstream := func(u config.Upstream) string {
+	upstream := func(u adapter.Upstream) string {
 		if u.APIKey == "" {
 			return "the built-in emulator"
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/opentoken/opentoken/emulator"
 	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
 	emugemini "github.com/opentoken/opentoken/emulator/gemini"
+	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
 )
@@ -73,9 +74,11 @@ func Start(t testing.TB, opt Options) *Env {
 		opt.Limits.UpstreamTimeout = 30 * time.Second
 	}
 	srv, err := server.New(server.Options{
-		APIKeys:     []string{ClientKey, "sk-optk-second-key"},
-		Anthropic:   adapter.Upstream{BaseURL: env.AnthropicURL, APIKey: UpstreamKey},
-		Gemini:      adapter.Upstream{BaseURL: env.GeminiURL, APIKey: UpstreamKey},
+		APIKeys: []string{ClientKey, "sk-optk-second-key"},
+		Upstreams: map[matrix.Provider][]adapter.Upstream{
+			matrix.ProviderAnthropic: {{BaseURL: env.AnthropicURL, APIKey: UpstreamKey}},
+			matrix.ProviderGoogle:    {{BaseURL: env.GeminiURL, APIKey: UpstreamKey}},
+		},
 		Limits:      opt.Limits,
 		OnStreamEnd: opt.OnStreamEnd,
 		Metrics:     opt.Metrics,

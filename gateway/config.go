@@ -1,6 +1,4 @@
-// Package config reads the gateway's settings from the environment and an
-// optional TOML file whose keys are the environment variables' names.
-package config
+package gateway
 
 import (
 	"errors"
@@ -16,14 +14,15 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/opentoken/opentoken/server"
+	"github.com/opentoken/opentoken/server/adapter"
 )
 
 // Config is every setting of the gateway.
 type Config struct {
-	Addr      string   // OPENTOKEN_ADDR
-	APIKeys   []string // OPENTOKEN_API_KEYS, comma-separated client keys
-	Anthropic Upstream // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
-	Gemini    Upstream // GEMINI_API_KEY, GEMINI_BASE_URL
+	Addr      string           // OPENTOKEN_ADDR
+	APIKeys   []string         // OPENTOKEN_API_KEYS, comma-separated client keys
+	Anthropic adapter.Upstream // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
+	Gemini    adapter.Upstream // GEMINI_API_KEY, GEMINI_BASE_URL
 	// Limits are the timeouts and size limits, one setting each (see
 	// limitSettings); their defaults are the server's.
 	server.Limits
@@ -43,12 +42,6 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// Upstream is one provider's endpoint and credential.
-type Upstream struct {
-	APIKey  string
-	BaseURL string // an origin: scheme://host[:port]
 }
 
 // Defaults of the settings that are not limits.
@@ -143,8 +136,8 @@ func known(k string) bool {
 func parse(v map[string]string) (*Config, error) {
 	c := &Config{
 		Addr:      or(v["OPENTOKEN_ADDR"], DefaultAddr),
-		Anthropic: Upstream{APIKey: v["ANTHROPIC_API_KEY"], BaseURL: or(v["ANTHROPIC_BASE_URL"], DefaultAnthropicBaseURL)},
-		Gemini:    Upstream{APIKey: v["GEMINI_API_KEY"], BaseURL: or(v["GEMINI_BASE_URL"], DefaultGeminiBaseURL)},
+		Anthropic: adapter.Upstream{APIKey: v["ANTHROPIC_API_KEY"], BaseURL: or(v["ANTHROPIC_BASE_URL"], DefaultAnthropicBaseURL)},
+		Gemini:    adapter.Upstream{APIKey: v["GEMINI_API_KEY"], BaseURL: or(v["GEMINI_BASE_URL"], DefaultGeminiBaseURL)},
 	}
 	c.Limits = c.Limits.WithDefaults()
 	var errs []error
@@ -192,7 +185,7 @@ func parse(v map[string]string) (*Config, error) {
 	}
 	for _, u := range []struct {
 		name string
-		up   *Upstream
+		up   *adapter.Upstream
 	}{{"ANTHROPIC_BASE_URL", &c.Anthropic}, {"GEMINI_BASE_URL", &c.Gemini}} {
 		origin, err := Origin(u.up.BaseURL)
 		if err != nil {

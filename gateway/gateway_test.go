@@ -1,4 +1,4 @@
-package app
+package gateway
 
 import (
 	"bytes"
@@ -11,14 +11,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/opentoken/opentoken/config"
 )
 
-func load(t *testing.T, env map[string]string) *config.Config {
+func load(t *testing.T, env map[string]string) *Config {
 	t.Helper()
 	env["OPENTOKEN_ADDR"] = "127.0.0.1:0"
-	cfg, err := config.Load("", func(k string) string { return env[k] })
+	cfg, err := Load("", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

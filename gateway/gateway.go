@@ -1,7 +1,9 @@
-// Package app assembles the gateway from its configuration: it starts the
-// built-in upstream emulators for providers without a key, checks that the
-// configuration is safe to serve, and runs the server until its context ends.
-package app
+// Package gateway owns the assembly of one OpenToken process: it reads the
+// settings (the environment and an optional TOML file, config.go), checks
+// that they are safe to serve, starts the built-in upstream emulators for
+// providers without a key, builds the server with every provider's
+// upstreams, and runs it until its context ends.
+package gateway
 
 import (
 	"context"
@@ -17,10 +19,10 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/opentoken/opentoken/config"
 	"github.com/opentoken/opentoken/emulator"
 	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
 	emugemini "github.com/opentoken/opentoken/emulator/gemini"
+	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
 )
@@ -46,7 +48,7 @@ type Gateway struct {
 }
 
 // Start builds and starts the gateway for cfg.
-func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 	if err := Check(cfg); err != nil {
 		return nil, err
 	}
@@ -73,7 +75,11 @@ func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		accessLog = os.Stderr // beside the log, in its format
 	}
 	srv, err := server.New(server.Options{
-		APIKeys: g.APIKeys, Anthropic: anthropic, Gemini: gemini,
+		APIKeys: g.APIKeys,
+		Upstreams: map[matrix.Provider][]adapter.Upstream{
+			matrix.ProviderAnthropic: {anthropic},
+			matrix.ProviderGoogle:    {gemini},
+		},
 		Limits: cfg.Limits, Metrics: cfg.Metrics, AccessLog: accessLog, AccessLogJSON: cfg.LogFormat == "json", Logger: log,
 	})
 	if err != nil {
@@ -100,9 +106,9 @@ func Start(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	return g, nil
 }
 
-// Check reports whether cfg is safe to serve, beyond what config.Load
+// Check reports whether cfg is safe to serve, beyond what Load
 // checks of each setting alone.
-func Check(cfg *config.Config) error {
+func Check(cfg *Config) error {
 	real := cfg.Anthropic.APIKey != "" || cfg.Gemini.APIKey != ""
 	if len(cfg.APIKeys) == 0 && real {
 		return errors.New("refusing to start: an upstream API key is set but OPENTOKEN_API_KEYS is empty, " +
