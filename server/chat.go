@@ -45,7 +45,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		s.writeError(ctx, e)
 		return
 	}
-	rec.dropped = call.Dropped()
+	rec.dropped, rec.adjusted = call.Dropped(), call.Adjusted
 	if e := strictError(ctx, call); e != nil {
 		s.writeError(ctx, e)
 		return

@@ -9,6 +9,7 @@ import (
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
@@ -32,6 +33,7 @@ type meters struct {
 	upstreamErrors                [numProviders][numUpstreamErrorKinds]*metrics.Counter
 	tokens                        [][numTokenKinds]*metrics.Counter // by model index
 	dropped                       [generated.NumParams]*metrics.Counter
+	adjusted                      map[string]*metrics.Counter // by the client's parameter name; read only
 }
 
 const numProviders = 3 // indexed by matrix.Provider
@@ -95,8 +97,14 @@ func newMeters(openStreams func() float64) *meters {
 			m.tokens[i][k] = m.set.NewCounter(`opentoken_tokens_total{model="` + model.ID + `",kind="` + name + `"}`)
 		}
 	}
+	m.adjusted = map[string]*metrics.Counter{}
+	adjustable := []string{"reasoning.effort", "reasoning.max_tokens"}
 	for p := range generated.ParamSpecs {
 		m.dropped[p] = m.set.NewCounter(`opentoken_dropped_params_total{param="` + generated.ParamSpecs[p].Name + `"}`)
+		adjustable = append(adjustable, generated.ParamSpecs[p].Name)
+	}
+	for _, name := range adjustable {
+		m.adjusted[name] = m.set.NewCounter(`opentoken_adjusted_params_total{param="` + name + `"}`)
 	}
 	m.set.NewGauge("opentoken_open_streams", openStreams)
 	return m
@@ -140,6 +148,14 @@ func (m *meters) usage(model int, u *openai.Usage) {
 	t[tokensCompletion].Add(int(u.Completion))
 	t[tokensCached].Add(int(u.Cached))
 	t[tokensReasoning].Add(int(u.Reasoning))
+}
+
+func (m *meters) adjustedParams(adjusted []adapter.Adjustment) {
+	for _, a := range adjusted {
+		if c := m.adjusted[a.Param]; c != nil {
+			c.Inc()
+		}
+	}
 }
 
 func (m *meters) droppedParams(dropped matrix.Mask) {

@@ -26,6 +26,7 @@ func TestMetricsCountExactly(t *testing.T) {
 	env.Anthropic.Faults.Push(emulator.Fault{Status: 529, Body: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`})
 	env.Chat(t, claude)
 	env.Do(t, http.MethodGet, "/v1/models", gatewaytest.ClientKey, nil)
+	env.Chat(t, `{"model":"anthropic/claude-haiku-4-5",`+okMessages+`,"temperature":1.5}`) // clamped to 1
 
 	r := env.Do(t, http.MethodGet, "/metrics", "", nil)
 	if r.Status != 200 {
@@ -33,17 +34,18 @@ func TestMetricsCountExactly(t *testing.T) {
 	}
 	text := string(r.Body)
 	for _, want := range []string{
-		`opentoken_requests_total{endpoint="chat_completions",model="anthropic/claude-haiku-4-5",provider="anthropic",status="200",code=""} 3`,
+		`opentoken_requests_total{endpoint="chat_completions",model="anthropic/claude-haiku-4-5",provider="anthropic",status="200",code=""} 4`,
 		`opentoken_requests_total{endpoint="chat_completions",model="google/gemini-3-flash",provider="google",status="200",code=""} 1`,
 		// Refused before its model was read: no model label.
 		`opentoken_requests_total{endpoint="chat_completions",model="",provider="",status="400",code=""} 1`,
 		`opentoken_requests_total{endpoint="chat_completions",model="anthropic/claude-haiku-4-5",provider="anthropic",status="503",code="no_supplier"} 1`,
 		`opentoken_requests_total{endpoint="models",model="",provider="",status="200",code=""} 1`,
 		`opentoken_dropped_params_total{param="seed"} 4`,
+		`opentoken_adjusted_params_total{param="temperature"} 1`,
 		`opentoken_upstream_errors_total{provider="anthropic",kind="unavailable"} 1`,
 		`opentoken_open_streams 0`,
-		`opentoken_upstream_duration_seconds_count{provider="anthropic"} 4`,
-		`opentoken_gateway_overhead_seconds_count{provider="anthropic"} 4`,
+		`opentoken_upstream_duration_seconds_count{provider="anthropic"} 5`,
+		`opentoken_gateway_overhead_seconds_count{provider="anthropic"} 5`,
 		`opentoken_stream_first_byte_seconds_count{provider="google"} 1`,
 		`go_goroutines`,
 	} {
@@ -62,8 +64,8 @@ func TestMetricsCountExactly(t *testing.T) {
 	// The access log: one line per request (not for the scrape), with its
 	// id, never a key.
 	log := env.Log.String()
-	if n := strings.Count(log, `msg=request `); n != 7 {
-		t.Errorf("%d access log lines, want 7:\n%s", n, log)
+	if n := strings.Count(log, `msg=request `); n != 8 {
+		t.Errorf("%d access log lines, want 8:\n%s", n, log)
 	}
 	if strings.Contains(log, gatewaytest.ClientKey) {
 		t.Error("the access log carries a client key")

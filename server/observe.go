@@ -8,6 +8,7 @@ import (
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
@@ -28,6 +29,7 @@ type record struct {
 	usage    openai.Usage
 	hasUsage bool
 	dropped  matrix.Mask
+	adjusted []adapter.Adjustment
 	rid      [maxRequestID]byte
 	ridLen   int
 }
@@ -83,6 +85,7 @@ func (s *Server) observe(status int, r *record) {
 			m.usage(r.model, &r.usage)
 		}
 		m.droppedParams(r.dropped)
+		m.adjustedParams(r.adjusted)
 		if r.errKind != noUpstreamError {
 			m.upstreamErrors[r.provider][r.errKind].Inc()
 		}

@@ -135,16 +135,29 @@ func Execute(cfg Config) (*Run, error) {
 	auth := map[string]string{"Authorization": "Bearer " + benchKey}
 	claude := &Target{Name: "OpenToken → Claude", URL: "http://" + gwAddr + "/v1/chat/completions", Header: auth, Body: GatewayRequest("anthropic/claude-sonnet-4-5")}
 	gemini := &Target{Name: "OpenToken → Gemini", URL: claude.URL, Header: auth, Body: GatewayRequest("google/gemini-2.5-pro")}
-	env := []string{"OPENTOKEN_ADDR=" + gwAddr, "OPENTOKEN_API_KEYS=" + benchKey,
+	env := []string{"OPENTOKEN_API_KEYS=" + benchKey,
 		"ANTHROPIC_API_KEY=" + upstreamKey, "ANTHROPIC_BASE_URL=" + mockURL,
 		"GEMINI_API_KEY=" + upstreamKey, "GEMINI_BASE_URL=" + mockURL}
-	if claude.Process, err = Start(gw, nil, env, ready(claude), 10*time.Second); err != nil {
+	// The gateway as operators run it: metrics served, the access log on
+	// (to the process's stderr, discarded here as a log shipper would read it).
+	if claude.Process, err = Start(gw, nil, append(env, "OPENTOKEN_ADDR="+gwAddr, "OPENTOKEN_METRICS=on", "OPENTOKEN_ACCESS_LOG=on"),
+		ready(claude), 10*time.Second); err != nil {
 		return nil, err
 	}
 	gemini.Process = claude.Process
 	procs = append(procs, claude.Process)
+	// The same with the access log off, to show what the log costs.
+	quietAddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	quiet := &Target{Name: "OpenToken → Claude, access log off", URL: "http://" + quietAddr + "/v1/chat/completions", Header: auth, Body: claude.Body}
+	if quiet.Process, err = Start(gw, nil, append(env, "OPENTOKEN_ADDR="+quietAddr, "OPENTOKEN_ACCESS_LOG=off"), ready(quiet), 10*time.Second); err != nil {
+		return nil, err
+	}
+	procs = append(procs, quiet.Process)
 
-	targets := []*Target{direct, directGemini, bare, claude, gemini}
+	targets := []*Target{direct, directGemini, bare, claude, quiet, gemini}
 	if cfg.Portkey != "" {
 		if pk, err := startPortkey(cfg.Portkey, mockURL, ready); err != nil {
 			run.Notes = append(run.Notes, "Portkey skipped: "+err.Error())

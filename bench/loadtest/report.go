@@ -16,6 +16,7 @@ const (
 	goalAddedP99   = 150 * time.Microsecond
 	goalCPURatio   = 1.5
 	goalThroughput = 0.60 // of the bare proxy's saturated throughput
+	goalLogged     = 0.95 // throughput with the access log and metrics on, of off
 	goalVsPortkey  = 10.0
 	goalRSS        = 40 << 20
 	goalColdStart  = 30 * time.Millisecond
@@ -190,6 +191,12 @@ func (r *Run) goals() string {
 	if pk := r.find("Portkey → Claude"); pk != nil && saturation(pk) > 0 {
 		x := saturation(gw) / saturation(pk)
 		row("saturated throughput vs Portkey", fmt.Sprintf("%.1f×", x), "≥ 10×", x >= goalVsPortkey)
+	}
+	if quiet := r.find("OpenToken → Claude, access log off"); quiet != nil {
+		tl, _, _ := median(gw.ConcN, (*Result).Throughput)
+		tq, _, _ := median(quiet.ConcN, (*Result).Throughput)
+		row(fmt.Sprintf("throughput with the access log and metrics on, concurrency %d", r.Config.Concurrency),
+			fmt.Sprintf("%.1f%% of off", 100*tl/tq), "≥ 95%", tl/tq >= goalLogged)
 	}
 	row("peak RSS under load", fmt.Sprintf("%.1f MB", float64(gw.PeakRSS)/(1<<20)), "≤ 40 MB", gw.PeakRSS <= goalRSS)
 	row("cold start (exec → first 200)", fmt.Sprintf("%.1f ms", float64(gw.ColdStart)/1e6), "≤ 30 ms", gw.ColdStart <= goalColdStart)
