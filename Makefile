@@ -1,7 +1,7 @@
 # OpenToken. `make test` is the one test command; CI runs exactly it.
 GO ?= go
 
-.PHONY: all generate check-generate build run test bench loadtest soak vet lint fmt-check node-deps
+.PHONY: all generate check-generate build run test bench bench-compare loadtest soak vet lint fmt-check node-deps
 
 all: build
 
@@ -52,6 +52,21 @@ test: fmt-check vet lint check-generate node-deps
 ## bench: every micro-benchmark, with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-compare: the micro-benchmarks of BASE (a git revision, HEAD by
+## default) and of the working tree, interleaved six times, compared with the
+## benchstat pinned in tools.go; BENCH selects them
+BASE ?= HEAD
+BENCH ?= .
+bench-compare:
+	@set -e; dir=$$(mktemp -d); trap 'git worktree remove --force '$$dir'/base; rm -rf '$$dir EXIT; \
+	git worktree add -q --detach $$dir/base $(BASE); \
+	(cd $$dir/base && $(GO) test -c -o $$dir/old.test ./bench); \
+	$(GO) test -c -o $$dir/new.test ./bench; \
+	cd bench; for i in 1 2 3 4 5 6; do \
+		$$dir/old.test -test.run '^$$' -test.bench '$(BENCH)' -test.benchmem >> $$dir/old.txt; \
+		$$dir/new.test -test.run '^$$' -test.bench '$(BENCH)' -test.benchmem >> $$dir/new.txt; \
+	done; cd ..; $(GO) run golang.org/x/perf/cmd/benchstat $$dir/old.txt $$dir/new.txt
 
 ## loadtest: the load harness (OpenToken vs a direct call, a bare proxy and
 ## Portkey, side by side); writes bench/RESULTS.md and bench/plots/

@@ -71,8 +71,8 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 		}
 	}
 	var accessLog io.Writer
-	if cfg.AccessLog {
-		accessLog = os.Stderr // beside the log, in its format
+	if cfg.AccessLog && cfg.LogLevel <= slog.LevelInfo {
+		accessLog = os.Stderr // beside the log, in its format, at level INFO
 	}
 	srv, err := server.New(server.Options{
 		APIKeys: g.APIKeys,

@@ -107,6 +107,7 @@ func (a *accessLog) write(status int, r *record, total time.Duration) {
 	l.int("prompt_tokens", r.usage.Prompt)
 	l.int("completion_tokens", r.usage.Completion)
 	l.ms("duration_ms", total)
+	l.ms("gateway_ms", total-r.upstream)
 	l.ms("upstream_ms", r.upstream)
 	if r.dropped != 0 {
 		var names [512]byte

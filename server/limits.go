@@ -37,7 +37,7 @@ const (
 	// answers are a few hundred KiB at most.
 	DefaultMaxResponseBytes = 16 << 20
 	// DefaultMaxUpstreamHeaderBytes bounds an upstream answer's head.
-	DefaultMaxUpstreamHeaderBytes = 32 << 10
+	DefaultMaxUpstreamHeaderBytes = 16 << 10
 	// DefaultMaxSSELineBytes caps one line of an upstream event stream.
 	DefaultMaxSSELineBytes = 4 << 20
 	// DefaultDrainTimeout is how long a shutdown waits for requests in

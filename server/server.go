@@ -158,8 +158,9 @@ func New(opt Options) (*Server, error) {
 		Handler: s.handle,
 		Name:    "opentoken",
 		// ReadTimeout bounds the head; HeaderReceived then gives the body its
-		// own bound. A stream outlives both: its client watcher clears the
-		// read deadline, and each frame sets its own write deadline.
+		// own bound. Nothing reads a client connection while its answer runs
+		// (hang-ups are watched through epoll), so a stream outlives both;
+		// each of its frames sets its own write deadline.
 		ReadTimeout:    s.lim.HeaderTimeout,
 		HeaderReceived: s.headerReceived,
 		WriteTimeout:   s.lim.WriteTimeout,
@@ -187,7 +188,7 @@ func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig 
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.srv.Serve(&lingerListener{Listener: ln, linger: s.lim.LingerTimeout, hangups: s.hangups})
+	return s.srv.Serve(&clientListener{Listener: ln, linger: s.lim.LingerTimeout, hangups: s.hangups})
 }
 
 // Shutdown stops accepting and waits for the requests in flight, for at
