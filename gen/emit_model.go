@@ -94,6 +94,7 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 	}
 	f.Var().Id("model"+m.ident).Op("=").Add(e.mx("Model")).Custom(multi,
 		field("ID", jen.Lit(m.id)),
+		field("Index", jen.Lit(m.index)),
 		field("Provider", e.mx(providerConsts[m.provider])),
 		field("Kind", e.mx(kindConsts[m.kind])),
 		field("UpstreamID", jen.Lit(m.upstreamID)),

@@ -73,6 +73,7 @@ type modelInfo struct {
 	file       string
 	id         string
 	ident      string // Go name: "AnthropicClaudeHaiku45"
+	index      int    // position in the registry, which lists models sorted by id
 	goFile     string // generated file name
 	provider   string
 	kind       string
@@ -133,6 +134,9 @@ func build(s *Specs) (*matrixIR, error) {
 		return nil, errs.err()
 	}
 	sort.Slice(ir.models, func(i, j int) bool { return ir.models[i].id < ir.models[j].id })
+	for i, m := range ir.models {
+		m.index = i
+	}
 	return ir, nil
 }
 

@@ -35,6 +35,7 @@ func filterAnthropicClaudeHaiku45(present matrix.Mask, thinking bool) matrix.Mas
 
 var modelAnthropicClaudeHaiku45 = matrix.Model{
 	ID:               "anthropic/claude-haiku-4-5",
+	Index:            0,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
 	UpstreamID:       "claude-haiku-4-5",

@@ -35,6 +35,7 @@ func filterAnthropicClaudeOpus46(present matrix.Mask, thinking bool) matrix.Mask
 
 var modelAnthropicClaudeOpus46 = matrix.Model{
 	ID:               "anthropic/claude-opus-4-6",
+	Index:            1,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
 	UpstreamID:       "claude-opus-4-6",

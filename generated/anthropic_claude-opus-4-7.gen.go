@@ -30,6 +30,7 @@ func filterAnthropicClaudeOpus47(present matrix.Mask, thinking bool) matrix.Mask
 
 var modelAnthropicClaudeOpus47 = matrix.Model{
 	ID:               "anthropic/claude-opus-4-7",
+	Index:            2,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
 	UpstreamID:       "claude-opus-4-7",

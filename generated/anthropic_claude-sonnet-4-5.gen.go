@@ -35,6 +35,7 @@ func filterAnthropicClaudeSonnet45(present matrix.Mask, thinking bool) matrix.Ma
 
 var modelAnthropicClaudeSonnet45 = matrix.Model{
 	ID:               "anthropic/claude-sonnet-4-5",
+	Index:            3,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
 	UpstreamID:       "claude-sonnet-4-5",

@@ -35,6 +35,7 @@ func filterAnthropicClaudeSonnet46(present matrix.Mask, thinking bool) matrix.Ma
 
 var modelAnthropicClaudeSonnet46 = matrix.Model{
 	ID:               "anthropic/claude-sonnet-4-6",
+	Index:            4,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
 	UpstreamID:       "claude-sonnet-4-6",

@@ -33,6 +33,7 @@ func filterGoogleGemini25Pro(present matrix.Mask, thinking bool) matrix.Mask {
 
 var modelGoogleGemini25Pro = matrix.Model{
 	ID:               "google/gemini-2.5-pro",
+	Index:            5,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindChat,
 	UpstreamID:       "gemini-2.5-pro",

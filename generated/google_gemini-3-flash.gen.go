@@ -30,6 +30,7 @@ func filterGoogleGemini3Flash(present matrix.Mask, thinking bool) matrix.Mask {
 
 var modelGoogleGemini3Flash = matrix.Model{
 	ID:               "google/gemini-3-flash",
+	Index:            6,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindChat,
 	UpstreamID:       "gemini-3-flash-preview",

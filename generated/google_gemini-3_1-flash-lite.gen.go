@@ -30,6 +30,7 @@ func filterGoogleGemini31FlashLite(present matrix.Mask, thinking bool) matrix.Ma
 
 var modelGoogleGemini31FlashLite = matrix.Model{
 	ID:               "google/gemini-3.1-flash-lite",
+	Index:            7,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindChat,
 	UpstreamID:       "gemini-3.1-flash-lite",

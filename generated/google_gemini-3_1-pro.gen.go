@@ -30,6 +30,7 @@ func filterGoogleGemini31Pro(present matrix.Mask, thinking bool) matrix.Mask {
 
 var modelGoogleGemini31Pro = matrix.Model{
 	ID:               "google/gemini-3.1-pro",
+	Index:            8,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindChat,
 	UpstreamID:       "gemini-3.1-pro-preview",

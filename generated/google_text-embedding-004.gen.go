@@ -20,6 +20,7 @@ func filterGoogleTextEmbedding004(present matrix.Mask, thinking bool) matrix.Mas
 
 var modelGoogleTextEmbedding004 = matrix.Model{
 	ID:               "google/text-embedding-004",
+	Index:            9,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindEmbedding,
 	UpstreamID:       "text-embedding-004",

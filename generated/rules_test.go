@@ -207,3 +207,13 @@ func TestNoAllocations(t *testing.T) {
 		t.Fatal("lookup or filter returned nothing")
 	}
 }
+
+// TestRegistryIndex: each model's Index is its position in Models, which
+// per-model tables (the metrics) index by.
+func TestRegistryIndex(t *testing.T) {
+	for i, m := range generated.Models {
+		if m.Index != i {
+			t.Errorf("%s: Index %d at position %d", m.ID, m.Index, i)
+		}
+	}
+}

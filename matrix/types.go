@@ -169,6 +169,7 @@ type Pricing struct {
 // filter and translate a request, compiled from spec/models/<id>.toml.
 type Model struct {
 	ID         string // the client-facing "{provider}/{model}" id
+	Index      int    // its position in the registry (generated.Models), for per-model tables
 	Provider   Provider
 	Kind       Kind
 	UpstreamID string // the id sent to the upstream API

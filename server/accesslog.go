@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/jsonw"
 )
@@ -94,8 +93,8 @@ func (a *accessLog) write(status int, r *record, total time.Duration) {
 		l.b = append(l.b, " level=INFO msg=request"...)
 	}
 	model := ""
-	if r.model >= 0 {
-		model = generated.Models[r.model].ID
+	if r.model != nil {
+		model = r.model.ID
 	}
 	l.str("request_id", bytesconv.String(r.requestID()))
 	l.int("key", int64(r.key))

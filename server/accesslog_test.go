@@ -13,8 +13,8 @@ import (
 // TestAccessLogFormats: a line in the JSON format parses, with every
 // field; in the text format, values that need it are quoted.
 func TestAccessLogFormats(t *testing.T) {
-	r := &record{start: time.Now(), endpoint: endpointChat, key: 1, code: "no_supplier", errKind: noUpstreamError, model: -1}
-	r.setModel(generated.Lookup("google/gemini-3-flash"))
+	r := &record{start: time.Now(), endpoint: endpointChat, key: 1, code: "no_supplier", errKind: noUpstreamError}
+	r.model = generated.Lookup("google/gemini-3-flash")
 	r.ridLen = copy(r.rid[:], "req_1")
 	r.dropped = 1 << generated.ParamSeed
 	var out bytes.Buffer

@@ -39,7 +39,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 			Message: m.ID + " is an embeddings model; it does not serve chat completions"})
 		return
 	}
-	rec.setModel(m)
+	rec.model = m
 	call, e := adapter.NewCall(&req, m)
 	if e != nil {
 		s.writeError(ctx, e)

@@ -110,9 +110,12 @@ func newMeters(openStreams func() float64) *meters {
 	return m
 }
 
-// request counts one answered request.
-func (m *meters) request(endpoint string, model int, status int, code string) {
-	k := requestKey{endpoint, model, status, code}
+// request counts one answered request; model is nil before one is known.
+func (m *meters) request(endpoint string, model *matrix.Model, status int, code string) {
+	k := requestKey{endpoint, -1, status, code}
+	if model != nil {
+		k.model = model.Index
+	}
 	m.mu.RLock()
 	c := m.requests[k]
 	m.mu.RUnlock()

@@ -24,7 +24,7 @@ func observedServer(tb testing.TB) (*Server, *record) {
 	tb.Cleanup(func() { _ = s.Shutdown() })
 	r := &record{start: time.Now(), endpoint: endpointChat, key: 0, errKind: noUpstreamError,
 		upstream: time.Millisecond, usage: openai.Usage{Prompt: 200, Completion: 40}, hasUsage: true}
-	r.setModel(generated.Lookup("anthropic/claude-sonnet-4-5"))
+	r.model = generated.Lookup("anthropic/claude-sonnet-4-5")
 	r.dropped = 1<<generated.ParamSeed | 1<<generated.ParamFrequencyPenalty
 	return s, r
 }

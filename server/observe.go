@@ -19,8 +19,7 @@ import (
 type record struct {
 	start    time.Time
 	upstream time.Duration // waiting for the upstream, head (and body when buffered)
-	model    int           // index into generated.Models, -1 before one is known
-	provider matrix.Provider
+	model    *matrix.Model // nil before one is known
 	endpoint string
 	key      int // index of the client key, -1 when none matched
 	code     string
@@ -41,7 +40,7 @@ type recordKey struct{}
 
 func startRecord(ctx *fasthttp.RequestCtx) *record {
 	r := recordPool.Get().(*record)
-	*r = record{start: time.Now(), model: -1, key: -1, errKind: noUpstreamError, endpoint: endpointOther}
+	*r = record{start: time.Now(), key: -1, errKind: noUpstreamError, endpoint: endpointOther}
 	ctx.SetUserValue(recordKey{}, r)
 	return r
 }
@@ -52,17 +51,7 @@ func recordOf(ctx *fasthttp.RequestCtx) *record {
 	if r, ok := ctx.UserValue(recordKey{}).(*record); ok {
 		return r
 	}
-	return &record{model: -1, key: -1, errKind: noUpstreamError}
-}
-
-func (r *record) setModel(m *matrix.Model) {
-	r.provider = m.Provider
-	for i, x := range generated.Models {
-		if x == m {
-			r.model = i
-			return
-		}
-	}
+	return &record{key: -1, errKind: noUpstreamError}
 }
 
 // requestID returns the request's id, valid while the record is.
@@ -74,20 +63,20 @@ func (s *Server) observe(status int, r *record) {
 	m := s.meters
 	total := time.Since(r.start)
 	m.request(r.endpoint, r.model, status, r.code)
-	if r.model >= 0 {
+	if p := r.model; p != nil {
 		if !r.stream {
-			m.overhead[r.provider].Update((total - r.upstream).Seconds())
+			m.overhead[p.Provider].Update((total - r.upstream).Seconds())
 		}
 		if r.upstream > 0 {
-			m.upstream[r.provider].Update(r.upstream.Seconds())
+			m.upstream[p.Provider].Update(r.upstream.Seconds())
 		}
 		if r.hasUsage {
-			m.usage(r.model, &r.usage)
+			m.usage(p.Index, &r.usage)
 		}
 		m.droppedParams(r.dropped)
 		m.adjustedParams(r.adjusted)
 		if r.errKind != noUpstreamError {
-			m.upstreamErrors[r.provider][r.errKind].Inc()
+			m.upstreamErrors[p.Provider][r.errKind].Inc()
 		}
 	}
 	if s.access != nil {

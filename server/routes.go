@@ -112,8 +112,8 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
 	ctx.Response.Header.SetBytesV(HeaderRequestID, rec.requestID())
 	if rec.stream {
-		if rec.model >= 0 {
-			s.meters.overhead[rec.provider].Update((time.Since(rec.start) - rec.upstream).Seconds())
+		if rec.model != nil {
+			s.meters.overhead[rec.model.Provider].Update((time.Since(rec.start) - rec.upstream).Seconds())
 		}
 		return
 	}

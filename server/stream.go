@@ -80,7 +80,7 @@ func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefi
 	if !s.writeFrames(w, client, openai.AppendRoleChunk(out, prefix)) {
 		return StreamClientGone
 	}
-	s.meters.firstByte[rec.provider].Update(time.Since(rec.start).Seconds())
+	s.meters.firstByte[rec.model.Provider].Update(time.Since(rec.start).Seconds())
 	events := sse.NewReader(&ex.Exchange, s.lim.MaxSSELineBytes)
 	for {
 		ev, data, err := events.Next()
