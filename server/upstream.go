@@ -131,7 +131,7 @@ func (s *Server) upstreamFailure(rt *route, status int, body []byte, h *fasthttp
 	ue := rt.adapter.ParseError(status, body)
 	retryAfter := retryAfterSeconds(string(h.Peek("Retry-After")))
 	if retryAfter == "" {
-		retryAfter = ue.RetryAfter
+		retryAfter = retryAfterSeconds(ue.RetryAfter)
 	}
 	switch {
 	case status == 401 || status == 403 || ue.AuthFailed:

@@ -42,8 +42,9 @@ type UpstreamError struct {
 	// AuthFailed is set when the upstream rejected our credentials, which is
 	// the operator's problem, not the client's.
 	AuthFailed bool
-	// RetryAfter is a wait in whole seconds that the body gave (Gemini's
-	// RetryInfo), for an upstream that sends no Retry-After header.
+	// RetryAfter is a wait in seconds, possibly fractional, that the body
+	// gave (Gemini's RetryInfo), for an upstream that sends no Retry-After
+	// header; the server rounds it as it does the header.
 	RetryAfter string
 }
 

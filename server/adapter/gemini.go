@@ -1,8 +1,6 @@
 package adapter
 
 import (
-	"math"
-	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -177,19 +175,9 @@ func (Gemini) ParseError(status int, body []byte) UpstreamError {
 	for _, d := range e.Error.Details {
 		ue.AuthFailed = ue.AuthFailed || d.Reason == "API_KEY_INVALID"
 		if strings.HasSuffix(d.Type, "google.rpc.RetryInfo") {
-			ue.RetryAfter = wholeSeconds(d.RetryDelay)
+			// A protobuf Duration in its JSON form, "47s" or "1.5s".
+			ue.RetryAfter = strings.TrimSuffix(d.RetryDelay, "s")
 		}
 	}
 	return ue
-}
-
-// wholeSeconds turns a protobuf Duration in its JSON form ("47s", "1.5s")
-// into whole seconds, rounded up; "" when it is not one.
-func wholeSeconds(d string) string {
-	v, ok := strings.CutSuffix(d, "s")
-	f, err := strconv.ParseFloat(v, 64)
-	if !ok || err != nil || f < 0 || f > 86400 || math.IsNaN(f) {
-		return ""
-	}
-	return strconv.FormatInt(int64(math.Ceil(f)), 10)
 }
