@@ -29,10 +29,10 @@ func TestTranslationAllocations(t *testing.T) {
 		if n := testing.AllocsPerRun(200, func() { sinkBytes = translateRequest(body, m.adapter, &req, buf) }); n > requestAllocBudget {
 			t.Errorf("%s: request translation allocates %v times, budget %d", m.name, n, requestAllocBudget)
 		}
-		upstream := []byte(m.response)
+		upstream, call := []byte(m.response), plainCall(m.id)
 		if n := testing.AllocsPerRun(200, func() {
 			var c openai.Completion
-			_ = m.adapter.ParseResponse(upstream, &c)
+			_ = m.adapter.ParseResponse(call, upstream, &c)
 			sinkBytes = openai.AppendCompletion(buf[:0], "chatcmpl-x", 1, m.id, &c, true)
 		}); n > responseAllocBudget {
 			t.Errorf("%s: response translation allocates %v times, budget %d", m.name, n, responseAllocBudget)

@@ -44,6 +44,19 @@ func golden(path string) []byte {
 var sinkBytes []byte
 
 // translateRequest is the gateway's request path up to the bytes it sends.
+// plainCall is the call of the load test's plain request to model id.
+func plainCall(id string) *adapter.Call {
+	var chat openai.ChatRequest
+	if err := openai.DecodeChat(loadtest.GatewayRequest(id), &chat); err != nil {
+		panic(err.Message)
+	}
+	call, err := adapter.NewCall(&chat, generated.Lookup(chat.Model))
+	if err != nil {
+		panic(err.Message)
+	}
+	return call
+}
+
 func translateRequest(body []byte, ad adapter.Adapter, req *fasthttp.Request, buf []byte) []byte {
 	var chat openai.ChatRequest
 	if err := openai.DecodeChat(body, &chat); err != nil {
@@ -96,14 +109,14 @@ func BenchmarkRequestTranslation(b *testing.B) {
 
 func BenchmarkResponseTranslation(b *testing.B) {
 	for _, m := range models {
-		upstream := m.response
+		upstream, call := m.response, plainCall(m.id)
 		b.Run(m.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(upstream)))
 			buf := make([]byte, 0, 4096)
 			for b.Loop() {
 				var c openai.Completion
-				if err := m.adapter.ParseResponse(upstream, &c); err != nil {
+				if err := m.adapter.ParseResponse(call, upstream, &c); err != nil {
 					b.Fatal(err)
 				}
 				sinkBytes = openai.AppendCompletion(buf[:0], "chatcmpl-0123456789abcdef01234567", 1730000000, m.id, &c, true)

@@ -114,7 +114,31 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 			field("CacheRead", price(m.cacheRead)),
 			field("CacheWrite", price(m.cacheWrite)),
 		)),
+		field("Caps", e.capsOf(m.caps)),
+		field("ToolLoop", e.mx("ToolLoop").Custom(multi,
+			field("Replay", e.mx(replayConsts[m.toolLoop.replay].constant)),
+			field("Unsigned", e.mx(unsignedConsts[m.toolLoop.unsigned])),
+			field("Placeholder", jen.Lit(m.toolLoop.placeholder)),
+			field("ForcedChoiceDropsThinking", jen.Lit(m.toolLoop.forcedChoiceDropsThinking)),
+		)),
 	)
+}
+
+// capsOf is the Caps set of the named capabilities, by matrix's constants.
+func (e *emitter) capsOf(caps []string) jen.Code {
+	if len(caps) == 0 {
+		return e.mx("Caps").Call(jen.Lit(0))
+	}
+	var set *jen.Statement
+	for _, c := range caps {
+		bit := jen.Lit(1).Op("<<").Add(e.mx("Cap" + goName(c)))
+		if set == nil {
+			set = bit
+		} else {
+			set = set.Op("|").Add(bit)
+		}
+	}
+	return e.mx("Caps").Call(set)
 }
 
 func (e *emitter) emitTables(f *jen.File, m *modelInfo) {

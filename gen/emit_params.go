@@ -103,6 +103,10 @@ func (e *emitter) emitParamSpecs(f *jen.File) {
 			if p.aliasOf != nil {
 				items = append(items, field("AliasOf", jen.Lit(p.aliasOf.name)))
 			}
+			if p.requires != "" {
+				items = append(items, field("Requires", e.mx("Cap"+goName(p.requires))))
+				items = append(items, field("Gated", jen.True()))
+			}
 			g.Id(paramConst(p)).Op(":").Values(items...)
 		}
 	})

@@ -23,6 +23,10 @@ const maxParams = 64
 // exactly, and the generated code guards the numbering at compile time.
 var efforts = matrix.EffortNames[:]
 
+// capabilities are matrix's capability names, the one source: a model's
+// capabilities list and a parameter's requires use them.
+var capabilities = matrix.CapabilityNames[:]
+
 // Matrix names of the spec's enumerations: the spec spelling maps to the
 // identifier of the constant in package matrix.
 var (
@@ -37,6 +41,11 @@ var (
 	providerConsts = map[string]string{"anthropic": "ProviderAnthropic", "google": "ProviderGoogle"}
 	kindConsts     = map[string]string{"chat": "KindChat", "embedding": "KindEmbedding"}
 	// thinkingStyles gives, per style, its constant and the provider it belongs to.
+	replayConsts = map[string]struct{ constant, provider string }{
+		"none": {"ReplayNone", ""}, "thinking_blocks": {"ReplayThinkingBlocks", "anthropic"},
+		"thought_signature": {"ReplayThoughtSignature", "google"},
+	}
+	unsignedConsts = map[string]string{"accept": "UnsignedAccept", "drop_thinking": "UnsignedDropThinking", "placeholder": "UnsignedPlaceholder"}
 	thinkingStyles = map[string]struct{ constant, provider string }{
 		"none":               {"ThinkingNone", ""},
 		"anthropic_budget":   {"ThinkingAnthropicBudget", "anthropic"},
@@ -64,7 +73,8 @@ type paramInfo struct {
 	enum     []string
 	maxItems int
 	aliasOf  *paramInfo
-	thinking bool // honoured only by models with a thinking style
+	thinking bool   // honoured only by models with a thinking style
+	requires string // a capability the model must list to take it; "" for none
 }
 
 func (p *paramInfo) numeric() bool { return p.typ == "number" || p.typ == "integer" }
@@ -96,6 +106,14 @@ type modelInfo struct {
 
 	input, output         float64
 	cacheRead, cacheWrite *float64
+
+	caps     []string // capability names, in matrix.CapabilityNames order
+	toolLoop toolLoopInfo
+}
+
+type toolLoopInfo struct {
+	replay, unsigned, placeholder string
+	forcedChoiceDropsThinking     bool
 }
 
 var (
@@ -188,15 +206,20 @@ func buildParams(ir *matrixIR, pf ParamsFile, errs *errorList) {
 		if d.MaxItems < 0 || d.MaxItems > 0 && d.Type != "array" && d.Type != "string_or_array" {
 			errs.addf(file, key+".max_items", "max_items must be positive and applies only to arrays")
 		}
-		switch d.Requires {
-		case "":
-		case "thinking":
+		switch {
+		case d.Requires == "":
+		case d.Requires == "thinking":
 			p.thinking = true
 			if d.Policy != "control" {
 				errs.addf(file, key+".requires", "only a control parameter can require thinking")
 			}
+		case slices.Contains(capabilities, d.Requires):
+			p.requires = d.Requires
+			if d.Policy != "drop" && d.Policy != "reject" {
+				errs.addf(file, key+".requires", "a capability decides support for a drop or reject parameter, which models without it drop or refuse")
+			}
 		default:
-			errs.addf(file, key+".requires", "unknown requirement %q", d.Requires)
+			errs.addf(file, key+".requires", "unknown requirement %q: thinking or a capability (%s)", d.Requires, strings.Join(capabilities, ", "))
 		}
 		if d.AliasOf != "" {
 			p.aliasOf = ir.byName[d.AliasOf]
@@ -266,6 +289,7 @@ func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
 	buildPricing(m, d.Pricing, file, errs)
 	buildForward(ir, m, d, file, errs)
 	buildThinking(ir, m, d.Thinking, file, errs)
+	buildCapabilities(m, d, file, errs)
 	if m.kind == "embedding" && (len(d.Forward) > 0 || d.Thinking != nil) {
 		errs.addf(file, "forward", "an embedding model forwards no chat parameters and has no thinking")
 	}
@@ -320,6 +344,9 @@ func buildForward(ir *matrixIR, m *modelInfo, d ModelDecl, file string, errs *er
 			supported[p] = true
 			m.rename[p] = m.rename[p.aliasOf]
 		case p.policy == "control" && m.kind == "chat" && (!p.thinking || canThink):
+			supported[p] = true
+		case p.requires != "" && m.kind == "chat" && slices.Contains(d.Capabilities, p.requires):
+			// Honoured by the adapter itself, as a control parameter is.
 			supported[p] = true
 		}
 	}
@@ -444,6 +471,66 @@ func buildThinking(ir *matrixIR, m *modelInfo, t *ThinkingDecl, file string, err
 			}
 			m.levels = append(m.levels, l)
 		}
+	}
+}
+
+func buildCapabilities(m *modelInfo, d ModelDecl, file string, errs *errorList) {
+	for _, c := range d.Capabilities {
+		if !slices.Contains(capabilities, c) {
+			errs.addf(file, "capabilities", "unknown capability %q: one of %s", c, strings.Join(capabilities, ", "))
+		}
+	}
+	if hasDuplicate(d.Capabilities) {
+		errs.addf(file, "capabilities", "duplicate capability")
+	}
+	if m.kind != "chat" && len(d.Capabilities) > 0 {
+		errs.addf(file, "capabilities", "an embedding model has no chat capabilities")
+	}
+	for _, c := range capabilities {
+		if slices.Contains(d.Capabilities, c) {
+			m.caps = append(m.caps, c)
+		}
+	}
+	if !slices.Contains(d.Capabilities, "tools") {
+		for _, c := range []string{"parallel_tool_calls", "strict_tools", "structured_outputs_with_tools"} {
+			if slices.Contains(d.Capabilities, c) {
+				errs.addf(file, "capabilities", "%s needs tools", c)
+			}
+		}
+	}
+	m.toolLoop = toolLoopInfo{replay: "none", unsigned: "accept"}
+	t := d.ToolLoop
+	if t == nil {
+		return
+	}
+	if !slices.Contains(d.Capabilities, "tools") {
+		errs.addf(file, "tool_loop", "a tool loop needs the tools capability")
+	}
+	if t.Replay != "" {
+		m.toolLoop.replay = t.Replay
+	}
+	if t.Unsigned != "" {
+		m.toolLoop.unsigned = t.Unsigned
+	}
+	m.toolLoop.placeholder, m.toolLoop.forcedChoiceDropsThinking = t.Placeholder, t.ForcedChoiceDropsThinking
+	r, ok := replayConsts[m.toolLoop.replay]
+	switch {
+	case !ok:
+		errs.addf(file, "tool_loop.replay", "unknown replay %q: none, thinking_blocks or thought_signature", t.Replay)
+	case r.provider != "" && r.provider != m.provider:
+		errs.addf(file, "tool_loop.replay", "%s is what %s models need back", t.Replay, r.provider)
+	}
+	if _, ok := unsignedConsts[m.toolLoop.unsigned]; !ok {
+		errs.addf(file, "tool_loop.unsigned", "unknown policy %q: accept, drop_thinking or placeholder", t.Unsigned)
+	}
+	if (m.toolLoop.unsigned == "placeholder") != (t.Placeholder != "") {
+		errs.addf(file, "tool_loop.placeholder", "a placeholder signature is required for, and only for, unsigned = \"placeholder\"")
+	}
+	if m.toolLoop.unsigned == "drop_thinking" && m.thinkingStyle == "none" {
+		errs.addf(file, "tool_loop.unsigned", "drop_thinking needs a thinking style")
+	}
+	if t.ForcedChoiceDropsThinking && m.thinkingStyle == "none" {
+		errs.addf(file, "tool_loop.forced_choice_drops_thinking", "applies only to a model that thinks")
 	}
 }
 

@@ -60,6 +60,17 @@ type ModelDecl struct {
 	Forward          map[string]string    `toml:"forward"`
 	Clamp            map[string][]float64 `toml:"clamp"`
 	Thinking         *ThinkingDecl        `toml:"thinking"`
+	Capabilities     []string             `toml:"capabilities"`
+	ToolLoop         *ToolLoopDecl        `toml:"tool_loop"`
+}
+
+// ToolLoopDecl is a model's [tool_loop] table: what its upstream needs back
+// of the reasoning behind a tool call, and what the gateway does without it.
+type ToolLoopDecl struct {
+	Replay                    string `toml:"replay"`
+	Unsigned                  string `toml:"unsigned"`
+	Placeholder               string `toml:"placeholder"`
+	ForcedChoiceDropsThinking bool   `toml:"forced_choice_drops_thinking"`
 }
 
 // PricingDecl is a model's [pricing] table, USD per 1M tokens. A cache price

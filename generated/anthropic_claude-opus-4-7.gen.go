@@ -13,7 +13,13 @@ const (
 		1<<ParamReasoningEffort |
 		1<<ParamIncludeReasoning |
 		1<<ParamStream |
-		1<<ParamN
+		1<<ParamN |
+		1<<ParamTools |
+		1<<ParamToolChoice |
+		1<<ParamParallelToolCalls |
+		1<<ParamFunctions |
+		1<<ParamFunctionCall |
+		1<<ParamResponseFormat
 	// thinkingDropsAnthropicClaudeOpus47 is removed from the forwarded set when thinking is on.
 	thinkingDropsAnthropicClaudeOpus47 matrix.Mask = 1<<ParamTemperature |
 		1<<ParamTopP |
@@ -61,6 +67,13 @@ var modelAnthropicClaudeOpus47 = matrix.Model{
 		Output:     25.0,
 		CacheRead:  matrix.Price{USD: 0.5, Valid: true},
 		CacheWrite: matrix.Price{USD: 6.25, Valid: true},
+	},
+	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	ToolLoop: matrix.ToolLoop{
+		Replay:                    matrix.ReplayThinkingBlocks,
+		Unsigned:                  matrix.UnsignedDropThinking,
+		Placeholder:               "",
+		ForcedChoiceDropsThinking: false,
 	},
 }
 

@@ -16,7 +16,13 @@ const (
 		1<<ParamReasoningEffort |
 		1<<ParamIncludeReasoning |
 		1<<ParamStream |
-		1<<ParamN
+		1<<ParamN |
+		1<<ParamTools |
+		1<<ParamToolChoice |
+		1<<ParamParallelToolCalls |
+		1<<ParamFunctions |
+		1<<ParamFunctionCall |
+		1<<ParamResponseFormat
 	// thinkingDropsAnthropicClaudeSonnet45 is removed from the forwarded set when thinking is on.
 	thinkingDropsAnthropicClaudeSonnet45 matrix.Mask = 1<<ParamTemperature |
 		1<<ParamTopP |
@@ -68,6 +74,13 @@ var modelAnthropicClaudeSonnet45 = matrix.Model{
 		Output:     15.0,
 		CacheRead:  matrix.Price{USD: 0.3, Valid: true},
 		CacheWrite: matrix.Price{USD: 3.75, Valid: true},
+	},
+	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	ToolLoop: matrix.ToolLoop{
+		Replay:                    matrix.ReplayThinkingBlocks,
+		Unsigned:                  matrix.UnsignedDropThinking,
+		Placeholder:               "",
+		ForcedChoiceDropsThinking: true,
 	},
 }
 

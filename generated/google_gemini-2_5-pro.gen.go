@@ -19,7 +19,12 @@ const (
 		1<<ParamReasoningEffort |
 		1<<ParamIncludeReasoning |
 		1<<ParamStream |
-		1<<ParamN
+		1<<ParamN |
+		1<<ParamTools |
+		1<<ParamToolChoice |
+		1<<ParamFunctions |
+		1<<ParamFunctionCall |
+		1<<ParamResponseFormat
 	// thinkingDropsGoogleGemini25Pro is removed from the forwarded set when thinking is on.
 	thinkingDropsGoogleGemini25Pro matrix.Mask = 0
 )
@@ -66,6 +71,13 @@ var modelGoogleGemini25Pro = matrix.Model{
 		Output:     10.0,
 		CacheRead:  matrix.Price{USD: 0.125, Valid: true},
 		CacheWrite: matrix.Price{USD: 1.25, Valid: true},
+	},
+	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapVision),
+	ToolLoop: matrix.ToolLoop{
+		Replay:                    matrix.ReplayThoughtSignature,
+		Unsigned:                  matrix.UnsignedAccept,
+		Placeholder:               "",
+		ForcedChoiceDropsThinking: false,
 	},
 }
 

@@ -16,7 +16,12 @@ const (
 		1<<ParamReasoningEffort |
 		1<<ParamIncludeReasoning |
 		1<<ParamStream |
-		1<<ParamN
+		1<<ParamN |
+		1<<ParamTools |
+		1<<ParamToolChoice |
+		1<<ParamFunctions |
+		1<<ParamFunctionCall |
+		1<<ParamResponseFormat
 	// thinkingDropsGoogleGemini3Flash is removed from the forwarded set when thinking is on.
 	thinkingDropsGoogleGemini3Flash matrix.Mask = 0
 )
@@ -61,6 +66,13 @@ var modelGoogleGemini3Flash = matrix.Model{
 		Output:     3.0,
 		CacheRead:  matrix.Price{USD: 0.05, Valid: true},
 		CacheWrite: matrix.Price{USD: 0.5, Valid: true},
+	},
+	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	ToolLoop: matrix.ToolLoop{
+		Replay:                    matrix.ReplayThoughtSignature,
+		Unsigned:                  matrix.UnsignedPlaceholder,
+		Placeholder:               "skip_thought_signature_validator",
+		ForcedChoiceDropsThinking: false,
 	},
 }
 

@@ -43,6 +43,13 @@ var modelGoogleTextEmbedding004 = matrix.Model{
 		CacheRead:  matrix.Price{},
 		CacheWrite: matrix.Price{},
 	},
+	Caps: matrix.Caps(0),
+	ToolLoop: matrix.ToolLoop{
+		Replay:                    matrix.ReplayNone,
+		Unsigned:                  matrix.UnsignedAccept,
+		Placeholder:               "",
+		ForcedChoiceDropsThinking: false,
+	},
 }
 
 // renameGoogleTextEmbedding004 is the upstream's name of each forwarded parameter.

@@ -85,12 +85,12 @@ const (
 		1<<ParamPromptCacheOptions |
 		1<<ParamModalities |
 		1<<ParamModeration |
-		1<<ParamStreamOptions
+		1<<ParamStreamOptions |
+		1<<ParamParallelToolCalls
 	// RejectParams change what the answer is: where a model lacks one, the
 	// request is refused with 400 unsupported_parameter, never silently changed.
 	RejectParams matrix.Mask = 1<<ParamTools |
 		1<<ParamToolChoice |
-		1<<ParamParallelToolCalls |
 		1<<ParamFunctions |
 		1<<ParamFunctionCall |
 		1<<ParamResponseFormat |
@@ -142,12 +142,12 @@ var ParamSpecs = [NumParams]matrix.ParamSpec{
 	ParamStreamOptions:        {Name: "stream_options", Type: matrix.TypeObject, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamStream:               {Name: "stream", Type: matrix.TypeBoolean, Policy: matrix.PolicyControl, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamN:                    {Name: "n", Type: matrix.TypeInteger, Policy: matrix.PolicyControl, Min: 1.0, Max: 128.0},
-	ParamTools:                {Name: "tools", Type: matrix.TypeArray, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
-	ParamToolChoice:           {Name: "tool_choice", Type: matrix.TypeStringOrObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
-	ParamParallelToolCalls:    {Name: "parallel_tool_calls", Type: matrix.TypeBoolean, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
-	ParamFunctions:            {Name: "functions", Type: matrix.TypeArray, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
-	ParamFunctionCall:         {Name: "function_call", Type: matrix.TypeStringOrObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
-	ParamResponseFormat:       {Name: "response_format", Type: matrix.TypeObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
+	ParamTools:                {Name: "tools", Type: matrix.TypeArray, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1), Requires: matrix.CapTools, Gated: true},
+	ParamToolChoice:           {Name: "tool_choice", Type: matrix.TypeStringOrObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1), Requires: matrix.CapTools, Gated: true},
+	ParamParallelToolCalls:    {Name: "parallel_tool_calls", Type: matrix.TypeBoolean, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1), Requires: matrix.CapParallelToolCalls, Gated: true},
+	ParamFunctions:            {Name: "functions", Type: matrix.TypeArray, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1), Requires: matrix.CapTools, Gated: true},
+	ParamFunctionCall:         {Name: "function_call", Type: matrix.TypeStringOrObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1), Requires: matrix.CapTools, Gated: true},
+	ParamResponseFormat:       {Name: "response_format", Type: matrix.TypeObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1), Requires: matrix.CapStructuredOutputs, Gated: true},
 	ParamAudio:                {Name: "audio", Type: matrix.TypeObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamPrediction:           {Name: "prediction", Type: matrix.TypeObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamWebSearchOptions:     {Name: "web_search_options", Type: matrix.TypeObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},

@@ -46,6 +46,10 @@ type ParamSpec struct {
 	Enum     []string // the allowed strings of a TypeEnum
 	MaxItems int      // the longest array a TypeStringOrArray or TypeArray takes; 0 for no limit
 	AliasOf  string   // the canonical parameter this one is another name for, if any
+	// Gated parameters are taken only by models with the capability
+	// Requires; the adapters of those models honour them themselves.
+	Requires Capability
+	Gated    bool
 }
 
 // Provider names the upstream API family a model is served by.
@@ -196,6 +200,10 @@ type Model struct {
 
 	Thinking Thinking
 	Pricing  Pricing
+
+	// Caps are the features the model serves beyond sampling.
+	Caps     Caps
+	ToolLoop ToolLoop
 }
 
 // Strings is a JSON value that is either one string or an array of strings,
@@ -210,4 +218,85 @@ func InEnum(v string, enum []string) bool {
 		}
 	}
 	return false
+}
+
+// Capability is a feature a model's upstream serves beyond sampling:
+// parameters that require one (spec/params.toml's requires) are honoured
+// only by models that list it.
+type Capability uint8
+
+// The capabilities of spec/models/*.toml's capabilities list.
+const (
+	// CapTools: function tools, tool_choice, tool calls and results.
+	CapTools Capability = iota
+	// CapParallelToolCalls: parallel_tool_calls: false is honoured (the
+	// upstream can be told to make at most one call).
+	CapParallelToolCalls
+	// CapStrictTools: a function's strict: true is forwarded as
+	// constrained decoding of its arguments.
+	CapStrictTools
+	// CapStructuredOutputs: response_format json_schema and json_object.
+	CapStructuredOutputs
+	// CapStructuredOutputsWithTools: a JSON response format and tools in
+	// one request.
+	CapStructuredOutputsWithTools
+	// CapVision: image parts in user messages.
+	CapVision
+	NumCapabilities = iota
+)
+
+// CapabilityNames are the spec spellings of the capabilities, indexed by
+// Capability; /v1/models lists them by OpenRouter's names where it has one.
+var CapabilityNames = [NumCapabilities]string{"tools", "parallel_tool_calls", "strict_tools", "structured_outputs",
+	"structured_outputs_with_tools", "vision"}
+
+// Caps is a set of capabilities.
+type Caps uint8
+
+// Has reports whether c holds capability x.
+func (c Caps) Has(x Capability) bool { return c&(1<<x) != 0 }
+
+// Replay is what a model's upstream needs back, in a tool loop's history,
+// of the reasoning that led to a tool call. OpenAI clients drop it; the
+// gateway returns it in fields they can echo (reasoning_details,
+// extra_content) and puts it back.
+type Replay uint8
+
+const (
+	// ReplayNone: nothing is needed back.
+	ReplayNone Replay = iota
+	// ReplayThinkingBlocks: the signed thinking and redacted_thinking
+	// blocks, unmodified, before the tool_use blocks (Claude).
+	ReplayThinkingBlocks
+	// ReplayThoughtSignature: the thoughtSignature of each step's first
+	// functionCall part (Gemini).
+	ReplayThoughtSignature
+)
+
+// Unsigned is what the gateway does with a tool loop whose history lacks
+// what the model needs back.
+type Unsigned uint8
+
+const (
+	// UnsignedAccept: the upstream takes the history as it is.
+	UnsignedAccept Unsigned = iota
+	// UnsignedDropThinking: thinking is turned off for the request, and
+	// the reasoning the client asked for is reported as dropped.
+	UnsignedDropThinking
+	// UnsignedPlaceholder: the upstream's documented placeholder signature
+	// stands in for the missing one.
+	UnsignedPlaceholder
+)
+
+// ToolLoop are a model's rules for reasoning across a tool loop, compiled
+// from its [tool_loop] table.
+type ToolLoop struct {
+	Replay   Replay
+	Unsigned Unsigned
+	// Placeholder is the signature sent for a missing one (UnsignedPlaceholder).
+	Placeholder string
+	// ForcedChoiceDropsThinking: the upstream refuses a forced tool choice
+	// (required, a named function) with thinking on; the choice wins and
+	// thinking is dropped and reported.
+	ForcedChoiceDropsThinking bool
 }

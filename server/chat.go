@@ -65,7 +65,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	}
 	defer s.finish(ex)
 	var out openai.Completion
-	if err := ex.rt.adapter.ParseResponse(ex.resp.Body(), &out); err != nil {
+	if err := ex.rt.adapter.ParseResponse(call, ex.resp.Body(), &out); err != nil {
 		s.log.Warn("unreadable upstream response", "upstream", ex.rt.name, "err", err)
 		rec.errKind = upstreamMalformed
 		s.writeError(ctx, &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
@@ -73,6 +73,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		setChanged(ctx, call)
 		return
 	}
+	out.Legacy = call.Legacy()
 	rec.usage, rec.hasUsage = out.Usage, true
 	// The completion's strings point into the upstream body, alive until
 	// finish.

@@ -23,7 +23,7 @@ var sampleValues = map[string]string{
 	"prompt_cache_options": `{"ttl":"30m"}`, "modalities": `["text"]`, "moderation": `{"model":"omni-moderation-latest"}`,
 	"stream_options": `{"include_usage":true}`, "stream": `false`, "n": `1`,
 	"tools": `[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]`, "tool_choice": `"auto"`,
-	"parallel_tool_calls": `true`, "functions": `[{"name":"f"}]`, "function_call": `"auto"`,
+	"parallel_tool_calls": `false`, "functions": `[{"name":"f"}]`, "function_call": `"auto"`,
 	"response_format": `{"type":"json_object"}`, "audio": `{"voice":"alloy","format":"mp3"}`,
 	"prediction": `{"type":"content","content":"x"}`, "web_search_options": `{}`,
 }

@@ -3,7 +3,11 @@
 // here makes the one dangerous option visible: UnmarshalNoCopy.
 package json
 
-import gojson "github.com/goccy/go-json"
+import (
+	"bytes"
+
+	gojson "github.com/goccy/go-json"
+)
 
 // The decoder's types, under this package's name.
 type (
@@ -25,3 +29,9 @@ func Unmarshal(data []byte, v any) error { return gojson.Unmarshal(data, v) }
 func UnmarshalNoCopy[T any](data []byte, v *T) error {
 	return gojson.UnmarshalOf(data, v, gojson.DecodeNoCopyString())
 }
+
+// Valid reports whether data is one valid JSON value.
+func Valid(data []byte) bool { return gojson.Valid(data) }
+
+// Compact appends data with insignificant white space removed.
+func Compact(dst *bytes.Buffer, data []byte) error { return gojson.Compact(dst, data) }

@@ -47,13 +47,19 @@ func appendAnthropicBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 	if dst, err = appendAnthropicSystem(dst, c.Req.Messages); err != nil {
 		return dst, err
 	}
-	if dst, err = appendAnthropicMessages(dst, c.Req.Messages); err != nil {
+	if dst, err = appendAnthropicMessages(dst, c); err != nil {
 		return dst, err
 	}
 	dst = appendForwarded(dst, c)
 	if c.Stream {
 		dst = append(dst, `,"stream":true`...)
 	}
+	if c.Req.ToolSet != nil || c.Req.Format != nil || hasToolHistory(c.Req.Messages) {
+		if dst, err = appendAnthropicTools(dst, c); err != nil {
+			return dst, err
+		}
+	}
+	effort := ""
 	if t := &c.Thinking; t.On {
 		switch c.Model.Thinking.Style {
 		case matrix.ThinkingAnthropicBudget:
@@ -61,10 +67,114 @@ func appendAnthropicBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 			dst = jsonw.Int(dst, t.Budget)
 			dst = append(dst, '}')
 		case matrix.ThinkingAnthropicAdaptive:
-			dst = append(dst, `,"thinking":{"type":"adaptive"},"output_config":{"effort":`...)
-			dst = jsonw.String(dst, t.Level)
-			dst = append(dst, '}')
+			dst = append(dst, `,"thinking":{"type":"adaptive"}`...)
+			effort = t.Level
 		}
+	}
+	// output_config carries both the effort and the response format.
+	if effort != "" || c.Req.Format != nil {
+		dst = append(dst, `,"output_config":{`...)
+		if effort != "" {
+			dst = append(dst, `"effort":`...)
+			dst = jsonw.String(dst, effort)
+		}
+		if c.Req.Format != nil {
+			if dst, err = appendAnthropicFormat(jsonw.Comma(dst), c.Req.Format); err != nil {
+				return dst, err
+			}
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}'), nil
+}
+
+// appendAnthropicFormat writes output_config.format: the schema in
+// Anthropic's dialect, or for json_object an object of any members.
+func appendAnthropicFormat(dst []byte, f *openai.ResponseFormat) ([]byte, *openai.Error) {
+	dst = append(dst, `"format":{"type":"json_schema","schema":`...)
+	schema := f.Schema()
+	if schema == nil {
+		return append(dst, `{"type":"object","additionalProperties":true}}`...), nil
+	}
+	dst, err := appendSchema(dst, schema, &claudeSchema, "response_format.json_schema.schema")
+	return append(dst, '}'), err
+}
+
+// hasToolHistory reports whether msgs hold tool calls or results.
+func hasToolHistory(msgs []openai.Message) bool {
+	for i := range msgs {
+		if len(msgs[i].ToolCalls) > 0 || msgs[i].Role == "tool" {
+			return true
+		}
+	}
+	return false
+}
+
+// appendAnthropicTools writes tools and tool_choice. A history with tool
+// blocks needs its tools declared: when the request declares none, the
+// called ones are declared with any input and tool_choice none.
+func appendAnthropicTools(dst []byte, c *Call) ([]byte, *openai.Error) {
+	t := c.Req.ToolSet
+	if t == nil || len(t.Functions) == 0 {
+		names := historyTools(c.Req.Messages)
+		if len(names) == 0 {
+			return dst, nil
+		}
+		dst = append(dst, `,"tools":[`...)
+		for _, n := range names {
+			dst = jsonw.Comma(dst)
+			dst = append(dst, `{"name":`...)
+			dst = jsonw.String(dst, n)
+			dst = append(dst, `,"input_schema":{"type":"object"}}`...)
+		}
+		return append(dst, `],"tool_choice":{"type":"none"}`...), nil
+	}
+	strict := c.Model.Caps.Has(matrix.CapStrictTools)
+	dst = append(dst, `,"tools":[`...)
+	for i := range t.Functions {
+		f := &t.Functions[i]
+		if !allowed(&t.Choice, f.Name) {
+			continue // Anthropic has no allowed list: the others are not offered
+		}
+		dst = jsonw.Comma(dst)
+		dst = append(dst, `{"name":`...)
+		dst = jsonw.String(dst, f.Name)
+		if f.Description != "" {
+			dst = append(dst, `,"description":`...)
+			dst = jsonw.String(dst, f.Description)
+		}
+		dst = append(dst, `,"input_schema":`...)
+		isStrict := strict && f.Strict != nil && *f.Strict
+		switch {
+		case !matrix.RawPresent(f.Parameters):
+			dst = append(dst, `{"type":"object","properties":{}}`...)
+		case isStrict:
+			var err *openai.Error
+			if dst, err = appendSchema(dst, f.Parameters, &claudeSchema, "tools["+strconv.Itoa(i)+"].function.parameters"); err != nil {
+				return dst, err
+			}
+		default:
+			dst = append(dst, f.Parameters...)
+		}
+		if isStrict {
+			dst = append(dst, `,"strict":true`...)
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `],"tool_choice":{"type":`...)
+	switch t.Choice.Mode {
+	case openai.ToolNone:
+		return append(dst, `"none"}`...), nil
+	case openai.ToolRequired:
+		dst = append(dst, `"any"`...)
+	case openai.ToolNamed:
+		dst = append(dst, `"tool","name":`...)
+		dst = jsonw.String(dst, t.Choice.Name)
+	default:
+		dst = append(dst, `"auto"`...)
+	}
+	if c.parallelOff() {
+		dst = append(dst, `,"disable_parallel_tool_use":true`...)
 	}
 	return append(dst, '}'), nil
 }
@@ -112,11 +222,27 @@ func appendAnthropicSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.E
 // rejects text blocks that are empty or only white space, which OpenAI
 // accepts: such blocks are left out, an assistant turn left with nothing is
 // skipped, and a user turn left with nothing is refused with a clear 400.
-func appendAnthropicMessages(dst []byte, msgs []openai.Message) ([]byte, *openai.Error) {
+// Consecutive tool messages become one user turn of tool_result blocks,
+// which Anthropic requires first in the turn after the calls.
+func appendAnthropicMessages(dst []byte, c *Call) ([]byte, *openai.Error) {
+	msgs := c.Req.Messages
 	dst = append(dst, `,"messages":[`...)
-	for i := range msgs {
+	for i := 0; i < len(msgs); i++ {
 		m := &msgs[i]
-		if m.Role != "user" && m.Role != "assistant" {
+		switch {
+		case m.Role == "tool":
+			dst = jsonw.Comma(dst)
+			dst = append(dst, `{"role":"user","content":[`...)
+			for ; i < len(msgs) && msgs[i].Role == "tool"; i++ {
+				dst = appendToolResult(jsonw.Comma(dst), &msgs[i])
+			}
+			i--
+			dst = append(dst, "]}"...)
+			continue
+		case m.Role != "user" && m.Role != "assistant":
+			continue
+		case m.Role == "assistant" && len(m.ToolCalls) > 0:
+			dst = appendAnthropicCalls(jsonw.Comma(dst), m, c.Thinking.On)
 			continue
 		}
 		if !anthropicHasContent(&m.Content) {
@@ -135,26 +261,105 @@ func appendAnthropicMessages(dst []byte, msgs []openai.Message) ([]byte, *openai
 			dst = append(dst, '}')
 			continue
 		}
-		dst = append(dst, '[')
-		for j := range m.Content.Parts {
-			p := &m.Content.Parts[j]
-			switch p.Type {
-			case "text":
-				if hasText(p.Text) {
-					dst = jsonw.Comma(dst)
-					dst = appendAnthropicText(dst, p.Text, p.CacheControl)
-				}
-			case "image_url":
-				var err *openai.Error
-				dst = jsonw.Comma(dst)
-				if dst, err = appendAnthropicImage(dst, p, i, j); err != nil {
-					return dst, err
-				}
-			}
+		var err *openai.Error
+		if dst, err = appendAnthropicParts(append(dst, '['), m, i); err != nil {
+			return dst, err
 		}
 		dst = append(dst, "]}"...)
 	}
 	return append(dst, ']'), nil
+}
+
+func appendAnthropicParts(dst []byte, m *openai.Message, i int) ([]byte, *openai.Error) {
+	for j := range m.Content.Parts {
+		p := &m.Content.Parts[j]
+		switch p.Type {
+		case "text":
+			if hasText(p.Text) {
+				dst = jsonw.Comma(dst)
+				dst = appendAnthropicText(dst, p.Text, p.CacheControl)
+			}
+		case "image_url":
+			var err *openai.Error
+			dst = jsonw.Comma(dst)
+			if dst, err = appendAnthropicImage(dst, p, i, j); err != nil {
+				return dst, err
+			}
+		}
+	}
+	return dst, nil
+}
+
+// appendAnthropicCalls writes an assistant turn that made calls: its
+// thinking blocks as they came (when thinking is on), its text, then a
+// tool_use block per call.
+func appendAnthropicCalls(dst []byte, m *openai.Message, thinking bool) []byte {
+	dst = append(dst, `{"role":"assistant","content":[`...)
+	if thinking {
+		for j := range m.ReasoningDetails {
+			d := &m.ReasoningDetails[j]
+			if !claudeBlock(d) {
+				continue
+			}
+			dst = jsonw.Comma(dst)
+			if d.Type == openai.DetailEncrypted {
+				dst = append(dst, `{"type":"redacted_thinking","data":`...)
+				dst = jsonw.String(dst, d.Data)
+			} else {
+				dst = append(dst, `{"type":"thinking","thinking":`...)
+				dst = jsonw.String(dst, d.Text)
+				dst = append(dst, `,"signature":`...)
+				dst = jsonw.String(dst, d.Signature)
+			}
+			dst = append(dst, '}')
+		}
+	}
+	if !m.Content.IsParts && hasText(m.Content.Text) {
+		dst = appendAnthropicText(jsonw.Comma(dst), m.Content.Text, nil)
+	}
+	for j := range m.Content.Parts {
+		if p := &m.Content.Parts[j]; p.Type == "text" && hasText(p.Text) {
+			dst = appendAnthropicText(jsonw.Comma(dst), p.Text, p.CacheControl)
+		}
+	}
+	for j := range m.ToolCalls {
+		tc := &m.ToolCalls[j]
+		dst = jsonw.Comma(dst)
+		dst = append(dst, `{"type":"tool_use","id":`...)
+		dst = appendAnthropicID(dst, tc.ID)
+		dst = append(dst, `,"name":`...)
+		dst = jsonw.String(dst, tc.Function.Name)
+		dst = append(dst, `,"input":`...)
+		dst = append(dst, tc.Function.Arguments...) // a JSON object, checked by DecodeChat
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
+}
+
+// appendToolResult writes a tool message as a tool_result block.
+func appendToolResult(dst []byte, m *openai.Message) []byte {
+	dst = append(dst, `{"type":"tool_result","tool_use_id":`...)
+	dst = appendAnthropicID(dst, m.ToolCallID)
+	if text := toolResultText(m); hasText(text) {
+		dst = append(dst, `,"content":`...)
+		dst = jsonw.String(dst, text)
+	}
+	return append(dst, '}')
+}
+
+// appendAnthropicID writes a tool call id as Anthropic takes it: letters,
+// digits, _ and -. Ids made by other providers may hold other characters;
+// each becomes _, the same way for a call and its result.
+func appendAnthropicID(dst []byte, id string) []byte {
+	start := len(dst)
+	dst = jsonw.String(dst, id)
+	for k := start + 1; k < len(dst)-1; k++ {
+		c := dst[k]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			dst[k] = '_'
+		}
+	}
+	return dst
 }
 
 // anthropicHasContent reports whether c has a block Anthropic would accept.

@@ -1,6 +1,9 @@
 package adapter
 
 import (
+	"strings"
+
+	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/server/openai"
 )
@@ -13,15 +16,39 @@ type anthropicBlock struct {
 	Type     string `json:"type"`
 	Text     string `json:"text"`
 	Thinking string `json:"thinking"`
+	// Signed and redacted thinking, which a tool loop needs back.
+	Signature string `json:"signature"`
+	Data      string `json:"data"`
+	// tool_use blocks, and input_json_delta fragments of their input.
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Input       json.RawMessage `json:"input"`
+	PartialJSON string          `json:"partial_json"`
 }
 
-// piece emits a content block, or a delta of one, by its type.
-func (b *anthropicBlock) piece(a *answer) {
+// piece emits a whole content block, or a delta of a streamed one, by its
+// type. Thinking signatures are kept only when the answer returns them
+// (a request with tools, whose loop needs them back).
+func (b *anthropicBlock) piece(a *answer, signed bool) {
 	switch b.Type {
 	case "text", "text_delta":
 		a.text(b.Text)
 	case "thinking", "thinking_delta":
 		a.reasoning(b.Thinking)
+		if signed && b.Type == "thinking" && b.Signature != "" {
+			a.detail(openai.ReasoningDetail{Type: openai.DetailText, Text: b.Thinking, Signature: b.Signature, Format: openai.FormatAnthropic})
+		}
+	case "redacted_thinking":
+		if signed {
+			a.detail(openai.ReasoningDetail{Type: openai.DetailEncrypted, Data: b.Data, Format: openai.FormatAnthropic})
+		}
+	case "tool_use":
+		a.toolStart(b.ID, b.Name, "")
+		if len(b.Input) > 0 {
+			a.toolArgs(bytesconv.String(b.Input))
+		}
+	case "input_json_delta":
+		a.toolArgs(b.PartialJSON)
 	}
 }
 
@@ -89,7 +116,7 @@ type anthropicMessage struct {
 }
 
 // ParseResponse implements Adapter.
-func (Anthropic) ParseResponse(body []byte, out *openai.Completion) error {
+func (Anthropic) ParseResponse(c *Call, body []byte, out *openai.Completion) error {
 	var msg anthropicMessage
 	if err := json.UnmarshalNoCopy(body, &msg); err != nil {
 		return err
@@ -100,8 +127,9 @@ func (Anthropic) ParseResponse(body []byte, out *openai.Completion) error {
 		return errNotAMessage
 	}
 	var a answer
+	signed := c.signed()
 	for i := range msg.Content {
-		msg.Content[i].piece(&a)
+		msg.Content[i].piece(&a, signed)
 	}
 	u := &msg.Usage
 	t := anthropicTokens{input: u.InputTokens, cacheWrite: u.CacheCreationInputTokens, cacheRead: u.CacheReadInputTokens, output: u.OutputTokens}
@@ -117,11 +145,17 @@ type anthropicStream struct {
 	answer
 	tokens anthropicTokens
 	done   bool
+	signed bool
+	// The open thinking block's text and signature, kept when signed: its
+	// reasoning_details entry is sent whole when the block ends.
+	thinking  []byte
+	signature string
+	inThought bool
 }
 
 // NewStream implements Adapter.
 func (Anthropic) NewStream(c *Call, prefix openai.ChunkPrefix) Stream {
-	return &anthropicStream{answer: streamed(c, prefix)}
+	return &anthropicStream{answer: streamed(c, prefix), signed: c.signed()}
 }
 
 type anthropicEvent struct {
@@ -129,7 +163,8 @@ type anthropicEvent struct {
 	Message struct {
 		Usage anthropicUsage `json:"usage"`
 	} `json:"message"`
-	Delta struct {
+	ContentBlock anthropicBlock `json:"content_block"`
+	Delta        struct {
 		anthropicBlock
 		StopReason string `json:"stop_reason"`
 	} `json:"delta"`
@@ -149,8 +184,33 @@ func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Err
 	switch ev.Type {
 	case "message_start":
 		s.tokens.add(&ev.Message.Usage)
+	case "content_block_start":
+		// A tool_use block starts its call (its input follows in deltas);
+		// a redacted block comes whole. Text and thinking come in deltas.
+		switch b := &ev.ContentBlock; b.Type {
+		case "tool_use":
+			b.Input = nil
+			b.piece(&s.answer, s.signed)
+		case "redacted_thinking":
+			b.piece(&s.answer, s.signed)
+		case "thinking":
+			s.inThought, s.thinking, s.signature = s.signed, s.thinking[:0], ""
+		}
 	case "content_block_delta":
-		ev.Delta.piece(&s.answer)
+		ev.Delta.piece(&s.answer, s.signed)
+		if s.inThought {
+			switch ev.Delta.Type {
+			case "thinking_delta":
+				s.thinking = append(s.thinking, ev.Delta.Thinking...)
+			case "signature_delta":
+				s.signature = strings.Clone(ev.Delta.Signature)
+			}
+		}
+	case "content_block_stop":
+		if s.inThought {
+			s.inThought = false
+			s.detail(openai.ReasoningDetail{Type: openai.DetailText, Text: string(s.thinking), Signature: s.signature, Format: openai.FormatAnthropic})
+		}
 	case "message_delta":
 		if ev.Delta.StopReason != "" {
 			s.finish = anthropicFinish(ev.Delta.StopReason)

@@ -22,7 +22,7 @@ type Adapter interface {
 	BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *openai.Error)
 	// ParseResponse decodes a 2xx upstream body. The strings of out may
 	// point into body: use out only while body is alive.
-	ParseResponse(body []byte, out *openai.Completion) error
+	ParseResponse(c *Call, body []byte, out *openai.Completion) error
 	// ParseError reads an upstream error body.
 	ParseError(status int, body []byte) UpstreamError
 	// NewStream starts translating the event stream of a call made with
@@ -96,6 +96,11 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	}
 	c.resolveThinking()
 	c.filter()
+	if req.ToolSet != nil || req.Format != nil {
+		if e := c.resolveTools(); e != nil {
+			return nil, e
+		}
+	}
 	c.resolveMaxTokens()
 	c.noteClamps()
 	if rejected := c.Dropped() & generated.RejectParams; rejected != 0 {
@@ -147,8 +152,8 @@ const reasoningParams = matrix.Mask(1)<<generated.ParamReasoning | matrix.Mask(1
 	matrix.Mask(1)<<generated.ParamIncludeReasoning
 
 // noOps returns the parameters whose values ask for nothing: an empty
-// tool list, tool_choice "none" with no tools, a plain-text
-// response_format. Clients and frameworks send them by default; they are
+// tool list, tool_choice "none" or "auto" with no tools,
+// parallel_tool_calls true, a plain-text response_format. Clients and frameworks send them by default; they are
 // accepted as if absent, never refused.
 func noOps(s *generated.Superset) matrix.Mask {
 	var m matrix.Mask
@@ -157,8 +162,11 @@ func noOps(s *generated.Superset) matrix.Mask {
 	if matrix.RawPresent(tools) && noTools {
 		m |= matrix.MaskOf(generated.ParamTools)
 	}
-	if noTools && string(bytes.TrimSpace(s.Raw(generated.ParamToolChoice))) == `"none"` {
+	if choice := string(bytes.TrimSpace(s.Raw(generated.ParamToolChoice))); noTools && (choice == `"none"` || choice == `"auto"`) {
 		m |= matrix.MaskOf(generated.ParamToolChoice)
+	}
+	if p := s.ParallelToolCalls; p != nil && *p {
+		m |= matrix.MaskOf(generated.ParamParallelToolCalls) // the default
 	}
 	if rf := s.Raw(generated.ParamResponseFormat); matrix.RawKind(rf) == '{' && plainText(rf) {
 		m |= matrix.MaskOf(generated.ParamResponseFormat)

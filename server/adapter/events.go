@@ -19,17 +19,66 @@ type answer struct {
 	reasoningBytes int
 
 	stream bool
-	// Buffered: the text so far.
+	// Buffered: the text so far, the calls and the signed reasoning.
 	content, thoughts joined
+	calls             []openai.ToolCall
+	details           []openai.ReasoningDetail
 	// Streamed: the frames are appended to dst.
 	dst     []byte
 	prefix  openai.ChunkPrefix
 	exclude bool // the client asked not to see reasoning text
+	legacy  bool // answer calls in the deprecated function_call form
+	// nCalls counts the calls begun; a stream numbers them by it.
+	nCalls int
 }
 
 // streamed starts the answer of a stream whose frames start with prefix.
 func streamed(c *Call, prefix openai.ChunkPrefix) answer {
-	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude}
+	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude, legacy: c.Legacy()}
+}
+
+// toolStart begins a call; its arguments follow in toolArgs fragments (a
+// whole buffered call passes them all at once). signature is Gemini's
+// thought signature of the call, "" for none. The legacy form answers only
+// the first call.
+func (a *answer) toolStart(id, name, signature string) {
+	a.nCalls++
+	if a.legacy && a.nCalls > 1 {
+		return
+	}
+	if !a.stream {
+		tc := openai.ToolCall{ID: id, Type: "function", Function: openai.FunctionCall{Name: name}}
+		if signature != "" {
+			tc.ExtraContent = openai.GoogleSignature(signature)
+		}
+		a.calls = append(a.calls, tc)
+		return
+	}
+	a.dst = openai.AppendToolStartChunk(a.dst, a.prefix, a.nCalls-1, id, name, signature, a.legacy)
+}
+
+// toolArgs adds a fragment of the current call's arguments.
+func (a *answer) toolArgs(fragment string) {
+	switch {
+	case a.nCalls == 0 || a.legacy && a.nCalls > 1:
+	case !a.stream:
+		tc := &a.calls[len(a.calls)-1]
+		tc.Function.Arguments += fragment
+	case fragment != "":
+		a.dst = openai.AppendToolArgsChunk(a.dst, a.prefix, a.nCalls-1, fragment, a.legacy)
+	}
+}
+
+// detail returns signed reasoning the client must send back for a tool
+// loop to go on thinking.
+func (a *answer) detail(d openai.ReasoningDetail) {
+	d.Index = len(a.details)
+	if !a.stream {
+		a.details = append(a.details, d)
+		return
+	}
+	a.details = append(a.details, openai.ReasoningDetail{}) // only counted
+	a.dst = openai.AppendDetailChunk(a.dst, a.prefix, &d)
 }
 
 func (a *answer) text(s string) {
@@ -54,7 +103,11 @@ func (a *answer) reasoning(s string) {
 // completion fills out with a buffered answer. Its strings may point into
 // the upstream body.
 func (a *answer) completion(out *openai.Completion) {
-	*out = openai.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), FinishReason: a.finish, Usage: a.usage}
+	*out = openai.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), FinishReason: a.finish, Usage: a.usage,
+		ToolCalls: a.calls, ReasoningDetails: a.details}
+	if len(a.calls) > 0 {
+		out.FinishReason = openai.FinishToolCalls
+	}
 }
 
 // Usage implements Stream.
@@ -62,7 +115,14 @@ func (a *answer) Usage() openai.Usage { return a.usage }
 
 // end appends a stream's finish frame and usage frame.
 func (a *answer) end() {
-	a.dst = openai.AppendFinishChunk(a.dst, a.prefix, a.finish, &a.usage)
+	finish := a.finish
+	switch {
+	case a.nCalls > 0 && a.legacy:
+		finish = openai.FinishFunctionCall
+	case a.nCalls > 0:
+		finish = openai.FinishToolCalls
+	}
+	a.dst = openai.AppendFinishChunk(a.dst, a.prefix, finish, &a.usage)
 }
 
 // Stream translates one upstream event stream into chat.completion.chunk

@@ -58,7 +58,7 @@ func fuzzResponse(f *testing.F, a Adapter, model, seeds string) {
 	c := fuzzCall(f, model, false)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var out openai.Completion
-		if err := a.ParseResponse(body, &out); err != nil {
+		if err := a.ParseResponse(c, body, &out); err != nil {
 			return
 		}
 		got := openai.AppendCompletion(nil, "chatcmpl-1", 1, model, &out, !c.Thinking.Exclude)

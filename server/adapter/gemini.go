@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -35,13 +36,27 @@ func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstr
 
 func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 	msgs := c.Req.Messages
+	turn := currentTurn(msgs)
 	dst = append(dst, `{"contents":[`...)
-	for i := range msgs {
+	for i := 0; i < len(msgs); i++ {
 		m := &msgs[i]
-		if m.Role != "user" && m.Role != "assistant" {
+		switch {
+		case m.Role == "tool":
+			// The results of one turn's calls: one user content with a
+			// functionResponse part per call, in the calls' order.
+			end := i
+			for end < len(msgs) && msgs[end].Role == "tool" {
+				end++
+			}
+			dst = appendFunctionResponses(jsonw.Comma(dst), msgs, i, end)
+			i = end - 1
 			continue
-		}
-		if m.Role == "assistant" && (!m.Content.IsParts && m.Content.Text == "" || m.Content.IsParts && len(m.Content.Parts) == 0) {
+		case m.Role == "assistant" && len(m.ToolCalls) > 0:
+			dst = appendFunctionCalls(jsonw.Comma(dst), c, m, i >= turn)
+			continue
+		case m.Role != "user" && m.Role != "assistant":
+			continue
+		case m.Role == "assistant" && (!m.Content.IsParts && m.Content.Text == "" || m.Content.IsParts && len(m.Content.Parts) == 0):
 			continue // an empty model turn: Gemini wants no content without parts
 		}
 		dst = jsonw.Comma(dst)
@@ -77,6 +92,12 @@ func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 	if opened {
 		dst = append(dst, "]}"...)
 	}
+	if t := c.Req.ToolSet; t != nil && len(t.Functions) > 0 {
+		var err *openai.Error
+		if dst, err = appendGeminiTools(dst, t); err != nil {
+			return dst, err
+		}
+	}
 
 	dst = append(dst, `,"generationConfig":{`...)
 	dst = appendForwarded(dst, c)
@@ -86,7 +107,165 @@ func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 		dst = jsonw.Int(dst, c.MaxTokens)
 	}
 	dst = appendThinkingConfig(dst, c)
+	if f := c.Req.Format; f != nil {
+		dst = jsonw.Comma(dst)
+		dst = append(dst, `"responseMimeType":"application/json"`...)
+		if schema := f.Schema(); schema != nil {
+			dst = append(dst, `,"responseJsonSchema":`...)
+			var err *openai.Error
+			if dst, err = appendSchema(dst, schema, &geminiSchema, "response_format.json_schema.schema"); err != nil {
+				return dst, err
+			}
+		}
+	}
 	return append(dst, "}}"...), nil
+}
+
+// appendGeminiTools writes the function declarations and the calling
+// config that tool_choice asks for.
+func appendGeminiTools(dst []byte, t *openai.Tools) ([]byte, *openai.Error) {
+	dst = append(dst, `,"tools":[{"functionDeclarations":[`...)
+	for i := range t.Functions {
+		f := &t.Functions[i]
+		dst = jsonw.Comma(dst)
+		dst = append(dst, `{"name":`...)
+		dst = jsonw.String(dst, f.Name)
+		if f.Description != "" {
+			dst = append(dst, `,"description":`...)
+			dst = jsonw.String(dst, f.Description)
+		}
+		if matrix.RawPresent(f.Parameters) {
+			dst = append(dst, `,"parametersJsonSchema":`...)
+			var err *openai.Error
+			if dst, err = appendSchema(dst, f.Parameters, &geminiSchema, "tools["+strconv.Itoa(i)+"].function.parameters"); err != nil {
+				return dst, err
+			}
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `]}],"toolConfig":{"functionCallingConfig":{"mode":`...)
+	names := t.Choice.Allowed
+	switch t.Choice.Mode {
+	case openai.ToolNone:
+		return append(dst, `"NONE"}}`...), nil
+	case openai.ToolNamed:
+		dst, names = append(dst, `"ANY"`...), []string{t.Choice.Name}
+	case openai.ToolRequired:
+		dst = append(dst, `"ANY"`...)
+	default:
+		if names == nil {
+			return append(dst, `"AUTO"}}`...), nil
+		}
+		// Only VALIDATED takes a list and still lets the model answer in text.
+		dst = append(dst, `"VALIDATED"`...)
+	}
+	if names != nil {
+		dst = append(dst, `,"allowedFunctionNames":[`...)
+		for _, n := range names {
+			dst = jsonw.Comma(dst)
+			dst = jsonw.String(dst, n)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, "}}"...), nil
+}
+
+// appendFunctionCalls writes an assistant turn that made calls as a model
+// content: its text, then a functionCall part per call. The first call of
+// the step carries the thought signature the client echoed, or in the
+// current turn the model's placeholder when it has none.
+func appendFunctionCalls(dst []byte, c *Call, m *openai.Message, current bool) []byte {
+	dst = append(dst, `{"role":"model","parts":[`...)
+	if text := toolResultText(m); text != "" {
+		dst = append(dst, `{"text":`...)
+		dst = jsonw.String(dst, text)
+		dst = append(dst, '}')
+	}
+	for j := range m.ToolCalls {
+		tc := &m.ToolCalls[j]
+		dst = jsonw.Comma(dst)
+		dst = append(dst, `{"functionCall":{`...)
+		if geminiID(tc.ID) {
+			dst = append(dst, `"id":`...)
+			dst = jsonw.String(dst, tc.ID)
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"name":`...)
+		dst = jsonw.String(dst, tc.Function.Name)
+		dst = append(dst, `,"args":`...)
+		dst = append(dst, tc.Function.Arguments...)
+		dst = append(dst, '}')
+		sig := thoughtSignature(m, tc)
+		if sig == "" && j == 0 && current && c.Model.ToolLoop.Unsigned == matrix.UnsignedPlaceholder {
+			sig = c.Model.ToolLoop.Placeholder
+		}
+		if sig != "" {
+			dst = append(dst, `,"thoughtSignature":`...)
+			dst = jsonw.String(dst, sig)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
+}
+
+// thoughtSignature returns the signature a client echoed for a call, in
+// extra_content or reasoning_details.
+func thoughtSignature(m *openai.Message, tc *openai.ToolCall) string {
+	if sig := tc.ThoughtSignature(); sig != "" {
+		return sig
+	}
+	for k := range m.ReasoningDetails {
+		d := &m.ReasoningDetails[k]
+		if d.Type == openai.DetailEncrypted && d.Format == openai.FormatGoogle && d.ID == tc.ID {
+			return d.Data
+		}
+	}
+	return ""
+}
+
+// appendFunctionResponses writes the tool messages msgs[from:to] as one
+// user content of functionResponse parts, in the order of the calls they
+// answer, each with the name of its function (which OpenAI's tool message
+// does not carry) and its text wrapped as {"output": text}.
+func appendFunctionResponses(dst []byte, msgs []openai.Message, from, to int) []byte {
+	dst = append(dst, `{"role":"user","parts":[`...)
+	var calls []openai.ToolCall
+	if from > 0 {
+		calls = msgs[from-1].ToolCalls
+	}
+	for _, tc := range calls {
+		for i := from; i < to; i++ {
+			if msgs[i].ToolCallID == tc.ID {
+				dst = appendFunctionResponse(jsonw.Comma(dst), &msgs[i], tc.Function.Name)
+			}
+		}
+	}
+	return append(dst, "]}"...)
+}
+
+func appendFunctionResponse(dst []byte, m *openai.Message, name string) []byte {
+	dst = append(dst, `{"functionResponse":{`...)
+	if geminiID(m.ToolCallID) {
+		dst = append(dst, `"id":`...)
+		dst = jsonw.String(dst, m.ToolCallID)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"name":`...)
+	dst = jsonw.String(dst, name)
+	dst = append(dst, `,"response":{"output":`...)
+	dst = jsonw.String(dst, toolResultText(m))
+	return append(dst, "}}}"...)
+}
+
+// Call ids the gateway makes up, for calls that came without one (Gemini
+// 2.x, the legacy function_call form). They are never sent to Gemini,
+// which matches such calls and results by order.
+const madeUpGeminiID = "call_otk_"
+
+// geminiID reports whether a call id is sent to Gemini: every id but the
+// ones the gateway made up.
+func geminiID(id string) bool {
+	return !strings.HasPrefix(id, madeUpGeminiID) && !strings.HasPrefix(id, openai.LegacyCallIDPrefix)
 }
 
 // appendThinkingConfig writes thinkingConfig when the client asked for

@@ -1,6 +1,10 @@
 package adapter
 
 import (
+	"hash/fnv"
+	"strconv"
+
+	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/server/openai"
 )
@@ -13,8 +17,10 @@ type geminiResponse struct {
 	Candidates []struct {
 		Content struct {
 			Parts []struct {
-				Text    string `json:"text"`
-				Thought bool   `json:"thought"`
+				Text             string      `json:"text"`
+				Thought          bool        `json:"thought"`
+				ThoughtSignature string      `json:"thoughtSignature"`
+				FunctionCall     *geminiCall `json:"functionCall"`
 			} `json:"parts"`
 		} `json:"content"`
 		FinishReason string `json:"finishReason"`
@@ -34,15 +40,43 @@ type geminiUsage struct {
 	ToolUsePromptTokenCount int64 `json:"toolUsePromptTokenCount"`
 }
 
+type geminiCall struct {
+	ID   string          `json:"id"`
+	Name string          `json:"name"`
+	Args json.RawMessage `json:"args"`
+}
+
 // walk emits the parts of the first candidate and records its finish
 // reason, a blocked prompt's, and the usage, when the response has them.
-func (r *geminiResponse) walk(a *answer) {
+// A call's thought signature is returned only when signed.
+func (r *geminiResponse) walk(a *answer, signed bool) {
 	if len(r.Candidates) > 0 {
 		cand := &r.Candidates[0]
 		for _, p := range cand.Content.Parts {
-			if p.Thought {
+			switch {
+			case p.FunctionCall != nil:
+				fc := p.FunctionCall
+				id := fc.ID
+				if id == "" {
+					id = madeUpCallID(a.nCalls, fc)
+				}
+				sig := ""
+				if signed {
+					sig = p.ThoughtSignature
+				}
+				a.toolStart(id, fc.Name, sig)
+				if sig != "" {
+					a.detail(openai.ReasoningDetail{Type: openai.DetailEncrypted, Data: sig, ID: id, Format: openai.FormatGoogle})
+				}
+				// Gemini sends each call whole: its arguments are one fragment.
+				if len(fc.Args) == 0 {
+					a.toolArgs("{}")
+				} else {
+					a.toolArgs(bytesconv.String(fc.Args))
+				}
+			case p.Thought:
 				a.reasoning(p.Text)
-			} else {
+			default:
 				a.text(p.Text)
 			}
 		}
@@ -64,6 +98,16 @@ func (r *geminiResponse) walk(a *answer) {
 	}
 }
 
+// madeUpCallID names a call Gemini gave no id (Gemini 2.x): from its
+// position, name and arguments, so that a buffered and a streamed answer
+// name it alike.
+func madeUpCallID(n int, fc *geminiCall) string {
+	h := fnv.New64a()
+	h.Write([]byte(fc.Name))
+	h.Write(fc.Args)
+	return madeUpGeminiID + strconv.Itoa(n) + "_" + strconv.FormatUint(h.Sum64(), 36)
+}
+
 func geminiFinish(reason string) string {
 	switch reason {
 	case "MAX_TOKENS":
@@ -76,7 +120,7 @@ func geminiFinish(reason string) string {
 }
 
 // ParseResponse implements Adapter.
-func (Gemini) ParseResponse(body []byte, out *openai.Completion) error {
+func (Gemini) ParseResponse(c *Call, body []byte, out *openai.Completion) error {
 	var r geminiResponse
 	if err := json.UnmarshalNoCopy(body, &r); err != nil {
 		return err
@@ -87,7 +131,7 @@ func (Gemini) ParseResponse(body []byte, out *openai.Completion) error {
 		return errNotAnAnswer
 	}
 	a := answer{finish: openai.FinishStop}
-	r.walk(&a)
+	r.walk(&a, c.signed())
 	a.completion(out)
 	return nil
 }
@@ -96,11 +140,14 @@ func (Gemini) ParseResponse(body []byte, out *openai.Completion) error {
 // partial GenerateContentResponse with text increments, thought parts,
 // cumulative usageMetadata, and finishReason on the last one. The stream
 // ends when the connection does.
-type geminiStream struct{ answer }
+type geminiStream struct {
+	answer
+	signed bool
+}
 
 // NewStream implements Adapter.
 func (Gemini) NewStream(c *Call, prefix openai.ChunkPrefix) Stream {
-	return &geminiStream{streamed(c, prefix)}
+	return &geminiStream{streamed(c, prefix), c.signed()}
 }
 
 type geminiStreamChunk struct {
@@ -119,7 +166,7 @@ func (s *geminiStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Error)
 		return dst, streamError("gemini: " + ch.Error.Message)
 	}
 	s.dst = dst
-	ch.walk(&s.answer)
+	ch.walk(&s.answer, s.signed)
 	return s.dst, nil
 }
 

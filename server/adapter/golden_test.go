@@ -67,9 +67,10 @@ func goldenCase(t *testing.T, a Adapter, dir string) {
 	if answer, err := os.ReadFile(filepath.Join(dir, "upstream_response.json")); err == nil {
 		var out openai.Completion
 		var got []byte
-		if err := a.ParseResponse(answer, &out); err != nil {
+		if err := a.ParseResponse(call, answer, &out); err != nil {
 			got, _ = json.Marshal(map[string]string{"unreadable": err.Error()})
 		} else {
+			out.Legacy = call.Legacy()
 			got = openai.AppendCompletion(nil, "chatcmpl-golden", 1700000000, chat.Model, &out, !call.Thinking.Exclude)
 		}
 		compareJSON(t, filepath.Join(dir, "response.json"), got)

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"errors"
 	"maps"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
+	"github.com/opentoken/opentoken/internal/jsonscan"
 	"github.com/opentoken/opentoken/matrix"
 )
 
@@ -51,6 +51,17 @@ func DecodeChat(body []byte, req *ChatRequest) *Error {
 		}
 		if r.MaxTokens != nil && *r.MaxTokens < 0 {
 			return BadRequest("reasoning.max_tokens", "reasoning.max_tokens must not be negative")
+		}
+	}
+	if raw := &req.Superset; matrix.RawPresent(raw.Tools) || matrix.RawPresent(raw.Functions) ||
+		matrix.RawPresent(raw.ToolChoice) || matrix.RawPresent(raw.FunctionCall) {
+		if e := decodeTools(req); e != nil {
+			return e
+		}
+	}
+	if matrix.RawPresent(req.Superset.ResponseFormat) {
+		if e := decodeResponseFormat(req); e != nil {
+			return e
 		}
 	}
 	return validateMessages(req.Messages)
@@ -194,48 +205,179 @@ var roles = map[string]bool{"system": true, "developer": true, "user": true, "as
 
 func validateMessages(msgs []Message) *Error {
 	conversation := false
+	var loop toolLoop
 	for i := range msgs {
 		m := &msgs[i]
-		at := "messages[" + strconv.Itoa(i) + "]"
+		if m.Role == "function" {
+			// The deprecated result message: answers the latest call of its
+			// function, and is a tool message from here on.
+			m.Role, m.ToolCallID = "tool", loop.byName(m.Name)
+			if m.ToolCallID == "" {
+				return BadRequest(msgAt(i)+".name", "a function message must answer a function_call of the assistant message before it; none calls "+strconv.Quote(m.Name))
+			}
+		}
+		if m.Role != "tool" {
+			if e := loop.close(); e != nil {
+				return e
+			}
+		}
 		switch {
 		case !roles[m.Role]:
-			return BadRequest(at+".role", at+".role must be system, developer, user, assistant or tool")
-		case m.Role == "tool" || m.Role == "function":
-			return Unsupported(at+".role", "tool messages need tool calling, which this gateway does not support yet")
-		case m.ToolCalls != nil && matrix.RawPresent(m.ToolCalls), m.FunctionCall != nil && matrix.RawPresent(m.FunctionCall):
-			return Unsupported(at+".tool_calls", "assistant tool calls need tool calling, which this gateway does not support yet")
+			return BadRequest(msgAt(i)+".role", msgAt(i)+".role must be system, developer, user, assistant or tool")
+		case m.Role == "tool":
+			if e := loop.answer(m, i); e != nil {
+				return e
+			}
 		case m.Audio != nil && matrix.RawPresent(m.Audio):
-			return Unsupported(at+".audio", "audio is not supported")
+			return Unsupported(msgAt(i)+".audio", "audio is not supported")
 		case m.Content.IsNull && m.Role != "assistant":
-			return BadRequest(at+".content", at+".content is required")
+			return BadRequest(msgAt(i)+".content", msgAt(i)+".content is required")
+		}
+		if m.Role == "assistant" {
+			if e := loop.open(m, i); e != nil {
+				return e
+			}
 		}
 		if m.Role == "user" || m.Role == "assistant" {
 			conversation = true
 		}
-		for j := range m.Content.Parts {
-			p := &m.Content.Parts[j]
-			pat := at + ".content[" + strconv.Itoa(j) + "]"
-			switch p.Type {
-			case "text":
-			case "image_url":
-				if m.Role != "user" {
-					return BadRequest(pat+".type", "image parts are allowed only in user messages")
-				}
-				if p.ImageURL == nil || p.ImageURL.URL == "" {
-					return BadRequest(pat+".image_url.url", pat+".image_url.url is required")
-				}
-			case "input_audio", "file":
-				return Unsupported(pat+".type", p.Type+" content parts are not supported by any registered model")
-			default:
-				return BadRequest(pat+".type", pat+".type must be text or image_url")
-			}
-			if p.CacheControl != nil && p.CacheControl.Type != "ephemeral" {
-				return BadRequest(pat+".cache_control.type", "cache_control.type must be ephemeral")
-			}
+		if e := validateParts(m, i); e != nil {
+			return e
 		}
+	}
+	if e := loop.close(); e != nil {
+		return e
 	}
 	if !conversation {
 		return BadRequest("messages", "messages must include at least one user or assistant message")
+	}
+	return nil
+}
+
+// msgAt is the path of message i, for errors.
+func msgAt(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
+
+func validateParts(m *Message, i int) *Error {
+	for j := range m.Content.Parts {
+		p := &m.Content.Parts[j]
+		pat := msgAt(i) + ".content[" + strconv.Itoa(j) + "]"
+		switch p.Type {
+		case "text":
+		case "image_url":
+			if m.Role != "user" {
+				return BadRequest(pat+".type", "image parts are allowed only in user messages")
+			}
+			if p.ImageURL == nil || p.ImageURL.URL == "" {
+				return BadRequest(pat+".image_url.url", pat+".image_url.url is required")
+			}
+		case "refusal":
+			if m.Role != "assistant" {
+				return BadRequest(pat+".type", "refusal parts are allowed only in assistant messages")
+			}
+		case "input_audio", "file":
+			return Unsupported(pat+".type", p.Type+" content parts are not supported by any registered model")
+		default:
+			return BadRequest(pat+".type", pat+".type must be text or image_url")
+		}
+		if p.CacheControl != nil && p.CacheControl.Type != "ephemeral" {
+			return BadRequest(pat+".cache_control.type", "cache_control.type must be ephemeral")
+		}
+	}
+	return nil
+}
+
+// toolLoop follows the calls of the latest assistant message: each must be
+// answered by a tool message before the conversation goes on, as OpenAI
+// requires and both upstreams do too.
+type toolLoop struct {
+	calls    []ToolCall // of the latest assistant message
+	answered []bool
+}
+
+// open starts following an assistant message's calls, mapping a legacy
+// function_call onto a call with an id of its own.
+func (l *toolLoop) open(m *Message, i int) *Error {
+	if len(m.ToolCalls) == 0 && m.FunctionCall == nil {
+		return nil
+	}
+	at := msgAt(i)
+	if m.FunctionCall != nil {
+		if len(m.ToolCalls) > 0 {
+			return BadRequest(at+".function_call", "an assistant message carries tool_calls or the deprecated function_call, not both")
+		}
+		// Legacy calls have no id: one is made from the message's position,
+		// the same on every turn of the loop.
+		m.ToolCalls = []ToolCall{{ID: LegacyCallIDPrefix + strconv.Itoa(i), Type: "function", Function: *m.FunctionCall}}
+	}
+	for j := range m.ToolCalls {
+		c := &m.ToolCalls[j]
+		cat := at + ".tool_calls[" + strconv.Itoa(j) + "]"
+		switch {
+		case c.ID == "":
+			return BadRequest(cat+".id", cat+".id is required")
+		case c.Type != "function" && c.Type != "":
+			return BadRequest(cat+".type", cat+".type must be function")
+		case !validName(c.Function.Name):
+			return BadRequest(cat+".function.name", cat+".function.name must be "+nameRule)
+		}
+		if c.Function.Arguments == "" {
+			c.Function.Arguments = "{}"
+		}
+		if args := []byte(c.Function.Arguments); matrix.RawKind(args) != '{' || !json.Valid(args) {
+			return BadRequest(cat+".function.arguments", cat+".function.arguments must be a JSON object, as text")
+		}
+	}
+	if len(m.ToolCalls) > 0 {
+		l.calls, l.answered = m.ToolCalls, make([]bool, len(m.ToolCalls))
+	}
+	return nil
+}
+
+// answer checks a tool message against the calls it may answer.
+func (l *toolLoop) answer(m *Message, i int) *Error {
+	at := msgAt(i)
+	if m.ToolCallID == "" {
+		return BadRequest(at+".tool_call_id", at+".tool_call_id is required")
+	}
+	for j := range m.Content.Parts {
+		if m.Content.Parts[j].Type != "text" {
+			return BadRequest(at+".content["+strconv.Itoa(j)+"].type", "tool messages take only text parts")
+		}
+	}
+	for j := range l.calls {
+		if l.calls[j].ID == m.ToolCallID {
+			if l.answered[j] {
+				return BadRequest(at+".tool_call_id", "tool_call_id "+strconv.Quote(m.ToolCallID)+" is answered twice")
+			}
+			l.answered[j] = true
+			return nil
+		}
+	}
+	return BadRequest(at+".tool_call_id", "Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'; "+
+		strconv.Quote(m.ToolCallID)+" is not a call of the assistant message before it")
+}
+
+// byName returns the id of the latest unanswered call of a function.
+func (l *toolLoop) byName(name string) string {
+	for j := len(l.calls) - 1; j >= 0; j-- {
+		if l.calls[j].Function.Name == name && !l.answered[j] {
+			return l.calls[j].ID
+		}
+	}
+	return ""
+}
+
+// close ends the loop: every call must have been answered.
+func (l *toolLoop) close() *Error {
+	var missing []string
+	for j := range l.calls {
+		if !l.answered[j] {
+			missing = append(missing, l.calls[j].ID)
+		}
+	}
+	l.calls, l.answered = nil, nil
+	if missing != nil {
+		return BadRequest("messages", "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: "+strings.Join(missing, ", "))
 	}
 	return nil
 }
@@ -245,9 +387,9 @@ func validateMessages(msgs []Message) *Error {
 // superset. The body is known to be valid JSON, so the walk only needs to
 // find where each value ends.
 func unknownKey(body []byte) (string, bool) {
-	i := skipSpace(body, 0) + 1 // past '{'
+	i := jsonscan.SkipSpace(body, 0) + 1 // past '{'
 	for {
-		i = skipSpace(body, i)
+		i = jsonscan.SkipSpace(body, i)
 		if i >= len(body) || body[i] == '}' {
 			return "", true
 		}
@@ -255,7 +397,7 @@ func unknownKey(body []byte) (string, bool) {
 			i++
 			continue
 		}
-		end := stringEnd(body, i)
+		end := jsonscan.StringEnd(body, i)
 		name := bytesconv.String(body[i+1 : end-1])
 		if hasByte(body[i+1:end-1], '\\') {
 			name = unescape(body[i:end])
@@ -263,8 +405,8 @@ func unknownKey(body []byte) (string, bool) {
 		if !generated.KnownField(name) {
 			return strings.Clone(name), false
 		}
-		i = skipSpace(body, end)
-		i = valueEnd(body, skipSpace(body, i+1)) // past ':' and the value
+		i = jsonscan.SkipSpace(body, end)
+		i = jsonscan.ValueEnd(body, jsonscan.SkipSpace(body, i+1)) // past ':' and the value
 	}
 }
 
@@ -276,66 +418,6 @@ func unescape(literal []byte) string {
 		return string(literal)
 	}
 	return s
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the string that starts at b[i] == '"'.
-// It jumps from quote to quote (bytes.IndexByte is vectorised) and skips a
-// quote that an odd run of backslashes escapes.
-func stringEnd(b []byte, i int) int {
-	for j := i + 1; j < len(b); {
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
-			return len(b)
-		}
-		j += q
-		backslashes := 0
-		for k := j - 1; k > i && b[k] == '\\'; k-- {
-			backslashes++
-		}
-		if backslashes%2 == 0 {
-			return j + 1
-		}
-		j++
-	}
-	return len(b)
-}
-
-// valueEnd returns the index just past the value that starts at b[i].
-func valueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = stringEnd(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return i
-	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ' ' && b[i] != '\n' && b[i] != '\t' && b[i] != '\r' {
-		i++
-	}
-	return i
 }
 
 func hasByte(b []byte, c byte) bool {

@@ -18,18 +18,31 @@ type ChatRequest struct {
 	// ReasoningObject is the reasoning parameter decoded and validated by
 	// DecodeChat; nil when the client sent none (or null).
 	ReasoningObject *Reasoning `json:"-"`
+	// ToolSet is tools and tool_choice (or functions and function_call)
+	// decoded and checked by DecodeChat; nil when the client sent none.
+	ToolSet *Tools `json:"-"`
+	// Format is a response_format asking for JSON, checked by DecodeChat;
+	// nil for none or plain text.
+	Format *ResponseFormat `json:"-"`
 }
 
 // Message is one entry of messages.
 type Message struct {
-	Role       string          `json:"role"`
-	Content    Content         `json:"content"`
-	Name       string          `json:"name,omitempty"`
-	ToolCalls  json.RawMessage `json:"tool_calls,omitempty"`
-	ToolCallID string          `json:"tool_call_id,omitempty"`
-	Refusal    *string         `json:"refusal,omitempty"`
-	// FunctionCall is the deprecated form of ToolCalls.
-	FunctionCall json.RawMessage `json:"function_call,omitempty"`
+	Role       string     `json:"role"`
+	Content    Content    `json:"content"`
+	Name       string     `json:"name,omitempty"`
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
+	Refusal    *string    `json:"refusal,omitempty"`
+	// FunctionCall is the deprecated form of ToolCalls; DecodeChat maps it
+	// onto ToolCalls.
+	FunctionCall *FunctionCall `json:"function_call,omitempty"`
+	// ReasoningDetails is what an earlier answer returned of its reasoning
+	// (OpenRouter's field), echoed back so a tool loop keeps thinking on.
+	ReasoningDetails []ReasoningDetail `json:"reasoning_details,omitempty"`
+	// Reasoning is an earlier answer's reasoning text, accepted and not
+	// sent upstream: only signed blocks can go back.
+	Reasoning json.RawMessage `json:"reasoning,omitempty"`
 	// Audio references an earlier audio answer.
 	Audio json.RawMessage `json:"audio,omitempty"`
 }

@@ -10,6 +10,8 @@ const (
 	FinishLength        = "length"
 	FinishContentFilter = "content_filter"
 	FinishToolCalls     = "tool_calls"
+	// FinishFunctionCall ends a call in the deprecated function_call form.
+	FinishFunctionCall = "function_call"
 )
 
 // Completion is an upstream's answer in neutral form, as an adapter parses it.
@@ -18,6 +20,11 @@ type Completion struct {
 	Reasoning    string
 	FinishReason string
 	Usage        Usage
+	ToolCalls    []ToolCall
+	// ReasoningDetails is the signed reasoning a tool loop needs back.
+	ReasoningDetails []ReasoningDetail
+	// Legacy answers a call in the deprecated function_call form.
+	Legacy bool
 }
 
 // Usage counts tokens the OpenAI way: Cached and CacheCreation are parts of
@@ -38,13 +45,40 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 	dst = append(dst, `,"model":`...)
 	dst = jsonw.String(dst, model)
 	dst = append(dst, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	dst = jsonw.String(dst, c.Content)
+	finish := c.FinishReason
+	if c.Content == "" && len(c.ToolCalls) > 0 {
+		dst = append(dst, "null"...) // OpenAI's shape of a turn that only calls
+	} else {
+		dst = jsonw.String(dst, c.Content)
+	}
 	if withReasoning && c.Reasoning != "" {
 		dst = append(dst, `,"reasoning":`...)
 		dst = jsonw.String(dst, c.Reasoning)
 	}
+	switch {
+	case len(c.ToolCalls) > 0 && c.Legacy:
+		dst = append(dst, `,"function_call":`...)
+		dst = appendFunction(dst, &c.ToolCalls[0].Function)
+		finish = FinishFunctionCall
+	case len(c.ToolCalls) > 0:
+		dst = append(dst, `,"tool_calls":[`...)
+		for i := range c.ToolCalls {
+			dst = jsonw.Comma(dst)
+			dst = appendToolCall(dst, &c.ToolCalls[i])
+		}
+		dst = append(dst, ']')
+		finish = FinishToolCalls
+	}
+	if len(c.ReasoningDetails) > 0 {
+		dst = append(dst, `,"reasoning_details":[`...)
+		for i := range c.ReasoningDetails {
+			dst = jsonw.Comma(dst)
+			dst = appendDetail(dst, &c.ReasoningDetails[i])
+		}
+		dst = append(dst, ']')
+	}
 	dst = append(dst, `,"refusal":null},"logprobs":null,"finish_reason":`...)
-	dst = jsonw.String(dst, c.FinishReason)
+	dst = jsonw.String(dst, finish)
 	dst = append(dst, `}],"usage":`...)
 	dst = AppendUsage(dst, &c.Usage)
 	return append(dst, '}')
@@ -65,4 +99,54 @@ func AppendUsage(dst []byte, u *Usage) []byte {
 	dst = append(dst, `},"completion_tokens_details":{"reasoning_tokens":`...)
 	dst = jsonw.Int(dst, u.Reasoning)
 	return append(dst, "}}"...)
+}
+
+func appendFunction(dst []byte, f *FunctionCall) []byte {
+	dst = append(dst, `{"name":`...)
+	dst = jsonw.String(dst, f.Name)
+	dst = append(dst, `,"arguments":`...)
+	dst = jsonw.String(dst, f.Arguments)
+	return append(dst, '}')
+}
+
+func appendToolCall(dst []byte, tc *ToolCall) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = jsonw.String(dst, tc.ID)
+	dst = append(dst, `,"type":"function","function":`...)
+	dst = appendFunction(dst, &tc.Function)
+	if sig := tc.ThoughtSignature(); sig != "" {
+		dst = appendExtraContent(dst, sig)
+	}
+	return append(dst, '}')
+}
+
+// appendExtraContent appends a Gemini thought signature the way Google's
+// own OpenAI-compatible endpoint returns it.
+func appendExtraContent(dst []byte, signature string) []byte {
+	dst = append(dst, `,"extra_content":{"google":{"thought_signature":`...)
+	dst = jsonw.String(dst, signature)
+	return append(dst, "}}"...)
+}
+
+func appendDetail(dst []byte, d *ReasoningDetail) []byte {
+	dst = append(dst, `{"type":`...)
+	dst = jsonw.String(dst, d.Type)
+	for _, f := range [...]struct{ key, v string }{{"text", d.Text}, {"signature", d.Signature}, {"data", d.Data}, {"id", d.ID}, {"format", d.Format}} {
+		if f.v != "" || f.key == "text" && d.Type == DetailText {
+			dst = append(dst, ',')
+			dst = jsonw.Key(dst, f.key)
+			dst = jsonw.String(dst, f.v)
+		}
+	}
+	dst = append(dst, `,"index":`...)
+	dst = jsonw.Int(dst, int64(d.Index))
+	return append(dst, '}')
+}
+
+// GoogleSignature wraps a Gemini thought signature as a call's extra_content.
+func GoogleSignature(signature string) *ExtraContent {
+	e := &ExtraContent{Google: &struct {
+		ThoughtSignature string `json:"thought_signature"`
+	}{signature}}
+	return e
 }

@@ -46,6 +46,57 @@ func appendDeltaChunk(dst []byte, p ChunkPrefix, key, text string) []byte {
 	return append(dst, `},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
 }
 
+// AppendToolStartChunk appends the first frame of call number index: its
+// id, type, name and empty arguments, which the SDKs' accumulators need
+// together; signature is Gemini's thought signature, "" for none. legacy
+// writes the deprecated function_call delta.
+func AppendToolStartChunk(dst []byte, p ChunkPrefix, index int, id, name, signature string, legacy bool) []byte {
+	dst = append(dst, "data: "...)
+	dst = append(dst, p...)
+	if legacy {
+		dst = append(dst, `,"choices":[{"index":0,"delta":{"function_call":{"name":`...)
+		dst = jsonw.String(dst, name)
+		return append(dst, `,"arguments":""}},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
+	}
+	dst = append(dst, `,"choices":[{"index":0,"delta":{"tool_calls":[{"index":`...)
+	dst = jsonw.Int(dst, int64(index))
+	dst = append(dst, `,"id":`...)
+	dst = jsonw.String(dst, id)
+	dst = append(dst, `,"type":"function","function":{"name":`...)
+	dst = jsonw.String(dst, name)
+	dst = append(dst, `,"arguments":""}`...)
+	if signature != "" {
+		dst = appendExtraContent(dst, signature)
+	}
+	return append(dst, `}]},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
+}
+
+// AppendToolArgsChunk appends a fragment of call number index's arguments.
+func AppendToolArgsChunk(dst []byte, p ChunkPrefix, index int, fragment string, legacy bool) []byte {
+	dst = append(dst, "data: "...)
+	dst = append(dst, p...)
+	if legacy {
+		dst = append(dst, `,"choices":[{"index":0,"delta":{"function_call":{"arguments":`...)
+		dst = jsonw.String(dst, fragment)
+		return append(dst, `}},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
+	}
+	dst = append(dst, `,"choices":[{"index":0,"delta":{"tool_calls":[{"index":`...)
+	dst = jsonw.Int(dst, int64(index))
+	dst = append(dst, `,"function":{"arguments":`...)
+	dst = jsonw.String(dst, fragment)
+	return append(dst, `}}]},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
+}
+
+// AppendDetailChunk appends a frame with one whole reasoning_details entry:
+// signed reasoning that a tool loop needs back.
+func AppendDetailChunk(dst []byte, p ChunkPrefix, d *ReasoningDetail) []byte {
+	dst = append(dst, "data: "...)
+	dst = append(dst, p...)
+	dst = append(dst, `,"choices":[{"index":0,"delta":{"reasoning_details":[`...)
+	dst = appendDetail(dst, d)
+	return append(dst, `]},"logprobs":null,"finish_reason":null}]}`+"\n\n"...)
+}
+
 // AppendFinishChunk appends the frame with an empty delta and the finish
 // reason, then the usage frame with no choices, which every stream ends with
 // whatever stream_options said.
