@@ -103,10 +103,20 @@ type reply struct {
 	stopSequence              any
 	input, output             int
 	cacheWrite, cacheRead     int
+	calls                     []call
 }
 
 func (e *Emulator) reply(req *request) *reply {
 	r := &reply{text: "Emulated " + req.Model + " reply to: " + truncate(req.lastUserText(), 200), stopReason: "end_turn"}
+	if req.endsWithResults() {
+		r.text = "Emulated " + req.Model + " reply after tool results: " + truncate(req.lastResults(), 200)
+	}
+	if text, ok := req.formatText(); ok {
+		r.text = text
+	}
+	if r.calls = e.calls(req); r.calls != nil {
+		r.text, r.stopReason = "", "tool_use"
+	}
 	for _, s := range req.stopSequences {
 		if i := strings.Index(r.text, s); i >= 0 {
 			r.text, r.stopReason, r.stopSequence = r.text[:i], "stop_sequence", s
@@ -125,6 +135,9 @@ func (e *Emulator) reply(req *request) *reply {
 		r.text = strings.Join(words, " ")
 	}
 	r.output = len(words) + thinkingTokens
+	for _, c := range r.calls {
+		r.output += tokens(string(c.input))
+	}
 	r.input = req.inputTokens()
 	if prefix, n := req.cachePrefix(); prefix != "" {
 		if _, seen := e.cached.LoadOrStore(prefix, true); seen {
@@ -151,7 +164,12 @@ func (r *reply) message(id, model string) []byte {
 	if r.thinking != "" {
 		content = append(content, map[string]any{"type": "thinking", "thinking": r.thinking, "signature": r.signature})
 	}
-	content = append(content, map[string]any{"type": "text", "text": r.text})
+	if r.text != "" || r.calls == nil {
+		content = append(content, map[string]any{"type": "text", "text": r.text})
+	}
+	for _, c := range r.calls {
+		content = append(content, map[string]any{"type": "tool_use", "id": c.id, "name": c.name, "input": json.RawMessage(c.input)})
+	}
 	body, _ := json.Marshal(map[string]any{
 		"id": id, "type": "message", "role": "assistant", "model": model,
 		"content": content, "stop_reason": r.stopReason, "stop_sequence": r.stopSequence, "usage": r.usage(),
@@ -189,17 +207,37 @@ func (r *reply) stream(w *emulator.SSE, id, model string, words int) {
 		}
 		index++
 	}
-	if !ev("content_block_start", map[string]any{"index": index, "content_block": map[string]any{"type": "text", "text": ""}}) ||
-		!ev("ping", map[string]any{}) {
-		return
-	}
-	for _, piece := range emulator.Chunks(r.text, words) {
-		if !ev("content_block_delta", map[string]any{"index": index, "delta": map[string]any{"type": "text_delta", "text": piece}}) {
+	if r.text != "" || r.calls == nil {
+		if !ev("content_block_start", map[string]any{"index": index, "content_block": map[string]any{"type": "text", "text": ""}}) ||
+			!ev("ping", map[string]any{}) {
 			return
 		}
+		for _, piece := range emulator.Chunks(r.text, words) {
+			if !ev("content_block_delta", map[string]any{"index": index, "delta": map[string]any{"type": "text_delta", "text": piece}}) {
+				return
+			}
+		}
+		if !ev("content_block_stop", map[string]any{"index": index}) {
+			return
+		}
+		index++
 	}
-	_ = ev("content_block_stop", map[string]any{"index": index}) &&
-		ev("message_delta", map[string]any{"delta": map[string]any{"stop_reason": r.stopReason, "stop_sequence": r.stopSequence},
+	for _, c := range r.calls {
+		if !ev("content_block_start", map[string]any{"index": index, "content_block": map[string]any{"type": "tool_use", "id": c.id, "name": c.name, "input": map[string]any{}}}) ||
+			!ev("content_block_delta", map[string]any{"index": index, "delta": map[string]any{"type": "input_json_delta", "partial_json": ""}}) {
+			return
+		}
+		for _, piece := range emulator.Fragments(string(c.input)) {
+			if !ev("content_block_delta", map[string]any{"index": index, "delta": map[string]any{"type": "input_json_delta", "partial_json": piece}}) {
+				return
+			}
+		}
+		if !ev("content_block_stop", map[string]any{"index": index}) {
+			return
+		}
+		index++
+	}
+	_ = ev("message_delta", map[string]any{"delta": map[string]any{"stop_reason": r.stopReason, "stop_sequence": r.stopSequence},
 			"usage": map[string]any{"output_tokens": r.output}}) &&
 		ev("message_stop", map[string]any{})
 }

@@ -28,7 +28,17 @@ type request struct {
 	} `json:"thinking"`
 	OutputConfig *struct {
 		Effort *string `json:"effort"`
+		Format *struct {
+			Type   string          `json:"type"`
+			Schema json.RawMessage `json:"schema"`
+		} `json:"format"`
 	} `json:"output_config"`
+	Tools      []toolDef `json:"tools"`
+	ToolChoice *struct {
+		Type                   string `json:"type"`
+		Name                   string `json:"name"`
+		DisableParallelToolUse *bool  `json:"disable_parallel_tool_use"`
+	} `json:"tool_choice"`
 
 	stopSequences []string
 	system        []block
@@ -43,6 +53,16 @@ type message struct {
 type block struct {
 	Type         string `json:"type"`
 	Text         string `json:"text"`
+	// tool_use, tool_result, thinking and redacted_thinking fields.
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Input     json.RawMessage `json:"input"`
+	ToolUseID string          `json:"tool_use_id"`
+	Content   json.RawMessage `json:"content"`
+	IsError   *bool           `json:"is_error"`
+	Thinking  string          `json:"thinking"`
+	Signature string          `json:"signature"`
+	Data      string          `json:"data"`
 	CacheControl *struct {
 		Type string `json:"type"`
 		TTL  string `json:"ttl"`
@@ -130,7 +150,16 @@ func (r *request) validate(m *model) string {
 	if msg := r.validateSampling(m); msg != "" {
 		return msg
 	}
-	return r.validateThinking(m)
+	if msg := r.validateThinking(m); msg != "" {
+		return msg
+	}
+	if msg := r.validateTools(); msg != "" {
+		return msg
+	}
+	if msg := r.validateToolHistory(); msg != "" {
+		return msg
+	}
+	return r.validateFormat()
 }
 
 func (r *request) validateSystem() string {
@@ -303,7 +332,9 @@ func (r *request) lastUserText() string {
 		}
 		var b strings.Builder
 		for _, blk := range r.Messages[i].blocks {
-			b.WriteString(blk.Text)
+			if blk.Type == "text" {
+				b.WriteString(blk.Text)
+			}
 		}
 		return b.String()
 	}

@@ -66,7 +66,7 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		fail(ctx, 400, "INVALID_ARGUMENT", msg, "")
 		return
 	}
-	r := reply(req, name)
+	r := reply(req, name, &m, func() string { return fmt.Sprintf("fc_emu%016x", e.ids.Add(1)) })
 	id := fmt.Sprintf("emu%016x", e.ids.Add(1))
 	if !streaming {
 		ctx.SetContentType("application/json")
@@ -111,10 +111,20 @@ type replyData struct {
 	text, finish   string
 	prompt, output int
 	thoughtTokens  int
+	calls          []functionCall
 }
 
-func reply(req *request, name string) *replyData {
+func reply(req *request, name string, m *model, ids func() string) *replyData {
 	r := &replyData{text: "Emulated " + name + " reply to: " + truncate(req.lastUserText(), 200), finish: "STOP"}
+	if req.endsWithResults() {
+		r.text = "Emulated " + name + " reply after function results: " + truncate(req.lastResults(), 200)
+	}
+	if text, ok := req.formatText(); ok {
+		r.text = text
+	}
+	if r.calls = req.calls(m, ids); r.calls != nil {
+		r.text = ""
+	}
 	for _, s := range req.GenerationConfig.StopSequences {
 		if i := strings.Index(r.text, s); i >= 0 {
 			r.text = r.text[:i]
@@ -142,6 +152,9 @@ func reply(req *request, name string) *replyData {
 		r.thoughts = fmt.Sprintf("Emulated thoughts (%d tokens) before answering.", r.thoughtTokens)
 	}
 	r.prompt, r.output = req.inputTokens(), len(words)
+	for _, c := range r.calls {
+		r.output += (len(c.Args) + 3) / 4
+	}
 	return r
 }
 
@@ -170,7 +183,11 @@ func (r *replyData) response(id, name string) []byte {
 	if r.thoughts != "" {
 		parts = append(parts, map[string]any{"text": r.thoughts, "thought": true})
 	}
-	parts = append(parts, map[string]any{"text": r.text})
+	if r.calls != nil {
+		parts = append(parts, callParts(r.calls)...)
+	} else {
+		parts = append(parts, map[string]any{"text": r.text})
+	}
 	return r.chunk(id, name, parts, r.finish, r.output)
 }
 
@@ -178,6 +195,20 @@ func (r *replyData) response(id, name string) []byte {
 // increments, thoughts first, cumulative usage, finishReason on the last.
 func (r *replyData) stream(w *emulator.SSE, id, name string, words int) {
 	if r.thoughts != "" && !w.Event("", r.chunk(id, name, []map[string]any{{"text": r.thoughts, "thought": true}}, "", 0)) {
+		return
+	}
+	if r.calls != nil {
+		// Each call arrives whole, in a chunk of its own.
+		parts := callParts(r.calls)
+		for i, p := range parts {
+			finish := ""
+			if i == len(parts)-1 {
+				finish = r.finish
+			}
+			if !w.Event("", r.chunk(id, name, []map[string]any{p}, finish, r.output)) {
+				return
+			}
+		}
 		return
 	}
 	pieces := emulator.Chunks(r.text, words)

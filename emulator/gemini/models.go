@@ -17,12 +17,15 @@ type model struct {
 	levels []string
 	// embedding models do not serve generateContent.
 	embedding bool
+	// gemini3: function calls come with ids and thought signatures, which
+	// the current turn's history must return; tools and JSON output combine.
+	gemini3 bool
 }
 
 var models = map[string]model{
 	"gemini-2.5-pro":         {maxOutput: 65536, penalties: true, seed: true, minBudget: 128, maxBudget: 32768},
-	"gemini-3-flash-preview": {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576},
-	"gemini-3.1-flash-lite":  {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576},
-	"gemini-3.1-pro-preview": {maxOutput: 65536, levels: []string{"LOW", "MEDIUM", "HIGH"}, minBudget: 128, maxBudget: 32768},
+	"gemini-3-flash-preview": {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576, gemini3: true},
+	"gemini-3.1-flash-lite":  {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576, gemini3: true},
+	"gemini-3.1-pro-preview": {maxOutput: 65536, levels: []string{"LOW", "MEDIUM", "HIGH"}, minBudget: 128, maxBudget: 32768, gemini3: true},
 	"text-embedding-004":     {embedding: true},
 }

@@ -13,7 +13,19 @@ import (
 type request struct {
 	Contents          []content `json:"contents"`
 	SystemInstruction *content  `json:"systemInstruction"`
-	GenerationConfig  struct {
+	Tools             []struct {
+		FunctionDeclarations []funcDecl `json:"functionDeclarations"`
+	} `json:"tools"`
+	ToolConfig *struct {
+		FunctionCallingConfig *struct {
+			Mode                 string   `json:"mode"`
+			AllowedFunctionNames []string `json:"allowedFunctionNames"`
+		} `json:"functionCallingConfig"`
+	} `json:"toolConfig"`
+	GenerationConfig struct {
+		ResponseMimeType   string          `json:"responseMimeType"`
+		ResponseJSONSchema json.RawMessage `json:"responseJsonSchema"`
+		ResponseSchema     json.RawMessage `json:"responseSchema"`
 		Temperature      *float64 `json:"temperature"`
 		TopP             *float64 `json:"topP"`
 		TopK             *float64 `json:"topK"`
@@ -40,9 +52,14 @@ type content struct {
 			Data     string `json:"data"`
 		} `json:"inlineData"`
 		FileData         json.RawMessage `json:"fileData"`
-		FunctionCall     json.RawMessage `json:"functionCall"`
-		FunctionResponse json.RawMessage `json:"functionResponse"`
-		Thought          bool            `json:"thought"`
+		FunctionCall     *functionCall   `json:"functionCall"`
+		FunctionResponse *struct {
+			ID       string          `json:"id"`
+			Name     string          `json:"name"`
+			Response json.RawMessage `json:"response"`
+		} `json:"functionResponse"`
+		Thought          bool   `json:"thought"`
+		ThoughtSignature string `json:"thoughtSignature"`
 	} `json:"parts"`
 }
 
@@ -86,6 +103,9 @@ func (r *request) validate(name string, m *model) string {
 		if msg := si.validate("system_instruction"); msg != "" {
 			return msg
 		}
+	}
+	if msg := r.validateTools(m); msg != "" {
+		return msg
 	}
 	g := &r.GenerationConfig
 	switch {
@@ -168,6 +188,9 @@ func (r *request) lastUserText() string {
 			if p.Text != nil {
 				b.WriteString(*p.Text)
 			}
+		}
+		if b.Len() == 0 && r.endsWithResults() {
+			continue // a turn of function results: the user's words are earlier
 		}
 		return b.String()
 	}

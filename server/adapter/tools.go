@@ -108,19 +108,6 @@ func claudeBlock(d *openai.ReasoningDetail) bool {
 	return d.Type == openai.DetailText && d.Signature != "" || d.Type == openai.DetailEncrypted && d.Data != ""
 }
 
-// toolName returns the name of the call id answers, searching the
-// assistant messages before message i; "" when none made it.
-func toolName(msgs []openai.Message, i int, id string) string {
-	for k := i - 1; k >= 0; k-- {
-		for _, tc := range msgs[k].ToolCalls {
-			if tc.ID == id {
-				return tc.Function.Name
-			}
-		}
-	}
-	return ""
-}
-
 // toolResultText returns a tool message's content as one text.
 func toolResultText(m *openai.Message) string {
 	if !m.Content.IsParts {
