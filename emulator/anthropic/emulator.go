@@ -238,7 +238,7 @@ func (r *reply) stream(w *emulator.SSE, id, model string, words int) {
 		index++
 	}
 	_ = ev("message_delta", map[string]any{"delta": map[string]any{"stop_reason": r.stopReason, "stop_sequence": r.stopSequence},
-			"usage": map[string]any{"output_tokens": r.output}}) &&
+		"usage": map[string]any{"output_tokens": r.output}}) &&
 		ev("message_stop", map[string]any{})
 }
 

@@ -51,18 +51,18 @@ type message struct {
 }
 
 type block struct {
-	Type         string `json:"type"`
-	Text         string `json:"text"`
+	Type string `json:"type"`
+	Text string `json:"text"`
 	// tool_use, tool_result, thinking and redacted_thinking fields.
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Input     json.RawMessage `json:"input"`
-	ToolUseID string          `json:"tool_use_id"`
-	Content   json.RawMessage `json:"content"`
-	IsError   *bool           `json:"is_error"`
-	Thinking  string          `json:"thinking"`
-	Signature string          `json:"signature"`
-	Data      string          `json:"data"`
+	ID           string          `json:"id"`
+	Name         string          `json:"name"`
+	Input        json.RawMessage `json:"input"`
+	ToolUseID    string          `json:"tool_use_id"`
+	Content      json.RawMessage `json:"content"`
+	IsError      *bool           `json:"is_error"`
+	Thinking     string          `json:"thinking"`
+	Signature    string          `json:"signature"`
+	Data         string          `json:"data"`
 	CacheControl *struct {
 		Type string `json:"type"`
 		TTL  string `json:"ttl"`

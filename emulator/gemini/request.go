@@ -26,16 +26,16 @@ type request struct {
 		ResponseMimeType   string          `json:"responseMimeType"`
 		ResponseJSONSchema json.RawMessage `json:"responseJsonSchema"`
 		ResponseSchema     json.RawMessage `json:"responseSchema"`
-		Temperature      *float64 `json:"temperature"`
-		TopP             *float64 `json:"topP"`
-		TopK             *float64 `json:"topK"`
-		CandidateCount   *int64   `json:"candidateCount"`
-		MaxOutputTokens  *int64   `json:"maxOutputTokens"`
-		StopSequences    []string `json:"stopSequences"`
-		PresencePenalty  *float64 `json:"presencePenalty"`
-		FrequencyPenalty *float64 `json:"frequencyPenalty"`
-		Seed             *int64   `json:"seed"`
-		ThinkingConfig   *struct {
+		Temperature        *float64        `json:"temperature"`
+		TopP               *float64        `json:"topP"`
+		TopK               *float64        `json:"topK"`
+		CandidateCount     *int64          `json:"candidateCount"`
+		MaxOutputTokens    *int64          `json:"maxOutputTokens"`
+		StopSequences      []string        `json:"stopSequences"`
+		PresencePenalty    *float64        `json:"presencePenalty"`
+		FrequencyPenalty   *float64        `json:"frequencyPenalty"`
+		Seed               *int64          `json:"seed"`
+		ThinkingConfig     *struct {
 			IncludeThoughts *bool   `json:"includeThoughts"`
 			ThinkingBudget  *int64  `json:"thinkingBudget"`
 			ThinkingLevel   *string `json:"thinkingLevel"`
