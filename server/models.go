@@ -63,6 +63,10 @@ func appendModel(dst []byte, m *matrix.Model) []byte {
 		}
 		dst = jsonw.String(dst, generated.ParamSpecs[p].Name)
 	}
+	if m.Caps.Has(matrix.CapStructuredOutputs) {
+		// OpenRouter's name for json_schema support, beside response_format.
+		dst = append(dst, `,"structured_outputs"`...)
+	}
 	return append(dst, "]}"...)
 }
 

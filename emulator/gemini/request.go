@@ -217,12 +217,18 @@ func (r *request) inputTokens() int {
 }
 
 // camelKeys rewrites snake_case object keys to lowerCamel, as the real API's
-// JSON parsing accepts both spellings of every proto field.
+// JSON parsing accepts both spellings of every proto field. Values that are
+// free JSON (google.protobuf.Value and Struct: schemas, call arguments,
+// function results) and map keys keep their keys as sent.
 func camelKeys(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
+			if freeJSON[camel(k)] {
+				out[camel(k)] = e
+				continue
+			}
 			out[camel(k)] = camelKeys(e)
 		}
 		return out
@@ -233,6 +239,10 @@ func camelKeys(v any) any {
 	}
 	return v
 }
+
+// freeJSON are the fields whose values are free JSON or user-named maps.
+var freeJSON = map[string]bool{"responseJsonSchema": true, "parametersJsonSchema": true, "responseJsonSchemaOrdered": true,
+	"args": true, "response": true, "properties": true, "labels": true}
 
 func camel(s string) string {
 	if !strings.Contains(s, "_") {

@@ -126,7 +126,7 @@ func (Anthropic) ParseResponse(c *Call, body []byte, out *openai.Completion) err
 	if msg.Content == nil || msg.StopReason == "" {
 		return errNotAMessage
 	}
-	var a answer
+	a := answer{legacy: c.Legacy()}
 	signed := c.signed()
 	for i := range msg.Content {
 		msg.Content[i].piece(&a, signed)
@@ -135,6 +135,14 @@ func (Anthropic) ParseResponse(c *Call, body []byte, out *openai.Completion) err
 	t := anthropicTokens{input: u.InputTokens, cacheWrite: u.CacheCreationInputTokens, cacheRead: u.CacheReadInputTokens, output: u.OutputTokens}
 	a.finish, a.usage = anthropicFinish(msg.StopReason), t.usage(a.reasoningBytes)
 	a.completion(out)
+	if msg.StopReason == "refusal" {
+		// Claude's classifiers stopped the answer: what it said is a refusal,
+		// not content a client should parse (structured outputs).
+		out.Refusal, out.Content = out.Content, ""
+		if out.Refusal == "" {
+			out.Refusal = "The model declined to answer."
+		}
+	}
 	return nil
 }
 

@@ -72,6 +72,9 @@ func (a *answer) toolArgs(fragment string) {
 // detail returns signed reasoning the client must send back for a tool
 // loop to go on thinking.
 func (a *answer) detail(d openai.ReasoningDetail) {
+	if a.legacy {
+		return // a function_call has no id for the history to name it by
+	}
 	d.Index = len(a.details)
 	if !a.stream {
 		a.details = append(a.details, d)

@@ -64,10 +64,10 @@ func (r *geminiResponse) walk(a *answer, signed bool) {
 				if signed {
 					sig = p.ThoughtSignature
 				}
-				a.toolStart(id, fc.Name, sig)
 				if sig != "" {
 					a.detail(openai.ReasoningDetail{Type: openai.DetailEncrypted, Data: sig, ID: id, Format: openai.FormatGoogle})
 				}
+				a.toolStart(id, fc.Name, sig)
 				// Gemini sends each call whole: its arguments are one fragment.
 				if len(fc.Args) == 0 {
 					a.toolArgs("{}")
@@ -130,7 +130,7 @@ func (Gemini) ParseResponse(c *Call, body []byte, out *openai.Completion) error 
 	if len(r.Candidates) == 0 && r.PromptFeedback.BlockReason == "" {
 		return errNotAnAnswer
 	}
-	a := answer{finish: openai.FinishStop}
+	a := answer{finish: openai.FinishStop, legacy: c.Legacy()}
 	r.walk(&a, c.signed())
 	a.completion(out)
 	return nil

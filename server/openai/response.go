@@ -25,6 +25,9 @@ type Completion struct {
 	ReasoningDetails []ReasoningDetail
 	// Legacy answers a call in the deprecated function_call form.
 	Legacy bool
+	// Refusal is the model's refusal to answer, written in place of the
+	// content.
+	Refusal string
 }
 
 // Usage counts tokens the OpenAI way: Cached and CacheCreation are parts of
@@ -46,8 +49,8 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 	dst = jsonw.String(dst, model)
 	dst = append(dst, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	finish := c.FinishReason
-	if c.Content == "" && len(c.ToolCalls) > 0 {
-		dst = append(dst, "null"...) // OpenAI's shape of a turn that only calls
+	if c.Content == "" && (len(c.ToolCalls) > 0 || c.Refusal != "") {
+		dst = append(dst, "null"...) // OpenAI's shape of a turn that only calls, or refuses
 	} else {
 		dst = jsonw.String(dst, c.Content)
 	}
@@ -77,7 +80,13 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 		}
 		dst = append(dst, ']')
 	}
-	dst = append(dst, `,"refusal":null},"logprobs":null,"finish_reason":`...)
+	if c.Refusal != "" {
+		dst = append(dst, `,"refusal":`...)
+		dst = jsonw.String(dst, c.Refusal)
+	} else {
+		dst = append(dst, `,"refusal":null`...)
+	}
+	dst = append(dst, `},"logprobs":null,"finish_reason":`...)
 	dst = jsonw.String(dst, finish)
 	dst = append(dst, `}],"usage":`...)
 	dst = AppendUsage(dst, &c.Usage)
