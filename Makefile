@@ -36,10 +36,11 @@ lint:
 	bin/staticcheck ./...
 	cd sdktest && ../bin/staticcheck ./...
 
-## node-deps: the openai npm package the Node SDK test drives the gateway with
+## node-deps: the npm packages the Node SDK test drives the gateway with
+## (installed again whenever the lockfile is newer than the install)
 node-deps:
 	@if command -v npm >/dev/null; then \
-		[ -d sdktest/node/node_modules ] || (cd sdktest/node && npm ci --no-audit --no-fund); \
+		[ sdktest/node/node_modules/.package-lock.json -nt sdktest/node/package-lock.json ] || (cd sdktest/node && npm ci --no-audit --no-fund); \
 	else echo "npm not found: the Node SDK test will be skipped"; fi
 
 ## test: formatting, vet, freshness of generated/, every test with -race, and

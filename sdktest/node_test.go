@@ -11,7 +11,7 @@ import (
 	"github.com/opentoken/opentoken/internal/gatewaytest"
 )
 
-// TestNodeSDK runs node/chat.test.mjs, which uses the official openai npm
+// TestNodeSDK runs node/*.test.mjs, which use the official openai npm
 // package, against a gateway started here. .ci/run installs the package; on
 // a developer machine without it the test is skipped, in CI it fails.
 func TestNodeSDK(t *testing.T) {
@@ -25,7 +25,7 @@ func TestNodeSDK(t *testing.T) {
 	env := gatewaytest.Start(t, gatewaytest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs", "tools.test.mjs")
 	cmd.Dir = "node"
 	cmd.Env = append(os.Environ(), "OPENTOKEN_BASE_URL="+env.URL+"/v1", "OPENTOKEN_API_KEY="+gatewaytest.ClientKey)
 	out, err := cmd.CombinedOutput()

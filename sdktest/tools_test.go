@@ -184,3 +184,45 @@ func TestToolLoopWithThinking(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAIGoStructuredOutputs asks every chat model for a json_schema
+// answer, buffered and streamed, and decodes it into a struct.
+func TestOpenAIGoStructuredOutputs(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	client := openaiClient(env, gatewaytest.ClientKey)
+	type report struct {
+		City  string   `json:"city"`
+		TempC float64  `json:"temp_c"`
+		Tags  []string `json:"tags"`
+		Kind  string   `json:"kind"`
+	}
+	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{
+			Name:   "report",
+			Strict: openai.Bool(true),
+			Schema: map[string]any{
+				"type": "object",
+				"properties": map[string]any{
+					"city": map[string]any{"type": "string"}, "temp_c": map[string]any{"type": "number"},
+					"tags": map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+					"kind": map[string]any{"type": "string", "enum": []string{"weather", "forecast"}},
+				},
+				"required":             []string{"city", "temp_c", "tags", "kind"},
+				"additionalProperties": false,
+			},
+		},
+	}}
+	for _, model := range chatModels() {
+		for _, streamed := range []bool{false, true} {
+			msg, finish := complete(t, client, openai.ChatCompletionNewParams{
+				Model:          model,
+				Messages:       []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Report the weather in Paris.")},
+				ResponseFormat: format,
+			}, streamed)
+			var r report
+			if err := json.Unmarshal([]byte(msg.Content), &r); err != nil || finish != "stop" || r.City == "" || r.Kind != "weather" {
+				t.Errorf("%s stream=%v: %q (finish %s): %v", model, streamed, msg.Content, finish, err)
+			}
+		}
+	}
+}
