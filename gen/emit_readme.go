@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -88,7 +89,47 @@ func ModelTables(specs *Specs) (string, error) {
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", m.id, styleName(m.thinkingStyle), strings.Join(cells, " | "))
 	}
+	b.WriteString("\n| model | tools | `parallel_tool_calls: false` | strict tools | structured outputs | with tools | images | reasoning in a tool loop |\n" +
+		"|---|---|---|---|---|---|---|---|\n")
+	for _, m := range ir.models {
+		if m.kind != "chat" {
+			continue
+		}
+		cells := make([]string, 0, 6)
+		for _, c := range []string{"tools", "parallel_tool_calls", "strict_tools", "structured_outputs", "structured_outputs_with_tools", "vision"} {
+			if slices.Contains(m.caps, c) {
+				cells = append(cells, "yes")
+			} else {
+				cells = append(cells, "—")
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", m.id, strings.Join(cells, " | "), loopName(m))
+	}
 	return b.String(), nil
+}
+
+// loopName says what a model needs back in a tool loop, and what happens
+// when the client drops it.
+func loopName(m *modelInfo) string {
+	var s string
+	switch m.toolLoop.replay {
+	case "thinking_blocks":
+		s = "signed thinking blocks (`reasoning_details`)"
+	case "thought_signature":
+		s = "thought signatures (`reasoning_details`, `extra_content`)"
+	default:
+		return "—"
+	}
+	switch m.toolLoop.unsigned {
+	case "drop_thinking":
+		s += "; without them, thinking off for the request"
+	case "placeholder":
+		s += "; without them, `" + m.toolLoop.placeholder + "`"
+	}
+	if m.toolLoop.forcedChoiceDropsThinking {
+		s += "; a forced tool choice turns thinking off"
+	}
+	return s
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

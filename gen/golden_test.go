@@ -132,4 +132,20 @@ enum = ["none", "low", "high", "ultra"]
 		"spec/models/anthropic/a.toml: thinking.levels.medium: every effort needs a level")
 	f("style of another provider", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "[thinking]\nstyle = \"gemini_level\""))},
 		"thinking.style: gemini_level is a style of google models")
+	f("unknown capability", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", `capabilities = ["tools", "telepathy"]`))},
+		`spec/models/anthropic/a.toml: capabilities: unknown capability "telepathy"`)
+	f("capability without tools", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", `capabilities = ["strict_tools"]`))},
+		"capabilities: strict_tools needs tools")
+	f("unknown requirement", fstest.MapFS{"params.toml": file(params + "[[param]]\nname = \"tools\"\ntype = \"array\"\npolicy = \"reject\"\nrequires = \"telepathy\"\n")},
+		`spec/params.toml: param.tools.requires: unknown requirement "telepathy"`)
+	f("capability on a control parameter", fstest.MapFS{"params.toml": file(params + "[[param]]\nname = \"tools\"\ntype = \"array\"\npolicy = \"control\"\nrequires = \"tools\"\n")},
+		"param.tools.requires: a capability decides support for a drop or reject parameter")
+	f("replay of another provider", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "capabilities = [\"tools\"]\n[tool_loop]\nreplay = \"thought_signature\""))},
+		"tool_loop.replay: thought_signature is what google models need back")
+	f("placeholder without its policy", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "capabilities = [\"tools\"]\n[tool_loop]\nplaceholder = \"x\""))},
+		"tool_loop.placeholder: a placeholder signature is required for, and only for")
+	f("tool loop without tools", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "[tool_loop]\nreplay = \"thinking_blocks\""))},
+		"tool_loop: a tool loop needs the tools capability")
+	f("forced choice without thinking", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "capabilities = [\"tools\"]\n[tool_loop]\nforced_choice_drops_thinking = true"))},
+		"tool_loop.forced_choice_drops_thinking: applies only to a model that thinks")
 }
