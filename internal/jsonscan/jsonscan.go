@@ -1,14 +1,11 @@
 // Package jsonscan walks JSON text that is known to be valid without
 // decoding it: where a value ends, and the members of an object in their
 // order (which decoding into a map loses, and JSON Schema's
-// propertyOrdering and the models' key order depend on).
+// propertyOrdering and the models' key order depend on), without
+// allocating.
 package jsonscan
 
-import (
-	"bytes"
-
-	"github.com/opentoken/opentoken/internal/json"
-)
+import "bytes"
 
 // SkipSpace returns the index of the first byte at or after i that is not
 // JSON white space.
@@ -72,55 +69,71 @@ func ValueEnd(b []byte, i int) int {
 	return i
 }
 
-// Members calls fn with each member of the object obj, in order, until fn
-// returns false. val is the member's raw value.
-func Members(obj []byte, fn func(key string, val []byte) bool) {
-	i := SkipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return
-	}
-	for i++; ; {
-		i = SkipSpace(obj, i)
-		if i >= len(obj) || obj[i] == '}' {
-			return
-		}
-		if obj[i] == ',' {
-			i++
-			continue
-		}
-		end := StringEnd(obj, i)
-		key := string(obj[i+1 : end-1])
-		if bytes.IndexByte(obj[i+1:end-1], '\\') >= 0 {
-			_ = json.Unmarshal(obj[i:end], &key)
-		}
-		start := SkipSpace(obj, SkipSpace(obj, end)+1) // past ':'
-		i = ValueEnd(obj, start)
-		if !fn(key, obj[start:i]) {
-			return
-		}
-	}
+// Object iterates over the members of a JSON object without allocating.
+type Object struct {
+	b []byte
+	i int
 }
 
-// Elements calls fn with each element of the array arr, in order, until fn
-// returns false.
-func Elements(arr []byte, fn func(val []byte) bool) {
+// NewObject starts iterating over obj; an obj that is not an object has no
+// members.
+func NewObject(obj []byte) Object {
+	i := SkipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return Object{i: len(obj)}
+	}
+	return Object{b: obj, i: i + 1}
+}
+
+// Next returns the next member: its key as written between the quotes
+// (escapes left as they are) and its raw value; ok is false at the end.
+func (o *Object) Next() (key, val []byte, ok bool) {
+	for {
+		o.i = SkipSpace(o.b, o.i)
+		if o.i >= len(o.b) || o.b[o.i] == '}' {
+			return nil, nil, false
+		}
+		if o.b[o.i] != ',' {
+			break
+		}
+		o.i++
+	}
+	end := StringEnd(o.b, o.i)
+	key = o.b[o.i+1 : end-1]
+	start := SkipSpace(o.b, SkipSpace(o.b, end)+1) // past ':'
+	o.i = ValueEnd(o.b, start)
+	return key, o.b[start:o.i], true
+}
+
+// Array iterates over the elements of a JSON array without allocating.
+type Array struct {
+	b []byte
+	i int
+}
+
+// NewArray starts iterating over arr; an arr that is not an array has no
+// elements.
+func NewArray(arr []byte) Array {
 	i := SkipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
-		return
+		return Array{i: len(arr)}
 	}
-	for i++; ; {
-		i = SkipSpace(arr, i)
-		if i >= len(arr) || arr[i] == ']' {
-			return
+	return Array{b: arr, i: i + 1}
+}
+
+// Next returns the next element's raw value; ok is false at the end.
+func (a *Array) Next() (val []byte, ok bool) {
+	for {
+		a.i = SkipSpace(a.b, a.i)
+		if a.i >= len(a.b) || a.b[a.i] == ']' {
+			return nil, false
 		}
-		if arr[i] == ',' {
-			i++
-			continue
+		if a.b[a.i] != ',' {
+			break
 		}
-		start := i
-		i = ValueEnd(arr, start)
-		if !fn(arr[start:i]) {
-			return
-		}
+		a.i++
 	}
+	start := a.i
+	a.i = ValueEnd(a.b, start)
+	return a.b[start:a.i], true
 }

@@ -1,10 +1,10 @@
 package adapter
 
 import (
+	"bytes"
 	"strconv"
-	"strings"
 
-	"github.com/opentoken/opentoken/internal/json"
+	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/jsonscan"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
@@ -17,7 +17,6 @@ import (
 // moved into the description, where the model still reads them, rather
 // than sent to be refused.
 type schemaDialect struct {
-	upstream string
 	// keep are the keywords forwarded as they are, beside the sub-schema
 	// keywords the walk handles itself.
 	keep map[string]bool
@@ -30,17 +29,16 @@ type schemaDialect struct {
 	maxMinItems int64
 }
 
-// Sub-schema keywords, walked by sanitize whatever the dialect.
+// Sub-schema keywords, walked by appendSchema whatever the dialect.
 var (
-	schemaMaps   = map[string]bool{"properties": true, "$defs": true, "definitions": true}
-	schemaLists  = map[string]bool{"anyOf": true, "oneOf": true, "allOf": true, "prefixItems": true}
-	schemaSingle = map[string]bool{"items": true, "additionalProperties": true, "not": true}
+	schemaMaps   = set("properties", "$defs", "definitions")
+	schemaLists  = set("anyOf", "oneOf", "allOf", "prefixItems")
+	schemaSingle = set("items", "additionalProperties", "not")
 )
 
 // claudeSchema is Anthropic's structured-output and strict-tool dialect
 // (upstreams-wave2 §4.3).
 var claudeSchema = schemaDialect{
-	upstream: "Claude",
 	keep: set("$ref", "type", "description", "title", "enum", "const", "required", "minItems", "format", "pattern",
 		"properties", "$defs", "definitions", "anyOf", "allOf", "items", "additionalProperties"),
 	closeObjects: true,
@@ -52,7 +50,6 @@ var claudeSchema = schemaDialect{
 // dialect (upstreams-wave2 §3.1, §4.2); oneOf is sent as anyOf, which is
 // how Gemini treats it, and const as a one-value enum.
 var geminiSchema = schemaDialect{
-	upstream: "Gemini",
 	keep: set("$id", "$defs", "$ref", "$anchor", "type", "format", "title", "description", "enum", "items",
 		"prefixItems", "minItems", "maxItems", "minimum", "maximum", "anyOf", "properties", "additionalProperties",
 		"required", "propertyOrdering", "nullable"),
@@ -67,124 +64,187 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
+// schemaWriter rewrites schemas into one dialect. path is the JSON path of
+// the schema being written, built as the walk descends, and read only to
+// name the keyword of a 400.
+type schemaWriter struct {
+	d    *schemaDialect
+	path []byte
+}
+
 // appendSchema appends the schema raw rewritten into dialect d. param
 // names the schema in a 400 for what no upstream can take.
 func appendSchema(dst, raw []byte, d *schemaDialect, param string) ([]byte, *openai.Error) {
-	switch matrix.RawKind(raw) {
-	case '{':
-	case 't', 'f': // true and false are schemas too
-		return append(dst, raw...), nil
-	default:
+	var buf [128]byte
+	w := schemaWriter{d: d, path: append(buf[:0], param...)}
+	if matrix.RawKind(raw) != '{' {
 		return dst, openai.BadRequest(param, param+" must be a JSON Schema object")
 	}
-	var (
-		err         *openai.Error
-		description string
-		notes       []string
-		hasProps    bool
-	)
-	jsonscan.Members(raw, func(key string, _ []byte) bool {
-		hasProps = hasProps || key == "properties"
-		return !hasProps
-	})
-	dst = append(dst, '{')
-	jsonscan.Members(raw, func(key string, val []byte) bool {
-		if key == "description" && matrix.RawKind(val) == '"' {
-			description = stringValue(val)
-			return true
+	return w.schema(dst, raw)
+}
+
+func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *openai.Error) {
+	if matrix.RawKind(raw) != '{' {
+		return append(dst, raw...), nil // true, false: schemas too
+	}
+	d := w.d
+	hasProps := false
+	for it := jsonscan.NewObject(raw); ; {
+		key, _, ok := it.Next()
+		if !ok {
+			break
 		}
-		name, at := key, param+"."+key
+		hasProps = hasProps || string(key) == "properties"
+	}
+	var description, notes []byte // a description, and the keywords moved into it
+	dst = append(dst, '{')
+	for it := jsonscan.NewObject(raw); ; {
+		key, val, ok := it.Next()
+		if !ok {
+			break
+		}
+		k := bytesconv.String(key)
+		name := k
 		switch {
-		case key == "$schema" || key == "strict" || key == "$comment":
-			return true // annotations no upstream needs
-		case key == "$ref":
-			if ref := stringValue(val); !strings.HasPrefix(ref, "#") {
-				err = openai.BadRequest(at, at+" "+strconv.Quote(ref)+" points outside the schema; only local references (#/$defs/...) can be sent upstream")
-				return false
+		case k == "description" && matrix.RawKind(val) == '"':
+			description = val
+			continue
+		case k == "$schema" || k == "strict" || k == "$comment":
+			continue // annotations no upstream needs
+		case k == "$ref":
+			if ref := unquoted(val); len(ref) == 0 || ref[0] != '#' {
+				return dst, w.refused(key, "points outside the schema; only local references (#/$defs/...) can be sent upstream")
 			}
-		case key == "oneOf" && !d.keep["oneOf"]:
+		case k == "oneOf" && !d.keep["oneOf"]:
 			name = "anyOf" // exactly one of disjoint branches is what constrained decoding gives
-		case key == "const" && !d.keep["const"]:
+		case k == "const" && !d.keep["const"]:
 			dst = jsonw.Comma(dst)
 			dst = append(dst, `"enum":[`...)
 			dst = append(append(dst, val...), ']')
-			return true
-		case key == "format" && d.formats != nil && !d.formats[stringValue(val)],
-			key == "minItems" && d.maxMinItems >= 0 && intValue(val) > d.maxMinItems,
-			!d.keep[name] && !schemaMaps[key] && !schemaLists[key] && !schemaSingle[key]:
-			notes = append(notes, key+": "+string(val))
-			return true
-		}
-		if key == "additionalProperties" && d.closeObjects && hasProps {
-			return true // written below, as false
+			continue
+		case k == "format" && d.formats != nil && !d.formats[bytesconv.String(unquoted(val))],
+			k == "minItems" && d.maxMinItems >= 0 && intValue(val) > d.maxMinItems,
+			!d.keep[k] && !schemaMaps[k] && !schemaLists[k] && !schemaSingle[k]:
+			if len(notes) > 0 {
+				notes = append(notes, ", "...)
+			}
+			notes = append(append(append(notes, key...), ": "...), val...)
+			continue
+		case k == "additionalProperties" && d.closeObjects && hasProps:
+			continue // written below, as false
 		}
 		dst = jsonw.Comma(dst)
-		dst = jsonw.Key(dst, name)
-		dst, err = appendSubSchemas(dst, key, val, d, at)
-		return err == nil
-	})
-	if err != nil {
-		return dst, err
+		if name == k {
+			dst = append(append(append(dst, '"'), key...), `":`...) // as written
+		} else {
+			dst = jsonw.Key(dst, name)
+		}
+		mark := len(w.path)
+		w.path = append(append(w.path, '.'), key...)
+		var err *openai.Error
+		dst, err = w.subSchemas(dst, k, val)
+		w.path = w.path[:mark]
+		if err != nil {
+			return dst, err
+		}
 	}
 	if d.closeObjects && hasProps {
 		dst = jsonw.Comma(dst)
 		dst = append(dst, `"additionalProperties":false`...)
 	}
-	if len(notes) > 0 {
-		if description != "" {
-			description += "\n"
+	switch {
+	case len(notes) > 0:
+		text := unquoted(description)
+		if len(text) > 0 {
+			text = append(append([]byte(nil), text...), "\n"...)
 		}
-		description += "{" + strings.Join(notes, ", ") + "}"
-	}
-	if description != "" {
+		text = append(append(append(text, '{'), notes...), '}')
 		dst = jsonw.Comma(dst)
 		dst = append(dst, `"description":`...)
-		dst = jsonw.String(dst, description)
+		// The description's own text is still JSON-escaped: write it raw.
+		dst = append(dst, '"')
+		dst = appendEscapedNotes(dst, text, len(unquoted(description)))
+		dst = append(dst, '"')
+	case description != nil:
+		dst = jsonw.Comma(dst)
+		dst = append(append(dst, `"description":`...), description...)
 	}
 	return append(dst, '}'), nil
 }
 
-// appendSubSchemas appends the value of keyword key, rewriting the schemas
-// it holds.
-func appendSubSchemas(dst []byte, key string, val []byte, d *schemaDialect, at string) ([]byte, *openai.Error) {
+// appendEscapedNotes appends text, whose first n bytes are already JSON
+// string content and whose rest is raw JSON to be escaped as string content.
+func appendEscapedNotes(dst, text []byte, n int) []byte {
+	dst = append(dst, text[:n]...)
+	lit := jsonw.String(nil, bytesconv.String(text[n:]))
+	return append(dst, lit[1:len(lit)-1]...)
+}
+
+// subSchemas appends the value of keyword key, rewriting the schemas it
+// holds.
+func (w *schemaWriter) subSchemas(dst []byte, key string, val []byte) ([]byte, *openai.Error) {
 	var err *openai.Error
-	switch {
-	case schemaMaps[key] && matrix.RawKind(val) == '{':
+	switch kind := matrix.RawKind(val); {
+	case schemaMaps[key] && kind == '{':
 		dst = append(dst, '{')
-		jsonscan.Members(val, func(name string, sub []byte) bool {
+		for it := jsonscan.NewObject(val); ; {
+			name, sub, ok := it.Next()
+			if !ok {
+				break
+			}
 			dst = jsonw.Comma(dst)
-			dst = jsonw.Key(dst, name)
-			dst, err = appendSchema(dst, sub, d, at+"."+name)
-			return err == nil
-		})
-		return append(dst, '}'), err
-	case schemaLists[key] && matrix.RawKind(val) == '[',
-		key == "items" && matrix.RawKind(val) == '[':
+			dst = append(append(append(dst, '"'), name...), `":`...)
+			mark := len(w.path)
+			w.path = append(append(w.path, '.'), name...)
+			dst, err = w.schema(dst, sub)
+			w.path = w.path[:mark]
+			if err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	case (schemaLists[key] || key == "items") && kind == '[':
 		dst = append(dst, '[')
 		i := 0
-		jsonscan.Elements(val, func(sub []byte) bool {
+		for it := jsonscan.NewArray(val); ; i++ {
+			sub, ok := it.Next()
+			if !ok {
+				break
+			}
 			dst = jsonw.Comma(dst)
-			dst, err = appendSchema(dst, sub, d, at+"["+strconv.Itoa(i)+"]")
-			i++
-			return err == nil
-		})
-		return append(dst, ']'), err
-	case schemaSingle[key] && (matrix.RawKind(val) == '{'):
-		return appendSchema(dst, val, d, at)
+			mark := len(w.path)
+			w.path = strconv.AppendInt(append(w.path, '['), int64(i), 10)
+			w.path = append(w.path, ']')
+			dst, err = w.schema(dst, sub)
+			w.path = w.path[:mark]
+			if err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	case schemaSingle[key] && kind == '{':
+		return w.schema(dst, val)
 	}
 	return append(dst, val...), nil
 }
 
-// stringValue decodes a JSON string literal; "" for anything else.
-func stringValue(raw []byte) string {
-	var s string
-	if matrix.RawKind(raw) != '"' || json.Unmarshal(raw, &s) != nil {
-		return ""
+// refused is the 400 for keyword key of the schema at w.path.
+func (w *schemaWriter) refused(key []byte, why string) *openai.Error {
+	at := string(w.path) + "." + string(key)
+	return openai.BadRequest(at, at+" "+why)
+}
+
+// unquoted returns a JSON string literal's content as written (escapes
+// left as they are); nil for anything else.
+func unquoted(raw []byte) []byte {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '"' {
+		return nil
 	}
-	return s
+	return raw[1 : len(raw)-1]
 }
 
 func intValue(raw []byte) int64 {
-	n, _ := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
+	n, _ := strconv.ParseInt(bytesconv.String(bytes.TrimSpace(raw)), 10, 64)
 	return n
 }

@@ -150,7 +150,7 @@ func decodeTools(req *ChatRequest) *Error {
 	t := &Tools{}
 	if hasTools {
 		var list []tool
-		if err := json.Unmarshal(req.Superset.Tools, &list); err != nil {
+		if err := json.UnmarshalNoCopy(req.Superset.Tools, &list); err != nil {
 			return BadRequest("tools", "tools must be an array of {type: \"function\", function: {name, description, parameters, strict}}")
 		}
 		for i := range list {
@@ -163,12 +163,15 @@ func decodeTools(req *ChatRequest) *Error {
 			case list[i].Function == nil:
 				return BadRequest("tools", at+".function is required")
 			}
+			if t.Functions == nil {
+				t.Functions = make([]Function, 0, len(list))
+			}
 			t.Functions = append(t.Functions, *list[i].Function)
 		}
 	}
 	if hasFunctions {
 		t.Legacy = true
-		if err := json.Unmarshal(req.Superset.Functions, &t.Functions); err != nil {
+		if err := json.UnmarshalNoCopy(req.Superset.Functions, &t.Functions); err != nil {
 			return BadRequest("functions", "functions must be an array of {name, description, parameters}")
 		}
 	}
@@ -176,7 +179,6 @@ func decodeTools(req *ChatRequest) *Error {
 	if t.Legacy {
 		param = "functions"
 	}
-	seen := make(map[string]bool, len(t.Functions))
 	for i := range t.Functions {
 		f := &t.Functions[i]
 		at := param + "[" + strconv.Itoa(i) + "]"
@@ -186,12 +188,11 @@ func decodeTools(req *ChatRequest) *Error {
 		switch {
 		case !validName(f.Name):
 			return BadRequest(param, at+".name must be "+nameRule)
-		case seen[f.Name]:
+		case t.declared(f.Name, i):
 			return BadRequest(param, at+".name "+strconv.Quote(f.Name)+" is declared twice")
 		case matrix.RawPresent(f.Parameters) && matrix.RawKind(f.Parameters) != '{':
 			return BadRequest(param, at+".parameters must be a JSON Schema object")
 		}
-		seen[f.Name] = true
 	}
 	var err *Error
 	switch {
@@ -199,12 +200,12 @@ func decodeTools(req *ChatRequest) *Error {
 		if t.Legacy {
 			return BadRequest("tool_choice", "tool_choice goes with tools; with functions, use function_call")
 		}
-		t.Choice, err = decodeToolChoice(req.Superset.ToolChoice, seen)
+		t.Choice, err = decodeToolChoice(req.Superset.ToolChoice, t)
 	case matrix.RawPresent(req.Superset.FunctionCall):
 		if !t.Legacy && hasTools {
 			return BadRequest("function_call", "function_call goes with functions; with tools, use tool_choice")
 		}
-		t.Choice, err = decodeFunctionCall(req.Superset.FunctionCall, seen)
+		t.Choice, err = decodeFunctionCall(req.Superset.FunctionCall, t)
 		t.Legacy = true
 	}
 	if err != nil {
@@ -217,7 +218,7 @@ func decodeTools(req *ChatRequest) *Error {
 	return nil
 }
 
-func decodeToolChoice(raw json.RawMessage, declared map[string]bool) (ToolChoice, *Error) {
+func decodeToolChoice(raw json.RawMessage, t *Tools) (ToolChoice, *Error) {
 	const param = "tool_choice"
 	if matrix.RawKind(raw) == '"' {
 		var s string
@@ -247,7 +248,7 @@ func decodeToolChoice(raw json.RawMessage, declared map[string]bool) (ToolChoice
 	}
 	switch c.Type {
 	case "function":
-		if c.Function == nil || !declared[c.Function.Name] {
+		if c.Function == nil || !t.declared(c.Function.Name, len(t.Functions)) {
 			return ToolChoice{}, BadRequest(param, "tool_choice.function.name must name a function of tools")
 		}
 		return ToolChoice{Mode: ToolNamed, Name: c.Function.Name}, nil
@@ -260,11 +261,11 @@ func decodeToolChoice(raw json.RawMessage, declared map[string]bool) (ToolChoice
 		if a.Mode == "required" {
 			choice.Mode = ToolRequired
 		}
-		for i, t := range a.Tools {
-			if t.Type != "function" || t.Function == nil || !declared[t.Function.Name] {
+		for i, at := range a.Tools {
+			if at.Type != "function" || at.Function == nil || !t.declared(at.Function.Name, len(t.Functions)) {
 				return ToolChoice{}, BadRequest(param, "tool_choice.allowed_tools.tools["+strconv.Itoa(i)+"] must name a function of tools")
 			}
-			choice.Allowed = append(choice.Allowed, t.Function.Name)
+			choice.Allowed = append(choice.Allowed, at.Function.Name)
 		}
 		return choice, nil
 	case "custom":
@@ -273,7 +274,7 @@ func decodeToolChoice(raw json.RawMessage, declared map[string]bool) (ToolChoice
 	return ToolChoice{}, BadRequest(param, "tool_choice.type must be function or allowed_tools")
 }
 
-func decodeFunctionCall(raw json.RawMessage, declared map[string]bool) (ToolChoice, *Error) {
+func decodeFunctionCall(raw json.RawMessage, t *Tools) (ToolChoice, *Error) {
 	const param = "function_call"
 	if matrix.RawKind(raw) == '"' {
 		var s string
@@ -289,7 +290,7 @@ func decodeFunctionCall(raw json.RawMessage, declared map[string]bool) (ToolChoi
 	var c struct {
 		Name string `json:"name"`
 	}
-	if err := json.Unmarshal(raw, &c); err != nil || !declared[c.Name] {
+	if err := json.Unmarshal(raw, &c); err != nil || !t.declared(c.Name, len(t.Functions)) {
 		return ToolChoice{}, BadRequest(param, "function_call.name must name one of functions")
 	}
 	return ToolChoice{Mode: ToolNamed, Name: c.Name}, nil
@@ -330,4 +331,15 @@ func (f *ResponseFormat) Schema() json.RawMessage {
 		return nil
 	}
 	return f.JSONSchema.Schema
+}
+
+// declared reports whether one of the first n functions is called name.
+// Lists are short (OpenAI allows 128): a scan beats building a map.
+func (t *Tools) declared(name string, n int) bool {
+	for i := range t.Functions[:n] {
+		if t.Functions[i].Name == name {
+			return true
+		}
+	}
+	return false
 }
