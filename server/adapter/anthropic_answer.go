@@ -16,6 +16,16 @@ type anthropicBlock struct {
 	Type     string `json:"type"`
 	Text     string `json:"text"`
 	Thinking string `json:"thinking"`
+	// The fields of tool calls and signed thinking sit behind a pointer,
+	// set only when a block has one: a text answer's blocks stay small.
+	*AnthropicToolFields
+}
+
+// AnthropicToolFields are the fields of an Anthropic content block that
+// only tool calls and signed thinking have. It is exported only because
+// the JSON decoder cannot allocate an embedded pointer to an unexported
+// type.
+type AnthropicToolFields struct {
 	// Signed and redacted thinking, which a tool loop needs back.
 	Signature string `json:"signature"`
 	Data      string `json:"data"`
@@ -26,6 +36,16 @@ type anthropicBlock struct {
 	PartialJSON string          `json:"partial_json"`
 }
 
+// tool returns the block's tool and signature fields, empty when it has none.
+func (b *anthropicBlock) tool() *AnthropicToolFields {
+	if b.AnthropicToolFields == nil {
+		return &noToolBlock
+	}
+	return b.AnthropicToolFields
+}
+
+var noToolBlock AnthropicToolFields
+
 // piece emits a whole content block, or a delta of a streamed one, by its
 // type. Thinking signatures are kept only when the answer returns them
 // (a request with tools, whose loop needs them back).
@@ -35,20 +55,21 @@ func (b *anthropicBlock) piece(a *answer, signed bool) {
 		a.text(b.Text)
 	case "thinking", "thinking_delta":
 		a.reasoning(b.Thinking)
-		if signed && b.Type == "thinking" && b.Signature != "" {
-			a.detail(openai.ReasoningDetail{Type: openai.DetailText, Text: b.Thinking, Signature: b.Signature, Format: openai.FormatAnthropic})
+		if t := b.tool(); signed && b.Type == "thinking" && t.Signature != "" {
+			a.detail(openai.ReasoningDetail{Type: openai.DetailText, Text: b.Thinking, Signature: t.Signature, Format: openai.FormatAnthropic})
 		}
 	case "redacted_thinking":
 		if signed {
-			a.detail(openai.ReasoningDetail{Type: openai.DetailEncrypted, Data: b.Data, Format: openai.FormatAnthropic})
+			a.detail(openai.ReasoningDetail{Type: openai.DetailEncrypted, Data: b.tool().Data, Format: openai.FormatAnthropic})
 		}
 	case "tool_use":
-		a.toolStart(b.ID, b.Name, "")
-		if len(b.Input) > 0 {
-			a.toolArgs(bytesconv.String(b.Input))
+		t := b.tool()
+		a.toolStart(t.ID, t.Name, "")
+		if len(t.Input) > 0 {
+			a.toolArgs(bytesconv.String(t.Input))
 		}
 	case "input_json_delta":
-		a.toolArgs(b.PartialJSON)
+		a.toolArgs(b.tool().PartialJSON)
 	}
 }
 
@@ -197,7 +218,9 @@ func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Err
 		// a redacted block comes whole. Text and thinking come in deltas.
 		switch b := &ev.ContentBlock; b.Type {
 		case "tool_use":
-			b.Input = nil
+			if t := b.AnthropicToolFields; t != nil {
+				t.Input = nil // a placeholder: the input follows in deltas
+			}
 			b.piece(&s.answer, s.signed)
 		case "redacted_thinking":
 			b.piece(&s.answer, s.signed)
@@ -211,7 +234,7 @@ func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Err
 			case "thinking_delta":
 				s.thinking = append(s.thinking, ev.Delta.Thinking...)
 			case "signature_delta":
-				s.signature = strings.Clone(ev.Delta.Signature)
+				s.signature = strings.Clone(ev.Delta.tool().Signature)
 			}
 		}
 	case "content_block_stop":

@@ -17,10 +17,10 @@ type geminiResponse struct {
 	Candidates []struct {
 		Content struct {
 			Parts []struct {
-				Text             string      `json:"text"`
-				Thought          bool        `json:"thought"`
-				ThoughtSignature string      `json:"thoughtSignature"`
-				FunctionCall     *geminiCall `json:"functionCall"`
+				Text    string `json:"text"`
+				Thought bool   `json:"thought"`
+				// Set only on parts that have them: a text part stays small.
+				*GeminiCallFields
 			} `json:"parts"`
 		} `json:"content"`
 		FinishReason string `json:"finishReason"`
@@ -40,6 +40,14 @@ type geminiUsage struct {
 	ToolUsePromptTokenCount int64 `json:"toolUsePromptTokenCount"`
 }
 
+// GeminiCallFields are the fields of a Gemini part that function calls
+// and signatures have. It is exported only because the JSON decoder cannot
+// allocate an embedded pointer to an unexported type.
+type GeminiCallFields struct {
+	ThoughtSignature string      `json:"thoughtSignature"`
+	FunctionCall     *geminiCall `json:"functionCall"`
+}
+
 type geminiCall struct {
 	ID   string          `json:"id"`
 	Name string          `json:"name"`
@@ -54,7 +62,7 @@ func (r *geminiResponse) walk(a *answer, signed bool) {
 		cand := &r.Candidates[0]
 		for _, p := range cand.Content.Parts {
 			switch {
-			case p.FunctionCall != nil:
+			case p.GeminiCallFields != nil && p.FunctionCall != nil:
 				fc := p.FunctionCall
 				id := fc.ID
 				if id == "" {

@@ -39,10 +39,9 @@ type Message struct {
 	FunctionCall *FunctionCall `json:"function_call,omitempty"`
 	// ReasoningDetails is what an earlier answer returned of its reasoning
 	// (OpenRouter's field), echoed back so a tool loop keeps thinking on.
+	// (An earlier answer's reasoning text, reasoning, is accepted and
+	// ignored like any unknown message field: only signed blocks go back.)
 	ReasoningDetails []ReasoningDetail `json:"reasoning_details,omitempty"`
-	// Reasoning is an earlier answer's reasoning text, accepted and not
-	// sent upstream: only signed blocks can go back.
-	Reasoning json.RawMessage `json:"reasoning,omitempty"`
 	// Audio references an earlier audio answer.
 	Audio json.RawMessage `json:"audio,omitempty"`
 }
