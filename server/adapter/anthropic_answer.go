@@ -13,11 +13,10 @@ import (
 // and one finish mapping serve both forms.
 
 type anthropicBlock struct {
-	Type     string `json:"type"`
-	Text     string `json:"text"`
-	Thinking string `json:"thinking"`
-	// The fields of tool calls and signed thinking sit behind a pointer,
-	// set only when a block has one: a text answer's blocks stay small.
+	Type string `json:"type"`
+	Text string `json:"text"`
+	// The fields of thinking and tool calls sit behind a pointer, set only
+	// when a block has one: a text answer's blocks stay small.
 	*AnthropicToolFields
 }
 
@@ -26,14 +25,14 @@ type anthropicBlock struct {
 // the JSON decoder cannot allocate an embedded pointer to an unexported
 // type.
 type AnthropicToolFields struct {
+	Thinking string `json:"thinking"`
 	// Signed and redacted thinking, which a tool loop needs back.
 	Signature string `json:"signature"`
 	Data      string `json:"data"`
-	// tool_use blocks, and input_json_delta fragments of their input.
-	ID          string          `json:"id"`
-	Name        string          `json:"name"`
-	Input       json.RawMessage `json:"input"`
-	PartialJSON string          `json:"partial_json"`
+	// tool_use blocks.
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
 }
 
 // tool returns the block's tool and signature fields, empty when it has none.
@@ -46,17 +45,18 @@ func (b *anthropicBlock) tool() *AnthropicToolFields {
 
 var noToolBlock AnthropicToolFields
 
-// piece emits a whole content block, or a delta of a streamed one, by its
-// type. Thinking signatures are kept only when the answer returns them
-// (a request with tools, whose loop needs them back).
+// piece emits a whole content block by its type: a buffered answer's, or
+// the start of a streamed one. Thinking signatures are kept only when the
+// answer returns them (a request with tools, whose loop needs them back).
 func (b *anthropicBlock) piece(a *answer, signed bool) {
 	switch b.Type {
-	case "text", "text_delta":
+	case "text":
 		a.text(b.Text)
-	case "thinking", "thinking_delta":
-		a.reasoning(b.Thinking)
-		if t := b.tool(); signed && b.Type == "thinking" && t.Signature != "" {
-			a.detail(openai.ReasoningDetail{Type: openai.DetailText, Text: b.Thinking, Signature: t.Signature, Format: openai.FormatAnthropic})
+	case "thinking":
+		t := b.tool()
+		a.reasoning(t.Thinking)
+		if signed && t.Signature != "" {
+			a.detail(openai.ReasoningDetail{Type: openai.DetailText, Text: t.Thinking, Signature: t.Signature, Format: openai.FormatAnthropic})
 		}
 	case "redacted_thinking":
 		if signed {
@@ -68,8 +68,29 @@ func (b *anthropicBlock) piece(a *answer, signed bool) {
 		if len(t.Input) > 0 {
 			a.toolArgs(bytesconv.String(t.Input))
 		}
+	}
+}
+
+// anthropicDelta is the delta of a streamed content block. It has only the
+// fields deltas carry: most events of a stream decode into it.
+type anthropicDelta struct {
+	Type        string `json:"type"`
+	Text        string `json:"text"`
+	Thinking    string `json:"thinking"`
+	Signature   string `json:"signature"`
+	PartialJSON string `json:"partial_json"`
+	StopReason  string `json:"stop_reason"` // message_delta's
+}
+
+// piece emits a delta by its type.
+func (d *anthropicDelta) piece(a *answer) {
+	switch d.Type {
+	case "text_delta":
+		a.text(d.Text)
+	case "thinking_delta":
+		a.reasoning(d.Thinking)
 	case "input_json_delta":
-		a.toolArgs(b.tool().PartialJSON)
+		a.toolArgs(d.PartialJSON)
 	}
 }
 
@@ -192,13 +213,12 @@ type anthropicEvent struct {
 	Message struct {
 		Usage anthropicUsage `json:"usage"`
 	} `json:"message"`
-	ContentBlock anthropicBlock `json:"content_block"`
-	Delta        struct {
-		anthropicBlock
-		StopReason string `json:"stop_reason"`
-	} `json:"delta"`
-	Usage anthropicUsage `json:"usage"`
-	Error struct {
+	// Only content_block_start has one; a pointer keeps the delta events,
+	// most of a stream, from decoding into room they do not use.
+	ContentBlock *anthropicBlock `json:"content_block"`
+	Delta        anthropicDelta  `json:"delta"`
+	Usage        anthropicUsage  `json:"usage"`
+	Error        struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	} `json:"error"`
@@ -216,7 +236,11 @@ func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Err
 	case "content_block_start":
 		// A tool_use block starts its call (its input follows in deltas);
 		// a redacted block comes whole. Text and thinking come in deltas.
-		switch b := &ev.ContentBlock; b.Type {
+		b := ev.ContentBlock
+		if b == nil {
+			break
+		}
+		switch b.Type {
 		case "tool_use":
 			if t := b.AnthropicToolFields; t != nil {
 				t.Input = nil // a placeholder: the input follows in deltas
@@ -228,13 +252,13 @@ func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Err
 			s.inThought, s.thinking, s.signature = s.signed, s.thinking[:0], ""
 		}
 	case "content_block_delta":
-		ev.Delta.piece(&s.answer, s.signed)
+		ev.Delta.piece(&s.answer)
 		if s.inThought {
 			switch ev.Delta.Type {
 			case "thinking_delta":
 				s.thinking = append(s.thinking, ev.Delta.Thinking...)
 			case "signature_delta":
-				s.signature = strings.Clone(ev.Delta.tool().Signature)
+				s.signature = strings.Clone(ev.Delta.Signature)
 			}
 		}
 	case "content_block_stop":

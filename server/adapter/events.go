@@ -106,10 +106,9 @@ func (a *answer) reasoning(s string) {
 // completion fills out with a buffered answer. Its strings may point into
 // the upstream body.
 func (a *answer) completion(out *openai.Completion) {
-	*out = openai.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), FinishReason: a.finish, Usage: a.usage,
-		ToolCalls: a.calls, ReasoningDetails: a.details}
-	if len(a.calls) > 0 {
-		out.FinishReason = openai.FinishToolCalls
+	*out = openai.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), FinishReason: a.finish, Usage: a.usage}
+	if a.calls != nil || a.details != nil {
+		out.Tools = &openai.ToolAnswer{Calls: a.calls, ReasoningDetails: a.details}
 	}
 }
 

@@ -20,14 +20,21 @@ type Completion struct {
 	Reasoning    string
 	FinishReason string
 	Usage        Usage
-	ToolCalls    []ToolCall
-	// ReasoningDetails is the signed reasoning a tool loop needs back.
-	ReasoningDetails []ReasoningDetail
-	// Legacy answers a call in the deprecated function_call form.
-	Legacy bool
 	// Refusal is the model's refusal to answer, written in place of the
 	// content.
 	Refusal string
+	// Tools are the calls and the signed reasoning; nil for an answer
+	// without them, which keeps a text answer's Completion small.
+	Tools *ToolAnswer
+	// Legacy answers a call in the deprecated function_call form.
+	Legacy bool
+}
+
+// ToolAnswer is what an answer returns for a tool loop.
+type ToolAnswer struct {
+	Calls []ToolCall
+	// ReasoningDetails is the signed reasoning a tool loop needs back.
+	ReasoningDetails []ReasoningDetail
 }
 
 // Usage counts tokens the OpenAI way: Cached and CacheCreation are parts of
@@ -49,7 +56,12 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 	dst = jsonw.String(dst, model)
 	dst = append(dst, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	finish := c.FinishReason
-	if c.Content == "" && (len(c.ToolCalls) > 0 || c.Refusal != "") {
+	var calls []ToolCall
+	var details []ReasoningDetail
+	if c.Tools != nil {
+		calls, details = c.Tools.Calls, c.Tools.ReasoningDetails
+	}
+	if c.Content == "" && (len(calls) > 0 || c.Refusal != "") {
 		dst = append(dst, "null"...) // OpenAI's shape of a turn that only calls, or refuses
 	} else {
 		dst = jsonw.String(dst, c.Content)
@@ -59,24 +71,24 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 		dst = jsonw.String(dst, c.Reasoning)
 	}
 	switch {
-	case len(c.ToolCalls) > 0 && c.Legacy:
+	case len(calls) > 0 && c.Legacy:
 		dst = append(dst, `,"function_call":`...)
-		dst = appendFunction(dst, &c.ToolCalls[0].Function)
+		dst = appendFunction(dst, &calls[0].Function)
 		finish = FinishFunctionCall
-	case len(c.ToolCalls) > 0:
+	case len(calls) > 0:
 		dst = append(dst, `,"tool_calls":[`...)
-		for i := range c.ToolCalls {
+		for i := range calls {
 			dst = jsonw.Comma(dst)
-			dst = appendToolCall(dst, &c.ToolCalls[i])
+			dst = appendToolCall(dst, &calls[i])
 		}
 		dst = append(dst, ']')
 		finish = FinishToolCalls
 	}
-	if len(c.ReasoningDetails) > 0 {
+	if len(details) > 0 {
 		dst = append(dst, `,"reasoning_details":[`...)
-		for i := range c.ReasoningDetails {
+		for i := range details {
 			dst = jsonw.Comma(dst)
-			dst = appendDetail(dst, &c.ReasoningDetails[i])
+			dst = appendDetail(dst, &details[i])
 		}
 		dst = append(dst, ']')
 	}
