@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/sse"
 	"github.com/opentoken/opentoken/server/openai"
@@ -24,7 +26,7 @@ import (
 func fuzzCall(t testing.TB, model string, stream bool) *Call {
 	t.Helper()
 	var req openai.ChatRequest
-	body := `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}],"reasoning":{"effort":"low"}`
+	body := `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}],"reasoning":{"effort":"low"},"tools":[{"type":"function","function":{"name":"f"}}]`
 	if stream {
 		body += `,"stream":true`
 	}
@@ -117,4 +119,48 @@ func FuzzAnthropicStream(f *testing.F) {
 
 func FuzzGeminiStream(f *testing.F) {
 	fuzzStream(f, Gemini{}, "google/gemini-2.5-pro", "gemini-streams")
+}
+
+// FuzzBuildRequest feeds arbitrary chat requests through decoding, the
+// call's resolution and both adapters' upstream bodies (tools, schemas,
+// histories): a request is refused with a 400 or becomes valid JSON, never
+// a panic or a malformed body.
+func FuzzBuildRequest(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*", "request.json"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var chat openai.ChatRequest
+		if e := openai.DecodeChat(body, &chat); e != nil {
+			return
+		}
+		for _, id := range []string{"anthropic/claude-haiku-4-5", "anthropic/claude-opus-4-7", "google/gemini-3-flash", "google/gemini-2.5-pro"} {
+			req := chat
+			call, e := NewCall(&req, generated.Lookup(id))
+			if e != nil {
+				if e.Status != 400 {
+					t.Fatalf("%s: status %d", id, e.Status)
+				}
+				continue
+			}
+			var a Adapter = Anthropic{}
+			if strings.HasPrefix(id, "google/") {
+				a = Gemini{}
+			}
+			r := fasthttp.AcquireRequest()
+			out, e := a.BuildRequest(r, nil, call, &Upstream{BaseURL: "http://u", APIKey: "k"})
+			fasthttp.ReleaseRequest(r)
+			if e == nil && !json.Valid(out) {
+				t.Fatalf("%s: invalid upstream body for %q:\n%s", id, body, out)
+			}
+			if e != nil && e.Status != 400 {
+				t.Fatalf("%s: status %d", id, e.Status)
+			}
+		}
+	})
 }

@@ -94,6 +94,9 @@ func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 	}
 	if t := c.Req.ToolSet; t != nil && len(t.Functions) > 0 {
 		var err *openai.Error
+		if err = checkGeminiNames(t); err != nil {
+			return dst, err
+		}
 		if dst, err = appendGeminiTools(dst, t); err != nil {
 			return dst, err
 		}
@@ -129,7 +132,7 @@ func appendGeminiTools(dst []byte, t *openai.Tools) ([]byte, *openai.Error) {
 		f := &t.Functions[i]
 		dst = jsonw.Comma(dst)
 		dst = append(dst, `{"name":`...)
-		dst = jsonw.String(dst, f.Name)
+		dst = appendGeminiName(dst, f.Name)
 		if f.Description != "" {
 			dst = append(dst, `,"description":`...)
 			dst = jsonw.String(dst, f.Description)
@@ -163,7 +166,7 @@ func appendGeminiTools(dst []byte, t *openai.Tools) ([]byte, *openai.Error) {
 		dst = append(dst, `,"allowedFunctionNames":[`...)
 		for _, n := range names {
 			dst = jsonw.Comma(dst)
-			dst = jsonw.String(dst, n)
+			dst = appendGeminiName(dst, n)
 		}
 		dst = append(dst, ']')
 	}
@@ -191,7 +194,7 @@ func appendFunctionCalls(dst []byte, c *Call, m *openai.Message, current bool) [
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `"name":`...)
-		dst = jsonw.String(dst, tc.Function.Name)
+		dst = appendGeminiName(dst, tc.Function.Name)
 		dst = append(dst, `,"args":`...)
 		dst = append(dst, tc.Function.Arguments...)
 		dst = append(dst, '}')
@@ -251,10 +254,63 @@ func appendFunctionResponse(dst []byte, m *openai.Message, name string) []byte {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"name":`...)
-	dst = jsonw.String(dst, name)
+	dst = appendGeminiName(dst, name)
 	dst = append(dst, `,"response":{"output":`...)
 	dst = jsonw.String(dst, toolResultText(m))
 	return append(dst, "}}}"...)
+}
+
+// Gemini function names must start with a letter or an underscore, which
+// OpenAI's need not: a name starting with a digit or a dash is sent with
+// an underscore before it, and answered without (openaiName). The
+// declarations are checked not to make two names one (checkGeminiNames).
+func geminiRenamed(name string) bool {
+	return name != "" && (name[0] == '-' || '0' <= name[0] && name[0] <= '9')
+}
+
+func appendGeminiName(dst []byte, name string) []byte {
+	if geminiRenamed(name) {
+		// Names are of a-z, A-Z, 0-9, _ and - (DecodeChat checks): nothing
+		// to escape.
+		return append(append(append(dst, `"_`...), name...), '"')
+	}
+	return jsonw.String(dst, name)
+}
+
+// openaiName reverses appendGeminiName for a name Gemini answered with.
+func openaiName(t *openai.Tools, name string) string {
+	if t == nil || len(name) < 2 || name[0] != '_' || !geminiRenamed(name[1:]) {
+		return name
+	}
+	for i := range t.Functions {
+		if t.Functions[i].Name == name[1:] {
+			return name[1:]
+		}
+	}
+	return name
+}
+
+// checkGeminiNames refuses declarations that Gemini's naming would make
+// one: "1x" is sent as "_1x", which must not also be declared, and a name
+// of 64 characters has no room for the underscore.
+func checkGeminiNames(t *openai.Tools) *openai.Error {
+	for i := range t.Functions {
+		n := t.Functions[i].Name
+		if !geminiRenamed(n) {
+			continue
+		}
+		if len(n) == 64 {
+			return openai.BadRequest("tools", "Gemini function names must start with a letter or an underscore; "+strconv.Quote(n)+
+				" is sent with an underscore before it, which makes it longer than 64 characters")
+		}
+		for j := range t.Functions {
+			if t.Functions[j].Name == "_"+n {
+				return openai.BadRequest("tools", "Gemini function names must start with a letter or an underscore; "+strconv.Quote(n)+
+					" is sent as "+strconv.Quote("_"+n)+", which is declared too")
+			}
+		}
+	}
+	return nil
 }
 
 // Call ids the gateway makes up, for calls that came without one (Gemini

@@ -57,7 +57,7 @@ type geminiCall struct {
 // walk emits the parts of the first candidate and records its finish
 // reason, a blocked prompt's, and the usage, when the response has them.
 // A call's thought signature is returned only when signed.
-func (r *geminiResponse) walk(a *answer, signed bool) {
+func (r *geminiResponse) walk(a *answer, tools *openai.Tools, signed bool) {
 	if len(r.Candidates) > 0 {
 		cand := &r.Candidates[0]
 		for _, p := range cand.Content.Parts {
@@ -75,7 +75,7 @@ func (r *geminiResponse) walk(a *answer, signed bool) {
 				if sig != "" {
 					a.detail(openai.ReasoningDetail{Type: openai.DetailEncrypted, Data: sig, ID: id, Format: openai.FormatGoogle})
 				}
-				a.toolStart(id, fc.Name, sig)
+				a.toolStart(id, openaiName(tools, fc.Name), sig)
 				// Gemini sends each call whole: its arguments are one fragment.
 				if len(fc.Args) == 0 {
 					a.toolArgs("{}")
@@ -139,7 +139,7 @@ func (Gemini) ParseResponse(c *Call, body []byte, out *openai.Completion) error 
 		return errNotAnAnswer
 	}
 	a := answer{finish: openai.FinishStop, legacy: c.Legacy()}
-	r.walk(&a, c.signed())
+	r.walk(&a, c.Req.ToolSet, c.signed())
 	a.completion(out)
 	return nil
 }
@@ -150,12 +150,13 @@ func (Gemini) ParseResponse(c *Call, body []byte, out *openai.Completion) error 
 // ends when the connection does.
 type geminiStream struct {
 	answer
+	tools  *openai.Tools
 	signed bool
 }
 
 // NewStream implements Adapter.
 func (Gemini) NewStream(c *Call, prefix openai.ChunkPrefix) Stream {
-	return &geminiStream{streamed(c, prefix), c.signed()}
+	return &geminiStream{streamed(c, prefix), c.Req.ToolSet, c.signed()}
 }
 
 type geminiStreamChunk struct {
@@ -174,7 +175,7 @@ func (s *geminiStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Error)
 		return dst, streamError("gemini: " + ch.Error.Message)
 	}
 	s.dst = dst
-	ch.walk(&s.answer, s.signed)
+	ch.walk(&s.answer, s.tools, s.signed)
 	return s.dst, nil
 }
 
