@@ -129,3 +129,27 @@ func TestStreamedToolLoopKeepsThinking(t *testing.T) {
 		}
 	}
 }
+
+// TestToolHistoryWithoutTools: a history with calls and results but no
+// tools declared (a client that stopped offering tools) still works: Claude
+// gets the called tools declared with tool_choice none, and, without the
+// signed thinking, thinking off for the request.
+func TestToolHistoryWithoutTools(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	history := `"messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]},{"role":"tool","tool_call_id":"call_1","content":"-3C"}]`
+	for _, model := range []string{"anthropic/claude-sonnet-4-5", "anthropic/claude-opus-4-7", "google/gemini-3-flash", "google/gemini-2.5-pro"} {
+		r := env.Chat(t, `{"model":"`+model+`",`+history+`,"reasoning_effort":"low","max_tokens":4000}`)
+		if r.Status != 200 || !strings.Contains(string(r.Body), "-3C") {
+			t.Errorf("%s: %d %s", model, r.Status, r.Body)
+			continue
+		}
+		if !strings.HasPrefix(model, "anthropic/") {
+			continue
+		}
+		last, _ := env.Anthropic.Requests.Last()
+		if !strings.Contains(string(last.Body), `"tool_choice":{"type":"none"}`) || strings.Contains(string(last.Body), `"thinking"`) ||
+			r.Header.Get("X-OpenToken-Dropped-Params") != "reasoning_effort" {
+			t.Errorf("%s: dropped %q, sent %s", model, r.Header.Get("X-OpenToken-Dropped-Params"), last.Body)
+		}
+	}
+}

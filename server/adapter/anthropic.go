@@ -54,7 +54,7 @@ func appendAnthropicBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 	if c.Stream {
 		dst = append(dst, `,"stream":true`...)
 	}
-	if c.Req.ToolSet != nil || c.Req.Format != nil || hasToolHistory(c.Req.Messages) {
+	if c.Req.ToolSet != nil || c.Req.ToolHistory {
 		if dst, err = appendAnthropicTools(dst, c); err != nil {
 			return dst, err
 		}
@@ -98,16 +98,6 @@ func appendAnthropicFormat(dst []byte, f *openai.ResponseFormat) ([]byte, *opena
 	}
 	dst, err := appendSchema(dst, schema, &claudeSchema, "response_format.json_schema.schema")
 	return append(dst, '}'), err
-}
-
-// hasToolHistory reports whether msgs hold tool calls or results.
-func hasToolHistory(msgs []openai.Message) bool {
-	for i := range msgs {
-		if len(msgs[i].ToolCalls) > 0 || msgs[i].Role == "tool" {
-			return true
-		}
-	}
-	return false
 }
 
 // appendAnthropicTools writes tools and tool_choice. A history with tool

@@ -96,7 +96,7 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	}
 	c.resolveThinking()
 	c.filter()
-	if req.ToolSet != nil || req.Format != nil {
+	if req.ToolSet != nil || req.Format != nil || req.ToolHistory {
 		if e := c.resolveTools(); e != nil {
 			return nil, e
 		}
@@ -153,8 +153,9 @@ const reasoningParams = matrix.Mask(1)<<generated.ParamReasoning | matrix.Mask(1
 
 // noOps returns the parameters whose values ask for nothing: an empty
 // tool list, tool_choice "none" or "auto" with no tools,
-// parallel_tool_calls true, a plain-text response_format. Clients and frameworks send them by default; they are
-// accepted as if absent, never refused.
+// parallel_tool_calls true, a plain-text response_format. Clients and
+// frameworks send them by default; they are accepted as if absent, never
+// refused.
 func noOps(s *generated.Superset) matrix.Mask {
 	var m matrix.Mask
 	tools := s.Raw(generated.ParamTools)

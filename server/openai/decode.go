@@ -64,7 +64,7 @@ func DecodeChat(body []byte, req *ChatRequest) *Error {
 			return e
 		}
 	}
-	return validateMessages(req.Messages)
+	return validateMessages(req)
 }
 
 // decodeError turns a decoding failure into a 400 naming the field, in
@@ -203,7 +203,8 @@ func describeRange(s *matrix.ParamSpec) string {
 
 var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
 
-func validateMessages(msgs []Message) *Error {
+func validateMessages(req *ChatRequest) *Error {
+	msgs := req.Messages
 	conversation := false
 	var loop toolLoop
 	for i := range msgs {
@@ -237,6 +238,7 @@ func validateMessages(msgs []Message) *Error {
 			if e := loop.open(m, i); e != nil {
 				return e
 			}
+			req.ToolHistory = req.ToolHistory || len(m.ToolCalls) > 0
 		}
 		if m.Role == "user" || m.Role == "assistant" {
 			conversation = true

@@ -24,6 +24,9 @@ type ChatRequest struct {
 	// Format is a response_format asking for JSON, checked by DecodeChat;
 	// nil for none or plain text.
 	Format *ResponseFormat `json:"-"`
+	// ToolHistory: messages hold tool calls and results (DecodeChat sets
+	// it), whether or not the request declares tools.
+	ToolHistory bool `json:"-"`
 }
 
 // Message is one entry of messages.
