@@ -154,14 +154,13 @@ func decodeTools(req *ChatRequest) *Error {
 			return BadRequest("tools", "tools must be an array of {type: \"function\", function: {name, description, parameters, strict}}")
 		}
 		for i := range list {
-			at := "tools[" + strconv.Itoa(i) + "]"
 			switch {
 			case list[i].Type == "custom":
-				return BadRequest("tools", at+" is a custom tool; only function tools are supported, as no upstream runs custom tools")
+				return BadRequest("tools", toolAt("tools", i, true)+" is a custom tool; only function tools are supported, as no upstream runs custom tools")
 			case list[i].Type != "function":
-				return BadRequest("tools", at+".type must be function")
+				return BadRequest("tools", toolAt("tools", i, true)+".type must be function")
 			case list[i].Function == nil:
-				return BadRequest("tools", at+".function is required")
+				return BadRequest("tools", toolAt("tools", i, true)+".function is required")
 			}
 			if t.Functions == nil {
 				t.Functions = make([]Function, 0, len(list))
@@ -181,17 +180,13 @@ func decodeTools(req *ChatRequest) *Error {
 	}
 	for i := range t.Functions {
 		f := &t.Functions[i]
-		at := param + "[" + strconv.Itoa(i) + "]"
-		if !t.Legacy {
-			at += ".function"
-		}
 		switch {
 		case !validName(f.Name):
-			return BadRequest(param, at+".name must be "+nameRule)
+			return BadRequest(param, toolAt(param, i, t.Legacy)+".name must be "+nameRule)
 		case t.declared(f.Name, i):
-			return BadRequest(param, at+".name "+strconv.Quote(f.Name)+" is declared twice")
+			return BadRequest(param, toolAt(param, i, t.Legacy)+".name "+strconv.Quote(f.Name)+" is declared twice")
 		case matrix.RawPresent(f.Parameters) && matrix.RawKind(f.Parameters) != '{':
-			return BadRequest(param, at+".parameters must be a JSON Schema object")
+			return BadRequest(param, toolAt(param, i, t.Legacy)+".parameters must be a JSON Schema object")
 		}
 	}
 	var err *Error
@@ -342,4 +337,14 @@ func (t *Tools) declared(name string, n int) bool {
 		}
 	}
 	return false
+}
+
+// toolAt is the path of tool i, for errors: tools[i].function, or the
+// entry itself when bare (functions[i], or tools[i] for its type).
+func toolAt(param string, i int, bare bool) string {
+	at := param + "[" + strconv.Itoa(i) + "]"
+	if !bare {
+		at += ".function"
+	}
+	return at
 }
