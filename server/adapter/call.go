@@ -111,6 +111,9 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	if m.MaxStop > 0 && c.Forward.Has(generated.ParamStop) && len(req.Stop) > m.MaxStop {
 		return nil, openai.BadRequest("stop", m.ID+" takes at most "+strconv.Itoa(m.MaxStop)+" stop sequences; "+strconv.Itoa(len(req.Stop))+" were sent")
 	}
+	if req.Images != "" && !m.Caps.Has(matrix.CapVision) {
+		return nil, openai.Unsupported(req.Images, m.ID+" does not take images")
+	}
 	if req.N != nil && *req.N > 1 {
 		return nil, openai.Unsupported("n", "n > 1 is not supported: every registered upstream returns one choice")
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
@@ -113,5 +114,23 @@ func TestNoOpsAccepted(t *testing.T) {
 		if c.Dropped() != 0 {
 			t.Errorf("%s: reported as dropped: %b", extra, c.Dropped())
 		}
+	}
+}
+
+// TestVisionCapability: a model whose capabilities lack vision refuses
+// image parts before any upstream call, naming the part.
+func TestVisionCapability(t *testing.T) {
+	var req openai.ChatRequest
+	body := `{"model":"google/gemini-3-flash","messages":[{"role":"user","content":"a"},{"role":"user","content":[{"type":"text","text":"b"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}`
+	if e := openai.DecodeChat([]byte(body), &req); e != nil {
+		t.Fatal(e.Message)
+	}
+	blind := *generated.Lookup(req.Model)
+	blind.Caps &^= 1 << matrix.CapVision
+	if _, e := NewCall(&req, &blind); e == nil || e.Code != openai.CodeUnsupportedParameter || e.Param != "messages[1].content[1]" {
+		t.Errorf("got %+v, want unsupported_parameter at messages[1].content[1]", e)
+	}
+	if _, e := NewCall(&req, generated.Lookup(req.Model)); e != nil {
+		t.Errorf("a model that sees: %s", e.Message)
 	}
 }

@@ -246,6 +246,14 @@ func validateMessages(req *ChatRequest) *Error {
 		if e := validateParts(m, i); e != nil {
 			return e
 		}
+		if req.Images == "" {
+			for j := range m.Content.Parts {
+				if m.Content.Parts[j].Type == "image_url" {
+					req.Images = msgAt(i) + ".content[" + strconv.Itoa(j) + "]"
+					break
+				}
+			}
+		}
 	}
 	if e := loop.close(); e != nil {
 		return e
