@@ -113,6 +113,7 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 			field("Output", jen.Lit(m.output)),
 			field("CacheRead", price(m.cacheRead)),
 			field("CacheWrite", price(m.cacheWrite)),
+			field("CacheWrite1h", price(m.cacheWrite1h)),
 		)),
 		field("Caps", e.capsOf(m.caps)),
 		field("ToolLoop", e.mx("ToolLoop").Custom(multi,

@@ -105,7 +105,7 @@ type modelInfo struct {
 	minBudget, maxBudget int
 
 	input, output         float64
-	cacheRead, cacheWrite *float64
+	cacheRead, cacheWrite, cacheWrite1h *float64
 
 	caps     []string // capability names, in matrix.CapabilityNames order
 	toolLoop toolLoopInfo
@@ -304,11 +304,11 @@ func buildPricing(m *modelInfo, p PricingDecl, file string, errs *errorList) {
 		errs.addf(file, "pricing", "input and output prices are required")
 		return
 	}
-	m.input, m.output, m.cacheRead, m.cacheWrite = *p.Input, *p.Output, p.CacheRead, p.CacheWrite
+	m.input, m.output, m.cacheRead, m.cacheWrite, m.cacheWrite1h = *p.Input, *p.Output, p.CacheRead, p.CacheWrite, p.CacheWrite1h
 	prices := []struct {
 		key string
 		v   *float64
-	}{{"input", p.Input}, {"output", p.Output}, {"cache_read", p.CacheRead}, {"cache_write", p.CacheWrite}}
+	}{{"input", p.Input}, {"output", p.Output}, {"cache_read", p.CacheRead}, {"cache_write", p.CacheWrite}, {"cache_write_1h", p.CacheWrite1h}}
 	for _, pr := range prices {
 		if pr.v != nil && (*pr.v < 0 || math.IsInf(*pr.v, 0) || math.IsNaN(*pr.v)) {
 			errs.addf(file, "pricing."+pr.key, "must be a non-negative price")

@@ -80,6 +80,8 @@ type PricingDecl struct {
 	Output     *float64 `toml:"output"`
 	CacheRead  *float64 `toml:"cache_read"`
 	CacheWrite *float64 `toml:"cache_write"`
+	// CacheWrite1h is the 1-hour cache write rate, where the upstream has one.
+	CacheWrite1h *float64 `toml:"cache_write_1h"`
 }
 
 // ThinkingDecl is a model's [thinking] table.

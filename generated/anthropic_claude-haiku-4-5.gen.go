@@ -70,10 +70,11 @@ var modelAnthropicClaudeHaiku45 = matrix.Model{
 		MaxBudget: 32000,
 	},
 	Pricing: matrix.Pricing{
-		Input:      1.0,
-		Output:     5.0,
-		CacheRead:  matrix.Price{USD: 0.1, Valid: true},
-		CacheWrite: matrix.Price{USD: 1.25, Valid: true},
+		Input:        1.0,
+		Output:       5.0,
+		CacheRead:    matrix.Price{USD: 0.1, Valid: true},
+		CacheWrite:   matrix.Price{USD: 1.25, Valid: true},
+		CacheWrite1h: matrix.Price{USD: 2.0, Valid: true},
 	},
 	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{

@@ -68,10 +68,11 @@ var modelAnthropicClaudeOpus46 = matrix.Model{
 		},
 	},
 	Pricing: matrix.Pricing{
-		Input:      5.0,
-		Output:     25.0,
-		CacheRead:  matrix.Price{USD: 0.5, Valid: true},
-		CacheWrite: matrix.Price{USD: 6.25, Valid: true},
+		Input:        5.0,
+		Output:       25.0,
+		CacheRead:    matrix.Price{USD: 0.5, Valid: true},
+		CacheWrite:   matrix.Price{USD: 6.25, Valid: true},
+		CacheWrite1h: matrix.Price{USD: 10.0, Valid: true},
 	},
 	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{

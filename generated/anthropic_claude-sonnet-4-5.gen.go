@@ -70,10 +70,11 @@ var modelAnthropicClaudeSonnet45 = matrix.Model{
 		MaxBudget: 32000,
 	},
 	Pricing: matrix.Pricing{
-		Input:      3.0,
-		Output:     15.0,
-		CacheRead:  matrix.Price{USD: 0.3, Valid: true},
-		CacheWrite: matrix.Price{USD: 3.75, Valid: true},
+		Input:        3.0,
+		Output:       15.0,
+		CacheRead:    matrix.Price{USD: 0.3, Valid: true},
+		CacheWrite:   matrix.Price{USD: 3.75, Valid: true},
+		CacheWrite1h: matrix.Price{USD: 6.0, Valid: true},
 	},
 	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{

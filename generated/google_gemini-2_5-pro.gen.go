@@ -67,10 +67,11 @@ var modelGoogleGemini25Pro = matrix.Model{
 		MaxBudget: 32768,
 	},
 	Pricing: matrix.Pricing{
-		Input:      1.25,
-		Output:     10.0,
-		CacheRead:  matrix.Price{USD: 0.125, Valid: true},
-		CacheWrite: matrix.Price{USD: 1.25, Valid: true},
+		Input:        1.25,
+		Output:       10.0,
+		CacheRead:    matrix.Price{USD: 0.125, Valid: true},
+		CacheWrite:   matrix.Price{USD: 1.25, Valid: true},
+		CacheWrite1h: matrix.Price{},
 	},
 	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{

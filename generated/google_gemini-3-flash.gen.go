@@ -62,10 +62,11 @@ var modelGoogleGemini3Flash = matrix.Model{
 		},
 	},
 	Pricing: matrix.Pricing{
-		Input:      0.5,
-		Output:     3.0,
-		CacheRead:  matrix.Price{USD: 0.05, Valid: true},
-		CacheWrite: matrix.Price{USD: 0.5, Valid: true},
+		Input:        0.5,
+		Output:       3.0,
+		CacheRead:    matrix.Price{USD: 0.05, Valid: true},
+		CacheWrite:   matrix.Price{USD: 0.5, Valid: true},
+		CacheWrite1h: matrix.Price{},
 	},
 	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{

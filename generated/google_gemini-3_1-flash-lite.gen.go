@@ -62,10 +62,11 @@ var modelGoogleGemini31FlashLite = matrix.Model{
 		},
 	},
 	Pricing: matrix.Pricing{
-		Input:      0.25,
-		Output:     1.5,
-		CacheRead:  matrix.Price{USD: 0.025, Valid: true},
-		CacheWrite: matrix.Price{USD: 0.25, Valid: true},
+		Input:        0.25,
+		Output:       1.5,
+		CacheRead:    matrix.Price{USD: 0.025, Valid: true},
+		CacheWrite:   matrix.Price{USD: 0.25, Valid: true},
+		CacheWrite1h: matrix.Price{},
 	},
 	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{

@@ -62,10 +62,11 @@ var modelGoogleGemini31Pro = matrix.Model{
 		},
 	},
 	Pricing: matrix.Pricing{
-		Input:      2.0,
-		Output:     12.0,
-		CacheRead:  matrix.Price{USD: 0.2, Valid: true},
-		CacheWrite: matrix.Price{USD: 2.0, Valid: true},
+		Input:        2.0,
+		Output:       12.0,
+		CacheRead:    matrix.Price{USD: 0.2, Valid: true},
+		CacheWrite:   matrix.Price{USD: 2.0, Valid: true},
+		CacheWrite1h: matrix.Price{},
 	},
 	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{

@@ -38,10 +38,11 @@ var modelGoogleTextEmbedding004 = matrix.Model{
 		Drops: thinkingDropsGoogleTextEmbedding004,
 	},
 	Pricing: matrix.Pricing{
-		Input:      0.025,
-		Output:     0.0,
-		CacheRead:  matrix.Price{},
-		CacheWrite: matrix.Price{},
+		Input:        0.025,
+		Output:       0.0,
+		CacheRead:    matrix.Price{},
+		CacheWrite:   matrix.Price{},
+		CacheWrite1h: matrix.Price{},
 	},
 	Caps: matrix.Caps(0),
 	ToolLoop: matrix.ToolLoop{

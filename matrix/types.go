@@ -163,10 +163,12 @@ type Price struct {
 	Valid bool
 }
 
-// Pricing is a model's prices per 1M tokens.
+// Pricing is a model's prices per 1M tokens. CacheWrite is the rate of a
+// 5-minute (or the upstream's only) cache write, CacheWrite1h that of a
+// 1-hour one.
 type Pricing struct {
-	Input, Output         float64
-	CacheRead, CacheWrite Price
+	Input, Output                       float64
+	CacheRead, CacheWrite, CacheWrite1h Price
 }
 
 // Model is one registered model: everything the hot path needs to route,

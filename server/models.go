@@ -48,6 +48,8 @@ func appendModel(dst []byte, m *matrix.Model) []byte {
 	dst = appendPrice(dst, m.Pricing.CacheRead)
 	dst = append(dst, `,"cache_write":`...)
 	dst = appendPrice(dst, m.Pricing.CacheWrite)
+	dst = append(dst, `,"cache_write_1h":`...)
+	dst = appendPrice(dst, m.Pricing.CacheWrite1h)
 	dst = append(dst, `},"context_length":`...)
 	dst = jsonw.Int(dst, int64(m.ContextLength))
 	if m.Kind == matrix.KindChat {

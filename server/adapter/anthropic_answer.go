@@ -96,24 +96,32 @@ func (d *anthropicDelta) piece(a *answer) {
 
 // anthropicCounts is a whole message's usage.
 type anthropicCounts struct {
-	InputTokens              int64 `json:"input_tokens"`
-	OutputTokens             int64 `json:"output_tokens"`
-	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	InputTokens              int64                  `json:"input_tokens"`
+	OutputTokens             int64                  `json:"output_tokens"`
+	CacheCreationInputTokens int64                  `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int64                  `json:"cache_read_input_tokens"`
+	CacheCreation            anthropicCacheCreation `json:"cache_creation"`
+}
+
+// anthropicCacheCreation splits the cache writes by TTL, which are priced
+// apart.
+type anthropicCacheCreation struct {
+	Ephemeral1h int64 `json:"ephemeral_1h_input_tokens"`
 }
 
 // anthropicUsage is a stream's usage report; pointers, as a report carries
 // only the counts that changed.
 type anthropicUsage struct {
-	InputTokens              *int64 `json:"input_tokens"`
-	OutputTokens             *int64 `json:"output_tokens"`
-	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+	InputTokens              *int64                  `json:"input_tokens"`
+	OutputTokens             *int64                  `json:"output_tokens"`
+	CacheCreationInputTokens *int64                  `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int64                  `json:"cache_read_input_tokens"`
+	CacheCreation            *anthropicCacheCreation `json:"cache_creation"`
 }
 
 // anthropicTokens is the latest of each count; Anthropic reports them
 // cumulatively, so a later report replaces an earlier one, field by field.
-type anthropicTokens struct{ input, cacheWrite, cacheRead, output int64 }
+type anthropicTokens struct{ input, cacheWrite, cacheWrite1h, cacheRead, output int64 }
 
 func (t *anthropicTokens) add(u *anthropicUsage) {
 	for _, f := range [...]struct {
@@ -124,6 +132,9 @@ func (t *anthropicTokens) add(u *anthropicUsage) {
 			*f.dst = *f.v
 		}
 	}
+	if u.CacheCreation != nil {
+		t.cacheWrite1h = u.CacheCreation.Ephemeral1h
+	}
 }
 
 // usage maps the counts the OpenAI way.
@@ -131,7 +142,7 @@ func (t *anthropicTokens) usage(reasoningBytes int) openai.Usage {
 	return openai.Usage{
 		// Anthropic's input_tokens excludes cache reads and writes; OpenAI's
 		// prompt_tokens includes them.
-		Prompt: t.input + t.cacheWrite + t.cacheRead, Cached: t.cacheRead, CacheCreation: t.cacheWrite,
+		Prompt: t.input + t.cacheWrite + t.cacheRead, Cached: t.cacheRead, CacheCreation: t.cacheWrite, CacheWrite1h: t.cacheWrite1h,
 		Completion: t.output,
 		// Anthropic bills thinking inside output_tokens without a separate
 		// count; estimate it from the thinking text (~4 bytes a token).
@@ -168,13 +179,14 @@ func (Anthropic) ParseResponse(c *Call, body []byte, out *openai.Completion) err
 	if msg.Content == nil || msg.StopReason == "" {
 		return errNotAMessage
 	}
-	a := answer{legacy: c.Legacy()}
+	a := answer{legacy: c.Legacy(), pricing: &c.Model.Pricing}
 	signed := c.signed()
 	for i := range msg.Content {
 		msg.Content[i].piece(&a, signed)
 	}
 	u := &msg.Usage
-	t := anthropicTokens{input: u.InputTokens, cacheWrite: u.CacheCreationInputTokens, cacheRead: u.CacheReadInputTokens, output: u.OutputTokens}
+	t := anthropicTokens{input: u.InputTokens, cacheWrite: u.CacheCreationInputTokens, cacheWrite1h: u.CacheCreation.Ephemeral1h,
+		cacheRead: u.CacheReadInputTokens, output: u.OutputTokens}
 	a.finish, a.usage = anthropicFinish(msg.StopReason), t.usage(a.reasoningBytes)
 	a.completion(out)
 	if msg.StopReason == "refusal" {

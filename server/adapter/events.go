@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
@@ -28,13 +29,15 @@ type answer struct {
 	prefix  openai.ChunkPrefix
 	exclude bool // the client asked not to see reasoning text
 	legacy  bool // answer calls in the deprecated function_call form
+	// pricing prices the usage: every answer says what it cost.
+	pricing *matrix.Pricing
 	// nCalls counts the calls begun; a stream numbers them by it.
 	nCalls int
 }
 
 // streamed starts the answer of a stream whose frames start with prefix.
 func streamed(c *Call, prefix openai.ChunkPrefix) answer {
-	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude, legacy: c.Legacy()}
+	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude, legacy: c.Legacy(), pricing: &c.Model.Pricing}
 }
 
 // toolStart begins a call; its arguments follow in toolArgs fragments (a
@@ -106,6 +109,7 @@ func (a *answer) reasoning(s string) {
 // completion fills out with a buffered answer. Its strings may point into
 // the upstream body.
 func (a *answer) completion(out *openai.Completion) {
+	a.usage.Cost = openai.Cost(&a.usage, a.pricing)
 	*out = openai.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), FinishReason: a.finish, Usage: a.usage}
 	if a.calls != nil || a.details != nil {
 		out.Tools = &openai.ToolAnswer{Calls: a.calls, ReasoningDetails: a.details}
@@ -124,6 +128,7 @@ func (a *answer) end() {
 	case a.nCalls > 0:
 		finish = openai.FinishToolCalls
 	}
+	a.usage.Cost = openai.Cost(&a.usage, a.pricing)
 	a.dst = openai.AppendFinishChunk(a.dst, a.prefix, finish, &a.usage)
 }
 

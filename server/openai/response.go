@@ -2,6 +2,7 @@ package openai
 
 import (
 	"github.com/opentoken/opentoken/internal/jsonw"
+	"github.com/opentoken/opentoken/matrix"
 )
 
 // Finish reasons of a chat completion choice.
@@ -38,11 +39,35 @@ type ToolAnswer struct {
 }
 
 // Usage counts tokens the OpenAI way: Cached and CacheCreation are parts of
-// Prompt, Reasoning is part of Completion.
+// Prompt, Reasoning is part of Completion. CacheWrite1h is the part of
+// CacheCreation written for an hour (Anthropic), which has its own price.
 type Usage struct {
 	Prompt, Completion    int64
 	Cached, CacheCreation int64
+	CacheWrite1h          int64
 	Reasoning             int64
+	// Cost is what the answer cost in USD, from the model's prices.
+	Cost float64
+}
+
+// Cost is what u's tokens cost at prices p (USD per 1M tokens): the
+// uncached prompt at the input rate, cache reads and writes at theirs (the
+// input rate where the model has none), the completion at the output rate.
+func Cost(u *Usage, p *matrix.Pricing) float64 {
+	rate := func(pr matrix.Price) float64 {
+		if pr.Valid {
+			return pr.USD
+		}
+		return p.Input
+	}
+	write1h := rate(p.CacheWrite1h)
+	if !p.CacheWrite1h.Valid {
+		write1h = rate(p.CacheWrite)
+	}
+	uncached := u.Prompt - u.Cached - u.CacheCreation
+	usd := float64(uncached)*p.Input + float64(u.Completion)*p.Output + float64(u.Cached)*rate(p.CacheRead) +
+		float64(u.CacheCreation-u.CacheWrite1h)*rate(p.CacheWrite) + float64(u.CacheWrite1h)*write1h
+	return usd / 1e6
 }
 
 // AppendCompletion appends a chat.completion object. model is the id the
@@ -117,9 +142,19 @@ func AppendUsage(dst []byte, u *Usage) []byte {
 	dst = jsonw.Int(dst, u.Cached)
 	dst = append(dst, `,"cache_creation_tokens":`...)
 	dst = jsonw.Int(dst, u.CacheCreation)
+	// OpenAI's spec and OpenRouter call the writes cache_write_tokens, and
+	// the SDKs and frameworks read that name.
+	dst = append(dst, `,"cache_write_tokens":`...)
+	dst = jsonw.Int(dst, u.CacheCreation)
+	if u.CacheWrite1h > 0 {
+		dst = append(dst, `,"cache_write_1h_tokens":`...)
+		dst = jsonw.Int(dst, u.CacheWrite1h)
+	}
 	dst = append(dst, `},"completion_tokens_details":{"reasoning_tokens":`...)
 	dst = jsonw.Int(dst, u.Reasoning)
-	return append(dst, "}}"...)
+	dst = append(dst, `},"cost":`...)
+	dst = jsonw.Float(dst, u.Cost)
+	return append(dst, '}')
 }
 
 func appendFunction(dst []byte, f *FunctionCall) []byte {
