@@ -104,7 +104,7 @@ type modelInfo struct {
 	levels               []string // per effort, level styles
 	minBudget, maxBudget int
 
-	input, output         float64
+	input, output                       float64
 	cacheRead, cacheWrite, cacheWrite1h *float64
 
 	caps     []string // capability names, in matrix.CapabilityNames order
