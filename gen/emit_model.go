@@ -115,6 +115,7 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 			field("CacheWrite", price(m.cacheWrite)),
 			field("CacheWrite1h", price(m.cacheWrite1h)),
 		)),
+		field("Embedding", e.embeddingOf(m.embed)),
 		field("Caps", e.capsOf(m.caps)),
 		field("ToolLoop", e.mx("ToolLoop").Custom(multi,
 			field("Replay", e.mx(replayConsts[m.toolLoop.replay].constant)),
@@ -122,6 +123,25 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 			field("Placeholder", jen.Lit(m.toolLoop.placeholder)),
 			field("ForcedChoiceDropsThinking", jen.Lit(m.toolLoop.forcedChoiceDropsThinking)),
 		)),
+	)
+}
+
+// embeddingOf is an embedding model's facts; nil for a chat model.
+func (e *emitter) embeddingOf(d *EmbeddingDecl) jen.Code {
+	if d == nil {
+		return jen.Nil()
+	}
+	return jen.Op("&").Add(e.mx("Embedding")).Custom(multi,
+		field("Dimensions", jen.Lit(d.Dimensions)),
+		field("MinDimensions", jen.Lit(d.MinDimensions)),
+		field("NormalizeTruncated", jen.Lit(d.NormalizeTruncated)),
+		field("TaskTypes", jen.Index().String().ValuesFunc(func(g *jen.Group) {
+			for _, t := range d.TaskTypes {
+				g.Lit(t)
+			}
+		})),
+		field("MaxInputTokens", jen.Lit(d.MaxInputTokens)),
+		field("MaxBatch", jen.Lit(d.MaxBatch)),
 	)
 }
 

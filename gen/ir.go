@@ -109,6 +109,7 @@ type modelInfo struct {
 
 	caps     []string // capability names, in matrix.CapabilityNames order
 	toolLoop toolLoopInfo
+	embed    *EmbeddingDecl // embedding models only
 }
 
 type toolLoopInfo struct {
@@ -290,6 +291,7 @@ func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
 	buildForward(ir, m, d, file, errs)
 	buildThinking(ir, m, d.Thinking, file, errs)
 	buildCapabilities(m, d, file, errs)
+	buildEmbedding(m, d.Embedding, file, errs)
 	if m.kind == "embedding" && (len(d.Forward) > 0 || d.Thinking != nil) {
 		errs.addf(file, "forward", "an embedding model forwards no chat parameters and has no thinking")
 	}
@@ -531,6 +533,27 @@ func buildCapabilities(m *modelInfo, d ModelDecl, file string, errs *errorList) 
 	}
 	if t.ForcedChoiceDropsThinking && m.thinkingStyle == "none" {
 		errs.addf(file, "tool_loop.forced_choice_drops_thinking", "applies only to a model that thinks")
+	}
+}
+
+func buildEmbedding(m *modelInfo, e *EmbeddingDecl, file string, errs *errorList) {
+	if (m.kind == "embedding") != (e != nil) {
+		errs.addf(file, "embedding", "an [embedding] table is required for, and only for, kind = \"embedding\"")
+		return
+	}
+	if e == nil {
+		return
+	}
+	m.embed = e
+	switch {
+	case e.Dimensions <= 0 || e.MinDimensions <= 0 || e.MinDimensions > e.Dimensions:
+		errs.addf(file, "embedding.dimensions", "want 0 < min_dimensions <= dimensions")
+	case e.MaxInputTokens <= 0 || e.MaxInputTokens > m.contextLength:
+		errs.addf(file, "embedding.max_input_tokens", "must be positive and at most context_length")
+	case e.MaxBatch <= 0:
+		errs.addf(file, "embedding.max_batch", "must be positive")
+	case hasDuplicate(e.TaskTypes):
+		errs.addf(file, "embedding.task_types", "duplicate task type")
 	}
 }
 

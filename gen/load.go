@@ -62,6 +62,17 @@ type ModelDecl struct {
 	Thinking         *ThinkingDecl        `toml:"thinking"`
 	Capabilities     []string             `toml:"capabilities"`
 	ToolLoop         *ToolLoopDecl        `toml:"tool_loop"`
+	Embedding        *EmbeddingDecl       `toml:"embedding"`
+}
+
+// EmbeddingDecl is an embedding model's [embedding] table.
+type EmbeddingDecl struct {
+	Dimensions         int      `toml:"dimensions"`
+	MinDimensions      int      `toml:"min_dimensions"`
+	NormalizeTruncated bool     `toml:"normalize_truncated"`
+	TaskTypes          []string `toml:"task_types"`
+	MaxInputTokens     int      `toml:"max_input_tokens"`
+	MaxBatch           int      `toml:"max_batch"`
 }
 
 // ToolLoopDecl is a model's [tool_loop] table: what its upstream needs back

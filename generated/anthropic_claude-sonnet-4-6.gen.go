@@ -74,7 +74,8 @@ var modelAnthropicClaudeSonnet46 = matrix.Model{
 		CacheWrite:   matrix.Price{USD: 3.75, Valid: true},
 		CacheWrite1h: matrix.Price{USD: 6.0, Valid: true},
 	},
-	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	Embedding: nil,
+	Caps:      matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayThinkingBlocks,
 		Unsigned:                  matrix.UnsignedDropThinking,

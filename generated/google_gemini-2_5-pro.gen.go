@@ -73,7 +73,8 @@ var modelGoogleGemini25Pro = matrix.Model{
 		CacheWrite:   matrix.Price{USD: 1.25, Valid: true},
 		CacheWrite1h: matrix.Price{},
 	},
-	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapVision),
+	Embedding: nil,
+	Caps:      matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayThoughtSignature,
 		Unsigned:                  matrix.UnsignedAccept,

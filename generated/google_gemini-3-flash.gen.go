@@ -68,7 +68,8 @@ var modelGoogleGemini3Flash = matrix.Model{
 		CacheWrite:   matrix.Price{USD: 0.5, Valid: true},
 		CacheWrite1h: matrix.Price{},
 	},
-	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	Embedding: nil,
+	Caps:      matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayThoughtSignature,
 		Unsigned:                  matrix.UnsignedPlaceholder,

@@ -20,7 +20,7 @@ func filterGoogleTextEmbedding004(present matrix.Mask, thinking bool) matrix.Mas
 
 var modelGoogleTextEmbedding004 = matrix.Model{
 	ID:               "google/text-embedding-004",
-	Index:            9,
+	Index:            10,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindEmbedding,
 	UpstreamID:       "text-embedding-004",
@@ -43,6 +43,14 @@ var modelGoogleTextEmbedding004 = matrix.Model{
 		CacheRead:    matrix.Price{},
 		CacheWrite:   matrix.Price{},
 		CacheWrite1h: matrix.Price{},
+	},
+	Embedding: &matrix.Embedding{
+		Dimensions:         768,
+		MinDimensions:      1,
+		NormalizeTruncated: false,
+		TaskTypes:          []string{"RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY", "CLASSIFICATION", "CLUSTERING", "QUESTION_ANSWERING", "FACT_VERIFICATION"},
+		MaxInputTokens:     2048,
+		MaxBatch:           100,
 	},
 	Caps: matrix.Caps(0),
 	ToolLoop: matrix.ToolLoop{

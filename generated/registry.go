@@ -15,6 +15,7 @@ var Models = [...]*matrix.Model{
 	&modelGoogleGemini3Flash,
 	&modelGoogleGemini31FlashLite,
 	&modelGoogleGemini31Pro,
+	&modelGoogleGeminiEmbedding001,
 	&modelGoogleTextEmbedding004,
 }
 
@@ -40,6 +41,8 @@ func Lookup(id string) *matrix.Model {
 		return &modelGoogleGemini31FlashLite
 	case "google/gemini-3.1-pro":
 		return &modelGoogleGemini31Pro
+	case "google/gemini-embedding-001":
+		return &modelGoogleGeminiEmbedding001
 	case "google/text-embedding-004":
 		return &modelGoogleTextEmbedding004
 	}

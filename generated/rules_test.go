@@ -15,7 +15,13 @@ var catalog = []string{
 	"anthropic/claude-haiku-4-5", "anthropic/claude-opus-4-6", "anthropic/claude-opus-4-7",
 	"anthropic/claude-sonnet-4-5", "anthropic/claude-sonnet-4-6", "google/gemini-2.5-pro",
 	"google/gemini-3-flash", "google/gemini-3.1-flash-lite", "google/gemini-3.1-pro",
-	"google/text-embedding-004",
+	"google/gemini-embedding-001", "google/text-embedding-004",
+}
+
+// embedding reports whether id is an embedding model, which forwards no
+// chat parameter.
+func embedding(id string) bool {
+	return id == "google/text-embedding-004" || id == "google/gemini-embedding-001"
 }
 
 // sampling are the parameters the contract speaks about; the property test
@@ -33,9 +39,9 @@ func contractForwards(id, param string, present map[string]bool, thinking bool) 
 	}
 	switch param {
 	case "reasoning", "reasoning_effort", "include_reasoning", "stream", "n":
-		return id != "google/text-embedding-004" // honoured by every chat model
+		return !embedding(id) // honoured by every chat model
 	case "tools", "tool_choice", "functions", "function_call", "response_format":
-		return id != "google/text-embedding-004" // every chat model serves tools and structured outputs
+		return !embedding(id) // every chat model serves tools and structured outputs
 	case "parallel_tool_calls":
 		return strings.HasPrefix(id, "anthropic/") // Gemini cannot be limited to one call
 	}

@@ -206,6 +206,24 @@ type Model struct {
 	// Caps are the features the model serves beyond sampling.
 	Caps     Caps
 	ToolLoop ToolLoop
+	// Embedding is an embedding model's facts; nil for a chat model.
+	Embedding *Embedding
+}
+
+// Embedding is what an embedding model's upstream takes and gives,
+// compiled from its [embedding] table.
+type Embedding struct {
+	// Dimensions is the vectors' default size; a client's dimensions may
+	// be from MinDimensions up to it (the vector is cut at the end).
+	Dimensions, MinDimensions int
+	// NormalizeTruncated: a vector cut below Dimensions is scaled back to
+	// unit length, which the upstream does only for its full size.
+	NormalizeTruncated bool
+	// TaskTypes are the task_type values the model takes.
+	TaskTypes []string
+	// MaxInputTokens bounds each input; MaxBatch the inputs of one
+	// upstream call.
+	MaxInputTokens, MaxBatch int
 }
 
 // Strings is a JSON value that is either one string or an array of strings,

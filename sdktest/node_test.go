@@ -25,7 +25,7 @@ func TestNodeSDK(t *testing.T) {
 	env := gatewaytest.Start(t, gatewaytest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs", "tools.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs", "tools.test.mjs", "embeddings.test.mjs")
 	cmd.Dir = "node"
 	cmd.Env = append(os.Environ(), "OPENTOKEN_BASE_URL="+env.URL+"/v1", "OPENTOKEN_API_KEY="+gatewaytest.ClientKey)
 	out, err := cmd.CombinedOutput()

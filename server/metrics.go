@@ -15,9 +15,10 @@ import (
 
 // Endpoints, as the requests_total label names them.
 const (
-	endpointChat   = "chat_completions"
-	endpointModels = "models"
-	endpointOther  = "other"
+	endpointChat       = "chat_completions"
+	endpointEmbeddings = "embeddings"
+	endpointModels     = "models"
+	endpointOther      = "other"
 )
 
 // meters are the gateway's Prometheus metrics. Everything a request

@@ -12,7 +12,7 @@ const modelsCreated = 1704067200
 // appendModels writes the GET /v1/models body from the generated registry:
 // the OpenAI list shape plus pricing, context length and the parameters each
 // model forwards, so that clients can read the matrix. It lists only the
-// models some endpoint serves: chat models, until embeddings are served.
+// models some endpoint serves.
 func appendModels(dst []byte) []byte {
 	dst = append(dst, `{"object":"list","data":[`...)
 	first := true
@@ -29,8 +29,9 @@ func appendModels(dst []byte) []byte {
 	return append(dst, "]}"...)
 }
 
-// served reports whether an endpoint of the gateway serves m.
-func served(m *matrix.Model) bool { return m.Kind == matrix.KindChat }
+// served reports whether an endpoint of the gateway serves m: chat models
+// and embedding models both are.
+func served(m *matrix.Model) bool { return m.Kind == matrix.KindChat || m.Kind == matrix.KindEmbedding }
 
 // appendModel writes one model object, as GET /v1/models/{id} answers it.
 func appendModel(dst []byte, m *matrix.Model) []byte {
@@ -55,6 +56,10 @@ func appendModel(dst []byte, m *matrix.Model) []byte {
 	if m.Kind == matrix.KindChat {
 		dst = append(dst, `,"max_output_tokens":`...)
 		dst = jsonw.Int(dst, int64(m.MaxOutputTokens))
+	}
+	if e := m.Embedding; e != nil {
+		dst = append(dst, `,"dimensions":`...)
+		dst = jsonw.Int(dst, int64(e.Dimensions))
 	}
 	dst = append(dst, `,"supported_parameters":[`...)
 	for rest, first := m.Supported, true; rest != 0; first = false {

@@ -26,12 +26,15 @@ func TestModelRetrieve(t *testing.T) {
 		404, "invalid_request_error", "model_not_found", "model")
 	expectError(t, "no key", env.Do(t, http.MethodGet, "/v1/models/anthropic/claude-sonnet-4-6", "", nil),
 		401, "authentication_error", "missing_auth", nil)
+	// Embedding models are served, by /v1/embeddings, and listed with
+	// their dimensions.
 	list := env.Do(t, http.MethodGet, "/v1/models", gatewaytest.ClientKey, nil)
-	if strings.Contains(string(list.Body), "text-embedding") {
-		t.Errorf("/v1/models lists an embedding model no endpoint serves: %s", list.Body)
+	if !strings.Contains(string(list.Body), `"id":"google/gemini-embedding-001"`) {
+		t.Errorf("/v1/models lacks the embedding models: %s", list.Body)
 	}
-	expectError(t, "embedding model", env.Do(t, http.MethodGet, "/v1/models/google/text-embedding-004", gatewaytest.ClientKey, nil),
-		404, "invalid_request_error", "model_not_found", "model")
+	if r := env.Do(t, http.MethodGet, "/v1/models/google/text-embedding-004", gatewaytest.ClientKey, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"dimensions":768`) {
+		t.Errorf("embedding model: %d %s", r.Status, r.Body)
+	}
 }
 
 // TestRequestID: a well-formed client id comes back; otherwise a new one

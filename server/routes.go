@@ -68,6 +68,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		if s.allowMethod(ctx, fasthttp.MethodPost) {
 			s.chat(ctx, rec)
 		}
+	case "/v1/embeddings":
+		rec.endpoint = endpointEmbeddings
+		if s.allowMethod(ctx, fasthttp.MethodPost) {
+			s.embeddings(ctx, rec)
+		}
 	case "/v1/models":
 		rec.endpoint = endpointModels
 		if s.allowMethod(ctx, fasthttp.MethodGet) {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,15 +62,18 @@ type Server struct {
 	onStreamEnd func(string)
 	streams     atomic.Int64 // streams in flight
 	draining    atomic.Bool  // Shutdown has begun: /ready answers 503
-	inflight    inflight     // upstream exchanges in flight, for the drain
-	hangups     *hangup.Notifier
-	meters      *meters
-	metricsOn   bool
-	access      *accessLog // nil when off
-	log         *slog.Logger
-	models      []byte // the GET /v1/models body, built once
-	ids         idSource
-	srv         *fasthttp.Server
+	// The listeners Serve was given, which Shutdown closes.
+	lnMu      sync.Mutex
+	listeners []net.Listener
+	inflight  inflight // upstream exchanges in flight, for the drain
+	hangups   *hangup.Notifier
+	meters    *meters
+	metricsOn bool
+	access    *accessLog // nil when off
+	log       *slog.Logger
+	models    []byte // the GET /v1/models body, built once
+	ids       idSource
+	srv       *fasthttp.Server
 }
 
 // providers is the table of the providers the gateway serves, each with
@@ -192,6 +196,16 @@ func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig 
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	// fasthttp's Shutdown closes only a listener its Serve has registered;
+	// one it has not reached yet would be served for ever. Shutdown closes
+	// every listener given here, and one given after it is closed at once.
+	s.lnMu.Lock()
+	if s.draining.Load() {
+		s.lnMu.Unlock()
+		return ln.Close()
+	}
+	s.listeners = append(s.listeners, ln)
+	s.lnMu.Unlock()
 	return s.srv.Serve(&clientListener{Listener: ln, linger: s.lim.LingerTimeout, hangups: s.hangups})
 }
 
@@ -201,7 +215,16 @@ func (s *Server) Serve(ln net.Listener) error {
 // those answers to be written (each write bounded by the write timeout).
 // Idle upstream connections are closed last.
 func (s *Server) Shutdown() error {
+	s.lnMu.Lock()
 	s.draining.Store(true)
+	s.lnMu.Unlock()
+	defer func() {
+		s.lnMu.Lock()
+		for _, ln := range s.listeners {
+			_ = ln.Close()
+		}
+		s.lnMu.Unlock()
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

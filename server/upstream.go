@@ -51,23 +51,55 @@ var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Messag
 func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record) (*exchange, *openai.Error) {
 	sup := rt.supplier()
 	if sup == nil {
-		return nil, &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
-			Message: "no " + rt.name + " upstream is configured"}
+		return nil, noSupplier(rt)
 	}
-	ex, _ := exchangePool.Get().(*exchange)
-	if ex == nil {
-		ex = &exchange{}
-	}
-	ex.rt, ex.req, ex.resp, ex.buf = rt, fasthttp.AcquireRequest(), fasthttp.AcquireResponse(), getBuf()
+	ex := newExchange(rt)
 	body, e := rt.adapter.BuildRequest(ex.req, (*ex.buf)[:0], call, &sup.upstream)
 	*ex.buf = body
 	if e != nil {
 		s.release(ex)
 		return nil, e
 	}
-	s.inflight.add(&ex.Exchange)
 	ex.watch = clientWatch(ctx.Conn())
 	ex.watch.Arm(&ex.Exchange)
+	// A stream's head comes at once, before the model's first token; its
+	// silence is bounded by the idle timeout from the start.
+	wait := s.lim.UpstreamTimeout
+	if call.Stream {
+		wait = min(wait, s.lim.StreamIdleTimeout)
+	}
+	var kind int
+	rec.upstream, kind, e = s.do(ex, sup, wait, call.Stream)
+	if e != nil {
+		rec.errKind = kind
+		return nil, e
+	}
+	return ex, nil
+}
+
+func noSupplier(rt *route) *openai.Error {
+	return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
+		Message: "no " + rt.name + " upstream is configured"}
+}
+
+// newExchange takes an exchange from the pool, with a request, a response
+// and a body buffer.
+func newExchange(rt *route) *exchange {
+	ex, _ := exchangePool.Get().(*exchange)
+	if ex == nil {
+		ex = &exchange{}
+	}
+	ex.rt, ex.req, ex.resp, ex.buf = rt, fasthttp.AcquireRequest(), fasthttp.AcquireResponse(), getBuf()
+	return ex
+}
+
+// do sends an exchange's built request to sup and waits up to wait for
+// its head (its whole body when buffered). It reports how long the
+// upstream took and, on failure, the failure's kind for the metrics and the
+// client's error, having ended the exchange; on success the caller ends it
+// with finish.
+func (s *Server) do(ex *exchange, sup *supplier, wait time.Duration, stream bool) (time.Duration, int, *openai.Error) {
+	s.inflight.add(&ex.Exchange)
 	ok := false
 	defer func() {
 		// On a failure, and on a panic on its way to the handler's recover,
@@ -76,18 +108,11 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 			s.finish(ex)
 		}
 	}()
-	// A stream's head comes at once, before the model's first token; its
-	// silence is bounded by the idle timeout from the start.
-	wait := s.lim.UpstreamTimeout
-	if call.Stream {
-		wait = min(wait, s.lim.StreamIdleTimeout)
-	}
 	sent := time.Now()
-	err := sup.client.Do(&ex.Exchange, ex.req, ex.resp, sent.Add(wait), call.Stream, s.lim.StreamIdleTimeout)
-	rec.upstream = time.Since(sent)
+	err := sup.client.Do(&ex.Exchange, ex.req, ex.resp, sent.Add(wait), stream, s.lim.StreamIdleTimeout)
+	took := time.Since(sent)
 	if err != nil {
-		rec.errKind = transportKind(err)
-		return nil, s.transportError(rt, err, wait)
+		return took, transportKind(err), s.transportError(ex.rt, err, wait)
 	}
 	status := ex.resp.StatusCode()
 	if status < 200 || status > 299 {
@@ -97,12 +122,11 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 		} else {
 			body = ex.resp.Body()
 		}
-		e := s.upstreamFailure(rt, status, body, &ex.resp.Header)
-		rec.errKind = statusKind(status, e)
-		return nil, e
+		e := s.upstreamFailure(ex.rt, status, body, &ex.resp.Header)
+		return took, statusKind(status, e), e
 	}
 	ok = true
-	return ex, nil
+	return took, noUpstreamError, nil
 }
 
 // finish ends an exchange: it stops the hang-up watch, releases the
@@ -184,6 +208,8 @@ func (s *Server) transportError(rt *route, err error, wait time.Duration) *opena
 		return errGone
 	case errors.Is(err, errDraining):
 		return drainError()
+	case errors.Is(err, errChunkFailed):
+		return errCancelled
 	case errors.Is(err, transport.ErrTimeout):
 		return &openai.Error{Status: 504, Type: openai.TypeUpstream, Code: openai.CodeUpstreamTimeout,
 			Message: rt.name + " upstream did not answer within " + wait.String()}
@@ -204,7 +230,7 @@ func (s *Server) transportError(rt *route, err error, wait time.Duration) *opena
 // transportKind classifies a failed exchange for the metrics.
 func transportKind(err error) int {
 	switch {
-	case errors.Is(err, errClientGone), errors.Is(err, errDraining):
+	case errors.Is(err, errClientGone), errors.Is(err, errDraining), errors.Is(err, errChunkFailed):
 		return noUpstreamError
 	case errors.Is(err, transport.ErrTimeout):
 		return upstreamTimeout

@@ -52,6 +52,14 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	m, known := models[name]
+	if known && m.embedding && (method == "batchEmbedContents" || method == "embedContent") {
+		if !ctx.IsPost() {
+			fail(ctx, 405, "INVALID_ARGUMENT", "Method not allowed", "")
+			return
+		}
+		e.embed(ctx, name, method, &m)
+		return
+	}
 	streaming := method == "streamGenerateContent"
 	if !known || m.embedding || (method != "generateContent" && !streaming) {
 		fail(ctx, 404, "NOT_FOUND", "models/"+name+" is not found for API version v1beta, or is not supported for "+method+". Call ListModels to see the list of available models and their supported methods.", "")

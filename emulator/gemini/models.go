@@ -15,8 +15,10 @@ type model struct {
 	// levels are the thinkingLevel values a Gemini 3 model takes; nil for
 	// a budget model, which rejects thinkingLevel.
 	levels []string
-	// embedding models do not serve generateContent.
-	embedding bool
+	// embedding models do not serve generateContent; they embed into
+	// dimensions values, or fewer when outputDimensionality asks.
+	embedding  bool
+	dimensions int
 	// gemini3: function calls come with ids and thought signatures, which
 	// the current turn's history must return; tools and JSON output combine.
 	gemini3 bool
@@ -27,5 +29,6 @@ var models = map[string]model{
 	"gemini-3-flash-preview": {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576, gemini3: true},
 	"gemini-3.1-flash-lite":  {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576, gemini3: true},
 	"gemini-3.1-pro-preview": {maxOutput: 65536, levels: []string{"LOW", "MEDIUM", "HIGH"}, minBudget: 128, maxBudget: 32768, gemini3: true},
-	"text-embedding-004":     {embedding: true},
+	"text-embedding-004":     {embedding: true, dimensions: 768},
+	"gemini-embedding-001":   {embedding: true, dimensions: 3072},
 }

@@ -71,7 +71,7 @@ test("a bad key is a typed 401", async () => {
 test("models list", async () => {
   const ids = [];
   for await (const m of client.models.list()) ids.push(m.id);
-  assert.equal(ids.length, 9); // the chat models: embeddings are not served yet
+  assert.equal(ids.length, 11); // 9 chat models and 2 embedding models
   assert.ok(ids.includes("google/gemini-3-flash"));
 });
 
