@@ -15,8 +15,6 @@ import (
 	"github.com/opentoken/opentoken/server/transport"
 )
 
-
-
 // embedParallel bounds the upstream calls one embeddings request makes at
 // once: 2048 inputs are 21 calls of 100, which must not all hit the
 // upstream's rate limit together.
