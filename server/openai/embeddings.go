@@ -70,6 +70,11 @@ func decodeInputs(req *EmbeddingsRequest) *Error {
 		}
 		req.Inputs = []string{s}
 	case '[':
+		// Strings, the common case, decode without a copy; anything else
+		// is looked at element by element, to say which one is wrong.
+		if json.UnmarshalNoCopy(req.Input, &req.Inputs) == nil && len(req.Inputs) > 0 && len(req.Inputs) <= MaxEmbeddingInputs {
+			break
+		}
 		var list []json.RawMessage
 		if json.UnmarshalNoCopy(req.Input, &list) != nil {
 			return BadRequest(param, "input must be a string or an array of strings")

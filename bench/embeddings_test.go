@@ -1,0 +1,90 @@
+// Benchmarks of the embeddings path: translating a request of 100 inputs
+// into Gemini's batch, and its answer of 100 vectors of 768 dimensions
+// into OpenAI's list, as floats and as base64.
+//
+//	go test ./bench -run '^$' -bench 'Embeddings' -benchmem -count 5
+package bench
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/server/adapter"
+	"github.com/opentoken/opentoken/server/openai"
+)
+
+func embeddingsRequest() []byte {
+	var b strings.Builder
+	b.WriteString(`{"model":"google/text-embedding-004","task_type":"RETRIEVAL_DOCUMENT","input":[`)
+	for i := range 100 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"Invoice ` + strconv.Itoa(i) + `: 12 pallets of ceramic tiles, delivered to the Hamburg warehouse on 3 March."`)
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}
+
+func embeddingsAnswer() []byte {
+	var b strings.Builder
+	b.WriteString(`{"embeddings":[`)
+	for i := range 100 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"values":[`)
+		for j := range 768 {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatFloat(float64((i*768+j)%997)/997-0.5, 'g', 8, 32))
+		}
+		b.WriteString(`]}`)
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}
+
+func BenchmarkEmbeddingsRequest(b *testing.B) {
+	body := embeddingsRequest()
+	m := generated.Lookup("google/text-embedding-004")
+	var req fasthttp.Request
+	buf := make([]byte, 0, 32768)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		var er openai.EmbeddingsRequest
+		if e := openai.DecodeEmbeddings(body, &er); e != nil {
+			b.Fatal(e.Message)
+		}
+		call, e := adapter.NewEmbedCall(&er, m)
+		if e != nil {
+			b.Fatal(e.Message)
+		}
+		sinkBytes = adapter.Gemini{}.BuildEmbed(&req, buf[:0], call, er.Inputs, &adapter.Upstream{BaseURL: "http://127.0.0.1:1", APIKey: "k"})
+	}
+}
+
+func BenchmarkEmbeddingsResponse(b *testing.B) {
+	answer := embeddingsAnswer()
+	for _, format := range []string{"float", "base64"} {
+		b.Run(format, func(b *testing.B) {
+			vectors := make([][]float32, 100)
+			buf := make([]byte, 0, 1<<20)
+			u := openai.Usage{Prompt: 2400}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(answer)))
+			for b.Loop() {
+				if err := (adapter.Gemini{}).ParseEmbed(answer, vectors); err != nil {
+					b.Fatal(err)
+				}
+				sinkBytes = openai.AppendEmbeddings(buf[:0], "google/text-embedding-004", vectors, format == "base64", &u)
+			}
+		})
+	}
+}
