@@ -116,6 +116,7 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 			field("CacheWrite1h", price(m.cacheWrite1h)),
 		)),
 		field("Embedding", e.embeddingOf(m.embed)),
+		field("Cache", e.cacheOf(m.cache)),
 		field("Caps", e.capsOf(m.caps)),
 		field("ToolLoop", e.mx("ToolLoop").Custom(multi,
 			field("Replay", e.mx(replayConsts[m.toolLoop.replay].constant)),
@@ -142,6 +143,18 @@ func (e *emitter) embeddingOf(d *EmbeddingDecl) jen.Code {
 		})),
 		field("MaxInputTokens", jen.Lit(d.MaxInputTokens)),
 		field("MaxBatch", jen.Lit(d.MaxBatch)),
+	)
+}
+
+// cacheOf is a model's prompt caching; the zero Cache for none.
+func (e *emitter) cacheOf(c *CacheDecl) jen.Code {
+	if c == nil {
+		return e.mx("Cache").Values()
+	}
+	return e.mx("Cache").Custom(multi,
+		field("Style", e.mx(cacheStyles[c.Style].constant)),
+		field("MaxBreakpoints", jen.Lit(c.MaxBreakpoints)),
+		field("MinTokens", jen.Lit(c.MinTokens)),
 	)
 }
 

@@ -45,6 +45,10 @@ var (
 		"none": {"ReplayNone", ""}, "thinking_blocks": {"ReplayThinkingBlocks", "anthropic"},
 		"thought_signature": {"ReplayThoughtSignature", "google"},
 	}
+	cacheStyles = map[string]struct{ constant, provider string }{
+		"anthropic_breakpoints": {"CacheAnthropicBreakpoints", "anthropic"},
+		"gemini_explicit":       {"CacheGeminiExplicit", "google"},
+	}
 	unsignedConsts = map[string]string{"accept": "UnsignedAccept", "drop_thinking": "UnsignedDropThinking", "placeholder": "UnsignedPlaceholder"}
 	thinkingStyles = map[string]struct{ constant, provider string }{
 		"none":               {"ThinkingNone", ""},
@@ -110,6 +114,7 @@ type modelInfo struct {
 	caps     []string // capability names, in matrix.CapabilityNames order
 	toolLoop toolLoopInfo
 	embed    *EmbeddingDecl // embedding models only
+	cache    *CacheDecl     // chat models that cache
 }
 
 type toolLoopInfo struct {
@@ -292,6 +297,7 @@ func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
 	buildThinking(ir, m, d.Thinking, file, errs)
 	buildCapabilities(m, d, file, errs)
 	buildEmbedding(m, d.Embedding, file, errs)
+	buildCache(m, d.Cache, file, errs)
 	if m.kind == "embedding" && (len(d.Forward) > 0 || d.Thinking != nil) {
 		errs.addf(file, "forward", "an embedding model forwards no chat parameters and has no thinking")
 	}
@@ -533,6 +539,24 @@ func buildCapabilities(m *modelInfo, d ModelDecl, file string, errs *errorList) 
 	}
 	if t.ForcedChoiceDropsThinking && m.thinkingStyle == "none" {
 		errs.addf(file, "tool_loop.forced_choice_drops_thinking", "applies only to a model that thinks")
+	}
+}
+
+func buildCache(m *modelInfo, c *CacheDecl, file string, errs *errorList) {
+	if c == nil {
+		return
+	}
+	m.cache = c
+	st, ok := cacheStyles[c.Style]
+	switch {
+	case m.kind != "chat":
+		errs.addf(file, "cache", "only a chat model caches prompts")
+	case !ok:
+		errs.addf(file, "cache.style", "unknown style %q: anthropic_breakpoints or gemini_explicit", c.Style)
+	case st.provider != m.provider:
+		errs.addf(file, "cache.style", "%s is how %s models cache", c.Style, st.provider)
+	case c.MaxBreakpoints <= 0 || c.MinTokens <= 0:
+		errs.addf(file, "cache", "max_breakpoints and min_tokens must be positive")
 	}
 }
 

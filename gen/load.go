@@ -63,6 +63,15 @@ type ModelDecl struct {
 	Capabilities     []string             `toml:"capabilities"`
 	ToolLoop         *ToolLoopDecl        `toml:"tool_loop"`
 	Embedding        *EmbeddingDecl       `toml:"embedding"`
+	Cache            *CacheDecl           `toml:"cache"`
+}
+
+// CacheDecl is a chat model's [cache] table: how its upstream caches a
+// prompt prefix.
+type CacheDecl struct {
+	Style          string `toml:"style"`
+	MaxBreakpoints int    `toml:"max_breakpoints"`
+	MinTokens      int    `toml:"min_tokens"`
 }
 
 // EmbeddingDecl is an embedding model's [embedding] table.

@@ -77,7 +77,12 @@ var modelAnthropicClaudeHaiku45 = matrix.Model{
 		CacheWrite1h: matrix.Price{USD: 2.0, Valid: true},
 	},
 	Embedding: nil,
-	Caps:      matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	Cache: matrix.Cache{
+		Style:          matrix.CacheAnthropicBreakpoints,
+		MaxBreakpoints: 4,
+		MinTokens:      4096,
+	},
+	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayThinkingBlocks,
 		Unsigned:                  matrix.UnsignedDropThinking,

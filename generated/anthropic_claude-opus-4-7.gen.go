@@ -70,7 +70,12 @@ var modelAnthropicClaudeOpus47 = matrix.Model{
 		CacheWrite1h: matrix.Price{USD: 10.0, Valid: true},
 	},
 	Embedding: nil,
-	Caps:      matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	Cache: matrix.Cache{
+		Style:          matrix.CacheAnthropicBreakpoints,
+		MaxBreakpoints: 4,
+		MinTokens:      2048,
+	},
+	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayThinkingBlocks,
 		Unsigned:                  matrix.UnsignedDropThinking,

@@ -69,7 +69,12 @@ var modelGoogleGemini31FlashLite = matrix.Model{
 		CacheWrite1h: matrix.Price{},
 	},
 	Embedding: nil,
-	Caps:      matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	Cache: matrix.Cache{
+		Style:          matrix.CacheGeminiExplicit,
+		MaxBreakpoints: 4,
+		MinTokens:      1024,
+	},
+	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayThoughtSignature,
 		Unsigned:                  matrix.UnsignedPlaceholder,

@@ -52,7 +52,8 @@ var modelGoogleTextEmbedding004 = matrix.Model{
 		MaxInputTokens:     2048,
 		MaxBatch:           100,
 	},
-	Caps: matrix.Caps(0),
+	Cache: matrix.Cache{},
+	Caps:  matrix.Caps(0),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayNone,
 		Unsigned:                  matrix.UnsignedAccept,

@@ -208,6 +208,31 @@ type Model struct {
 	ToolLoop ToolLoop
 	// Embedding is an embedding model's facts; nil for a chat model.
 	Embedding *Embedding
+	// Cache is how the model's upstream caches a prompt prefix.
+	Cache Cache
+}
+
+// CacheStyle is how an upstream caches a prompt prefix.
+type CacheStyle uint8
+
+const (
+	// CacheNone: no prompt caching.
+	CacheNone CacheStyle = iota
+	// CacheAnthropicBreakpoints: cache_control breakpoints on blocks,
+	// forwarded; the upstream caches the prefix up to each.
+	CacheAnthropicBreakpoints
+	// CacheGeminiExplicit: the gateway stores the prefix up to the last
+	// breakpoint as a cachedContents entry and sends only the rest.
+	CacheGeminiExplicit
+)
+
+// Cache is a model's prompt caching, compiled from its [cache] table.
+type Cache struct {
+	Style CacheStyle
+	// MaxBreakpoints is the most breakpoints a request may carry.
+	MaxBreakpoints int
+	// MinTokens is the smallest prefix the upstream caches.
+	MinTokens int
 }
 
 // Embedding is what an embedding model's upstream takes and gives,

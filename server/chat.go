@@ -93,16 +93,29 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 func setChanged(ctx *fasthttp.RequestCtx, call *adapter.Call) {
 	// Keep the headers' documented spelling; fasthttp would write
 	// X-Opentoken-Dropped-Params.
-	if dropped := call.Dropped(); dropped != 0 {
+	if dropped := call.Dropped(); dropped != 0 || call.DroppedExtra != nil {
 		var b [512]byte
 		ctx.Response.Header.DisableNormalizing()
-		ctx.Response.Header.SetBytesV(HeaderDroppedParams, appendParamNames(b[:0], dropped))
+		ctx.Response.Header.SetBytesV(HeaderDroppedParams, appendDropped(b[:0], call))
 	}
 	if len(call.Adjusted) > 0 {
 		var b [512]byte
 		ctx.Response.Header.DisableNormalizing()
 		ctx.Response.Header.SetBytesV(HeaderAdjustedParams, appendAdjusted(b[:0], call.Adjusted))
 	}
+}
+
+// appendDropped writes the names of what the upstream did not receive,
+// comma-separated: the parameters, then the rest (cache_control).
+func appendDropped(dst []byte, call *adapter.Call) []byte {
+	dst = appendParamNames(dst, call.Dropped())
+	for _, name := range call.DroppedExtra {
+		if len(dst) > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, name...)
+	}
+	return dst
 }
 
 // appendAdjusted writes adjustments as param=from->to, comma-separated.
@@ -131,14 +144,14 @@ func strictError(ctx *fasthttp.RequestCtx, call *adapter.Call) *openai.Error {
 		return nil
 	}
 	dropped := call.Dropped()
-	if dropped == 0 && len(call.Adjusted) == 0 {
+	if dropped == 0 && call.DroppedExtra == nil && len(call.Adjusted) == 0 {
 		return nil
 	}
 	var msg strings.Builder
 	msg.WriteString("strict mode: " + call.Model.ID)
 	first := ""
-	if dropped != 0 {
-		names := string(appendParamNames(nil, dropped))
+	if dropped != 0 || call.DroppedExtra != nil {
+		names := string(appendDropped(nil, call))
 		first, _, _ = strings.Cut(names, ",")
 		msg.WriteString(" would drop " + names)
 	}

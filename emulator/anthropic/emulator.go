@@ -69,7 +69,7 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		e.fail(ctx, status, typ, msg)
 		return
 	}
-	r := e.reply(req)
+	r := e.reply(req, m)
 	msgID := fmt.Sprintf("msg_emu%016x", id)
 	if req.Stream != nil && *req.Stream {
 		emulator.StartSSE(ctx, e.Stream, streamFault, overloadedEvent, func(w *emulator.SSE) { r.stream(w, msgID, req.Model, e.Stream.Words) })
@@ -103,10 +103,11 @@ type reply struct {
 	stopSequence              any
 	input, output             int
 	cacheWrite, cacheRead     int
+	cacheWrite1h              int
 	calls                     []call
 }
 
-func (e *Emulator) reply(req *request) *reply {
+func (e *Emulator) reply(req *request, m *model) *reply {
 	r := &reply{text: "Emulated " + req.Model + " reply to: " + truncate(req.lastUserText(), 200), stopReason: "end_turn"}
 	if req.endsWithResults() {
 		r.text = "Emulated " + req.Model + " reply after tool results: " + truncate(req.lastResults(), 200)
@@ -139,11 +140,14 @@ func (e *Emulator) reply(req *request) *reply {
 		r.output += tokens(string(c.input))
 	}
 	r.input = req.inputTokens()
-	if prefix, n := req.cachePrefix(); prefix != "" {
+	if prefix, ttl, n := req.cachePrefix(m); prefix != "" {
 		if _, seen := e.cached.LoadOrStore(prefix, true); seen {
 			r.cacheRead = n
 		} else {
 			r.cacheWrite = n
+			if ttl == "1h" {
+				r.cacheWrite1h = n
+			}
 		}
 		r.input = max(r.input-n, 1)
 	}
@@ -154,7 +158,8 @@ func (r *reply) usage() map[string]any {
 	return map[string]any{
 		"input_tokens": r.input, "output_tokens": r.output,
 		"cache_creation_input_tokens": r.cacheWrite, "cache_read_input_tokens": r.cacheRead,
-		"service_tier": "standard",
+		"cache_creation": map[string]any{"ephemeral_5m_input_tokens": r.cacheWrite - r.cacheWrite1h, "ephemeral_1h_input_tokens": r.cacheWrite1h},
+		"service_tier":   "standard",
 	}
 }
 

@@ -82,12 +82,46 @@ func TestAnswers(t *testing.T) {
 	if status != 200 || len(content) != 2 || content[0].(map[string]any)["type"] != "thinking" {
 		t.Errorf("thinking: %d %v", status, out)
 	}
-	cached := `{"model":"claude-haiku-4-5","max_tokens":100,"system":[{"type":"text","text":"` + strings.Repeat("policy ", 500) + `","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}]}`
+	cached := `{"model":"claude-haiku-4-5","max_tokens":100,"system":[{"type":"text","text":"` + strings.Repeat("policy ", 3000) + `","cache_control":{"type":"ephemeral","ttl":"1h"}}],"messages":[{"role":"user","content":"hi"}]}`
 	_, first := post(e, cached, auth)
 	_, second := post(e, cached, auth)
 	u1, u2 := first["usage"].(map[string]any), second["usage"].(map[string]any)
 	if u1["cache_creation_input_tokens"].(float64) == 0 || u1["cache_read_input_tokens"].(float64) != 0 ||
+		u1["cache_creation"].(map[string]any)["ephemeral_1h_input_tokens"] != u1["cache_creation_input_tokens"] ||
 		u2["cache_read_input_tokens"].(float64) == 0 || u2["cache_creation_input_tokens"].(float64) != 0 {
 		t.Errorf("prompt caching: first %v, second %v", u1, u2)
+	}
+	// A prefix under the model's minimum is silently not cached.
+	short := `{"model":"claude-haiku-4-5","max_tokens":100,"system":[{"type":"text","text":"` + strings.Repeat("rule ", 500) + `","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}]}`
+	post(e, short, auth)
+	if _, again := post(e, short, auth); again["usage"].(map[string]any)["cache_read_input_tokens"].(float64) != 0 {
+		t.Errorf("a short prefix was cached: %v", again["usage"])
+	}
+}
+
+func TestCacheBreakpointRules(t *testing.T) {
+	e := New("k")
+	block := func(ttl string) string {
+		if ttl == "" {
+			return `{"type":"text","text":"part","cache_control":{"type":"ephemeral"}}`
+		}
+		return `{"type":"text","text":"part","cache_control":{"type":"ephemeral","ttl":"` + ttl + `"}}`
+	}
+	for _, c := range []struct {
+		system []string
+		want   string
+	}{
+		{[]string{block(""), block(""), block(""), block(""), block("")}, "A maximum of 4 blocks with cache_control may be provided. Found 5."},
+		{[]string{block("5m"), block("1h")}, "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block"},
+		{[]string{block("2h")}, "cache_control.ttl: Input should be '5m' or '1h'"},
+	} {
+		status, out := post(e, `{"model":"claude-sonnet-4-5","max_tokens":10,"system":[`+strings.Join(c.system, ",")+`],"messages":[{"role":"user","content":"hi"}]}`, auth)
+		msg, _ := out["error"].(map[string]any)["message"].(string)
+		if status != 400 || !strings.HasPrefix(msg, c.want) {
+			t.Errorf("%v: %d %q", c.system, status, msg)
+		}
+	}
+	if status, out := post(e, `{"model":"claude-sonnet-4-5","max_tokens":10,"system":[`+block("1h")+`,`+block("5m")+`],"messages":[{"role":"user","content":"hi"}]}`, auth); status != 200 {
+		t.Errorf("1h before 5m: %d %v", status, out)
 	}
 }

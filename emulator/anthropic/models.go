@@ -16,15 +16,18 @@ type model struct {
 	adaptiveThinking bool
 	// efforts are the output_config.effort levels the model takes.
 	efforts []string
+	// minCache is the shortest prefix, in tokens, the model caches
+	// (reported figures); a shorter one is silently not cached.
+	minCache int
 }
 
 var models = map[string]model{
-	"claude-haiku-4-5":  {maxOutput: 64000, exclusiveSampling: true, budgetThinking: true},
-	"claude-sonnet-4-5": {maxOutput: 64000, exclusiveSampling: true, budgetThinking: true},
+	"claude-haiku-4-5":  {maxOutput: 64000, exclusiveSampling: true, budgetThinking: true, minCache: 4096},
+	"claude-sonnet-4-5": {maxOutput: 64000, exclusiveSampling: true, budgetThinking: true, minCache: 1024},
 	"claude-sonnet-4-6": {maxOutput: 64000, exclusiveSampling: true, budgetThinking: true, adaptiveThinking: true,
-		efforts: []string{"low", "medium", "high", "max"}},
+		efforts: []string{"low", "medium", "high", "max"}, minCache: 2048},
 	"claude-opus-4-6": {maxOutput: 128000, exclusiveSampling: true, budgetThinking: true, adaptiveThinking: true,
-		efforts: []string{"low", "medium", "high", "max"}},
+		efforts: []string{"low", "medium", "high", "max"}, minCache: 4096},
 	"claude-opus-4-7": {maxOutput: 128000, noSampling: true, adaptiveThinking: true,
-		efforts: []string{"low", "medium", "high", "xhigh", "max"}},
+		efforts: []string{"low", "medium", "high", "xhigh", "max"}, minCache: 2048},
 }

@@ -50,6 +50,12 @@ type message struct {
 	blocks  []block
 }
 
+// cacheMark is a cache_control breakpoint.
+type cacheMark struct {
+	Type string `json:"type"`
+	TTL  string `json:"ttl"`
+}
+
 type block struct {
 	Type string `json:"type"`
 	Text string `json:"text"`
@@ -63,11 +69,8 @@ type block struct {
 	Thinking     string          `json:"thinking"`
 	Signature    string          `json:"signature"`
 	Data         string          `json:"data"`
-	CacheControl *struct {
-		Type string `json:"type"`
-		TTL  string `json:"ttl"`
-	} `json:"cache_control"`
-	Source *struct {
+	CacheControl *cacheMark      `json:"cache_control"`
+	Source       *struct {
 		Type      string `json:"type"`
 		MediaType string `json:"media_type"`
 		Data      string `json:"data"`
@@ -157,6 +160,9 @@ func (r *request) validate(m *model) string {
 		return msg
 	}
 	if msg := r.validateToolHistory(); msg != "" {
+		return msg
+	}
+	if msg := r.validateCache(); msg != "" {
 		return msg
 	}
 	return r.validateFormat()
@@ -357,25 +363,83 @@ func (r *request) inputTokens() int {
 	return max((n+3)/4, 1)
 }
 
-// cachePrefix returns a key for the system prompt up to its last
-// cache_control breakpoint, and that prefix's token count.
-func (r *request) cachePrefix() (string, int) {
-	last := -1
-	for i, b := range r.system {
-		if b.CacheControl != nil {
-			last = i
+// breakpoint is a cache_control breakpoint: its TTL and the prefix it ends.
+type breakpoint struct {
+	ttl    string
+	prefix []byte // everything cacheable up to and including its block
+}
+
+// breakpoints lists the request's breakpoints in prefix order: tools,
+// system, messages, as the API builds the cached prefix.
+func (r *request) breakpoints() []breakpoint {
+	var out []breakpoint
+	var prefix []byte
+	add := func(cc *cacheMark, content []byte) {
+		prefix = append(prefix, content...)
+		if cc != nil {
+			ttl := cc.TTL
+			if ttl == "" {
+				ttl = "5m"
+			}
+			out = append(out, breakpoint{ttl: ttl, prefix: append([]byte(nil), prefix...)})
 		}
 	}
-	if last < 0 {
-		return "", 0
+	for _, t := range r.Tools {
+		add(t.CacheControl, append([]byte(t.Name+t.Description), t.InputSchema...))
 	}
-	h := sha256.New()
-	n := 0
-	for _, b := range r.system[:last+1] {
-		h.Write([]byte(b.Text))
-		n += len(b.Text)
+	for _, b := range r.system {
+		add(b.CacheControl, []byte(b.Text))
 	}
-	return r.Model + ":" + hex.EncodeToString(h.Sum(nil)), max((n+3)/4, 1)
+	for _, m := range r.Messages {
+		for _, b := range m.blocks {
+			content := []byte(b.Text + b.Thinking + b.ToolUseID + b.ID)
+			content = append(append(content, b.Input...), b.Content...)
+			if b.Source != nil {
+				content = append(content, b.Source.Data+b.Source.URL...)
+			}
+			add(b.CacheControl, content)
+		}
+	}
+	return out
+}
+
+// validateCache checks the breakpoints as the API does.
+func (r *request) validateCache() string {
+	points := r.breakpoints()
+	if len(points) > 4 {
+		return "A maximum of 4 blocks with cache_control may be provided. Found " + strconv.Itoa(len(points)) + "."
+	}
+	short := false
+	for _, p := range points {
+		switch p.ttl {
+		case "5m":
+			short = true
+		case "1h":
+			if short {
+				return "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block. Note that blocks are processed in the following order: `tools`, `system`, `messages`."
+			}
+		default:
+			return "cache_control.ttl: Input should be '5m' or '1h'"
+		}
+	}
+	return ""
+}
+
+// cachePrefix returns a key for the prefix up to the last breakpoint, its
+// TTL and its token count; "" when there is none or the prefix is under
+// the model's minimum, which the API caches silently not at all.
+func (r *request) cachePrefix(m *model) (key, ttl string, tokens int) {
+	points := r.breakpoints()
+	if len(points) == 0 {
+		return "", "", 0
+	}
+	last := points[len(points)-1]
+	n := max((len(last.prefix)+3)/4, 1)
+	if n < m.minCache {
+		return "", "", 0
+	}
+	sum := sha256.Sum256(last.prefix)
+	return r.Model + ":" + hex.EncodeToString(sum[:]), last.ttl, n
 }
 
 func emulatorKind(b []byte) byte {

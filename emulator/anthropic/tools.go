@@ -14,11 +14,12 @@ import (
 
 // toolDef is one entry of tools.
 type toolDef struct {
-	Type        string          `json:"type"`
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	InputSchema json.RawMessage `json:"input_schema"`
-	Strict      *bool           `json:"strict"`
+	Type         string          `json:"type"`
+	Name         string          `json:"name"`
+	Description  string          `json:"description"`
+	InputSchema  json.RawMessage `json:"input_schema"`
+	Strict       *bool           `json:"strict"`
+	CacheControl *cacheMark      `json:"cache_control"`
 }
 
 var toolIDPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)

@@ -149,6 +149,7 @@ func appendAnthropicTools(dst []byte, c *Call) ([]byte, *openai.Error) {
 		if isStrict {
 			dst = append(dst, `,"strict":true`...)
 		}
+		dst = appendCacheControl(dst, f.CacheControl)
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `],"tool_choice":{"type":`...)
@@ -334,6 +335,13 @@ func appendToolResult(dst []byte, m *openai.Message) []byte {
 		dst = append(dst, `,"content":`...)
 		dst = jsonw.String(dst, text)
 	}
+	// A breakpoint on the tool message's text goes on its result block.
+	for j := len(m.Content.Parts) - 1; j >= 0; j-- {
+		if cc := m.Content.Parts[j].CacheControl; live(cc) {
+			dst = appendCacheControl(dst, cc)
+			break
+		}
+	}
 	return append(dst, '}')
 }
 
@@ -373,7 +381,7 @@ func appendAnthropicText(dst []byte, text string, cc *openai.CacheControl) []byt
 }
 
 func appendCacheControl(dst []byte, cc *openai.CacheControl) []byte {
-	if cc == nil {
+	if !live(cc) {
 		return dst
 	}
 	dst = append(dst, `,"cache_control":{"type":"ephemeral"`...)

@@ -66,6 +66,9 @@ type Call struct {
 	// Adjusted lists the values rewritten rather than dropped; nil when
 	// none was.
 	Adjusted []Adjustment
+	// DroppedExtra names what was dropped that is not a parameter of the
+	// superset (cache_control breakpoints past the upstream's limit).
+	DroppedExtra []string
 }
 
 // Thinking is the resolved extended-thinking plan of a call.
@@ -103,6 +106,9 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	}
 	c.resolveMaxTokens()
 	c.noteClamps()
+	if req.CacheBreakpoints > 0 {
+		c.resolveBreakpoints()
+	}
 	if rejected := c.Dropped() & generated.RejectParams; rejected != 0 {
 		p, _ := rejected.Next()
 		name := generated.ParamSpecs[p].Name

@@ -39,6 +39,8 @@ func TestCostPerModel(t *testing.T) {
 		// 10000×0.025: an embedding model has no cache rates; reads and
 		// writes would be priced as input.
 		"google/text-embedding-004": {openai.Usage{Prompt: 10000}, 0.00025},
+		// 10000×0.15
+		"google/gemini-embedding-001": {openai.Usage{Prompt: 10000}, 0.0015},
 	}
 	for _, m := range generated.Models {
 		c, ok := cases[m.ID]

@@ -246,6 +246,11 @@ func validateMessages(req *ChatRequest) *Error {
 		if e := validateParts(m, i); e != nil {
 			return e
 		}
+		for j := range m.Content.Parts {
+			if m.Content.Parts[j].CacheControl != nil {
+				req.CacheBreakpoints++
+			}
+		}
 		if req.Images == "" {
 			for j := range m.Content.Parts {
 				if m.Content.Parts[j].Type == "image_url" {
@@ -260,6 +265,21 @@ func validateMessages(req *ChatRequest) *Error {
 	}
 	if !conversation {
 		return BadRequest("messages", "messages must include at least one user or assistant message")
+	}
+	return nil
+}
+
+// checkCacheControl refuses a malformed breakpoint on every model: the
+// caching is best-effort, but a breakpoint no upstream would take is the
+// client's mistake to hear about.
+func checkCacheControl(cc *CacheControl, at string) *Error {
+	switch {
+	case cc == nil:
+		return nil
+	case cc.Type != "ephemeral":
+		return BadRequest(at+".cache_control.type", "cache_control.type must be ephemeral")
+	case cc.TTL != "" && cc.TTL != "5m" && cc.TTL != "1h":
+		return BadRequest(at+".cache_control.ttl", "cache_control.ttl must be 5m or 1h")
 	}
 	return nil
 }
@@ -289,8 +309,8 @@ func validateParts(m *Message, i int) *Error {
 		default:
 			return BadRequest(pat+".type", pat+".type must be text or image_url")
 		}
-		if p.CacheControl != nil && p.CacheControl.Type != "ephemeral" {
-			return BadRequest(pat+".cache_control.type", "cache_control.type must be ephemeral")
+		if e := checkCacheControl(p.CacheControl, pat); e != nil {
+			return e
 		}
 	}
 	return nil

@@ -27,6 +27,9 @@ type ChatRequest struct {
 	// ToolHistory: messages hold tool calls and results (DecodeChat sets
 	// it), whether or not the request declares tools.
 	ToolHistory bool `json:"-"`
+	// CacheBreakpoints counts the cache_control breakpoints of parts and
+	// tools (DecodeChat sets it).
+	CacheBreakpoints int `json:"-"`
 	// Images is the path of the first image part, "" for none (DecodeChat
 	// sets it), for a model that cannot see.
 	Images string `json:"-"`

@@ -14,13 +14,17 @@ type Function struct {
 	Description string          `json:"description"`
 	Parameters  json.RawMessage `json:"parameters"`
 	Strict      *bool           `json:"strict"`
+	// CacheControl is a prompt-caching breakpoint on the tool (Anthropic
+	// style, on the entry of tools).
+	CacheControl *CacheControl `json:"-"`
 }
 
 // tool is one entry of tools.
 type tool struct {
-	Type     string          `json:"type"`
-	Function *Function       `json:"function"`
-	Custom   json.RawMessage `json:"custom"`
+	Type         string          `json:"type"`
+	Function     *Function       `json:"function"`
+	Custom       json.RawMessage `json:"custom"`
+	CacheControl *CacheControl   `json:"cache_control"`
 }
 
 // ToolCall is a call the model made, in an assistant message of the
@@ -165,7 +169,15 @@ func decodeTools(req *ChatRequest) *Error {
 			if t.Functions == nil {
 				t.Functions = make([]Function, 0, len(list))
 			}
-			t.Functions = append(t.Functions, *list[i].Function)
+			if e := checkCacheControl(list[i].CacheControl, toolAt("tools", i, true)); e != nil {
+				return e
+			}
+			f := *list[i].Function
+			f.CacheControl = list[i].CacheControl
+			if f.CacheControl != nil {
+				req.CacheBreakpoints++
+			}
+			t.Functions = append(t.Functions, f)
 		}
 	}
 	if hasFunctions {
