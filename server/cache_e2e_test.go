@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opentoken/opentoken/internal/gatewaytest"
 )
@@ -84,5 +85,92 @@ func TestCachedPromptCountsTwice(t *testing.T) {
 	if f.Details.Write == 0 || f.Details.Write != f.Details.Creation || f.Details.Write1h != f.Details.Write || f.Details.Cached != 0 ||
 		s.Details.Cached != f.Details.Write || s.Details.Write != 0 || s.PromptTokens != f.PromptTokens || s.Cost >= f.Cost {
 		t.Errorf("first %+v, second %+v", f, s)
+	}
+}
+
+// TestGeminiExplicitCache: a Gemini prompt marked for caching becomes a
+// cachedContents entry, created once for concurrent identical requests,
+// used by later ones (which send only what follows it), recreated when it
+// lapsed upstream, skipped when too small, and deleted on shutdown.
+func TestGeminiExplicitCache(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	env.Gemini.Requests.Enable()
+	system := `{"role":"system","content":[{"type":"text","text":"` + strings.Repeat("house rules ", 1000) + `","cache_control":{"type":"ephemeral"}}]}`
+	body := func(question string, stream bool) string {
+		s := `{"model":"google/gemini-3-flash","messages":[` + system + `,{"role":"user","content":"` + question + `"}]`
+		if stream {
+			s += `,"stream":true`
+		}
+		return s + `}`
+	}
+	type usage struct {
+		Usage struct {
+			PromptTokens int64 `json:"prompt_tokens"`
+			Details      struct {
+				Cached int64 `json:"cached_tokens"`
+				Write  int64 `json:"cache_write_tokens"`
+			} `json:"prompt_tokens_details"`
+		} `json:"usage"`
+	}
+	// 50 at once: one entry created, every answer on it.
+	const n = 50
+	results := make(chan usage, n)
+	for range n {
+		go func() {
+			resp, err := env.PostStream(strings.Replace(body("hi", false), `"stream":true`, "", 1))
+			var u usage
+			if err == nil {
+				r := gatewaytest.ReadResponse(t, resp)
+				_ = json.Unmarshal(r.Body, &u)
+			}
+			results <- u
+		}()
+	}
+	writes := 0
+	for range n {
+		u := <-results
+		if u.Usage.Details.Cached == 0 {
+			t.Errorf("an answer not on the cache: %+v", u.Usage)
+		}
+		if u.Usage.Details.Write > 0 {
+			writes++
+		}
+	}
+	if env.Gemini.Creates() != 1 || writes != 1 {
+		t.Errorf("%d concurrent requests: %d entries created, %d answers report the write; want 1 and 1", n, env.Gemini.Creates(), writes)
+	}
+	// A later request sends only what follows the prefix.
+	r := env.Chat(t, body("and now?", false))
+	last, _ := env.Gemini.Requests.Last()
+	if r.Status != 200 || !strings.Contains(string(last.Body), `"cachedContent":"cachedContents/emu1"`) || strings.Contains(string(last.Body), "house rules") {
+		t.Errorf("a later request: %d, sent %.300s", r.Status, last.Body)
+	}
+	// Streamed too.
+	frames := gatewaytest.ReadFrames(t, env.Stream(t, body("stream it", true)).Body)
+	if u := frames[len(frames)-2].Chunk.Usage; u == nil || !strings.Contains(frames[len(frames)-2].Raw, `"cached_tokens":`) || strings.Contains(frames[len(frames)-2].Raw, `"cached_tokens":0`) {
+		t.Errorf("a stream on the cache: %s", frames[len(frames)-2].Raw)
+	}
+	// Expired upstream (the entry's hour passed): the request goes through
+	// uncached... and the next one makes a new entry.
+	env.Gemini.SetClock(func() time.Time { return time.Now().Add(2 * time.Hour) })
+	if r := env.Chat(t, body("after an hour", false)); r.Status != 200 {
+		t.Errorf("after expiry: %d %s", r.Status, r.Body)
+	}
+	if r := env.Chat(t, body("again", false)); r.Status != 200 || env.Gemini.Creates() != 2 {
+		t.Errorf("after expiry, a new entry: %d, %d created", r.Status, env.Gemini.Creates())
+	}
+	env.Gemini.SetClock(nil)
+	// Too small to cache: no entry, no error.
+	small := `{"model":"google/gemini-3-flash","messages":[{"role":"system","content":[{"type":"text","text":"short","cache_control":{"type":"ephemeral"}}]},{"role":"user","content":"hi"}]}`
+	if r := env.Chat(t, small); r.Status != 200 || env.Gemini.Creates() != 2 {
+		t.Errorf("a small prefix: %d, %d created", r.Status, env.Gemini.Creates())
+	}
+	// Shutdown deletes what it made.
+	if env.Gemini.Live() == 0 {
+		t.Fatal("no live entry before shutdown")
+	}
+	_ = env.Server.Shutdown()
+	if live := env.Gemini.Live(); live != 0 {
+		t.Errorf("%d entries left after shutdown", live)
 	}
 }

@@ -50,7 +50,19 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		s.writeError(ctx, e)
 		return
 	}
-	ex, e := s.send(ctx, &s.upstreams[m.Provider], call, rec)
+	rt := &s.upstreams[m.Provider]
+	if m.Cache.Style == matrix.CacheGeminiExplicit && req.CacheBreakpoints > 0 {
+		s.cache.prepare(rt, call)
+	}
+	ex, e := s.send(ctx, rt, call, rec)
+	if e != nil && e != errGone && call.Cached != nil && e.Status >= 400 && e.Status < 500 && e.Status != 429 {
+		// The entry may have expired or been deleted upstream: the request
+		// goes once more, uncached, and the next one creates it anew.
+		s.log.Warn("prompt cache entry refused; sending uncached", "model", m.ID, "err", e.Message)
+		s.cache.invalidate(call.Cached.Name)
+		call.Cached, rec.errKind = nil, noUpstreamError
+		ex, e = s.send(ctx, rt, call, rec)
+	}
 	switch {
 	case e == errGone:
 		ctx.SetConnectionClose()

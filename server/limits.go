@@ -47,6 +47,9 @@ const (
 	// read and discarded before its connection closes, so that the client
 	// reads the 413 instead of a reset.
 	DefaultLingerTimeout = 5 * time.Second
+	// DefaultPromptCacheEntries bounds the Gemini cache entries a replica
+	// keeps (each a few hundred bytes here; the prompt stays upstream).
+	DefaultPromptCacheEntries = 1000
 )
 
 // Limits are the server's timeouts and size limits; a zero field takes its
@@ -66,6 +69,7 @@ type Limits struct {
 	MaxSSELineBytes         int
 	DrainTimeout            time.Duration
 	LingerTimeout           time.Duration
+	PromptCacheEntries      int
 }
 
 // WithDefaults returns l with every zero or negative field set to its
@@ -95,5 +99,6 @@ func (l Limits) WithDefaults() Limits {
 	size(&l.MaxSSELineBytes, DefaultMaxSSELineBytes)
 	dur(&l.DrainTimeout, DefaultDrainTimeout)
 	dur(&l.LingerTimeout, DefaultLingerTimeout)
+	size(&l.PromptCacheEntries, DefaultPromptCacheEntries)
 	return l
 }

@@ -58,6 +58,7 @@ type Server struct {
 	keys        [][sha256.Size]byte
 	upstreams   [3]route // indexed by matrix.Provider
 	lim         Limits
+	cache       promptCache // Gemini explicit caching
 	secrets     *redact.Redactor
 	onStreamEnd func(string)
 	streams     atomic.Int64 // streams in flight
@@ -135,6 +136,7 @@ func New(opt Options) (*Server, error) {
 	}
 	s.meters = newMeters(func() float64 { return float64(s.streams.Load()) })
 	s.log = slog.New(s.secrets.Handler(opt.Logger.Handler()))
+	s.cache = promptCache{s: s, max: s.lim.PromptCacheEntries}
 
 	s.ids.init()
 	for _, k := range opt.APIKeys {
@@ -243,6 +245,8 @@ func (s *Server) Shutdown() error {
 			err = errors.New("server: connections still open after the drain")
 		}
 	}
+	// The cache entries go before the upstream connections do.
+	s.cache.close()
 	for i := range s.upstreams {
 		for _, sup := range s.upstreams[i].suppliers {
 			sup.client.CloseIdleConnections()

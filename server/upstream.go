@@ -158,6 +158,8 @@ func (s *Server) upstreamFailure(rt *route, status int, body []byte, h *fasthttp
 		retryAfter = retryAfterSeconds(ue.RetryAfter)
 	}
 	switch {
+	case ue.CacheMiss:
+		return &openai.Error{Status: 404, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError, Message: ue.Message}
 	case status == 401 || status == 403 || ue.AuthFailed:
 		s.log.Error("upstream rejected the gateway's credentials", "upstream", rt.name, "status", status)
 		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamAuthFailed,

@@ -21,7 +21,8 @@ type Emulator struct {
 	Key string
 	emulator.Controls
 
-	ids atomic.Uint64
+	ids   atomic.Uint64
+	cache caches
 }
 
 // New returns an emulator that accepts key.
@@ -34,21 +35,19 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 	if applied {
 		return
 	}
+	if rest, found := strings.CutPrefix(string(ctx.Path()), "/v1beta/cachedContents"); found && (rest == "" || rest[0] == '/') {
+		if !e.authorized(ctx) {
+			return
+		}
+		e.serveCache(ctx, strings.TrimPrefix(rest, "/"))
+		return
+	}
 	name, method, ok := strings.Cut(strings.TrimPrefix(string(ctx.Path()), "/v1beta/models/"), ":")
 	if !ok || !strings.HasPrefix(string(ctx.Path()), "/v1beta/models/") {
 		fail(ctx, 404, "NOT_FOUND", "Requested entity was not found.", "")
 		return
 	}
-	key := string(ctx.Request.Header.Peek("x-goog-api-key"))
-	if key == "" {
-		key = string(ctx.QueryArgs().Peek("key"))
-	}
-	switch {
-	case key == "":
-		fail(ctx, 403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", "")
-		return
-	case key != e.Key:
-		fail(ctx, 400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", "API_KEY_INVALID")
+	if !e.authorized(ctx) {
 		return
 	}
 	m, known := models[name]
@@ -74,7 +73,24 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		fail(ctx, 400, "INVALID_ARGUMENT", msg, "")
 		return
 	}
+	cachedTokens := 0
+	if req.CachedContent != "" {
+		n, status, msg := e.useCache(req.CachedContent, name, req)
+		if status != 0 {
+			code := "INVALID_ARGUMENT"
+			if status == 403 {
+				code = "PERMISSION_DENIED"
+			}
+			fail(ctx, status, code, msg, "")
+			return
+		}
+		cachedTokens = n
+	}
 	r := reply(req, name, &m, func() string { return fmt.Sprintf("fc_emu%016x", e.ids.Add(1)) })
+	// The prompt count includes the cached tokens, which are also counted
+	// apart.
+	r.prompt += cachedTokens
+	r.cached = cachedTokens
 	id := fmt.Sprintf("emu%016x", e.ids.Add(1))
 	if !streaming {
 		ctx.SetContentType("application/json")
@@ -88,6 +104,24 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	emulator.StartSSE(ctx, e.Stream, streamFault, overloadedEvent, func(w *emulator.SSE) { r.stream(w, id, name, e.Stream.Words) })
+}
+
+// authorized checks the API key, answering the real API's error when it
+// is missing or wrong.
+func (e *Emulator) authorized(ctx *fasthttp.RequestCtx) bool {
+	key := string(ctx.Request.Header.Peek("x-goog-api-key"))
+	if key == "" {
+		key = string(ctx.QueryArgs().Peek("key"))
+	}
+	switch {
+	case key == "":
+		fail(ctx, 403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", "")
+		return false
+	case key != e.Key:
+		fail(ctx, 400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", "API_KEY_INVALID")
+		return false
+	}
+	return true
 }
 
 // overloadedEvent is how the Gemini API fails after a stream began: a bare
@@ -120,6 +154,7 @@ type replyData struct {
 	prompt, output int
 	thoughtTokens  int
 	calls          []functionCall
+	cached         int
 }
 
 func reply(req *request, name string, m *model, ids func() string) *replyData {
@@ -167,11 +202,15 @@ func reply(req *request, name string, m *model, ids func() string) *replyData {
 }
 
 func (r *replyData) usage(output int) map[string]any {
-	return map[string]any{
+	u := map[string]any{
 		"promptTokenCount": r.prompt, "candidatesTokenCount": output, "thoughtsTokenCount": r.thoughtTokens,
 		"totalTokenCount":     r.prompt + output + r.thoughtTokens,
 		"promptTokensDetails": []any{map[string]any{"modality": "TEXT", "tokenCount": r.prompt}},
 	}
+	if r.cached > 0 {
+		u["cachedContentTokenCount"] = r.cached
+	}
+	return u
 }
 
 func (r *replyData) chunk(id, name string, parts []map[string]any, finish string, output int) []byte {

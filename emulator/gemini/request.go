@@ -11,6 +11,7 @@ import (
 )
 
 type request struct {
+	CachedContent     string    `json:"cachedContent"`
 	Contents          []content `json:"contents"`
 	SystemInstruction *content  `json:"systemInstruction"`
 	Tools             []struct {

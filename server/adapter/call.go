@@ -42,6 +42,9 @@ type UpstreamError struct {
 	// AuthFailed is set when the upstream rejected our credentials, which is
 	// the operator's problem, not the client's.
 	AuthFailed bool
+	// CacheMiss: the request named a cache entry the upstream no longer
+	// has (Gemini answers 403 for it, as for a key it refuses).
+	CacheMiss bool
 	// RetryAfter is a wait in seconds, possibly fractional, that the body
 	// gave (Gemini's RetryInfo), for an upstream that sends no Retry-After
 	// header; the server rounds it as it does the header.
@@ -69,6 +72,18 @@ type Call struct {
 	// DroppedExtra names what was dropped that is not a parameter of the
 	// superset (cache_control breakpoints past the upstream's limit).
 	DroppedExtra []string
+	// Cached, when set, sends the request on a gateway-managed cache entry
+	// (Gemini explicit caching); CacheWritten is the size of the entry
+	// this request created, 0 when it found one.
+	Cached       *CacheUse
+	CacheWritten int64
+}
+
+// CacheUse is a cache entry a request is sent on: the entry's name and
+// the first message it does not hold.
+type CacheUse struct {
+	Name string
+	From int
 }
 
 // Thinking is the resolved extended-thinking plan of a call.

@@ -31,13 +31,17 @@ type answer struct {
 	legacy  bool // answer calls in the deprecated function_call form
 	// pricing prices the usage: every answer says what it cost.
 	pricing *matrix.Pricing
+	// written is the size of the cache entry the request created before
+	// it was sent (Gemini explicit caching): a write the answer's own
+	// usage does not count.
+	written int64
 	// nCalls counts the calls begun; a stream numbers them by it.
 	nCalls int
 }
 
 // streamed starts the answer of a stream whose frames start with prefix.
 func streamed(c *Call, prefix openai.ChunkPrefix) answer {
-	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude, legacy: c.Legacy(), pricing: &c.Model.Pricing}
+	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude, legacy: c.Legacy(), pricing: &c.Model.Pricing, written: c.CacheWritten}
 }
 
 // toolStart begins a call; its arguments follow in toolArgs fragments (a
@@ -109,11 +113,19 @@ func (a *answer) reasoning(s string) {
 // completion fills out with a buffered answer. Its strings may point into
 // the upstream body.
 func (a *answer) completion(out *openai.Completion) {
-	a.usage.Cost = openai.Cost(&a.usage, a.pricing)
+	a.price()
 	*out = openai.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), FinishReason: a.finish, Usage: a.usage}
 	if a.calls != nil || a.details != nil {
 		out.Tools = &openai.ToolAnswer{Calls: a.calls, ReasoningDetails: a.details}
 	}
+}
+
+// price completes the usage: the cache write made before the request, and
+// the cost of it all.
+func (a *answer) price() {
+	a.usage.Prompt += a.written
+	a.usage.CacheCreation += a.written
+	a.usage.Cost = openai.Cost(&a.usage, a.pricing)
 }
 
 // Usage implements Stream.
@@ -128,7 +140,7 @@ func (a *answer) end() {
 	case a.nCalls > 0:
 		finish = openai.FinishToolCalls
 	}
-	a.usage.Cost = openai.Cost(&a.usage, a.pricing)
+	a.price()
 	a.dst = openai.AppendFinishChunk(a.dst, a.prefix, finish, &a.usage)
 }
 

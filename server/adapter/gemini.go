@@ -35,73 +35,22 @@ func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstr
 }
 
 func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
-	msgs := c.Req.Messages
-	turn := currentTurn(msgs)
-	dst = append(dst, `{"contents":[`...)
-	for i := 0; i < len(msgs); i++ {
-		m := &msgs[i]
-		switch {
-		case m.Role == "tool":
-			// The results of one turn's calls: one user content with a
-			// functionResponse part per call, in the calls' order.
-			end := i
-			for end < len(msgs) && msgs[end].Role == "tool" {
-				end++
-			}
-			dst = appendFunctionResponses(jsonw.Comma(dst), msgs, i, end)
-			i = end - 1
-			continue
-		case m.Role == "assistant" && len(m.ToolCalls) > 0:
-			dst = appendFunctionCalls(jsonw.Comma(dst), c, m, i >= turn)
-			continue
-		case m.Role != "user" && m.Role != "assistant":
-			continue
-		case m.Role == "assistant" && (!m.Content.IsParts && m.Content.Text == "" || m.Content.IsParts && len(m.Content.Parts) == 0):
-			continue // an empty model turn: Gemini wants no content without parts
-		}
-		dst = jsonw.Comma(dst)
-		if m.Role == "assistant" {
-			dst = append(dst, `{"role":"model","parts":[`...)
-		} else {
-			dst = append(dst, `{"role":"user","parts":[`...)
-		}
-		var err *openai.Error
-		if dst, err = appendGeminiParts(dst, m, i); err != nil {
+	var err *openai.Error
+	if use := c.Cached; use != nil {
+		// The cached entry holds the system instruction, the tools and the
+		// contents before use.From; the request must not repeat them.
+		dst = append(dst, `{"cachedContent":`...)
+		dst = jsonw.String(dst, use.Name)
+		dst = append(dst, ',')
+		if dst, err = appendGeminiContents(dst, c, use.From, len(c.Req.Messages)); err != nil {
 			return dst, err
 		}
-		dst = append(dst, "]}"...)
-	}
-	dst = append(dst, ']')
-
-	// systemInstruction is one Content of text parts, gathered in order.
-	opened := false
-	for i := range msgs {
-		m := &msgs[i]
-		if m.Role != "system" && m.Role != "developer" {
-			continue
-		}
-		if !opened {
-			dst = append(dst, `,"systemInstruction":{"parts":[`...)
-			opened = true
-		}
-		var err *openai.Error
-		if dst, err = appendGeminiParts(dst, m, i); err != nil {
+	} else {
+		dst = append(dst, '{')
+		if dst, err = appendGeminiPrefix(dst, c, len(c.Req.Messages)); err != nil {
 			return dst, err
 		}
 	}
-	if opened {
-		dst = append(dst, "]}"...)
-	}
-	if t := c.Req.ToolSet; t != nil && len(t.Functions) > 0 {
-		var err *openai.Error
-		if err = checkGeminiNames(t); err != nil {
-			return dst, err
-		}
-		if dst, err = appendGeminiTools(dst, t); err != nil {
-			return dst, err
-		}
-	}
-
 	dst = append(dst, `,"generationConfig":{`...)
 	dst = appendForwarded(dst, c)
 	if c.MaxTokens > 0 {
@@ -324,6 +273,93 @@ func geminiID(id string) bool {
 	return !strings.HasPrefix(id, madeUpGeminiID) && !strings.HasPrefix(id, openai.LegacyCallIDPrefix)
 }
 
+// appendGeminiPrefix writes what a cached entry would hold: the contents
+// of messages[:to], the system instruction and the tools.
+func appendGeminiPrefix(dst []byte, c *Call, to int) ([]byte, *openai.Error) {
+	var err *openai.Error
+	if dst, err = appendGeminiContents(dst, c, 0, to); err != nil {
+		return dst, err
+	}
+	if dst, err = appendGeminiSystem(dst, c.Req.Messages); err != nil {
+		return dst, err
+	}
+	if t := c.Req.ToolSet; t != nil && len(t.Functions) > 0 {
+		if err = checkGeminiNames(t); err != nil {
+			return dst, err
+		}
+		if dst, err = appendGeminiTools(dst, t); err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}
+
+// appendGeminiContents writes "contents": the user and assistant turns of
+// messages[from:to], tool calls and results included.
+func appendGeminiContents(dst []byte, c *Call, from, to int) ([]byte, *openai.Error) {
+	msgs := c.Req.Messages
+	turn := currentTurn(msgs)
+	dst = append(dst, `"contents":[`...)
+	for i := from; i < to; i++ {
+		m := &msgs[i]
+		switch {
+		case m.Role == "tool":
+			// The results of one turn's calls: one user content with a
+			// functionResponse part per call, in the calls' order.
+			end := i
+			for end < to && msgs[end].Role == "tool" {
+				end++
+			}
+			dst = appendFunctionResponses(jsonw.Comma(dst), msgs, i, end)
+			i = end - 1
+			continue
+		case m.Role == "assistant" && len(m.ToolCalls) > 0:
+			dst = appendFunctionCalls(jsonw.Comma(dst), c, m, i >= turn)
+			continue
+		case m.Role != "user" && m.Role != "assistant":
+			continue
+		case m.Role == "assistant" && (!m.Content.IsParts && m.Content.Text == "" || m.Content.IsParts && len(m.Content.Parts) == 0):
+			continue // an empty model turn: Gemini wants no content without parts
+		}
+		dst = jsonw.Comma(dst)
+		if m.Role == "assistant" {
+			dst = append(dst, `{"role":"model","parts":[`...)
+		} else {
+			dst = append(dst, `{"role":"user","parts":[`...)
+		}
+		var err *openai.Error
+		if dst, err = appendGeminiParts(dst, m, i); err != nil {
+			return dst, err
+		}
+		dst = append(dst, "]}"...)
+	}
+	return append(dst, ']'), nil
+}
+
+// appendGeminiSystem writes systemInstruction: one Content of the text
+// parts of the system and developer messages, in order.
+func appendGeminiSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.Error) {
+	opened := false
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Role != "system" && m.Role != "developer" {
+			continue
+		}
+		if !opened {
+			dst = append(dst, `,"systemInstruction":{"parts":[`...)
+			opened = true
+		}
+		var err *openai.Error
+		if dst, err = appendGeminiParts(dst, m, i); err != nil {
+			return dst, err
+		}
+	}
+	if opened {
+		dst = append(dst, "]}"...)
+	}
+	return dst, nil
+}
+
 // appendThinkingConfig writes thinkingConfig when the client asked for
 // reasoning. A budget of 0 (effort none on Gemini 2.5, which cannot stop
 // thinking) omits it, leaving the model's default.
@@ -406,7 +442,9 @@ func (Gemini) ParseError(status int, body []byte) UpstreamError {
 		return UpstreamError{Message: fallbackMessage(status, body)}
 	}
 	ue := UpstreamError{Message: "gemini: " + e.Error.Message,
-		AuthFailed: e.Error.Status == "PERMISSION_DENIED" || e.Error.Status == "UNAUTHENTICATED"}
+		AuthFailed: e.Error.Status == "PERMISSION_DENIED" || e.Error.Status == "UNAUTHENTICATED",
+		CacheMiss:  strings.HasPrefix(e.Error.Message, "CachedContent not found")}
+	ue.AuthFailed = ue.AuthFailed && !ue.CacheMiss
 	for _, d := range e.Error.Details {
 		ue.AuthFailed = ue.AuthFailed || d.Reason == "API_KEY_INVALID"
 		if strings.HasSuffix(d.Type, "google.rpc.RetryInfo") {

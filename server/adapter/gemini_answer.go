@@ -138,7 +138,7 @@ func (Gemini) ParseResponse(c *Call, body []byte, out *openai.Completion) error 
 	if len(r.Candidates) == 0 && r.PromptFeedback.BlockReason == "" {
 		return errNotAnAnswer
 	}
-	a := answer{finish: openai.FinishStop, legacy: c.Legacy(), pricing: &c.Model.Pricing}
+	a := answer{finish: openai.FinishStop, legacy: c.Legacy(), pricing: &c.Model.Pricing, written: c.CacheWritten}
 	r.walk(&a, c.Req.ToolSet, c.signed())
 	a.completion(out)
 	return nil
