@@ -6,6 +6,7 @@
 package bench
 
 import (
+	"crypto/sha256"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,3 +89,33 @@ func BenchmarkEmbeddingsResponse(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPromptCacheKey is what a Gemini request with a cached prefix
+// costs before its entry is found: the prefix's create body (a 40 KB system
+// prompt) and its hash, the key of the lookup.
+func BenchmarkPromptCacheKey(b *testing.B) {
+	body := []byte(`{"model":"google/gemini-3-flash","messages":[{"role":"system","content":[{"type":"text","text":"` +
+		strings.Repeat("house rules ", 3400) + `","cache_control":{"type":"ephemeral"}}]},{"role":"user","content":"hi"}]}`)
+	var chat openai.ChatRequest
+	if e := openai.DecodeChat(body, &chat); e != nil {
+		b.Fatal(e.Message)
+	}
+	call, e := adapter.NewCall(&chat, generated.Lookup(chat.Model))
+	if e != nil {
+		b.Fatal(e.Message)
+	}
+	var req fasthttp.Request
+	buf := make([]byte, 0, 64<<10)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		p, ok := call.GeminiCachePrefix()
+		out, n, e := adapter.Gemini{}.BuildCacheCreate(&req, buf[:0], call, p, &adapter.Upstream{BaseURL: "http://127.0.0.1:1", APIKey: "k"})
+		if !ok || e != nil {
+			b.Fatal(e)
+		}
+		sinkKey = sha256.Sum256(out[:n])
+	}
+}
+
+var sinkKey [32]byte
