@@ -176,6 +176,6 @@ func AppendEmbeddings(dst []byte, model string, vectors [][]float32, asBase64 bo
 	dst = append(dst, `,"total_tokens":`...)
 	dst = jsonw.Int(dst, u.Prompt)
 	dst = append(dst, `,"cost":`...)
-	dst = jsonw.Float(dst, u.Cost)
+	dst = AppendUSD(dst, u.Cost)
 	return append(dst, "}}"...)
 }

@@ -169,8 +169,10 @@ func decodeTools(req *ChatRequest) *Error {
 			if t.Functions == nil {
 				t.Functions = make([]Function, 0, len(list))
 			}
-			if e := checkCacheControl(list[i].CacheControl, toolAt("tools", i, true)); e != nil {
-				return e
+			if cc := list[i].CacheControl; cc != nil {
+				if e := checkCacheControl(cc, toolAt("tools", i, true)); e != nil {
+					return e
+				}
 			}
 			f := *list[i].Function
 			f.CacheControl = list[i].CacheControl
