@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"google.golang.org/genai"
@@ -119,5 +120,50 @@ func TestGenAIToolLoopAgainstEmulator(t *testing.T) {
 	if _, err := client.Models.GenerateContent(ctx, "gemini-2.5-pro", history, &genai.GenerateContentConfig{Tools: cfg.Tools, ResponseMIMEType: "application/json"}); err == nil ||
 		!strings.Contains(err.Error(), "Function calling with a response mime type") {
 		t.Errorf("tools with JSON on 2.5: %v", err)
+	}
+}
+
+// TestGenAICachesAgainstEmulator creates, reads, updates, uses and deletes
+// a cache entry with Google's own SDK, so that the emulator's
+// cachedContents service is checked against the real wire shapes.
+func TestGenAICachesAgainstEmulator(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	client := geminiClient(t, env, gatewaytest.UpstreamKey)
+	ctx := context.Background()
+	big := strings.Repeat("house rules ", 2000)
+	cache, err := client.Caches.Create(ctx, "gemini-3-flash-preview", &genai.CreateCachedContentConfig{
+		TTL:               300 * time.Second,
+		SystemInstruction: genai.NewContentFromText(big, genai.RoleUser),
+		Contents:          []*genai.Content{genai.NewContentFromText("a long document "+big, genai.RoleUser)},
+	})
+	if err != nil || !strings.HasPrefix(cache.Name, "cachedContents/") || cache.UsageMetadata == nil || cache.UsageMetadata.TotalTokenCount == 0 {
+		t.Fatalf("create: %v %+v", err, cache)
+	}
+	if got, err := client.Caches.Get(ctx, cache.Name, nil); err != nil || got.Name != cache.Name {
+		t.Errorf("get: %v", err)
+	}
+	if _, err := client.Caches.Update(ctx, cache.Name, &genai.UpdateCachedContentConfig{TTL: time.Hour}); err != nil {
+		t.Errorf("update: %v", err)
+	}
+	resp, err := client.Models.GenerateContent(ctx, "gemini-3-flash-preview", genai.Text("summarise"), &genai.GenerateContentConfig{CachedContent: cache.Name})
+	if err != nil || resp.UsageMetadata.CachedContentTokenCount == 0 || resp.UsageMetadata.PromptTokenCount <= resp.UsageMetadata.CachedContentTokenCount {
+		t.Errorf("use: %v %+v", err, resp)
+	}
+	// A request on a cache may not set its own system instruction.
+	if _, err := client.Models.GenerateContent(ctx, "gemini-3-flash-preview", genai.Text("x"), &genai.GenerateContentConfig{
+		CachedContent: cache.Name, SystemInstruction: genai.NewContentFromText("be brief", genai.RoleUser)}); err == nil ||
+		!strings.Contains(err.Error(), "should not be set in the request when using cached content") {
+		t.Errorf("system instruction with a cache: %v", err)
+	}
+	// Too small.
+	if _, err := client.Caches.Create(ctx, "gemini-3-flash-preview", &genai.CreateCachedContentConfig{
+		Contents: []*genai.Content{genai.NewContentFromText("short", genai.RoleUser)}}); err == nil || !strings.Contains(err.Error(), "Cached content is too small") {
+		t.Errorf("a small cache: %v", err)
+	}
+	if _, err := client.Caches.Delete(ctx, cache.Name, nil); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+	if _, err := client.Models.GenerateContent(ctx, "gemini-3-flash-preview", genai.Text("x"), &genai.GenerateContentConfig{CachedContent: cache.Name}); err == nil {
+		t.Error("a deleted cache was used")
 	}
 }

@@ -30,3 +30,17 @@ test("a chat model is refused on /v1/embeddings", async () => {
     return true;
   });
 });
+
+test("a cached system prompt: written, then read, in the fields the SDK types name", async () => {
+  for (const model of ["anthropic/claude-sonnet-4-5", "google/gemini-3-flash"]) {
+    const messages = [
+      { role: "system", content: [{ type: "text", text: "house rules ".repeat(3000) + model, cache_control: { type: "ephemeral" } }] },
+      { role: "user", content: "hi" },
+    ];
+    const first = await client.chat.completions.create({ model, messages });
+    const second = await client.chat.completions.create({ model, messages });
+    assert.ok(first.usage.prompt_tokens_details.cache_write_tokens > 0, `${model}: ${JSON.stringify(first.usage)}`);
+    assert.ok(second.usage.prompt_tokens_details.cached_tokens > 0, `${model}: ${JSON.stringify(second.usage)}`);
+    assert.ok(second.usage.cost < first.usage.cost, `${model}: a read costs less than a write`);
+  }
+});
