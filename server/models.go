@@ -60,6 +60,8 @@ func appendModel(dst []byte, m *matrix.Model) []byte {
 	if e := m.Embedding; e != nil {
 		dst = append(dst, `,"dimensions":`...)
 		dst = jsonw.Int(dst, int64(e.Dimensions))
+		dst = append(dst, `,"max_input_tokens":`...)
+		dst = jsonw.Int(dst, int64(e.MaxInputTokens))
 	}
 	dst = append(dst, `,"supported_parameters":[`...)
 	for rest, first := m.Supported, true; rest != 0; first = false {
