@@ -119,8 +119,8 @@ func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Emb
 }
 
 // embedChunk makes one upstream call for inputs and reads their vectors
-// into dst. The vectors point into a copy of the answer, which outlives
-// the exchange.
+// into dst. The vectors are decoded numbers, which hold nothing of the
+// answer's bytes: they outlive the exchange.
 func (s *Server) embedChunk(g *chunkGroup, rt *route, sup *supplier, embedder adapter.Embedder, call *adapter.EmbedCall,
 	inputs []string, dst [][]float32) (*openai.Error, int) {
 	ex := newExchange(rt)
@@ -138,7 +138,7 @@ func (s *Server) embedChunk(g *chunkGroup, rt *route, sup *supplier, embedder ad
 		return e, kind
 	}
 	defer s.finish(ex)
-	if err := embedder.ParseEmbed(append([]byte(nil), ex.resp.Body()...), dst); err != nil {
+	if err := embedder.ParseEmbed(ex.resp.Body(), dst); err != nil {
 		s.log.Warn("unreadable upstream embeddings", "upstream", rt.name, "err", err)
 		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
 			Message: rt.name + " upstream sent embeddings the gateway could not read"}, upstreamMalformed
