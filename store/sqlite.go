@@ -1,0 +1,392 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+// Open opens the database of a URL: sqlite:///path/to/opentoken.db.
+func Open(ctx context.Context, rawURL string) (Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: database URL: %w", err)
+	}
+	switch u.Scheme {
+	case "sqlite":
+		return openSQLite(ctx, u.Path)
+	}
+	return nil, fmt.Errorf("store: database URL scheme %q: want sqlite:///path", u.Scheme)
+}
+
+// sqliteStore is the embedded database: one file, no server.
+type sqliteStore struct{ db *sql.DB }
+
+func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
+	if path == "" {
+		return nil, errors.New("store: sqlite URL has no path: want sqlite:///path/to/opentoken.db")
+	}
+	// Writers take the lock when a transaction begins (immediate), and wait
+	// for one another rather than fail: two processes may share the file.
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: opening %s: %w", path, err)
+	}
+	return &sqliteStore{db: db}, nil
+}
+
+// migrations are the schema's versions, applied in order, each once.
+// Append; never edit one that has shipped.
+var migrations = []string{
+	// 1: workspaces, keys, the credit ledger and usage.
+	`CREATE TABLE workspaces (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE keys (
+		id INTEGER PRIMARY KEY,
+		workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+		name TEXT NOT NULL,
+		prefix TEXT NOT NULL,
+		hash TEXT NOT NULL UNIQUE,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER,
+		revoked_at INTEGER,
+		spend_limit INTEGER,
+		limit_reset TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX keys_prefix ON keys(prefix);
+	CREATE TABLE credit_ledger (
+		id INTEGER PRIMARY KEY,
+		workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+		amount INTEGER NOT NULL,
+		request_id TEXT UNIQUE,
+		note TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE usage (
+		id INTEGER PRIMARY KEY,
+		request_id TEXT NOT NULL UNIQUE,
+		key_id INTEGER NOT NULL,
+		workspace_id INTEGER NOT NULL,
+		model TEXT NOT NULL,
+		prompt_tokens INTEGER NOT NULL,
+		completion_tokens INTEGER NOT NULL,
+		cached_tokens INTEGER NOT NULL,
+		cache_write_tokens INTEGER NOT NULL,
+		reasoning_tokens INTEGER NOT NULL,
+		cost INTEGER NOT NULL,
+		status INTEGER NOT NULL,
+		partial INTEGER NOT NULL,
+		started_at INTEGER NOT NULL,
+		finished_at INTEGER NOT NULL
+	);
+	CREATE INDEX usage_key_time ON usage(key_id, finished_at);`,
+}
+
+// Migrate implements Store. The version table is read and written in one
+// immediate transaction: a second process starting at the same time
+// waits, then finds the work done.
+func (s *sqliteStore) Migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("store: the database is at schema version %d, newer than this binary's %d", current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			return fmt.Errorf("store: migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("store: migration %d: %w", v, err)
+		}
+	}
+	return tx.Commit()
+}
+
+func (s *sqliteStore) Close() error { return s.db.Close() }
+
+func (s *sqliteStore) CreateWorkspace(ctx context.Context, name string) (Workspace, error) {
+	if strings.TrimSpace(name) == "" {
+		return Workspace{}, errors.New("store: a workspace needs a name")
+	}
+	now := time.Now()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO workspaces (name, created_at) VALUES (?, ?)`, name, now.UnixMilli())
+	if err != nil {
+		if isUnique(err) {
+			return Workspace{}, fmt.Errorf("workspace %q: %w", name, ErrDuplicate)
+		}
+		return Workspace{}, err
+	}
+	id, _ := res.LastInsertId()
+	return Workspace{ID: id, Name: name, CreatedAt: time.UnixMilli(now.UnixMilli())}, nil
+}
+
+func (s *sqliteStore) workspaceID(ctx context.Context, q querier, name string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM workspaces WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("workspace %q: %w", name, ErrNotFound)
+	}
+	return id, err
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *sqliteStore) CreateKey(ctx context.Context, k NewKey) (Key, string, error) {
+	if strings.TrimSpace(k.Name) == "" {
+		return Key{}, "", errors.New("store: a key needs a name")
+	}
+	if (k.SpendLimit == nil) != (k.LimitReset == ResetNone) {
+		return Key{}, "", errors.New("store: a spend limit and its reset window go together")
+	}
+	wsID, err := s.workspaceID(ctx, s.db, k.Workspace)
+	if err != nil {
+		return Key{}, "", err
+	}
+	secret, err := NewSecret()
+	if err != nil {
+		return Key{}, "", err
+	}
+	now := time.Now()
+	key := Key{WorkspaceID: wsID, Workspace: k.Workspace, Name: k.Name, Prefix: secret[:prefixLen], Hash: HashSecret(secret),
+		CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: k.ExpiresAt, SpendLimit: k.SpendLimit, LimitReset: k.LimitReset}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO keys (workspace_id, name, prefix, hash, created_at, expires_at, spend_limit, limit_reset)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, wsID, k.Name, key.Prefix, key.Hash, now.UnixMilli(), millis(k.ExpiresAt), limit(k.SpendLimit), string(k.LimitReset))
+	if err != nil {
+		return Key{}, "", err
+	}
+	key.ID, _ = res.LastInsertId()
+	return key, secret, nil
+}
+
+const keyColumns = `k.id, k.workspace_id, w.name, k.name, k.prefix, k.hash, k.created_at, k.expires_at, k.revoked_at, k.spend_limit, k.limit_reset`
+
+func scanKey(row interface{ Scan(...any) error }) (Key, error) {
+	var k Key
+	var created int64
+	var expires, revoked, spend sql.NullInt64
+	var reset string
+	if err := row.Scan(&k.ID, &k.WorkspaceID, &k.Workspace, &k.Name, &k.Prefix, &k.Hash, &created, &expires, &revoked, &spend, &reset); err != nil {
+		return Key{}, err
+	}
+	k.CreatedAt, k.LimitReset = time.UnixMilli(created), Reset(reset)
+	if expires.Valid {
+		t := time.UnixMilli(expires.Int64)
+		k.ExpiresAt = &t
+	}
+	if revoked.Valid {
+		t := time.UnixMilli(revoked.Int64)
+		k.RevokedAt = &t
+	}
+	if spend.Valid {
+		v := USD(spend.Int64)
+		k.SpendLimit = &v
+	}
+	return k, nil
+}
+
+func (s *sqliteStore) ListKeys(ctx context.Context, workspace string) ([]Key, error) {
+	q := `SELECT ` + keyColumns + ` FROM keys k JOIN workspaces w ON w.id = k.workspace_id`
+	var args []any
+	if workspace != "" {
+		q += ` WHERE w.name = ?`
+		args = append(args, workspace)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY k.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqliteStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Key{}, err
+	}
+	defer tx.Rollback()
+	where, arg := `k.prefix = ? OR ? LIKE k.prefix || '%'`, any(idOrPrefix)
+	if id, err := strconv.ParseInt(idOrPrefix, 10, 64); err == nil {
+		where, arg = `k.id = ?`, id
+	}
+	args := []any{arg}
+	if _, isID := arg.(int64); !isID {
+		args = append(args, idOrPrefix)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys k JOIN workspaces w ON w.id = k.workspace_id WHERE `+where, args...)
+	if err != nil {
+		return Key{}, err
+	}
+	var found []Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			rows.Close()
+			return Key{}, err
+		}
+		found = append(found, k)
+	}
+	rows.Close()
+	switch len(found) {
+	case 0:
+		return Key{}, fmt.Errorf("key %q: %w", idOrPrefix, ErrNotFound)
+	case 1:
+	default:
+		return Key{}, fmt.Errorf("key %q: %w; give its id", idOrPrefix, ErrAmbiguous)
+	}
+	k := found[0]
+	if k.RevokedAt == nil {
+		now := time.UnixMilli(time.Now().UnixMilli())
+		if _, err := tx.ExecContext(ctx, `UPDATE keys SET revoked_at = ? WHERE id = ?`, now.UnixMilli(), k.ID); err != nil {
+			return Key{}, err
+		}
+		k.RevokedAt = &now
+	}
+	return k, tx.Commit()
+}
+
+func (s *sqliteStore) KeyByHash(ctx context.Context, hash string) (Key, error) {
+	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Key{}, ErrNotFound
+	}
+	return k, err
+}
+
+func (s *sqliteStore) AddCredit(ctx context.Context, workspace string, amount USD, note string) error {
+	wsID, err := s.workspaceID(ctx, s.db, workspace)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO credit_ledger (workspace_id, amount, note, created_at) VALUES (?, ?, ?, ?)`,
+		wsID, int64(amount), note, time.Now().UnixMilli())
+	return err
+}
+
+func (s *sqliteStore) Balance(ctx context.Context, workspace string) (USD, error) {
+	wsID, err := s.workspaceID(ctx, s.db, workspace)
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM credit_ledger WHERE workspace_id = ?`, wsID).Scan(&sum)
+	return USD(sum), err
+}
+
+func (s *sqliteStore) Spend(ctx context.Context, keyID int64, since time.Time) (USD, error) {
+	var sum int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(cost), 0) FROM usage WHERE key_id = ? AND finished_at >= ?`, keyID, since.UnixMilli()).Scan(&sum)
+	return USD(sum), err
+}
+
+// Record implements Store: each record and its debit in one transaction,
+// a request id already recorded skipped (a replay writes nothing twice).
+func (s *sqliteStore) Record(ctx context.Context, recs []UsageRecord) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for i := range recs {
+		r := &recs[i]
+		res, err := tx.ExecContext(ctx, `INSERT INTO usage (request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
+			cached_tokens, cache_write_tokens, reasoning_tokens, cost, status, partial, started_at, finished_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
+			r.RequestID, r.KeyID, r.WorkspaceID, r.Model, r.Prompt, r.Completion, r.Cached, r.CacheWrite, r.Reasoning,
+			int64(r.Cost), r.Status, r.Partial, r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 || r.Cost == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO credit_ledger (workspace_id, amount, request_id, note, created_at) VALUES (?, ?, ?, ?, ?)`,
+			r.WorkspaceID, -int64(r.Cost), r.RequestID, r.Model, r.FinishedAt.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (s *sqliteStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
+	q := `SELECT strftime('%Y-%m-%d', u.finished_at / 1000, 'unixepoch'), w.name, k.prefix, u.model,
+		COUNT(*), SUM(u.prompt_tokens), SUM(u.completion_tokens), SUM(u.cost)
+		FROM usage u JOIN keys k ON k.id = u.key_id JOIN workspaces w ON w.id = u.workspace_id
+		WHERE u.finished_at >= ?`
+	args := []any{f.Since.UnixMilli()}
+	if f.Workspace != "" {
+		q += ` AND w.name = ?`
+		args = append(args, f.Workspace)
+	}
+	if f.KeyPrefix != "" {
+		q += ` AND (k.prefix = ? OR ? LIKE k.prefix || '%' OR CAST(k.id AS TEXT) = ?)`
+		args = append(args, f.KeyPrefix, f.KeyPrefix, f.KeyPrefix)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []UsageRow
+	for rows.Next() {
+		var r UsageRow
+		var cost int64
+		if err := rows.Scan(&r.Day, &r.Workspace, &r.KeyPrefix, &r.Model, &r.Requests, &r.Prompt, &r.Completion, &cost); err != nil {
+			return nil, err
+		}
+		r.Cost = USD(cost)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func millis(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func limit(u *USD) any {
+	if u == nil {
+		return nil
+	}
+	return int64(*u)
+}
+
+func isUnique(err error) bool { return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") }

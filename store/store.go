@@ -1,0 +1,206 @@
+// Package store keeps the gateway's tenancy: workspaces, the keys issued
+// to them, their credit and the ledger of what each answer cost. One
+// interface, Store, has an implementation per database; the gateway
+// itself stays stateless.
+//
+// Money is kept in integer units of 1e-10 USD (the precision of
+// usage.cost), so that balances are exact sums.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"math"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// Errors a Store returns.
+var (
+	ErrNotFound  = errors.New("store: not found")
+	ErrDuplicate = errors.New("store: already exists")
+	ErrAmbiguous = errors.New("store: more than one key matches")
+)
+
+// USD is an amount of money in units of 1e-10 USD.
+type USD int64
+
+// USDUnit is one dollar.
+const USDUnit USD = 1e10
+
+// FromDollars converts dollars, rounding to the unit.
+func FromDollars(d float64) USD { return USD(math.Round(d * float64(USDUnit))) }
+
+// Dollars converts back.
+func (u USD) Dollars() float64 { return float64(u) / float64(USDUnit) }
+
+// Workspace owns keys and a credit balance.
+type Workspace struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+}
+
+// Reset is the window a key's spend limit counts in: UTC days, weeks
+// starting on Monday, or calendar months.
+type Reset string
+
+const (
+	ResetNone    Reset = ""
+	ResetDaily   Reset = "daily"
+	ResetWeekly  Reset = "weekly"
+	ResetMonthly Reset = "monthly"
+)
+
+// ParseReset reads a limit_reset value.
+func ParseReset(s string) (Reset, bool) {
+	switch r := Reset(s); r {
+	case ResetDaily, ResetWeekly, ResetMonthly:
+		return r, true
+	}
+	return ResetNone, false
+}
+
+// WindowStart is the start of the window that t falls in.
+func (r Reset) WindowStart(t time.Time) time.Time {
+	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	switch r {
+	case ResetDaily:
+		return day
+	case ResetWeekly:
+		return day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
+	case ResetMonthly:
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	return time.Time{}
+}
+
+// Key is an issued key, as stored: never its secret, only its hash and
+// the prefix it is shown by.
+type Key struct {
+	ID          int64
+	WorkspaceID int64
+	Workspace   string
+	Name        string
+	Prefix      string // the secret's first characters, for people to tell keys apart
+	Hash        string // hex SHA-256 of the secret
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
+	SpendLimit  *USD
+	LimitReset  Reset
+}
+
+// NewKey is what creating a key takes.
+type NewKey struct {
+	Workspace  string
+	Name       string
+	ExpiresAt  *time.Time
+	SpendLimit *USD
+	LimitReset Reset
+}
+
+// KeyPrefix starts every issued key.
+const KeyPrefix = "sk-optk-"
+
+// prefixLen is how much of a secret is kept to show the key by.
+const prefixLen = len(KeyPrefix) + 6
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// NewSecret makes a key's secret: the prefix and 32 random bytes in
+// base62 (43 characters).
+func NewSecret() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	n := new(big.Int).SetBytes(b[:])
+	digits := make([]byte, 0, 43)
+	base, mod := big.NewInt(62), new(big.Int)
+	for n.Sign() > 0 {
+		n.DivMod(n, base, mod)
+		digits = append(digits, base62[mod.Int64()])
+	}
+	for len(digits) < 43 {
+		digits = append(digits, '0')
+	}
+	return KeyPrefix + string(digits), nil
+}
+
+// HashSecret is how a key's secret is stored and looked up.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// IsIssued reports whether s has the shape of an issued key.
+func IsIssued(s string) bool { return strings.HasPrefix(s, KeyPrefix) && len(s) > prefixLen }
+
+// UsageRecord is one billed answer.
+type UsageRecord struct {
+	RequestID   string
+	KeyID       int64
+	WorkspaceID int64
+	Model       string
+	Prompt      int64
+	Completion  int64
+	Cached      int64
+	CacheWrite  int64
+	Reasoning   int64
+	Cost        USD
+	Status      int
+	Partial     bool // a stream cut before its end
+	StartedAt   time.Time
+	FinishedAt  time.Time
+}
+
+// UsageFilter selects usage for a report.
+type UsageFilter struct {
+	Workspace string
+	KeyPrefix string
+	Since     time.Time
+}
+
+// UsageRow is one line of a usage report: a key, a model and a UTC day.
+type UsageRow struct {
+	Day        string
+	Workspace  string
+	KeyPrefix  string
+	Model      string
+	Requests   int64
+	Prompt     int64
+	Completion int64
+	Cost       USD
+}
+
+// Store is the tenancy database.
+type Store interface {
+	// Migrate applies the schema's pending versions, safely when several
+	// replicas start at once.
+	Migrate(ctx context.Context) error
+	CreateWorkspace(ctx context.Context, name string) (Workspace, error)
+	// CreateKey issues a key and returns it with its secret, which is
+	// stored only as a hash.
+	CreateKey(ctx context.Context, k NewKey) (Key, string, error)
+	ListKeys(ctx context.Context, workspace string) ([]Key, error)
+	// RevokeKey revokes the key with this id or secret prefix.
+	RevokeKey(ctx context.Context, idOrPrefix string) (Key, error)
+	// KeyByHash finds a key by its secret's hash.
+	KeyByHash(ctx context.Context, hash string) (Key, error)
+	AddCredit(ctx context.Context, workspace string, amount USD, note string) error
+	// Balance is the signed sum of a workspace's credit ledger.
+	Balance(ctx context.Context, workspace string) (USD, error)
+	// Spend is what a key spent since a time.
+	Spend(ctx context.Context, keyID int64, since time.Time) (USD, error)
+	// Record writes usage records and their debits, exactly once per
+	// request id.
+	Record(ctx context.Context, recs []UsageRecord) error
+	Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error)
+	Close() error
+}

@@ -1,0 +1,176 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opentoken/opentoken/store"
+)
+
+func openTemp(t *testing.T) (store.Store, string) {
+	t.Helper()
+	url := "sqlite://" + filepath.Join(t.TempDir(), "opentoken.db")
+	s, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, url
+}
+
+// TestSQLite runs the store suite on the embedded database.
+func TestSQLite(t *testing.T) {
+	s, url := openTemp(t)
+	suite(t, s)
+	// A second process on the same file sees the same data, and a
+	// migration already applied is not applied again.
+	again, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := again.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := again.ListKeys(context.Background(), "acme"); err != nil || len(keys) != 2 {
+		t.Errorf("another connection: %v, %d keys", err, len(keys))
+	}
+}
+
+// TestConcurrentMigrations: replicas starting at once on a fresh database
+// all succeed, and the schema is applied once.
+func TestConcurrentMigrations(t *testing.T) {
+	_, url := openTemp(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := store.Open(context.Background(), url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			errs <- s.Migrate(context.Background())
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// suite is what every Store must do; each implementation runs it.
+func suite(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("a second migration: %v", err)
+	}
+	ws, err := s.CreateWorkspace(ctx, "acme")
+	if err != nil || ws.ID == 0 {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateWorkspace(ctx, "acme"); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("a duplicate workspace: %v", err)
+	}
+
+	limit := store.FromDollars(1.5)
+	expires := time.Now().Add(24 * time.Hour).Truncate(time.Millisecond)
+	k1, secret, err := s.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "ci", ExpiresAt: &expires, SpendLimit: &limit, LimitReset: store.ResetDaily})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, store.KeyPrefix) || len(secret) != len(store.KeyPrefix)+43 || !strings.HasPrefix(secret, k1.Prefix) || k1.Hash == secret {
+		t.Errorf("secret %q, key %+v", secret, k1)
+	}
+	got, err := s.KeyByHash(ctx, store.HashSecret(secret))
+	if err != nil || got.ID != k1.ID || got.Workspace != "acme" || got.SpendLimit == nil || *got.SpendLimit != limit ||
+		got.LimitReset != store.ResetDaily || got.ExpiresAt == nil || !got.ExpiresAt.Equal(expires) {
+		t.Errorf("by hash: %v %+v", err, got)
+	}
+	if _, err := s.KeyByHash(ctx, store.HashSecret("sk-optk-nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an unknown key: %v", err)
+	}
+	k2, _, err := s.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "batch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CreateKey(ctx, store.NewKey{Workspace: "nobody", Name: "x"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a key in no workspace: %v", err)
+	}
+	if _, _, err := s.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "x", SpendLimit: &limit}); err == nil {
+		t.Error("a limit without a reset window was accepted")
+	}
+	if keys, err := s.ListKeys(ctx, ""); err != nil || len(keys) != 2 || keys[0].ID != k1.ID {
+		t.Errorf("list: %v %+v", err, keys)
+	}
+
+	// Revoke by prefix, then by id; revoking twice is harmless.
+	revoked, err := s.RevokeKey(ctx, k2.Prefix)
+	if err != nil || revoked.ID != k2.ID || revoked.RevokedAt == nil {
+		t.Errorf("revoke by prefix: %v %+v", err, revoked)
+	}
+	if again, err := s.RevokeKey(ctx, strconv.FormatInt(k2.ID, 10)); err != nil || !again.RevokedAt.Equal(*revoked.RevokedAt) {
+		t.Errorf("revoke again by id: %v", err)
+	}
+	if _, err := s.RevokeKey(ctx, "sk-optk-zzzzzz"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revoke an unknown key: %v", err)
+	}
+
+	// Credit and debits: the balance is the signed sum.
+	if err := s.AddCredit(ctx, "acme", store.FromDollars(10), "top-up"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	recs := []store.UsageRecord{
+		{RequestID: "req_1", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "google/gemini-3-flash", Prompt: 100, Completion: 20, Cost: store.FromDollars(0.25), Status: 200, StartedAt: now, FinishedAt: now},
+		{RequestID: "req_2", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "anthropic/claude-haiku-4-5", Prompt: 50, Completion: 5, Cost: store.FromDollars(0.5), Status: 200, Partial: true, StartedAt: now, FinishedAt: now},
+	}
+	if err := s.Record(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	// A replay (after a spill) records nothing twice.
+	if err := s.Record(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if bal, err := s.Balance(ctx, "acme"); err != nil || bal != store.FromDollars(9.25) {
+		t.Errorf("balance %v (%v), want 9.25", bal.Dollars(), err)
+	}
+	if spent, err := s.Spend(ctx, k1.ID, store.ResetDaily.WindowStart(now)); err != nil || spent != store.FromDollars(0.75) {
+		t.Errorf("spend %v (%v), want 0.75", spent.Dollars(), err)
+	}
+	rows, err := s.Usage(ctx, store.UsageFilter{Workspace: "acme", Since: now.Add(-time.Hour)})
+	if err != nil || len(rows) != 2 || rows[0].Model != "anthropic/claude-haiku-4-5" || rows[1].Prompt != 100 || rows[0].KeyPrefix != k1.Prefix {
+		t.Errorf("usage: %v %+v", err, rows)
+	}
+	if rows, err := s.Usage(ctx, store.UsageFilter{KeyPrefix: k2.Prefix}); err != nil || len(rows) != 0 {
+		t.Errorf("usage of a key that made none: %v %+v", err, rows)
+	}
+}
+
+func TestWindows(t *testing.T) {
+	at := time.Date(2026, 11, 26, 18, 30, 0, 0, time.UTC) // a Thursday
+	for r, want := range map[store.Reset]time.Time{
+		store.ResetDaily:   time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
+		store.ResetWeekly:  time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC),
+		store.ResetMonthly: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got := r.WindowStart(at); !got.Equal(want) {
+			t.Errorf("%s: %v, want %v", r, got, want)
+		}
+	}
+}
