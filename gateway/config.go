@@ -33,6 +33,9 @@ type Config struct {
 	// PprofAddr is a loopback address to serve net/http/pprof on, "" for
 	// none (OPENTOKEN_PPROF_ADDR).
 	PprofAddr string
+	// DatabaseURL is the tenancy database (OPENTOKEN_DATABASE_URL): ""
+	// for the default, an SQLite file under the user's data directory.
+	DatabaseURL string
 }
 
 // Logger returns the logger the settings ask for, writing to w.
@@ -79,7 +82,7 @@ var limitSettings = []limitSetting{
 
 // Keys lists every setting's name, as an environment variable and a TOML key.
 var Keys = func() []string {
-	keys := []string{"OPENTOKEN_ADDR", "OPENTOKEN_API_KEYS", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+	keys := []string{"OPENTOKEN_ADDR", "OPENTOKEN_API_KEYS", "OPENTOKEN_DATABASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
 		"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG", "OPENTOKEN_LOG_FORMAT",
 		"OPENTOKEN_LOG_LEVEL", "OPENTOKEN_PPROF_ADDR"}
 	for _, l := range limitSettings {
@@ -162,6 +165,7 @@ func parse(v map[string]string) (*Config, error) {
 			c.APIKeys = append(c.APIKeys, k)
 		}
 	}
+	c.DatabaseURL = v["OPENTOKEN_DATABASE_URL"]
 	if c.PprofAddr = v["OPENTOKEN_PPROF_ADDR"]; c.PprofAddr != "" && !loopback(c.PprofAddr) {
 		errs = append(errs, fmt.Errorf("OPENTOKEN_PPROF_ADDR=%q: want a loopback address such as 127.0.0.1:6060; profiles must not be public", c.PprofAddr))
 	}

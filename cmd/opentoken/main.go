@@ -4,6 +4,7 @@
 //	opentoken emulate [--anthropic ADDR] [--gemini ADDR] [--key KEY]
 //	                                              serve the strict emulators alone
 //	opentoken check-config [--config FILE]        check a configuration and exit
+//	opentoken workspaces|keys|credits|usage ...  manage tenancy (see --help)
 package main
 
 import (
@@ -44,6 +45,8 @@ func main() {
 		err = emulate(ctx, os.Args[2:], slog.New(slog.NewTextHandler(os.Stderr, nil)), nil)
 	case len(os.Args) > 1 && os.Args[1] == "check-config":
 		err = checkConfig(os.Args[2:], os.Getenv, os.Stdout)
+	case len(os.Args) > 1 && (os.Args[1] == "workspaces" || os.Args[1] == "keys" || os.Args[1] == "credits" || os.Args[1] == "usage"):
+		err = admin(ctx, os.Args[1], os.Args[2:], os.Getenv, os.Stdout)
 	default:
 		err = serve(ctx, os.Args[1:])
 	}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opentoken/opentoken/store"
+)
+
+// TestAdminCommands drives the tenancy subcommands against a fresh
+// database, as an operator would.
+func TestAdminCommands(t *testing.T) {
+	env := map[string]string{"OPENTOKEN_DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "t.db")}
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := admin(context.Background(), args[0], args[1:], func(k string) string { return env[k] }, &out)
+		return out.String(), err
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, err := run(args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out
+	}
+	must("workspaces", "create", "acme")
+	if _, err := run("workspaces", "create", "acme"); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("a duplicate workspace: %v", err)
+	}
+	out := must("keys", "create", "--workspace", "acme", "--name", "ci", "--expires", "30d", "--limit-usd", "2.5", "--limit-reset", "weekly")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	secret := lines[len(lines)-1]
+	if !strings.HasPrefix(secret, store.KeyPrefix) || len(secret) != len(store.KeyPrefix)+43 {
+		t.Fatalf("the secret is not stdout's last line: %q", out)
+	}
+	list := must("keys", "list", "--workspace", "acme")
+	if !strings.Contains(list, secret[:14]) || !strings.Contains(list, "$2.5/weekly") || !strings.Contains(list, "active") || strings.Contains(list, secret) {
+		t.Errorf("keys list:\n%s", list)
+	}
+	if out := must("credits", "add", "--workspace", "acme", "--usd", "10"); !strings.Contains(out, "balance $10") {
+		t.Errorf("credits add: %s", out)
+	}
+	if out := must("keys", "revoke", secret[:14]); !strings.Contains(out, "revoked") {
+		t.Errorf("keys revoke: %s", out)
+	}
+	if list := must("keys", "list"); !strings.Contains(list, "revoked") {
+		t.Errorf("after revoke:\n%s", list)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(must("usage", "--workspace", "acme", "--json")), &rows); err != nil || len(rows) != 0 {
+		t.Errorf("usage --json: %v %v", err, rows)
+	}
+	for _, bad := range [][]string{
+		{"keys"}, {"keys", "create", "--name", "x"}, {"keys", "create", "--workspace", "acme", "--name", "x", "--limit-usd", "1"},
+		{"keys", "create", "--workspace", "acme", "--name", "x", "--expires", "tomorrow"}, {"credits", "show"}, {"usage", "--since", "yesterday"},
+		{"keys", "frobnicate"},
+	} {
+		if _, err := run(bad...); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+	if out := must("keys", "--help"); !strings.Contains(out, "opentoken keys create") {
+		t.Errorf("--help: %s", out)
+	}
+}
