@@ -375,6 +375,32 @@ func (s *sqliteStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, err
 	return out, rows.Err()
 }
 
+func (s *sqliteStore) Balances(ctx context.Context) (map[int64]USD, error) {
+	return sums(ctx, s.db, `SELECT workspace_id, SUM(amount) FROM credit_ledger GROUP BY workspace_id`)
+}
+
+func (s *sqliteStore) Spends(ctx context.Context, since time.Time) (map[int64]USD, error) {
+	return sums(ctx, s.db, `SELECT key_id, SUM(cost) FROM usage WHERE finished_at >= ? GROUP BY key_id`, since.UnixMilli())
+}
+
+// sums reads (id, sum) rows into a map.
+func sums(ctx context.Context, db *sql.DB, query string, args ...any) (map[int64]USD, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]USD{}
+	for rows.Next() {
+		var id, sum int64
+		if err := rows.Scan(&id, &sum); err != nil {
+			return nil, err
+		}
+		out[id] = USD(sum)
+	}
+	return out, rows.Err()
+}
+
 func millis(t *time.Time) any {
 	if t == nil {
 		return nil

@@ -202,5 +202,10 @@ type Store interface {
 	// request id.
 	Record(ctx context.Context, recs []UsageRecord) error
 	Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error)
+	// Balances is every workspace's balance, by workspace id.
+	Balances(ctx context.Context) (map[int64]USD, error)
+	// Spends is what each key spent since a time, by key id (keys that
+	// spent nothing are absent).
+	Spends(ctx context.Context, since time.Time) (map[int64]USD, error)
 	Close() error
 }

@@ -153,6 +153,12 @@ func suite(t *testing.T, s store.Store) {
 	if spent, err := s.Spend(ctx, k1.ID, store.ResetDaily.WindowStart(now)); err != nil || spent != store.FromDollars(0.75) {
 		t.Errorf("spend %v (%v), want 0.75", spent.Dollars(), err)
 	}
+	if b, err := s.Balances(ctx); err != nil || b[ws.ID] != store.FromDollars(9.25) {
+		t.Errorf("balances: %v %v", b, err)
+	}
+	if sp, err := s.Spends(ctx, now.Add(-time.Minute)); err != nil || sp[k1.ID] != store.FromDollars(0.75) || len(sp) != 1 {
+		t.Errorf("spends: %v %v", sp, err)
+	}
 	rows, err := s.Usage(ctx, store.UsageFilter{Workspace: "acme", Since: now.Add(-time.Hour)})
 	if err != nil || len(rows) != 2 || rows[0].Model != "anthropic/claude-haiku-4-5" || rows[1].Prompt != 100 || rows[0].KeyPrefix != k1.Prefix {
 		t.Errorf("usage: %v %+v", err, rows)

@@ -1,0 +1,190 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opentoken/opentoken/store"
+)
+
+// flaky is a store whose writes fail while down is set: a database that
+// went away.
+type flaky struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (f *flaky) Record(ctx context.Context, recs []store.UsageRecord) error {
+	if f.down.Load() {
+		return errors.New("connection refused")
+	}
+	return f.Store.Record(ctx, recs)
+}
+
+func setup(t *testing.T) (*flaky, *Tenancy, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	db := &flaky{Store: s}
+	if _, err := db.CreateWorkspace(context.Background(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	spillPath := filepath.Join(dir, "spill.jsonl")
+	tn, err := Start(context.Background(), Options{Store: db, SpillPath: spillPath, Refresh: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, tn, spillPath
+}
+
+func mustKey(t *testing.T, db store.Store, nk store.NewKey) (store.Key, string) {
+	t.Helper()
+	nk.Workspace = "acme"
+	k, secret, err := db.CreateKey(context.Background(), nk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, secret
+}
+
+func code(t *testing.T, tn *Tenancy, secret string, now time.Time) string {
+	t.Helper()
+	_, e := tn.Check([]byte(secret), now)
+	if e == nil {
+		return ""
+	}
+	return e.Code
+}
+
+// TestChecks: every refusal, in the docs' codes, and the pass.
+func TestChecks(t *testing.T) {
+	db, tn, _ := setup(t)
+	defer tn.Close()
+	ctx := context.Background()
+	now := time.Now()
+	soon := now.Add(time.Hour)
+	limit := store.FromDollars(1)
+	_, plain := mustKey(t, db, store.NewKey{Name: "plain"})
+	_, expiring := mustKey(t, db, store.NewKey{Name: "expiring", ExpiresAt: &soon})
+	limited, capped := mustKey(t, db, store.NewKey{Name: "capped", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	gone, revoked := mustKey(t, db, store.NewKey{Name: "gone"})
+	if _, err := db.RevokeKey(ctx, gone.Prefix); err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := code(t, tn, plain, now); c != CodeInsufficientCredit {
+		t.Errorf("no credit: %q", c)
+	}
+	if err := db.AddCredit(ctx, "acme", store.FromDollars(5), "test"); err != nil {
+		t.Fatal(err)
+	}
+	_ = tn.load(ctx)
+	for secret, want := range map[string]string{
+		plain: "", expiring: "", capped: "", revoked: "invalid_key", "sk-optk-unknown0000000000000000000000000000000000000": "invalid_key",
+	} {
+		if c := code(t, tn, secret, now); c != want {
+			t.Errorf("%s: %q, want %q", secret[:14], c, want)
+		}
+	}
+	if c := code(t, tn, expiring, soon.Add(time.Second)); c != CodeExpiredKey {
+		t.Errorf("past its expiry: %q", c)
+	}
+	// Billing is seen at once, before the ledger or a refresh has it.
+	tn.Bill(store.UsageRecord{RequestID: "r1", KeyID: limited.ID, WorkspaceID: limited.WorkspaceID, Model: "m", Cost: store.FromDollars(1), StartedAt: now, FinishedAt: now})
+	_, e := tn.Check([]byte(capped), now)
+	if e == nil || e.Code != CodeSpendLimitExceeded || e.Status != 429 || e.RetryAfter == "" {
+		t.Errorf("over the limit: %+v", e)
+	}
+	if c := code(t, tn, plain, now); c != "" {
+		t.Errorf("another key of the workspace: %q", c)
+	}
+	tn.Bill(store.UsageRecord{RequestID: "r2", KeyID: limited.ID, WorkspaceID: limited.WorkspaceID, Model: "m", Cost: store.FromDollars(4), StartedAt: now, FinishedAt: now})
+	if c := code(t, tn, plain, now); c != CodeInsufficientCredit {
+		t.Errorf("the workspace spent its credit: %q", c)
+	}
+	// The next window resets the limit.
+	if _, e := tn.Check([]byte(capped), store.ResetDaily.WindowStart(now).AddDate(0, 0, 1)); e == nil || e.Code != CodeInsufficientCredit {
+		t.Errorf("tomorrow the limit is fresh, the credit still gone: %+v", e)
+	}
+}
+
+// TestLedger: billed answers reach the ledger, once; with the database
+// away they spill to the file and are replayed, once, when it is back;
+// Close writes what is queued.
+func TestLedger(t *testing.T) {
+	db, tn, spillPath := setup(t)
+	ctx := context.Background()
+	k, _ := mustKey(t, db, store.NewKey{Name: "k"})
+	if err := db.AddCredit(ctx, "acme", store.FromDollars(10), "test"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	rec := func(id string) store.UsageRecord {
+		return store.UsageRecord{RequestID: id, KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: "m", Prompt: 10, Cost: store.FromDollars(1), Status: 200, StartedAt: now, FinishedAt: now}
+	}
+	db.down.Store(true)
+	tn.Bill(rec("a"))
+	tn.Bill(rec("b"))
+	tn.Flush()
+	if recs, _ := readRecords(spillPath); len(recs) != 2 {
+		t.Fatalf("spilled %d records, want 2", len(recs))
+	}
+	db.down.Store(false)
+	tn.replay(ctx)
+	tn.replay(ctx) // a second replay writes nothing twice
+	if recs, _ := readRecords(spillPath); len(recs) != 0 {
+		t.Errorf("%d records left in the spill file", len(recs))
+	}
+	tn.Bill(rec("c"))
+	tn.Bill(rec("a")) // a duplicate request id is recorded once
+	if err := tn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if bal, _ := db.Balance(ctx, "acme"); bal != store.FromDollars(7) {
+		t.Errorf("balance %v, want 7 (three answers of $1)", bal.Dollars())
+	}
+	rows, _ := db.Usage(ctx, store.UsageFilter{})
+	if len(rows) != 1 || rows[0].Requests != 3 {
+		t.Errorf("usage %+v", rows)
+	}
+}
+
+// TestRefreshWithinOneSecond: a key created in the database (by the CLI
+// or another replica) is taken within one refresh.
+func TestRefreshWithinOneSecond(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_ = s.Migrate(context.Background())
+	_, _ = s.CreateWorkspace(context.Background(), "acme")
+	_ = s.AddCredit(context.Background(), "acme", store.FromDollars(1), "")
+	tn, err := Start(context.Background(), Options{Store: s, SpillPath: filepath.Join(dir, "spill")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.Close()
+	_, secret := mustKey(t, s, store.NewKey{Name: "new"})
+	deadline := time.Now().Add(time.Second)
+	for code(t, tn, secret, time.Now()) != "" {
+		if time.Now().After(deadline) {
+			t.Fatal("a new key was not taken within 1 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
