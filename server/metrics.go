@@ -17,6 +17,7 @@ import (
 const (
 	endpointChat       = "chat_completions"
 	endpointEmbeddings = "embeddings"
+	endpointKey        = "key"
 	endpointModels     = "models"
 	endpointOther      = "other"
 )

@@ -10,6 +10,8 @@ import (
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
+	"github.com/opentoken/opentoken/store"
+	"github.com/opentoken/opentoken/tenancy"
 )
 
 // record is what the gateway notes about one request while serving it,
@@ -29,6 +31,10 @@ type record struct {
 	hasUsage bool
 	dropped  matrix.Mask
 	adjusted []adapter.Adjustment
+	// principal is the issued key the request was made with; nil for an
+	// operator key. partial marks a stream that did not complete.
+	principal *tenancy.Principal
+	partial   bool
 	rid      [maxRequestID]byte
 	ridLen   int
 }
@@ -82,6 +88,21 @@ func (s *Server) observe(status int, r *record) {
 	if s.access != nil {
 		s.access.write(status, r, total)
 	}
+	if r.principal != nil && r.hasUsage && r.model != nil {
+		s.bill(status, r)
+	}
+}
+
+// bill records an issued key's answer in the ledger, with its cost.
+func (s *Server) bill(status int, r *record) {
+	u := r.usage
+	cost := openai.Cost(&u, &r.model.Pricing)
+	k := r.principal.Key
+	s.tenancy.Bill(store.UsageRecord{
+		RequestID: string(r.requestID()), KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: r.model.ID,
+		Prompt: u.Prompt, Completion: u.Completion, Cached: u.Cached, CacheWrite: u.CacheCreation, Reasoning: u.Reasoning,
+		Cost: store.FromDollars(cost), Status: status, Partial: r.partial, StartedAt: r.start, FinishedAt: time.Now(),
+	})
 }
 
 // appendParamNames appends the names of the parameters of mask,

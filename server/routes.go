@@ -10,6 +10,7 @@ import (
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/server/openai"
+	"github.com/opentoken/opentoken/store"
 )
 
 var (
@@ -72,6 +73,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		rec.endpoint = endpointEmbeddings
 		if s.allowMethod(ctx, fasthttp.MethodPost) {
 			s.embeddings(ctx, rec)
+		}
+	case "/v1/key":
+		rec.endpoint = endpointKey
+		if s.allowMethod(ctx, fasthttp.MethodGet) {
+			s.keyInfo(ctx, rec)
 		}
 	case "/v1/models":
 		rec.endpoint = endpointModels
@@ -208,12 +214,21 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, rec *record) bool {
 			Message: "missing or malformed Authorization header; send Authorization: Bearer <key>"})
 		return false
 	}
-	if rec.key = s.keyIndex(key); rec.key < 0 {
-		s.writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey,
-			Message: "invalid api key"})
-		return false
+	if rec.key = s.keyIndex(key); rec.key >= 0 {
+		return true
 	}
-	return true
+	if s.tenancy != nil && store.IsIssued(bytesconv.String(key)) {
+		p, e := s.tenancy.Check(key, time.Now())
+		if e != nil && (p == nil || string(ctx.Path()) != "/v1/key") {
+			s.writeError(ctx, e)
+			return false
+		}
+		rec.principal = p
+		return true
+	}
+	s.writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey,
+		Message: "invalid api key"})
+	return false
 }
 
 // cutBearer returns the credentials of an Authorization value with the

@@ -23,12 +23,17 @@ import (
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/transport"
+	"github.com/opentoken/opentoken/tenancy"
 )
 
 // Options configures a Server.
 type Options struct {
-	// APIKeys are the client keys accepted as Bearer tokens.
+	// APIKeys are the client keys accepted as Bearer tokens: operator
+	// keys, never metered.
 	APIKeys []string
+	// Tenancy, when set, accepts the keys it issued too, checks their
+	// credit and limits, and bills their answers.
+	Tenancy *tenancy.Tenancy
 	// Upstreams gives, per provider, the upstreams that serve its models, in
 	// order of preference. Today the first serves; several suppliers of one
 	// provider (a Gemini API key, Vertex AI regions) with failover between
@@ -59,6 +64,7 @@ type Server struct {
 	upstreams   [3]route // indexed by matrix.Provider
 	lim         Limits
 	cache       promptCache // Gemini explicit caching
+	tenancy     *tenancy.Tenancy
 	secrets     *redact.Redactor
 	onStreamEnd func(string)
 	streams     atomic.Int64 // streams in flight
@@ -113,8 +119,8 @@ func (rt *route) supplier() *supplier {
 
 // New builds a Server. It does not listen; call Serve.
 func New(opt Options) (*Server, error) {
-	if len(opt.APIKeys) == 0 {
-		return nil, errors.New("server: no client API keys")
+	if len(opt.APIKeys) == 0 && opt.Tenancy == nil {
+		return nil, errors.New("server: no client API keys and no tenancy")
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -137,6 +143,7 @@ func New(opt Options) (*Server, error) {
 	s.meters = newMeters(func() float64 { return float64(s.streams.Load()) })
 	s.log = slog.New(s.secrets.Handler(opt.Logger.Handler()))
 	s.cache = promptCache{s: s, max: s.lim.PromptCacheEntries}
+	s.tenancy = opt.Tenancy
 
 	s.ids.init()
 	for _, k := range opt.APIKeys {

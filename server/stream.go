@@ -61,7 +61,7 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapte
 			}
 			s.finish(ex)
 			s.streams.Add(-1)
-			rec.usage, rec.hasUsage = st.Usage(), true
+			rec.usage, rec.hasUsage, rec.partial = st.Usage(), true, reason != StreamComplete
 			s.observe(fasthttp.StatusOK, rec)
 			recordPool.Put(rec)
 			if s.onStreamEnd != nil {

@@ -169,7 +169,9 @@ func (t *Tenancy) refreshLoop() {
 
 // Check finds the issued key a secret belongs to and refuses it when it
 // is unknown, revoked or expired, when its workspace has no credit, or when
-// it spent its limit in the current window. No database is read.
+// it spent its limit in the current window. No database is read. A key
+// refused for money is still returned, with the error: it may still ask
+// about itself (GET /v1/key).
 func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error) {
 	v := t.view.Load()
 	k := v.keys[sha256.Sum256(secret)]
@@ -185,12 +187,12 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error
 	spent := v.spent[k.ID] + t.pendingKey[k.ID]
 	t.mu.Unlock()
 	if balance <= 0 {
-		return nil, &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: CodeInsufficientCredit,
+		return &Principal{Key: k}, &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: CodeInsufficientCredit,
 			Message: "workspace " + k.Workspace + " has no credit left; add credit to go on"}
 	}
 	if k.SpendLimit != nil && spent >= *k.SpendLimit {
 		reset := windowEnd(k.LimitReset, now)
-		return nil, &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: CodeSpendLimitExceeded,
+		return &Principal{Key: k}, &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: CodeSpendLimitExceeded,
 			RetryAfter: strconv.FormatInt(int64(reset.Sub(now)/time.Second)+1, 10),
 			Message: "this key spent its limit of $" + dollars(*k.SpendLimit) + " for the " + string(k.LimitReset) +
 				" window; it resets at " + reset.UTC().Format(time.RFC3339)}

@@ -22,6 +22,7 @@ import (
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
+	"github.com/opentoken/opentoken/tenancy"
 )
 
 // Keys used by the test gateway.
@@ -53,6 +54,8 @@ type Options struct {
 	// Metrics is the server's option; AccessLog sends the access log to
 	// Env.Log.
 	Metrics, AccessLog bool
+	// Tenancy, when set, serves the keys it issued too.
+	Tenancy *tenancy.Tenancy
 }
 
 // Start runs a gateway and two emulators until the test ends.
@@ -80,6 +83,7 @@ func Start(t testing.TB, opt Options) *Env {
 			matrix.ProviderGoogle:    {{BaseURL: env.GeminiURL, APIKey: UpstreamKey}},
 		},
 		Limits:      opt.Limits,
+		Tenancy:     opt.Tenancy,
 		OnStreamEnd: opt.OnStreamEnd,
 		Metrics:     opt.Metrics,
 		AccessLog:   accessLog(opt.AccessLog, env.Log),
