@@ -25,6 +25,8 @@ import (
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
+	"github.com/opentoken/opentoken/store"
+	"github.com/opentoken/opentoken/tenancy"
 )
 
 // DemoKey is the client key accepted when no keys are configured and every
@@ -42,6 +44,8 @@ type Gateway struct {
 	ln        net.Listener
 	emulators []*emulator.Server
 	pprof     *http.Server
+	store     store.Store
+	tenancy   *tenancy.Tenancy
 	done      chan error
 	// PprofAddr is where the profiler listens, when it does.
 	PprofAddr string
@@ -55,18 +59,25 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{APIKeys: cfg.APIKeys, done: make(chan error, 1)}
 	anthropic := adapter.Upstream{BaseURL: cfg.Anthropic.BaseURL, APIKey: cfg.Anthropic.APIKey}
 	gemini := adapter.Upstream{BaseURL: cfg.Gemini.BaseURL, APIKey: cfg.Gemini.APIKey}
-	if len(g.APIKeys) == 0 {
-		g.APIKeys = []string{DemoKey}
-		log.Warn("no client keys configured and every upstream is emulated: accepting the demo key", "key", DemoKey)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	demo := len(g.APIKeys) == 0 && anthropic.APIKey == "" && gemini.APIKey == ""
+	if err := g.startTenancy(ctx, cfg, log, demo); err != nil {
+		return nil, err
+	}
+	if demo {
+		log.Warn("no client keys configured and every upstream is emulated: accepting the demo key, of the demo workspace", "key", DemoKey)
 	}
 	if anthropic.APIKey == "" {
 		if err := g.emulate(&anthropic, "ANTHROPIC_API_KEY", emuanthropic.New(emulatorKey).Handle, log); err != nil {
+			g.closeTenancy()
 			return nil, err
 		}
 	}
 	if gemini.APIKey == "" {
 		if err := g.emulate(&gemini, "GEMINI_API_KEY", emugemini.New(emulatorKey).Handle, log); err != nil {
 			g.closeEmulators()
+			g.closeTenancy()
 			return nil, err
 		}
 	}
@@ -76,6 +87,7 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 	}
 	srv, err := server.New(server.Options{
 		APIKeys: g.APIKeys,
+		Tenancy: g.tenancy,
 		Upstreams: map[matrix.Provider][]adapter.Upstream{
 			matrix.ProviderAnthropic: {anthropic},
 			matrix.ProviderGoogle:    {gemini},
@@ -84,12 +96,14 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 	})
 	if err != nil {
 		g.closeEmulators()
+		g.closeTenancy()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		_ = srv.Shutdown()
 		g.closeEmulators()
+		g.closeTenancy()
 		return nil, err
 	}
 	g.srv, g.ln, g.Addr = srv, ln, ln.Addr().String()
@@ -98,6 +112,7 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 			_ = srv.Shutdown()
 			_ = ln.Close()
 			g.closeEmulators()
+			g.closeTenancy()
 			return nil, err
 		}
 	}
@@ -122,13 +137,15 @@ func (g *Gateway) Run(ctx context.Context) error {
 	select {
 	case err := <-g.done:
 		g.closeEmulators()
+		g.closeTenancy()
 		return err
 	case <-ctx.Done():
 		return g.Close()
 	}
 }
 
-// Close stops the gateway and its emulators, waiting for requests in flight.
+// Close stops the gateway and its emulators, waiting for requests in
+// flight, then writes every billed answer to the ledger (or its spill file).
 func (g *Gateway) Close() error {
 	err := g.srv.Shutdown()
 	<-g.done
@@ -136,6 +153,7 @@ func (g *Gateway) Close() error {
 		_ = g.pprof.Close()
 	}
 	g.closeEmulators()
+	g.closeTenancy()
 	return err
 }
 

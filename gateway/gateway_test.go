@@ -8,12 +8,16 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 )
 
 func load(t *testing.T, env map[string]string) *Config {
+	if env["OPENTOKEN_DATABASE_URL"] == "" {
+		env["OPENTOKEN_DATABASE_URL"] = "sqlite://" + filepath.Join(t.TempDir(), "opentoken.db")
+	}
 	t.Helper()
 	env["OPENTOKEN_ADDR"] = "127.0.0.1:0"
 	cfg, err := Load("", func(k string) string { return env[k] })

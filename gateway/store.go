@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/opentoken/opentoken/store"
+	"github.com/opentoken/opentoken/tenancy"
 )
 
 // DatabaseURL is the configured tenancy database, or the default: an
@@ -64,4 +67,78 @@ func OpenStore(ctx context.Context, cfg *Config) (store.Store, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return db, nil
+}
+
+// startTenancy opens the database and starts serving the keys it holds;
+// with demo, the demo key is one of them.
+func (g *Gateway) startTenancy(ctx context.Context, cfg *Config, log *slog.Logger, demo bool) error {
+	db, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if demo {
+		if err := demoKey(ctx, db); err != nil {
+			db.Close()
+			return fmt.Errorf("database: the demo key: %w", err)
+		}
+	}
+	url, _ := DatabaseURL(cfg)
+	t, err := tenancy.Start(ctx, tenancy.Options{Store: db, Log: log, SpillPath: spillPath(url)})
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("database: %w", err)
+	}
+	g.store, g.tenancy = db, t
+	return nil
+}
+
+// closeTenancy writes what is billed and closes the database.
+func (g *Gateway) closeTenancy() {
+	if g.tenancy != nil {
+		_ = g.tenancy.Close()
+		g.tenancy = nil
+	}
+	if g.store != nil {
+		_ = g.store.Close()
+		g.store = nil
+	}
+}
+
+// spillPath is where usage records wait while the database is away: beside
+// an SQLite file, else in the user's data directory.
+func spillPath(url string) string {
+	if path, ok := strings.CutPrefix(url, "sqlite://"); ok {
+		return path + ".spill.jsonl"
+	}
+	dir, err := dataDir()
+	if err != nil {
+		return "opentoken-usage.spill.jsonl"
+	}
+	return filepath.Join(dir, "opentoken", "usage.spill.jsonl")
+}
+
+// demoCredit is what the demo workspace is given when it has none left.
+const demoCredit = 10.0
+
+// demoKey makes DemoKey a key of a "demo" workspace with credit, so that a
+// fresh checkout answers at once, metered like any issued key.
+func demoKey(ctx context.Context, db store.Store) error {
+	if _, err := db.CreateWorkspace(ctx, "demo"); err != nil && !errors.Is(err, store.ErrDuplicate) {
+		return err
+	}
+	if _, err := db.KeyByHash(ctx, store.HashSecret(DemoKey)); errors.Is(err, store.ErrNotFound) {
+		if _, _, err := db.CreateKey(ctx, store.NewKey{Workspace: "demo", Name: "demo", Secret: DemoKey}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	bal, err := db.Balance(ctx, "demo")
+	if err != nil {
+		return err
+	}
+	if bal <= 0 {
+		return db.AddCredit(ctx, "demo", store.FromDollars(demoCredit), "demo credit")
+	}
+	return nil
 }

@@ -35,8 +35,8 @@ type record struct {
 	// operator key. partial marks a stream that did not complete.
 	principal *tenancy.Principal
 	partial   bool
-	rid      [maxRequestID]byte
-	ridLen   int
+	rid       [maxRequestID]byte
+	ridLen    int
 }
 
 var recordPool = sync.Pool{New: func() any { return &record{} }}

@@ -169,12 +169,16 @@ func (s *sqliteStore) CreateKey(ctx context.Context, k NewKey) (Key, string, err
 	if err != nil {
 		return Key{}, "", err
 	}
-	secret, err := NewSecret()
-	if err != nil {
-		return Key{}, "", err
+	secret := k.Secret
+	if secret == "" {
+		if secret, err = NewSecret(); err != nil {
+			return Key{}, "", err
+		}
+	} else if !IsIssued(secret) {
+		return Key{}, "", errors.New("store: a given secret must start with " + KeyPrefix)
 	}
 	now := time.Now()
-	key := Key{WorkspaceID: wsID, Workspace: k.Workspace, Name: k.Name, Prefix: secret[:prefixLen], Hash: HashSecret(secret),
+	key := Key{WorkspaceID: wsID, Workspace: k.Workspace, Name: k.Name, Prefix: secret[:min(prefixLen, len(secret))], Hash: HashSecret(secret),
 		CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: k.ExpiresAt, SpendLimit: k.SpendLimit, LimitReset: k.LimitReset}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO keys (workspace_id, name, prefix, hash, created_at, expires_at, spend_limit, limit_reset)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, wsID, k.Name, key.Prefix, key.Hash, now.UnixMilli(), millis(k.ExpiresAt), limit(k.SpendLimit), string(k.LimitReset))

@@ -98,8 +98,11 @@ type Key struct {
 
 // NewKey is what creating a key takes.
 type NewKey struct {
-	Workspace  string
-	Name       string
+	Workspace string
+	Name      string
+	// Secret, when set, is the key's secret instead of a new random one
+	// (the demo mode's published key); it must start with KeyPrefix.
+	Secret     string
 	ExpiresAt  *time.Time
 	SpendLimit *USD
 	LimitReset Reset
@@ -139,8 +142,8 @@ func HashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// IsIssued reports whether s has the shape of an issued key.
-func IsIssued(s string) bool { return strings.HasPrefix(s, KeyPrefix) && len(s) > prefixLen }
+// IsIssued reports whether s may be an issued key.
+func IsIssued(s string) bool { return strings.HasPrefix(s, KeyPrefix) && len(s) > len(KeyPrefix) }
 
 // UsageRecord is one billed answer.
 type UsageRecord struct {

@@ -375,4 +375,3 @@ func (t *Tenancy) Info(p *Principal) KeyInfo {
 	return KeyInfo{Name: k.Name, Workspace: k.Workspace, Prefix: k.Prefix, ExpiresAt: k.ExpiresAt, Limit: k.SpendLimit,
 		LimitReset: k.LimitReset, Spent: v.spent[k.ID] + t.pendingKey[k.ID], Balance: v.balances[k.WorkspaceID] - t.pendingWS[k.WorkspaceID]}
 }
-

@@ -17,21 +17,29 @@ import (
 type Process struct {
 	cmd       *exec.Cmd
 	ColdStart time.Duration // from exec to the first successful answer
+	dir       string        // the process's own data directory, removed by Stop
 }
 
 // Start runs name with args and env, and waits until ready(), which sends
 // a real request, succeeds; it gives up after timeout. The process dies with
 // the harness even if the harness is killed (Pdeathsig).
 func Start(name string, args, env []string, ready func() error, timeout time.Duration) (*Process, error) {
+	// Each process keeps its data (the gateway's tenancy database) in a
+	// directory of its own, never the user's.
+	dir, err := os.MkdirTemp("", "opentoken-harness-")
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "XDG_DATA_HOME="+dir), env...)
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.Stdout, cmd.Stderr = nil, nil
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
-	p := &Process{cmd: cmd}
+	p := &Process{cmd: cmd, dir: dir}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
@@ -57,6 +65,7 @@ func (p *Process) Stop() {
 		}
 	}
 	_ = p.cmd.Wait()
+	_ = os.RemoveAll(p.dir)
 }
 
 // Pid is the process's id, for readings of /proc/<pid>.

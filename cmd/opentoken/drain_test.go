@@ -73,7 +73,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	defer close(release)
 
 	cmd := exec.Command(bin)
-	cmd.Env = []string{"OPENTOKEN_ADDR=127.0.0.1:0", "OPENTOKEN_API_KEYS=client-key",
+	cmd.Env = []string{"OPENTOKEN_ADDR=127.0.0.1:0", "OPENTOKEN_API_KEYS=client-key", "OPENTOKEN_DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "t.db"),
 		"ANTHROPIC_API_KEY=up-key", "ANTHROPIC_BASE_URL=" + emu.URL,
 		"GEMINI_API_KEY=up-key", "GEMINI_BASE_URL=" + gemini.URL, "OPENTOKEN_DRAIN_TIMEOUT=1s"}
 	stderr, err := cmd.StderrPipe()
