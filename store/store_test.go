@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opentoken/opentoken/internal/pgtest"
 	"github.com/opentoken/opentoken/store"
 )
 
@@ -179,4 +180,39 @@ func TestWindows(t *testing.T) {
 			t.Errorf("%s: %v, want %v", r, got, want)
 		}
 	}
+}
+
+// TestPostgreSQL runs the store suite on a throwaway PostgreSQL cluster,
+// and migrations from replicas starting at once.
+func TestPostgreSQL(t *testing.T) {
+	url := pgtest.Start(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := store.Open(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			errs <- s.Migrate(ctx)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	suite(t, s)
 }

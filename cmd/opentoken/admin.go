@@ -94,6 +94,9 @@ func admin(ctx context.Context, command string, args []string, getenv func(strin
 			if err != nil {
 				return err
 			}
+			if !t.After(time.Now()) {
+				return fmt.Errorf("--expires %s is in the past: the key would never work", *expires)
+			}
 			nk.ExpiresAt = &t
 		}
 		if *limitUSD != 0 || *limitReset != "" {
@@ -144,6 +147,9 @@ func admin(ctx context.Context, command string, args []string, getenv func(strin
 	case "credits add":
 		if *workspace == "" || *usd == 0 {
 			return fmt.Errorf("%w: credits add needs --workspace and --usd\n\n%s", errUsage, adminUsage)
+		}
+		if *usd < 0 {
+			return fmt.Errorf("--usd %v: credit is added, not taken; a negative amount is refused", *usd)
 		}
 		if err := db.AddCredit(ctx, *workspace, store.FromDollars(*usd), "credits add"); err != nil {
 			return err

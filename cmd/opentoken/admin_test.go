@@ -60,6 +60,11 @@ func TestAdminCommands(t *testing.T) {
 		{"keys"}, {"keys", "create", "--name", "x"}, {"keys", "create", "--workspace", "acme", "--name", "x", "--limit-usd", "1"},
 		{"keys", "create", "--workspace", "acme", "--name", "x", "--expires", "tomorrow"}, {"credits", "show"}, {"usage", "--since", "yesterday"},
 		{"keys", "frobnicate"},
+		{"keys", "create", "--workspace", "acme", "--name", "x", "--expires", "2020-01-01T00:00:00Z"},
+		{"keys", "create", "--workspace", "nowhere", "--name", "x"},
+		{"credits", "add", "--workspace", "acme", "--usd", "-5"},
+		{"credits", "add", "--workspace", "nowhere", "--usd", "5"},
+		{"keys", "revoke", "not-a-key"},
 	} {
 		if _, err := run(bad...); err == nil {
 			t.Errorf("%v: no error", bad)

@@ -22,14 +22,60 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	switch u.Scheme {
 	case "sqlite":
 		return openSQLite(ctx, u.Path)
+	case "postgres", "postgresql":
+		return openPostgres(ctx, rawURL, u)
 	}
-	return nil, fmt.Errorf("store: database URL scheme %q: want sqlite:///path", u.Scheme)
+	return nil, fmt.Errorf("store: database URL scheme %q: want sqlite:///path or postgres://user@host/db", u.Scheme)
 }
 
-// sqliteStore is the embedded database: one file, no server.
-type sqliteStore struct{ db *sql.DB }
+// sqlStore is a Store on database/sql, for both databases: they differ in
+// their schema, how a migration is serialised, placeholders and one date
+// function, which the dialect holds.
+type sqlStore struct {
+	db *sql.DB
+	d  *dialect
+}
 
-func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
+// dialect is what differs between the databases.
+type dialect struct {
+	name       string
+	migrations []string
+	// lock serialises migrations within their transaction.
+	lock string
+	// dollar: placeholders are $1, $2 rather than ?.
+	dollar bool
+	// day formats a millisecond timestamp column as YYYY-MM-DD (UTC).
+	day func(col string) string
+	// unique reports a unique-constraint violation.
+	unique func(error) bool
+}
+
+// q writes a query in the dialect's placeholders.
+func (s *sqlStore) q(query string) string {
+	if !s.d.dollar {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+var sqliteDialect = &dialect{
+	name:       "sqlite",
+	migrations: sqliteMigrations,
+	day:        func(col string) string { return "strftime('%Y-%m-%d', " + col + " / 1000, 'unixepoch')" },
+	unique:     func(err error) bool { return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") },
+}
+
+func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	if path == "" {
 		return nil, errors.New("store: sqlite URL has no path: want sqlite:///path/to/opentoken.db")
 	}
@@ -44,12 +90,13 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: opening %s: %w", path, err)
 	}
-	return &sqliteStore{db: db}, nil
+	return &sqlStore{db: db, d: sqliteDialect}, nil
 }
 
-// migrations are the schema's versions, applied in order, each once.
-// Append; never edit one that has shipped.
-var migrations = []string{
+// sqliteMigrations are the schema's versions, applied in order, each
+// once. Append; never edit one that has shipped. postgresMigrations must
+// stay the same schema.
+var sqliteMigrations = []string{
 	// 1: workspaces, keys, the credit ledger and usage.
 	`CREATE TABLE workspaces (
 		id INTEGER PRIMARY KEY,
@@ -100,19 +147,25 @@ var migrations = []string{
 // Migrate implements Store. The version table is read and written in one
 // immediate transaction: a second process starting at the same time
 // waits, then finds the work done.
-func (s *sqliteStore) Migrate(ctx context.Context) error {
+func (s *sqlStore) Migrate(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	if s.d.lock != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lock); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	var current int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
+	migrations := s.d.migrations
 	if current > len(migrations) {
 		return fmt.Errorf("store: the database is at schema version %d, newer than this binary's %d", current, len(migrations))
 	}
@@ -120,34 +173,34 @@ func (s *sqliteStore) Migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
 			return fmt.Errorf("store: migration %d: %w", v, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, time.Now().UnixMilli()); err != nil {
 			return fmt.Errorf("store: migration %d: %w", v, err)
 		}
 	}
 	return tx.Commit()
 }
 
-func (s *sqliteStore) Close() error { return s.db.Close() }
+func (s *sqlStore) Close() error { return s.db.Close() }
 
-func (s *sqliteStore) CreateWorkspace(ctx context.Context, name string) (Workspace, error) {
+func (s *sqlStore) CreateWorkspace(ctx context.Context, name string) (Workspace, error) {
 	if strings.TrimSpace(name) == "" {
 		return Workspace{}, errors.New("store: a workspace needs a name")
 	}
 	now := time.Now()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO workspaces (name, created_at) VALUES (?, ?)`, name, now.UnixMilli())
+	var id int64
+	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO workspaces (name, created_at) VALUES (?, ?) RETURNING id`), name, now.UnixMilli()).Scan(&id)
 	if err != nil {
-		if isUnique(err) {
+		if s.d.unique(err) {
 			return Workspace{}, fmt.Errorf("workspace %q: %w", name, ErrDuplicate)
 		}
 		return Workspace{}, err
 	}
-	id, _ := res.LastInsertId()
 	return Workspace{ID: id, Name: name, CreatedAt: time.UnixMilli(now.UnixMilli())}, nil
 }
 
-func (s *sqliteStore) workspaceID(ctx context.Context, q querier, name string) (int64, error) {
+func (s *sqlStore) workspaceID(ctx context.Context, q querier, name string) (int64, error) {
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM workspaces WHERE name = ?`, name).Scan(&id)
+	err := q.QueryRowContext(ctx, s.q(`SELECT id FROM workspaces WHERE name = ?`), name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("workspace %q: %w", name, ErrNotFound)
 	}
@@ -158,7 +211,7 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (s *sqliteStore) CreateKey(ctx context.Context, k NewKey) (Key, string, error) {
+func (s *sqlStore) CreateKey(ctx context.Context, k NewKey) (Key, string, error) {
 	if strings.TrimSpace(k.Name) == "" {
 		return Key{}, "", errors.New("store: a key needs a name")
 	}
@@ -180,12 +233,11 @@ func (s *sqliteStore) CreateKey(ctx context.Context, k NewKey) (Key, string, err
 	now := time.Now()
 	key := Key{WorkspaceID: wsID, Workspace: k.Workspace, Name: k.Name, Prefix: secret[:min(prefixLen, len(secret))], Hash: HashSecret(secret),
 		CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: k.ExpiresAt, SpendLimit: k.SpendLimit, LimitReset: k.LimitReset}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO keys (workspace_id, name, prefix, hash, created_at, expires_at, spend_limit, limit_reset)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, wsID, k.Name, key.Prefix, key.Hash, now.UnixMilli(), millis(k.ExpiresAt), limit(k.SpendLimit), string(k.LimitReset))
+	err = s.db.QueryRowContext(ctx, s.q(`INSERT INTO keys (workspace_id, name, prefix, hash, created_at, expires_at, spend_limit, limit_reset)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), wsID, k.Name, key.Prefix, key.Hash, now.UnixMilli(), millis(k.ExpiresAt), limit(k.SpendLimit), string(k.LimitReset)).Scan(&key.ID)
 	if err != nil {
 		return Key{}, "", err
 	}
-	key.ID, _ = res.LastInsertId()
 	return key, secret, nil
 }
 
@@ -215,14 +267,14 @@ func scanKey(row interface{ Scan(...any) error }) (Key, error) {
 	return k, nil
 }
 
-func (s *sqliteStore) ListKeys(ctx context.Context, workspace string) ([]Key, error) {
+func (s *sqlStore) ListKeys(ctx context.Context, workspace string) ([]Key, error) {
 	q := `SELECT ` + keyColumns + ` FROM keys k JOIN workspaces w ON w.id = k.workspace_id`
 	var args []any
 	if workspace != "" {
 		q += ` WHERE w.name = ?`
 		args = append(args, workspace)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY k.id`, args...)
+	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY k.id`), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +290,7 @@ func (s *sqliteStore) ListKeys(ctx context.Context, workspace string) ([]Key, er
 	return out, rows.Err()
 }
 
-func (s *sqliteStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, error) {
+func (s *sqlStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Key{}, err
@@ -252,7 +304,7 @@ func (s *sqliteStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, er
 	if _, isID := arg.(int64); !isID {
 		args = append(args, idOrPrefix)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys k JOIN workspaces w ON w.id = k.workspace_id WHERE `+where, args...)
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+keyColumns+` FROM keys k JOIN workspaces w ON w.id = k.workspace_id WHERE `+where), args...)
 	if err != nil {
 		return Key{}, err
 	}
@@ -276,7 +328,7 @@ func (s *sqliteStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, er
 	k := found[0]
 	if k.RevokedAt == nil {
 		now := time.UnixMilli(time.Now().UnixMilli())
-		if _, err := tx.ExecContext(ctx, `UPDATE keys SET revoked_at = ? WHERE id = ?`, now.UnixMilli(), k.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE keys SET revoked_at = ? WHERE id = ?`), now.UnixMilli(), k.ID); err != nil {
 			return Key{}, err
 		}
 		k.RevokedAt = &now
@@ -284,43 +336,43 @@ func (s *sqliteStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, er
 	return k, tx.Commit()
 }
 
-func (s *sqliteStore) KeyByHash(ctx context.Context, hash string) (Key, error) {
-	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.hash = ?`, hash))
+func (s *sqlStore) KeyByHash(ctx context.Context, hash string) (Key, error) {
+	k, err := scanKey(s.db.QueryRowContext(ctx, s.q(`SELECT `+keyColumns+` FROM keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.hash = ?`), hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Key{}, ErrNotFound
 	}
 	return k, err
 }
 
-func (s *sqliteStore) AddCredit(ctx context.Context, workspace string, amount USD, note string) error {
+func (s *sqlStore) AddCredit(ctx context.Context, workspace string, amount USD, note string) error {
 	wsID, err := s.workspaceID(ctx, s.db, workspace)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO credit_ledger (workspace_id, amount, note, created_at) VALUES (?, ?, ?, ?)`,
+	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO credit_ledger (workspace_id, amount, note, created_at) VALUES (?, ?, ?, ?)`),
 		wsID, int64(amount), note, time.Now().UnixMilli())
 	return err
 }
 
-func (s *sqliteStore) Balance(ctx context.Context, workspace string) (USD, error) {
+func (s *sqlStore) Balance(ctx context.Context, workspace string) (USD, error) {
 	wsID, err := s.workspaceID(ctx, s.db, workspace)
 	if err != nil {
 		return 0, err
 	}
 	var sum int64
-	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM credit_ledger WHERE workspace_id = ?`, wsID).Scan(&sum)
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_ledger WHERE workspace_id = ?`), wsID).Scan(&sum)
 	return USD(sum), err
 }
 
-func (s *sqliteStore) Spend(ctx context.Context, keyID int64, since time.Time) (USD, error) {
+func (s *sqlStore) Spend(ctx context.Context, keyID int64, since time.Time) (USD, error) {
 	var sum int64
-	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(cost), 0) FROM usage WHERE key_id = ? AND finished_at >= ?`, keyID, since.UnixMilli()).Scan(&sum)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM usage WHERE key_id = ? AND finished_at >= ?`), keyID, since.UnixMilli()).Scan(&sum)
 	return USD(sum), err
 }
 
 // Record implements Store: each record and its debit in one transaction,
 // a request id already recorded skipped (a replay writes nothing twice).
-func (s *sqliteStore) Record(ctx context.Context, recs []UsageRecord) error {
+func (s *sqlStore) Record(ctx context.Context, recs []UsageRecord) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -328,9 +380,9 @@ func (s *sqliteStore) Record(ctx context.Context, recs []UsageRecord) error {
 	defer tx.Rollback()
 	for i := range recs {
 		r := &recs[i]
-		res, err := tx.ExecContext(ctx, `INSERT INTO usage (request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage (request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
 			cached_tokens, cache_write_tokens, reasoning_tokens, cost, status, partial, started_at, finished_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`),
 			r.RequestID, r.KeyID, r.WorkspaceID, r.Model, r.Prompt, r.Completion, r.Cached, r.CacheWrite, r.Reasoning,
 			int64(r.Cost), r.Status, r.Partial, r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli())
 		if err != nil {
@@ -339,7 +391,7 @@ func (s *sqliteStore) Record(ctx context.Context, recs []UsageRecord) error {
 		if n, _ := res.RowsAffected(); n == 0 || r.Cost == 0 {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO credit_ledger (workspace_id, amount, request_id, note, created_at) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO credit_ledger (workspace_id, amount, request_id, note, created_at) VALUES (?, ?, ?, ?, ?)`),
 			r.WorkspaceID, -int64(r.Cost), r.RequestID, r.Model, r.FinishedAt.UnixMilli()); err != nil {
 			return err
 		}
@@ -347,9 +399,9 @@ func (s *sqliteStore) Record(ctx context.Context, recs []UsageRecord) error {
 	return tx.Commit()
 }
 
-func (s *sqliteStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
-	q := `SELECT strftime('%Y-%m-%d', u.finished_at / 1000, 'unixepoch'), w.name, k.prefix, u.model,
-		COUNT(*), SUM(u.prompt_tokens), SUM(u.completion_tokens), SUM(u.cost)
+func (s *sqlStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
+	q := `SELECT ` + s.d.day("u.finished_at") + `, w.name, k.prefix, u.model,
+		COUNT(*), CAST(SUM(u.prompt_tokens) AS BIGINT), CAST(SUM(u.completion_tokens) AS BIGINT), CAST(SUM(u.cost) AS BIGINT)
 		FROM usage u JOIN keys k ON k.id = u.key_id JOIN workspaces w ON w.id = u.workspace_id
 		WHERE u.finished_at >= ?`
 	args := []any{f.Since.UnixMilli()}
@@ -361,7 +413,7 @@ func (s *sqliteStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, err
 		q += ` AND (k.prefix = ? OR ? LIKE k.prefix || '%' OR CAST(k.id AS TEXT) = ?)`
 		args = append(args, f.KeyPrefix, f.KeyPrefix, f.KeyPrefix)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, args...)
+	rows, err := s.db.QueryContext(ctx, s.q(q+` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -379,12 +431,12 @@ func (s *sqliteStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, err
 	return out, rows.Err()
 }
 
-func (s *sqliteStore) Balances(ctx context.Context) (map[int64]USD, error) {
-	return sums(ctx, s.db, `SELECT workspace_id, SUM(amount) FROM credit_ledger GROUP BY workspace_id`)
+func (s *sqlStore) Balances(ctx context.Context) (map[int64]USD, error) {
+	return sums(ctx, s.db, `SELECT workspace_id, CAST(SUM(amount) AS BIGINT) FROM credit_ledger GROUP BY workspace_id`)
 }
 
-func (s *sqliteStore) Spends(ctx context.Context, since time.Time) (map[int64]USD, error) {
-	return sums(ctx, s.db, `SELECT key_id, SUM(cost) FROM usage WHERE finished_at >= ? GROUP BY key_id`, since.UnixMilli())
+func (s *sqlStore) Spends(ctx context.Context, since time.Time) (map[int64]USD, error) {
+	return sums(ctx, s.db, s.q(`SELECT key_id, CAST(SUM(cost) AS BIGINT) FROM usage WHERE finished_at >= ? GROUP BY key_id`), since.UnixMilli())
 }
 
 // sums reads (id, sum) rows into a map.

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for database/sql, registered as "pgx"
+)
+
+// postgresDialect is PostgreSQL's: several gateway replicas share one.
+var postgresDialect = &dialect{
+	name:       "postgres",
+	migrations: postgresMigrations,
+	// Replicas starting at once take turns: the first migrates, the others
+	// find the work done.
+	lock:   `SELECT pg_advisory_xact_lock(7201702)`,
+	dollar: true,
+	day:    func(col string) string { return "to_char(to_timestamp(" + col + " / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')" },
+	unique: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505"
+	},
+}
+
+// postgresMigrations are sqliteMigrations' schema in PostgreSQL's types.
+var postgresMigrations = []string{
+	// 1: workspaces, keys, the credit ledger and usage.
+	`CREATE TABLE workspaces (
+		id BIGSERIAL PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		created_at BIGINT NOT NULL
+	);
+	CREATE TABLE keys (
+		id BIGSERIAL PRIMARY KEY,
+		workspace_id BIGINT NOT NULL REFERENCES workspaces(id),
+		name TEXT NOT NULL,
+		prefix TEXT NOT NULL,
+		hash TEXT NOT NULL UNIQUE,
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT,
+		revoked_at BIGINT,
+		spend_limit BIGINT,
+		limit_reset TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX keys_prefix ON keys(prefix);
+	CREATE TABLE credit_ledger (
+		id BIGSERIAL PRIMARY KEY,
+		workspace_id BIGINT NOT NULL REFERENCES workspaces(id),
+		amount BIGINT NOT NULL,
+		request_id TEXT UNIQUE,
+		note TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL
+	);
+	CREATE TABLE usage (
+		id BIGSERIAL PRIMARY KEY,
+		request_id TEXT NOT NULL UNIQUE,
+		key_id BIGINT NOT NULL,
+		workspace_id BIGINT NOT NULL,
+		model TEXT NOT NULL,
+		prompt_tokens BIGINT NOT NULL,
+		completion_tokens BIGINT NOT NULL,
+		cached_tokens BIGINT NOT NULL,
+		cache_write_tokens BIGINT NOT NULL,
+		reasoning_tokens BIGINT NOT NULL,
+		cost BIGINT NOT NULL,
+		status INTEGER NOT NULL,
+		partial BOOLEAN NOT NULL,
+		started_at BIGINT NOT NULL,
+		finished_at BIGINT NOT NULL
+	);
+	CREATE INDEX usage_key_time ON usage(key_id, finished_at);`,
+}
+
+func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {
+	db, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		// Named without the password the URL may hold.
+		return nil, fmt.Errorf("store: connecting to PostgreSQL at %s: %w", u.Redacted(), err)
+	}
+	return &sqlStore{db: db, d: postgresDialect}, nil
+}
