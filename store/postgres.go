@@ -19,7 +19,9 @@ var postgresDialect = &dialect{
 	// find the work done.
 	lock:   `SELECT pg_advisory_xact_lock(7201702)`,
 	dollar: true,
-	day:    func(col string) string { return "to_char(to_timestamp(" + col + " / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')" },
+	day: func(col string) string {
+		return "to_char(to_timestamp(" + col + " / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+	},
 	unique: func(err error) bool {
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && pe.Code == "23505"

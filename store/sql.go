@@ -470,7 +470,3 @@ func limit(u *USD) any {
 	}
 	return int64(*u)
 }
-
-func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}

@@ -31,11 +31,10 @@ func bin(name string) string {
 
 // Cluster is a running throwaway cluster.
 type Cluster struct {
-	URL  string
-	t    testing.TB
-	stop func()
-	run  func(args ...string) *exec.Cmd
-	ctl  []string // pg_ctl and its arguments but the action
+	URL string
+	t   testing.TB
+	run func(args ...string) *exec.Cmd
+	ctl []string // pg_ctl and its arguments but the action
 }
 
 // Stop stops the server at once, as a crash or an outage would.
@@ -86,7 +85,9 @@ func StartCluster(t testing.TB) *Cluster {
 		if err := os.Chown(dir, uid, gid); err != nil {
 			t.Fatal(err)
 		}
-		run = func(args ...string) *exec.Cmd { return exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...) }
+		run = func(args ...string) *exec.Cmd {
+			return exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
+		}
 	}
 	data := filepath.Join(dir, "data")
 	if out, err := run(initdb, "-D", data, "-U", "opentoken", "-A", "trust", "--no-locale", "-E", "UTF8").CombinedOutput(); err != nil {
