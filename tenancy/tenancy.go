@@ -74,7 +74,7 @@ type Tenancy struct {
 
 // view is one load of the database.
 type view struct {
-	keys     map[[32]byte]*store.Key
+	keys     map[[32]byte]*Principal
 	balances map[int64]store.USD
 	// spent by key id, in the window of its own reset
 	spent  map[int64]store.USD
@@ -128,14 +128,14 @@ func (t *Tenancy) load(ctx context.Context) error {
 			return err
 		}
 	}
-	v := &view{keys: make(map[[32]byte]*store.Key, len(keys)), balances: balances, spent: map[int64]store.USD{}, loaded: now}
+	v := &view{keys: make(map[[32]byte]*Principal, len(keys)), balances: balances, spent: map[int64]store.USD{}, loaded: now}
 	for i := range keys {
 		k := &keys[i]
 		var h [32]byte
 		if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil {
 			continue
 		}
-		v.keys[h] = k
+		v.keys[h] = &Principal{Key: k}
 		if k.LimitReset != store.ResetNone {
 			v.spent[k.ID] = windows[k.LimitReset][k.ID]
 		}
@@ -174,9 +174,13 @@ func (t *Tenancy) refreshLoop() {
 // about itself (GET /v1/key).
 func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error) {
 	v := t.view.Load()
-	k := v.keys[sha256.Sum256(secret)]
+	p := v.keys[sha256.Sum256(secret)]
+	if p == nil {
+		return nil, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey, Message: "invalid api key"}
+	}
+	k := p.Key
 	switch {
-	case k == nil, k.RevokedAt != nil:
+	case k.RevokedAt != nil:
 		return nil, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey, Message: "invalid api key"}
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return nil, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: CodeExpiredKey,
@@ -187,17 +191,17 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error
 	spent := v.spent[k.ID] + t.pendingKey[k.ID]
 	t.mu.Unlock()
 	if balance <= 0 {
-		return &Principal{Key: k}, &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: CodeInsufficientCredit,
+		return p, &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: CodeInsufficientCredit,
 			Message: "workspace " + k.Workspace + " has no credit left; add credit to go on"}
 	}
 	if k.SpendLimit != nil && spent >= *k.SpendLimit {
 		reset := windowEnd(k.LimitReset, now)
-		return &Principal{Key: k}, &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: CodeSpendLimitExceeded,
+		return p, &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: CodeSpendLimitExceeded,
 			RetryAfter: strconv.FormatInt(int64(reset.Sub(now)/time.Second)+1, 10),
 			Message: "this key spent its limit of $" + dollars(*k.SpendLimit) + " for the " + string(k.LimitReset) +
 				" window; it resets at " + reset.UTC().Format(time.RFC3339)}
 	}
-	return &Principal{Key: k}, nil
+	return p, nil
 }
 
 // windowEnd is when the window that now falls in ends.

@@ -1,0 +1,72 @@
+// Benchmarks of tenancy on the hot path: an issued key's check (view
+// lookup, expiry, credit and limit) and the enqueueing of its answer's
+// usage record, with a warm view.
+//
+//	go test ./bench -run '^$' -bench 'Tenancy' -benchmem -count 5
+package bench
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/opentoken/opentoken/store"
+	"github.com/opentoken/opentoken/tenancy"
+)
+
+// ledgerless takes usage records and writes nothing: the benchmark
+// measures the gateway's side (check, enqueue, batching), not the
+// database's inserts, which a real deployment does on its own cores.
+type ledgerless struct{ store.Store }
+
+func (ledgerless) Record(context.Context, []store.UsageRecord) error { return nil }
+
+func BenchmarkTenancy(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	_ = db.Migrate(ctx)
+	_, _ = db.CreateWorkspace(ctx, "acme")
+	_ = db.AddCredit(ctx, "acme", store.FromDollars(1e6), "bench")
+	limit := store.FromDollars(1e6)
+	k, secret, _ := db.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "b", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	for i := range 1000 { // a view of 1,000 keys
+		_, _, _ = db.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "k" + strconv.Itoa(i)})
+	}
+	tn, err := tenancy.Start(ctx, tenancy.Options{Store: ledgerless{db}, SpillPath: filepath.Join(dir, "spill"), QueueSize: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tn.Close()
+	key := []byte(secret)
+	b.Run("check", func(b *testing.B) {
+		b.ReportAllocs()
+		now := time.Now()
+		for b.Loop() {
+			if _, e := tn.Check(key, now); e != nil {
+				b.Fatal(e.Message)
+			}
+		}
+	})
+	b.Run("check+bill", func(b *testing.B) {
+		b.ReportAllocs()
+		now := time.Now()
+		rec := store.UsageRecord{RequestID: "req_0123456789abcdef", KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: "google/gemini-3-flash",
+			Prompt: 200, Completion: 50, Cost: 1000, Status: 200, StartedAt: now, FinishedAt: now}
+		i := 0
+		for b.Loop() {
+			if _, e := tn.Check(key, now); e != nil {
+				b.Fatal(e.Message)
+			}
+			i++
+			rec.RequestID = "req_" + strconv.Itoa(i)
+			tn.Bill(rec)
+		}
+	})
+}
