@@ -114,7 +114,9 @@ func spillPath(url string) string {
 	if err != nil {
 		return "opentoken-usage.spill.jsonl"
 	}
-	return filepath.Join(dir, "opentoken", "usage.spill.jsonl")
+	dir = filepath.Join(dir, "opentoken")
+	_ = os.MkdirAll(dir, 0o700) // an error shows when a spill is written, and is logged
+	return filepath.Join(dir, "usage.spill.jsonl")
 }
 
 // demoCredit is what the demo workspace is given when it has none left.
