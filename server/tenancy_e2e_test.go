@@ -116,4 +116,10 @@ func TestIssuedKeys(t *testing.T) {
 	if err := tn.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// No log line carries a key or its hash.
+	for _, s := range []string{secret, cappedSecret, store.HashSecret(secret), store.HashSecret(cappedSecret)} {
+		if strings.Contains(env.Log.String(), s) {
+			t.Errorf("the log carries a key or its hash: %.20s...", s)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -18,13 +19,15 @@ import (
 	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
 	"github.com/opentoken/opentoken/internal/gatewaytest"
 	"github.com/opentoken/opentoken/internal/gotool"
+	"github.com/opentoken/opentoken/store"
 )
 
 // TestSIGTERMDrains runs the built binary under load, with long streams
 // open and buffered requests upstream, and sends it SIGTERM: every request
 // that reached an upstream is answered (200 when it finished within the
-// drain, 503 shutting_down after it), every stream ends with [DONE], and
-// the process exits 0.
+// drain, 503 shutting_down after it), every stream ends with [DONE], the
+// process exits 0, and every answer of the issued key it was made with is
+// in the ledger.
 func TestSIGTERMDrains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -72,8 +75,22 @@ func TestSIGTERMDrains(t *testing.T) {
 	})
 	defer close(release)
 
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "t.db")
+	db, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_ = db.Migrate(context.Background())
+	_, _ = db.CreateWorkspace(context.Background(), "acme")
+	_ = db.AddCredit(context.Background(), "acme", store.FromDollars(10), "test")
+	_, issued, err := db.CreateKey(context.Background(), store.NewKey{Workspace: "acme", Name: "load"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	cmd := exec.Command(bin)
-	cmd.Env = []string{"OPENTOKEN_ADDR=127.0.0.1:0", "OPENTOKEN_API_KEYS=client-key", "OPENTOKEN_DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "t.db"),
+	cmd.Env = []string{"OPENTOKEN_ADDR=127.0.0.1:0", "OPENTOKEN_API_KEYS=client-key", "OPENTOKEN_DATABASE_URL=" + dbURL,
 		"ANTHROPIC_API_KEY=up-key", "ANTHROPIC_BASE_URL=" + emu.URL,
 		"GEMINI_API_KEY=up-key", "GEMINI_BASE_URL=" + gemini.URL, "OPENTOKEN_DRAIN_TIMEOUT=1s"}
 	stderr, err := cmd.StderrPipe()
@@ -108,7 +125,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	post := func(body string) (*http.Response, error) {
 		req, _ := http.NewRequest("POST", url+"/v1/chat/completions", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer client-key")
+		req.Header.Set("Authorization", "Bearer "+issued)
 		return client.Do(req)
 	}
 	type result struct {
@@ -186,6 +203,17 @@ func TestSIGTERMDrains(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatal("the gateway did not exit after the drain")
+	}
+	// The 4 finished answers and the 4 streams the drain ended (billed for
+	// what they consumed) are recorded; the 4 requests the drain refused
+	// cost nothing.
+	rows, err := db.Usage(context.Background(), store.UsageFilter{})
+	recorded := int64(0)
+	for _, r := range rows {
+		recorded += r.Requests
+	}
+	if err != nil || recorded != 8 {
+		t.Errorf("usage records after SIGTERM: %d (%v), want 8", recorded, err)
 	}
 }
 
