@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/store"
 )
 
 // Config is one harness run.
@@ -157,7 +160,15 @@ func Execute(cfg Config) (*Run, error) {
 	}
 	procs = append(procs, quiet.Process)
 
-	targets := []*Target{direct, directGemini, bare, claude, quiet, gemini}
+	// The same as quiet with an issued key: the tenancy check on every
+	// request and every answer written to the ledger (SQLite).
+	tenant, err := startTenant(gw, env, quiet.Body, ready)
+	if err != nil {
+		return nil, err
+	}
+	procs = append(procs, tenant.Process)
+
+	targets := []*Target{direct, directGemini, bare, claude, quiet, tenant, gemini}
 	if cfg.Portkey != "" {
 		if pk, err := startPortkey(cfg.Portkey, mockURL, ready); err != nil {
 			run.Notes = append(run.Notes, "Portkey skipped: "+err.Error())
@@ -239,4 +250,50 @@ func startPortkey(dir, mockURL string, ready func(*Target) func() error) (*Targe
 		Body: GatewayRequest("claude-sonnet-4-5")}
 	t.Process, err = Start("node", []string{script, "--port=" + port, "--headless"}, []string{"NODE_ENV=production"}, ready(t), 30*time.Second)
 	return t, err
+}
+
+// tenantTarget names the gateway serving an issued key.
+const tenantTarget = "OpenToken → Claude, issued key (tenancy), access log off"
+
+// startTenant starts a gateway whose database holds a funded workspace and
+// an issued key, and the target that uses that key.
+func startTenant(gw string, env []string, body []byte, ready func(*Target) func() error) (*Target, error) {
+	dir, err := os.MkdirTemp("", "opentoken-tenancy-")
+	if err != nil {
+		return nil, err
+	}
+	url := "sqlite://" + filepath.Join(dir, "opentoken.db")
+	ctx := context.Background()
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := db.CreateWorkspace(ctx, "bench"); err != nil {
+		return nil, err
+	}
+	if err := db.AddCredit(ctx, "bench", store.FromDollars(1e6), "bench"); err != nil {
+		return nil, err
+	}
+	_, secret, err := db.CreateKey(ctx, store.NewKey{Workspace: "bench", Name: "bench"})
+	if err != nil {
+		return nil, err
+	}
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{Name: tenantTarget, URL: "http://" + addr + "/v1/chat/completions",
+		Header: map[string]string{"Authorization": "Bearer " + secret}, Body: body}
+	if t.Process, err = Start(gw, nil, append(env, "OPENTOKEN_ADDR="+addr, "OPENTOKEN_ACCESS_LOG=off", "OPENTOKEN_DATABASE_URL="+url),
+		ready(t), 10*time.Second); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	t.Process.Remove = append(t.Process.Remove, dir)
+	return t, nil
 }

@@ -22,7 +22,7 @@ func TestHarnessSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Measured) != 6 || len(r.Stream) != 3 {
+	if len(r.Measured) != 7 || len(r.Stream) != 3 {
 		t.Fatalf("measured %d targets and %d streams", len(r.Measured), len(r.Stream))
 	}
 	for _, m := range r.Measured {

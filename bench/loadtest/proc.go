@@ -18,6 +18,8 @@ type Process struct {
 	cmd       *exec.Cmd
 	ColdStart time.Duration // from exec to the first successful answer
 	dir       string        // the process's own data directory, removed by Stop
+	// Remove are more paths Stop removes: what was made for the process.
+	Remove []string
 }
 
 // Start runs name with args and env, and waits until ready(), which sends
@@ -66,6 +68,9 @@ func (p *Process) Stop() {
 	}
 	_ = p.cmd.Wait()
 	_ = os.RemoveAll(p.dir)
+	for _, path := range p.Remove {
+		_ = os.RemoveAll(path)
+	}
 }
 
 // Pid is the process's id, for readings of /proc/<pid>.

@@ -20,6 +20,9 @@ const (
 	goalVsPortkey  = 10.0
 	goalRSS        = 40 << 20
 	goalColdStart  = 30 * time.Millisecond
+	// issue #12: tenancy on (an issued key) against off (an operator key)
+	goalTenancyThroughput = 0.90
+	goalTenancyAddedP50   = 10 * time.Microsecond
 )
 
 func median(rs []*Result, f func(*Result) float64) (med, lo, hi float64) {
@@ -197,6 +200,15 @@ func (r *Run) goals() string {
 		tq, _, _ := median(quiet.ConcN, (*Result).Throughput)
 		row(fmt.Sprintf("throughput with the access log and metrics on, concurrency %d", r.Config.Concurrency),
 			fmt.Sprintf("%.1f%% of off", 100*tl/tq), "≥ 95%", tl/tq >= goalLogged)
+	}
+	if quiet, tenant := r.find("OpenToken → Claude, access log off"), r.find(tenantTarget); quiet != nil && tenant != nil {
+		tq, _, _ := median(quiet.ConcN, (*Result).Throughput)
+		tt, _, _ := median(tenant.ConcN, (*Result).Throughput)
+		row(fmt.Sprintf("throughput with tenancy on (an issued key), concurrency %d", r.Config.Concurrency),
+			fmt.Sprintf("%.1f%% of off", 100*tt/tq), "≥ 90%", tt/tq >= goalTenancyThroughput)
+		q50, _, _ := median(quiet.Conc1, pct(0.5))
+		t50, _, _ := median(tenant.Conc1, pct(0.5))
+		row("added p50 with tenancy on, concurrency 1", us(t50-q50), "≤ 10 µs", t50-q50 <= float64(goalTenancyAddedP50))
 	}
 	row("peak RSS under load", fmt.Sprintf("%.1f MB", float64(gw.PeakRSS)/(1<<20)), "≤ 40 MB", gw.PeakRSS <= goalRSS)
 	row("cold start (exec → first 200)", fmt.Sprintf("%.1f ms", float64(gw.ColdStart)/1e6), "≤ 30 ms", gw.ColdStart <= goalColdStart)
