@@ -74,7 +74,17 @@ var postgresMigrations = []string{
 		started_at BIGINT NOT NULL,
 		finished_at BIGINT NOT NULL
 	);
-	CREATE INDEX usage_key_time ON usage(key_id, finished_at);`,
+	CREATE INDEX usage_key_time ON usage(key_id, finished_at);
+	CREATE TABLE balances (
+		workspace_id BIGINT PRIMARY KEY,
+		balance BIGINT NOT NULL
+	);
+	CREATE TABLE key_spend (
+		key_id BIGINT NOT NULL,
+		window_start BIGINT NOT NULL,
+		spent BIGINT NOT NULL,
+		PRIMARY KEY (key_id, window_start)
+	);`,
 }
 
 func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {

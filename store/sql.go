@@ -141,7 +141,17 @@ var sqliteMigrations = []string{
 		started_at INTEGER NOT NULL,
 		finished_at INTEGER NOT NULL
 	);
-	CREATE INDEX usage_key_time ON usage(key_id, finished_at);`,
+	CREATE INDEX usage_key_time ON usage(key_id, finished_at);
+	CREATE TABLE balances (
+		workspace_id INTEGER PRIMARY KEY,
+		balance INTEGER NOT NULL
+	);
+	CREATE TABLE key_spend (
+		key_id INTEGER NOT NULL,
+		window_start INTEGER NOT NULL,
+		spent INTEGER NOT NULL,
+		PRIMARY KEY (key_id, window_start)
+	);`,
 }
 
 // Migrate implements Store. The version table is read and written in one
@@ -344,14 +354,35 @@ func (s *sqlStore) KeyByHash(ctx context.Context, hash string) (Key, error) {
 	return k, err
 }
 
+// The balances and key_spend tables are the ledger's and the usage's sums,
+// kept in the transactions that write those, so that the gateways' views
+// read a row per workspace and per limited key instead of summing the
+// ledger twice a second.
+const (
+	addBalance = `INSERT INTO balances (workspace_id, balance) VALUES (?, ?)
+		ON CONFLICT (workspace_id) DO UPDATE SET balance = balances.balance + excluded.balance`
+	addSpend = `INSERT INTO key_spend (key_id, window_start, spent) VALUES (?, ?, ?)
+		ON CONFLICT (key_id, window_start) DO UPDATE SET spent = key_spend.spent + excluded.spent`
+)
+
 func (s *sqlStore) AddCredit(ctx context.Context, workspace string, amount USD, note string) error {
-	wsID, err := s.workspaceID(ctx, s.db, workspace)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO credit_ledger (workspace_id, amount, note, created_at) VALUES (?, ?, ?, ?)`),
-		wsID, int64(amount), note, time.Now().UnixMilli())
-	return err
+	defer tx.Rollback()
+	wsID, err := s.workspaceID(ctx, tx, workspace)
+	if err != nil {
+		return err
+	}
+	if _, err = tx.ExecContext(ctx, s.q(`INSERT INTO credit_ledger (workspace_id, amount, note, created_at) VALUES (?, ?, ?, ?)`),
+		wsID, int64(amount), note, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	if _, err = tx.ExecContext(ctx, s.q(addBalance), wsID, int64(amount)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func (s *sqlStore) Balance(ctx context.Context, workspace string) (USD, error) {
@@ -378,22 +409,39 @@ func (s *sqlStore) Record(ctx context.Context, recs []UsageRecord) error {
 		return err
 	}
 	defer tx.Rollback()
+	// Each statement is prepared once for the batch.
+	stmts := make([]*sql.Stmt, 4)
+	for i, q := range []string{`INSERT INTO usage (request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
+			cached_tokens, cache_write_tokens, reasoning_tokens, cost, status, partial, started_at, finished_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
+		`INSERT INTO credit_ledger (workspace_id, amount, request_id, note, created_at) VALUES (?, ?, ?, ?, ?)`,
+		addBalance, addSpend} {
+		if stmts[i], err = tx.PrepareContext(ctx, s.q(q)); err != nil {
+			return err
+		}
+		defer stmts[i].Close()
+	}
+	insertUsage, insertDebit, balance, spend := stmts[0], stmts[1], stmts[2], stmts[3]
 	for i := range recs {
 		r := &recs[i]
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage (request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
-			cached_tokens, cache_write_tokens, reasoning_tokens, cost, status, partial, started_at, finished_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`),
-			r.RequestID, r.KeyID, r.WorkspaceID, r.Model, r.Prompt, r.Completion, r.Cached, r.CacheWrite, r.Reasoning,
+		res, err := insertUsage.ExecContext(ctx, r.RequestID, r.KeyID, r.WorkspaceID, r.Model, r.Prompt, r.Completion, r.Cached, r.CacheWrite, r.Reasoning,
 			int64(r.Cost), r.Status, r.Partial, r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli())
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 || r.Cost == 0 {
-			continue
+			continue // recorded already (a replay), or nothing to debit
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO credit_ledger (workspace_id, amount, request_id, note, created_at) VALUES (?, ?, ?, ?, ?)`),
-			r.WorkspaceID, -int64(r.Cost), r.RequestID, r.Model, r.FinishedAt.UnixMilli()); err != nil {
+		if _, err := insertDebit.ExecContext(ctx, r.WorkspaceID, -int64(r.Cost), r.RequestID, r.Model, r.FinishedAt.UnixMilli()); err != nil {
 			return err
+		}
+		if _, err := balance.ExecContext(ctx, r.WorkspaceID, -int64(r.Cost)); err != nil {
+			return err
+		}
+		if !r.WindowStart.IsZero() {
+			if _, err := spend.ExecContext(ctx, r.KeyID, r.WindowStart.UnixMilli(), int64(r.Cost)); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.Commit()
@@ -432,11 +480,11 @@ func (s *sqlStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error)
 }
 
 func (s *sqlStore) Balances(ctx context.Context) (map[int64]USD, error) {
-	return sums(ctx, s.db, `SELECT workspace_id, CAST(SUM(amount) AS BIGINT) FROM credit_ledger GROUP BY workspace_id`)
+	return sums(ctx, s.db, `SELECT workspace_id, balance FROM balances`)
 }
 
-func (s *sqlStore) Spends(ctx context.Context, since time.Time) (map[int64]USD, error) {
-	return sums(ctx, s.db, s.q(`SELECT key_id, CAST(SUM(cost) AS BIGINT) FROM usage WHERE finished_at >= ? GROUP BY key_id`), since.UnixMilli())
+func (s *sqlStore) WindowSpends(ctx context.Context, start time.Time) (map[int64]USD, error) {
+	return sums(ctx, s.db, s.q(`SELECT key_id, spent FROM key_spend WHERE window_start = ?`), start.UnixMilli())
 }
 
 // sums reads (id, sum) rows into a map.

@@ -161,6 +161,9 @@ type UsageRecord struct {
 	Partial     bool // a stream cut before its end
 	StartedAt   time.Time
 	FinishedAt  time.Time
+	// WindowStart is the start of the key's spend-limit window the cost
+	// counts in; zero for a key without a limit.
+	WindowStart time.Time
 }
 
 // UsageFilter selects usage for a report.
@@ -207,8 +210,8 @@ type Store interface {
 	Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error)
 	// Balances is every workspace's balance, by workspace id.
 	Balances(ctx context.Context) (map[int64]USD, error)
-	// Spends is what each key spent since a time, by key id (keys that
-	// spent nothing are absent).
-	Spends(ctx context.Context, since time.Time) (map[int64]USD, error)
+	// WindowSpends is what each limited key spent in the window that
+	// starts at start, by key id (keys that spent nothing are absent).
+	WindowSpends(ctx context.Context, start time.Time) (map[int64]USD, error)
 	Close() error
 }

@@ -137,9 +137,10 @@ func suite(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	now := time.Now()
+	window := store.ResetDaily.WindowStart(now)
 	recs := []store.UsageRecord{
-		{RequestID: "req_1", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "google/gemini-3-flash", Prompt: 100, Completion: 20, Cost: store.FromDollars(0.25), Status: 200, StartedAt: now, FinishedAt: now},
-		{RequestID: "req_2", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "anthropic/claude-haiku-4-5", Prompt: 50, Completion: 5, Cost: store.FromDollars(0.5), Status: 200, Partial: true, StartedAt: now, FinishedAt: now},
+		{RequestID: "req_1", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "google/gemini-3-flash", Prompt: 100, Completion: 20, Cost: store.FromDollars(0.25), Status: 200, StartedAt: now, FinishedAt: now, WindowStart: window},
+		{RequestID: "req_2", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "anthropic/claude-haiku-4-5", Prompt: 50, Completion: 5, Cost: store.FromDollars(0.5), Status: 200, Partial: true, StartedAt: now, FinishedAt: now, WindowStart: window},
 	}
 	if err := s.Record(ctx, recs); err != nil {
 		t.Fatal(err)
@@ -157,8 +158,11 @@ func suite(t *testing.T, s store.Store) {
 	if b, err := s.Balances(ctx); err != nil || b[ws.ID] != store.FromDollars(9.25) {
 		t.Errorf("balances: %v %v", b, err)
 	}
-	if sp, err := s.Spends(ctx, now.Add(-time.Minute)); err != nil || sp[k1.ID] != store.FromDollars(0.75) || len(sp) != 1 {
-		t.Errorf("spends: %v %v", sp, err)
+	if sp, err := s.WindowSpends(ctx, window); err != nil || sp[k1.ID] != store.FromDollars(0.75) || len(sp) != 1 {
+		t.Errorf("window spends: %v %v", sp, err)
+	}
+	if sp, err := s.WindowSpends(ctx, window.AddDate(0, 0, 1)); err != nil || len(sp) != 0 {
+		t.Errorf("the next window's spends: %v %v", sp, err)
 	}
 	rows, err := s.Usage(ctx, store.UsageFilter{Workspace: "acme", Since: now.Add(-time.Hour)})
 	if err != nil || len(rows) != 2 || rows[0].Model != "anthropic/claude-haiku-4-5" || rows[1].Prompt != 100 || rows[0].KeyPrefix != k1.Prefix {

@@ -124,7 +124,7 @@ func (t *Tenancy) load(ctx context.Context) error {
 	now := time.Now()
 	windows := map[store.Reset]map[int64]store.USD{}
 	for _, r := range []store.Reset{store.ResetDaily, store.ResetWeekly, store.ResetMonthly} {
-		if windows[r], err = t.db.Spends(ctx, r.WindowStart(now)); err != nil {
+		if windows[r], err = t.db.WindowSpends(ctx, r.WindowStart(now)); err != nil {
 			return err
 		}
 	}
