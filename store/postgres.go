@@ -53,7 +53,7 @@ var postgresMigrations = []string{
 		id BIGSERIAL PRIMARY KEY,
 		workspace_id BIGINT NOT NULL REFERENCES workspaces(id),
 		amount BIGINT NOT NULL,
-		request_id TEXT UNIQUE,
+		request_id TEXT,
 		note TEXT NOT NULL DEFAULT '',
 		created_at BIGINT NOT NULL
 	);
@@ -74,7 +74,6 @@ var postgresMigrations = []string{
 		started_at BIGINT NOT NULL,
 		finished_at BIGINT NOT NULL
 	);
-	CREATE INDEX usage_key_time ON usage(key_id, finished_at);
 	CREATE TABLE balances (
 		workspace_id BIGINT PRIMARY KEY,
 		balance BIGINT NOT NULL
