@@ -410,42 +410,98 @@ func (s *sqlStore) Record(ctx context.Context, recs []UsageRecord) error {
 		return err
 	}
 	defer tx.Rollback()
-	// Each statement is prepared once for the batch.
-	stmts := make([]*sql.Stmt, 4)
-	for i, q := range []string{`INSERT INTO usage (request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
-			cached_tokens, cache_write_tokens, reasoning_tokens, cost, status, partial, started_at, finished_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
-		`INSERT INTO credit_ledger (workspace_id, amount, request_id, note, created_at) VALUES (?, ?, ?, ?, ?)`,
-		addBalance, addSpend} {
-		if stmts[i], err = tx.PrepareContext(ctx, s.q(q)); err != nil {
+	// A batch is a few statements, whatever its size: the usage rows in
+	// one insert that returns which were new (a replay's are not), their
+	// debits in another, then one sum per workspace and per key window.
+	for len(recs) > 0 {
+		n := min(len(recs), recordChunk)
+		if err := s.recordChunk(ctx, tx, recs[:n]); err != nil {
 			return err
 		}
-		defer stmts[i].Close()
-	}
-	insertUsage, insertDebit, balance, spend := stmts[0], stmts[1], stmts[2], stmts[3]
-	for i := range recs {
-		r := &recs[i]
-		res, err := insertUsage.ExecContext(ctx, r.RequestID, r.KeyID, r.WorkspaceID, r.Model, r.Prompt, r.Completion, r.Cached, r.CacheWrite, r.Reasoning,
-			int64(r.Cost), r.Status, r.Partial, r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli())
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 || r.Cost == 0 {
-			continue // recorded already (a replay), or nothing to debit
-		}
-		if _, err := insertDebit.ExecContext(ctx, r.WorkspaceID, -int64(r.Cost), r.RequestID, r.Model, r.FinishedAt.UnixMilli()); err != nil {
-			return err
-		}
-		if _, err := balance.ExecContext(ctx, r.WorkspaceID, -int64(r.Cost)); err != nil {
-			return err
-		}
-		if !r.WindowStart.IsZero() {
-			if _, err := spend.ExecContext(ctx, r.KeyID, r.WindowStart.UnixMilli(), int64(r.Cost)); err != nil {
-				return err
-			}
-		}
+		recs = recs[n:]
 	}
 	return tx.Commit()
+}
+
+// recordChunk is the rows a statement takes: 256 × 14 values, within both
+// databases' limit of bound values.
+const recordChunk = 256
+
+func (s *sqlStore) recordChunk(ctx context.Context, tx *sql.Tx, recs []UsageRecord) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO usage (request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
+		cached_tokens, cache_write_tokens, reasoning_tokens, cost, status, partial, started_at, finished_at) VALUES `)
+	args := make([]any, 0, len(recs)*14)
+	for i := range recs {
+		r := &recs[i]
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, r.RequestID, r.KeyID, r.WorkspaceID, r.Model, r.Prompt, r.Completion, r.Cached, r.CacheWrite, r.Reasoning,
+			int64(r.Cost), r.Status, r.Partial, r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli())
+	}
+	q.WriteString(` ON CONFLICT (request_id) DO NOTHING RETURNING request_id`)
+	rows, err := tx.QueryContext(ctx, s.q(q.String()), args...)
+	if err != nil {
+		return err
+	}
+	inserted := make(map[string]bool, len(recs))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		inserted[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
+	type window struct {
+		key   int64
+		start int64
+	}
+	balances := map[int64]int64{}
+	spends := map[window]int64{}
+	q.Reset()
+	q.WriteString(`INSERT INTO credit_ledger (workspace_id, amount, request_id, note, created_at) VALUES `)
+	args = args[:0]
+	for i := range recs {
+		r := &recs[i]
+		if !inserted[r.RequestID] || r.Cost == 0 {
+			continue // recorded already (a replay), or nothing to debit
+		}
+		inserted[r.RequestID] = false // a request id twice in one batch is debited once
+		if len(args) > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?, ?, ?, ?, ?)")
+		args = append(args, r.WorkspaceID, -int64(r.Cost), r.RequestID, r.Model, r.FinishedAt.UnixMilli())
+		balances[r.WorkspaceID] -= int64(r.Cost)
+		if !r.WindowStart.IsZero() {
+			spends[window{r.KeyID, r.WindowStart.UnixMilli()}] += int64(r.Cost)
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+		return err
+	}
+	for ws, amount := range balances {
+		if _, err := tx.ExecContext(ctx, s.q(addBalance), ws, amount); err != nil {
+			return err
+		}
+	}
+	for w, amount := range spends {
+		if _, err := tx.ExecContext(ctx, s.q(addSpend), w.key, w.start, amount); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *sqlStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {

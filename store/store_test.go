@@ -145,8 +145,9 @@ func suite(t *testing.T, s store.Store) {
 	if err := s.Record(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	// A replay (after a spill) records nothing twice.
-	if err := s.Record(ctx, recs); err != nil {
+	// A replay (after a spill) records nothing twice, nor does a request
+	// id twice in one batch.
+	if err := s.Record(ctx, append(recs, recs...)); err != nil {
 		t.Fatal(err)
 	}
 	if bal, err := s.Balance(ctx, "acme"); err != nil || bal != store.FromDollars(9.25) {
@@ -170,6 +171,17 @@ func suite(t *testing.T, s store.Store) {
 	}
 	if rows, err := s.Usage(ctx, store.UsageFilter{KeyPrefix: k2.Prefix}); err != nil || len(rows) != 0 {
 		t.Errorf("usage of a key that made none: %v %+v", err, rows)
+	}
+	// A new request id twice in one batch is recorded and debited once.
+	r3 := store.UsageRecord{RequestID: "req_3", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "m", Cost: store.FromDollars(0.05), Status: 200, StartedAt: now, FinishedAt: now, WindowStart: window}
+	if err := s.Record(ctx, []store.UsageRecord{r3, r3}); err != nil {
+		t.Fatal(err)
+	}
+	if bal, _ := s.Balance(ctx, "acme"); bal != store.FromDollars(9.2) {
+		t.Errorf("balance %v after a duplicated record, want 9.2", bal.Dollars())
+	}
+	if b, _ := s.Balances(ctx); b[ws.ID] != store.FromDollars(9.2) {
+		t.Errorf("the kept balance %v, want 9.2", b[ws.ID].Dollars())
 	}
 }
 
