@@ -35,7 +35,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	}
 	if m.Kind != matrix.KindChat {
-		s.writeError(ctx, &openai.Error{Status: 400, Type: openai.TypeInvalidRequest, Code: "model_not_supported", Param: "model",
+		s.writeError(ctx, &openai.Error{Status: 400, Type: openai.TypeInvalidRequest, Code: openai.CodeModelNotSupported, Param: "model",
 			Message: m.ID + " is an embeddings model; it does not serve chat completions"})
 		return
 	}

@@ -20,9 +20,6 @@ import (
 // upstream's rate limit together.
 const embedParallel = 4
 
-// CodeEmbeddingsUnsupported answers a chat model on /v1/embeddings.
-const CodeEmbeddingsUnsupported = "embeddings_unsupported"
-
 // embeddings serves POST /v1/embeddings: the inputs go upstream in chunks
 // of the model's batch size, a few at a time, and come back joined in
 // order. One failed chunk fails the request, with that chunk's error; the
@@ -41,7 +38,7 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, rec *record) {
 	rt := &s.upstreams[m.Provider]
 	embedder, ok := rt.adapter.(adapter.Embedder)
 	if m.Kind != matrix.KindEmbedding || !ok {
-		s.writeError(ctx, &openai.Error{Status: 400, Type: openai.TypeInvalidRequest, Code: CodeEmbeddingsUnsupported, Param: "model",
+		s.writeError(ctx, &openai.Error{Status: 400, Type: openai.TypeInvalidRequest, Code: openai.CodeEmbeddingsUnsupported, Param: "model",
 			Message: m.ID + " is not an embedding model; /v1/embeddings serves " + embeddingModels()})
 		return
 	}

@@ -396,12 +396,6 @@ func (s *sqlStore) Balance(ctx context.Context, workspace string) (USD, error) {
 	return USD(sum), err
 }
 
-func (s *sqlStore) Spend(ctx context.Context, keyID int64, since time.Time) (USD, error) {
-	var sum int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM usage WHERE key_id = ? AND finished_at >= ?`), keyID, since.UnixMilli()).Scan(&sum)
-	return USD(sum), err
-}
-
 // Record implements Store: each record and its debit in one transaction,
 // a request id already recorded skipped (a replay writes nothing twice).
 func (s *sqlStore) Record(ctx context.Context, recs []UsageRecord) error {

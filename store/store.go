@@ -202,8 +202,6 @@ type Store interface {
 	AddCredit(ctx context.Context, workspace string, amount USD, note string) error
 	// Balance is the signed sum of a workspace's credit ledger.
 	Balance(ctx context.Context, workspace string) (USD, error)
-	// Spend is what a key spent since a time.
-	Spend(ctx context.Context, keyID int64, since time.Time) (USD, error)
 	// Record writes usage records and their debits, exactly once per
 	// request id.
 	Record(ctx context.Context, recs []UsageRecord) error

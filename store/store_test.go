@@ -153,9 +153,6 @@ func suite(t *testing.T, s store.Store) {
 	if bal, err := s.Balance(ctx, "acme"); err != nil || bal != store.FromDollars(9.25) {
 		t.Errorf("balance %v (%v), want 9.25", bal.Dollars(), err)
 	}
-	if spent, err := s.Spend(ctx, k1.ID, store.ResetDaily.WindowStart(now)); err != nil || spent != store.FromDollars(0.75) {
-		t.Errorf("spend %v (%v), want 0.75", spent.Dollars(), err)
-	}
 	if b, err := s.Balances(ctx); err != nil || b[ws.ID] != store.FromDollars(9.25) {
 		t.Errorf("balances: %v %v", b, err)
 	}

@@ -21,13 +21,6 @@ import (
 	"github.com/opentoken/opentoken/store"
 )
 
-// Error codes of refused keys.
-const (
-	CodeExpiredKey         = "expired_key"
-	CodeInsufficientCredit = "insufficient_credit"
-	CodeSpendLimitExceeded = "spend_limit_exceeded"
-)
-
 // Defaults of Options.
 const (
 	DefaultRefresh   = 500 * time.Millisecond
@@ -77,8 +70,7 @@ type view struct {
 	keys     map[[32]byte]*Principal
 	balances map[int64]store.USD
 	// spent by key id, in the window of its own reset
-	spent  map[int64]store.USD
-	loaded time.Time
+	spent map[int64]store.USD
 }
 
 // Principal is the issued key a request is made with.
@@ -128,7 +120,7 @@ func (t *Tenancy) load(ctx context.Context) error {
 			return err
 		}
 	}
-	v := &view{keys: make(map[[32]byte]*Principal, len(keys)), balances: balances, spent: map[int64]store.USD{}, loaded: now}
+	v := &view{keys: make(map[[32]byte]*Principal, len(keys)), balances: balances, spent: map[int64]store.USD{}}
 	for i := range keys {
 		k := &keys[i]
 		var h [32]byte
@@ -183,7 +175,7 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error
 	case k.RevokedAt != nil:
 		return nil, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey, Message: "invalid api key"}
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return nil, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: CodeExpiredKey,
+		return nil, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeExpiredKey,
 			Message: "this key expired at " + k.ExpiresAt.UTC().Format(time.RFC3339)}
 	}
 	t.mu.Lock()
@@ -191,12 +183,12 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error
 	spent := v.spent[k.ID] + t.pendingKey[k.ID]
 	t.mu.Unlock()
 	if balance <= 0 {
-		return p, &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: CodeInsufficientCredit,
+		return p, &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: openai.CodeInsufficientCredit,
 			Message: "workspace " + k.Workspace + " has no credit left; add credit to go on"}
 	}
 	if k.SpendLimit != nil && spent >= *k.SpendLimit {
 		reset := windowEnd(k.LimitReset, now)
-		return p, &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: CodeSpendLimitExceeded,
+		return p, &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: openai.CodeSpendLimitExceeded,
 			RetryAfter: strconv.FormatInt(int64(reset.Sub(now)/time.Second)+1, 10),
 			Message: "this key spent its limit of $" + dollars(*k.SpendLimit) + " for the " + string(k.LimitReset) +
 				" window; it resets at " + reset.UTC().Format(time.RFC3339)}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/store"
 )
 
@@ -85,7 +86,7 @@ func TestChecks(t *testing.T) {
 	if err := tn.load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if c := code(t, tn, plain, now); c != CodeInsufficientCredit {
+	if c := code(t, tn, plain, now); c != openai.CodeInsufficientCredit {
 		t.Errorf("no credit: %q", c)
 	}
 	if err := db.AddCredit(ctx, "acme", store.FromDollars(5), "test"); err != nil {
@@ -99,24 +100,24 @@ func TestChecks(t *testing.T) {
 			t.Errorf("%s: %q, want %q", secret[:14], c, want)
 		}
 	}
-	if c := code(t, tn, expiring, soon.Add(time.Second)); c != CodeExpiredKey {
+	if c := code(t, tn, expiring, soon.Add(time.Second)); c != openai.CodeExpiredKey {
 		t.Errorf("past its expiry: %q", c)
 	}
 	// Billing is seen at once, before the ledger or a refresh has it.
 	tn.Bill(store.UsageRecord{RequestID: "r1", KeyID: limited.ID, WorkspaceID: limited.WorkspaceID, Model: "m", Cost: store.FromDollars(1), StartedAt: now, FinishedAt: now})
 	_, e := tn.Check([]byte(capped), now)
-	if e == nil || e.Code != CodeSpendLimitExceeded || e.Status != 429 || e.RetryAfter == "" {
+	if e == nil || e.Code != openai.CodeSpendLimitExceeded || e.Status != 429 || e.RetryAfter == "" {
 		t.Errorf("over the limit: %+v", e)
 	}
 	if c := code(t, tn, plain, now); c != "" {
 		t.Errorf("another key of the workspace: %q", c)
 	}
 	tn.Bill(store.UsageRecord{RequestID: "r2", KeyID: limited.ID, WorkspaceID: limited.WorkspaceID, Model: "m", Cost: store.FromDollars(4), StartedAt: now, FinishedAt: now})
-	if c := code(t, tn, plain, now); c != CodeInsufficientCredit {
+	if c := code(t, tn, plain, now); c != openai.CodeInsufficientCredit {
 		t.Errorf("the workspace spent its credit: %q", c)
 	}
 	// The next window resets the limit.
-	if _, e := tn.Check([]byte(capped), store.ResetDaily.WindowStart(now).AddDate(0, 0, 1)); e == nil || e.Code != CodeInsufficientCredit {
+	if _, e := tn.Check([]byte(capped), store.ResetDaily.WindowStart(now).AddDate(0, 0, 1)); e == nil || e.Code != openai.CodeInsufficientCredit {
 		t.Errorf("tomorrow the limit is fresh, the credit still gone: %+v", e)
 	}
 }

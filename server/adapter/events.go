@@ -35,8 +35,9 @@ type answer struct {
 	// it was sent (Gemini explicit caching): a write the answer's own
 	// usage does not count.
 	written int64
-	// nCalls counts the calls begun; a stream numbers them by it.
-	nCalls int
+	// nCalls counts the calls begun, nDetails the reasoning details; a
+	// stream numbers them by these.
+	nCalls, nDetails int
 }
 
 // streamed starts the answer of a stream whose frames start with prefix.
@@ -82,12 +83,12 @@ func (a *answer) detail(d openai.ReasoningDetail) {
 	if a.legacy {
 		return // a function_call has no id for the history to name it by
 	}
-	d.Index = len(a.details)
+	d.Index = a.nDetails
+	a.nDetails++
 	if !a.stream {
 		a.details = append(a.details, d)
 		return
 	}
-	a.details = append(a.details, openai.ReasoningDetail{}) // only counted
 	a.dst = openai.AppendDetailChunk(a.dst, a.prefix, &d)
 }
 

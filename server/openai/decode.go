@@ -243,21 +243,8 @@ func validateMessages(req *ChatRequest) *Error {
 		if m.Role == "user" || m.Role == "assistant" {
 			conversation = true
 		}
-		if e := validateParts(m, i); e != nil {
+		if e := validateParts(req, m, i); e != nil {
 			return e
-		}
-		for j := range m.Content.Parts {
-			if m.Content.Parts[j].CacheControl != nil {
-				req.CacheBreakpoints++
-			}
-		}
-		if req.Images == "" {
-			for j := range m.Content.Parts {
-				if m.Content.Parts[j].Type == "image_url" {
-					req.Images = msgAt(i) + ".content[" + strconv.Itoa(j) + "]"
-					break
-				}
-			}
 		}
 	}
 	if e := loop.close(); e != nil {
@@ -287,30 +274,38 @@ func checkCacheControl(cc *CacheControl, at string) *Error {
 // msgAt is the path of message i, for errors.
 func msgAt(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
 
-func validateParts(m *Message, i int) *Error {
+// validateParts checks message i's parts, and notes on req its first image
+// and its cache breakpoints. A part's path is built only for an error.
+func validateParts(req *ChatRequest, m *Message, i int) *Error {
 	for j := range m.Content.Parts {
 		p := &m.Content.Parts[j]
-		pat := msgAt(i) + ".content[" + strconv.Itoa(j) + "]"
+		pat := func() string { return msgAt(i) + ".content[" + strconv.Itoa(j) + "]" }
 		switch p.Type {
 		case "text":
 		case "image_url":
+			if req.Images == "" {
+				req.Images = pat()
+			}
 			if m.Role != "user" {
-				return BadRequest(pat+".type", "image parts are allowed only in user messages")
+				return BadRequest(pat()+".type", "image parts are allowed only in user messages")
 			}
 			if p.ImageURL == nil || p.ImageURL.URL == "" {
-				return BadRequest(pat+".image_url.url", pat+".image_url.url is required")
+				return BadRequest(pat()+".image_url.url", pat()+".image_url.url is required")
 			}
 		case "refusal":
 			if m.Role != "assistant" {
-				return BadRequest(pat+".type", "refusal parts are allowed only in assistant messages")
+				return BadRequest(pat()+".type", "refusal parts are allowed only in assistant messages")
 			}
 		case "input_audio", "file":
-			return Unsupported(pat+".type", p.Type+" content parts are not supported by any registered model")
+			return Unsupported(pat()+".type", p.Type+" content parts are not supported by any registered model")
 		default:
-			return BadRequest(pat+".type", pat+".type must be text or image_url")
+			return BadRequest(pat()+".type", pat()+".type must be text or image_url")
 		}
-		if e := checkCacheControl(p.CacheControl, pat); e != nil {
-			return e
+		if p.CacheControl != nil {
+			req.CacheBreakpoints++
+			if e := checkCacheControl(p.CacheControl, pat()); e != nil {
+				return e
+			}
 		}
 	}
 	return nil

@@ -31,6 +31,13 @@ const (
 	CodeHeadersTooLarge      = "headers_too_large"
 	CodeRequestTimeout       = "request_timeout"
 	CodeShuttingDown         = "shutting_down"
+	// A model on the wrong endpoint.
+	CodeModelNotSupported     = "model_not_supported"
+	CodeEmbeddingsUnsupported = "embeddings_unsupported"
+	// An issued key refused (tenancy).
+	CodeExpiredKey         = "expired_key"
+	CodeInsufficientCredit = "insufficient_credit"
+	CodeSpendLimitExceeded = "spend_limit_exceeded"
 )
 
 // Error is a failed request, written as
