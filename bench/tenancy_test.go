@@ -21,7 +21,7 @@ import (
 // database's inserts, which a real deployment does on its own cores.
 type ledgerless struct{ store.Store }
 
-func (ledgerless) Record(context.Context, []store.UsageRecord) error { return nil }
+func (ledgerless) Record(context.Context, ...store.Batch) error { return nil }
 
 func BenchmarkTenancy(b *testing.B) {
 	ctx := context.Background()
@@ -68,5 +68,21 @@ func BenchmarkTenancy(b *testing.B) {
 			rec.RequestID = "req_" + strconv.Itoa(i)
 			tn.Bill(rec)
 		}
+	})
+	// Every core billing at once, as under load: the queue's lock is
+	// shared, and no Bill may wake the writer but one a batch.
+	b.Run("check+bill-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		now := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			rec := store.UsageRecord{RequestID: "req_0123456789abcdef", KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: "google/gemini-3-flash",
+				Prompt: 200, Completion: 50, Cost: 1000, Status: 200, StartedAt: now, FinishedAt: now}
+			for pb.Next() {
+				if _, e := tn.Check(key, now); e != nil {
+					b.Fatal(e.Message)
+				}
+				tn.Bill(rec)
+			}
+		})
 	})
 }

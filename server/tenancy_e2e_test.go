@@ -52,6 +52,21 @@ func TestIssuedKeys(t *testing.T) {
 	if r := post(secret, "/v1/embeddings", `{"model":"google/text-embedding-004","input":["a","b"]}`); r.Status != 200 {
 		t.Fatalf("an issued key, embeddings: %d %s", r.Status, r.Body)
 	}
+	// A client's X-Request-Id names its answers in the logs; sent twice,
+	// it is still two answers, each billed (the ledger's own batch ids
+	// keep a replay from writing twice, not the client's id).
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, env.URL+"/v1/chat/completions", strings.NewReader(chat))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("X-Request-Id", "client-chosen-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := gatewaytest.ReadResponse(t, resp); r.Status != 200 || r.Header.Get("X-Request-Id") != "client-chosen-1" {
+			t.Fatalf("under a client's request id: %d %s %q", r.Status, r.Body, r.Header.Get("X-Request-Id"))
+		}
+	}
 	if r := post(gatewaytest.ClientKey, "/v1/chat/completions", chat); r.Status != 200 {
 		t.Fatalf("an operator key: %d", r.Status)
 	}
@@ -88,8 +103,8 @@ func TestIssuedKeys(t *testing.T) {
 	for _, row := range rows {
 		requests += row.Requests
 	}
-	if err != nil || requests != 4 {
-		t.Errorf("the ledger: %v, %d requests, want 4: %+v", err, requests, rows)
+	if err != nil || requests != 6 {
+		t.Errorf("the ledger: %v, %d requests, want 6: %+v", err, requests, rows)
 	}
 	bal, _ := db.Balance(ctx, "acme")
 	if bal >= store.FromDollars(1) || bal <= 0 {

@@ -84,6 +84,12 @@ var postgresMigrations = []string{
 		spent BIGINT NOT NULL,
 		PRIMARY KEY (key_id, window_start)
 	);`,
+	// 2: exactly once per batch rather than per request id (see SQLite's).
+	`CREATE TABLE ledger_batches (
+		id TEXT PRIMARY KEY,
+		written_at BIGINT NOT NULL
+	);
+	ALTER TABLE usage DROP CONSTRAINT usage_request_id_key;`,
 }
 
 func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
@@ -34,6 +35,9 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 type sqlStore struct {
 	db *sql.DB
 	d  *dialect
+
+	mu    sync.Mutex
+	stmts map[stmtKey]*sql.Stmt // the ledger's inserts, prepared once each
 }
 
 // dialect is what differs between the databases.
@@ -95,9 +99,9 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 
 // sqliteMigrations are the schema's versions, applied in order, each
 // once. Append; never edit one that has shipped. postgresMigrations must
-// stay the same schema. Every index costs each billed answer's write: the
-// ledger's request_id needs none (the usage table's unique one admits each
-// debit once), and reports read usage by time.
+// stay the same schema. Every index costs each billed answer's write, so
+// the ledger's tables have none but their row ids: a batch's id admits its
+// records once, and reports scan usage by time.
 var sqliteMigrations = []string{
 	// 1: workspaces, keys, the credit ledger and usage.
 	`CREATE TABLE workspaces (
@@ -153,6 +157,34 @@ var sqliteMigrations = []string{
 		spent INTEGER NOT NULL,
 		PRIMARY KEY (key_id, window_start)
 	);`,
+	// 2: the ledger is written exactly once per batch rather than per
+	// request id: a request id may be the client's own X-Request-Id, so
+	// two answers can share one, and both are billed. SQLite drops a
+	// column's UNIQUE only by rebuilding the table.
+	`CREATE TABLE ledger_batches (
+		id TEXT PRIMARY KEY,
+		written_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE usage_v2 (
+		id INTEGER PRIMARY KEY,
+		request_id TEXT NOT NULL,
+		key_id INTEGER NOT NULL,
+		workspace_id INTEGER NOT NULL,
+		model TEXT NOT NULL,
+		prompt_tokens INTEGER NOT NULL,
+		completion_tokens INTEGER NOT NULL,
+		cached_tokens INTEGER NOT NULL,
+		cache_write_tokens INTEGER NOT NULL,
+		reasoning_tokens INTEGER NOT NULL,
+		cost INTEGER NOT NULL,
+		status INTEGER NOT NULL,
+		partial INTEGER NOT NULL,
+		started_at INTEGER NOT NULL,
+		finished_at INTEGER NOT NULL
+	);
+	INSERT INTO usage_v2 SELECT * FROM usage;
+	DROP TABLE usage;
+	ALTER TABLE usage_v2 RENAME TO usage;`,
 }
 
 // Migrate implements Store. The version table is read and written in one
@@ -191,7 +223,14 @@ func (s *sqlStore) Migrate(ctx context.Context) error {
 	return tx.Commit()
 }
 
-func (s *sqlStore) Close() error { return s.db.Close() }
+func (s *sqlStore) Close() error {
+	s.mu.Lock()
+	for _, stmt := range s.stmts {
+		stmt.Close()
+	}
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 func (s *sqlStore) CreateWorkspace(ctx context.Context, name string) (Workspace, error) {
 	if strings.TrimSpace(name) == "" {
@@ -398,60 +437,49 @@ func (s *sqlStore) Balance(ctx context.Context, workspace string) (USD, error) {
 
 // Record implements Store: each record and its debit in one transaction,
 // a request id already recorded skipped (a replay writes nothing twice).
-func (s *sqlStore) Record(ctx context.Context, recs []UsageRecord) error {
+func (s *sqlStore) Record(ctx context.Context, batches ...Batch) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	// A batch is a few statements, whatever its size: the usage rows in
-	// one insert that returns which were new (a replay's are not), their
-	// debits in another, then one sum per workspace and per key window.
-	for len(recs) > 0 {
-		n := min(len(recs), recordChunk)
-		if err := s.recordChunk(ctx, tx, recs[:n]); err != nil {
+	for _, b := range batches {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO ledger_batches (id, written_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`),
+			b.ID, time.Now().UnixMilli())
+		if err != nil {
 			return err
 		}
-		recs = recs[n:]
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return err
+			}
+			continue // written before: a replay
+		}
+		if err := s.recordBatch(ctx, tx, b.Records); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
 
-// recordChunk is the rows a statement takes: 256 × 14 values, within both
-// databases' limit of bound values.
-const recordChunk = 256
-
-func (s *sqlStore) recordChunk(ctx context.Context, tx *sql.Tx, recs []UsageRecord) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO usage (request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
-		cached_tokens, cache_write_tokens, reasoning_tokens, cost, status, partial, started_at, finished_at) VALUES `)
-	args := make([]any, 0, len(recs)*14)
-	for i := range recs {
-		r := &recs[i]
-		if i > 0 {
-			q.WriteByte(',')
+// recordBatch writes a batch's usage rows, then their debits, then one
+// sum per workspace and per key window. Rows go in by prepared statements
+// of a power-of-two count of rows each, so that neither database parses a
+// statement per batch nor per row.
+func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, recs []UsageRecord) error {
+	args := make([]any, 0, min(len(recs), maxRows)*len(usageColumns))
+	for rest := recs; len(rest) > 0; {
+		n := rowsPerStatement(len(rest))
+		args = args[:0]
+		for i := range rest[:n] {
+			r := &rest[i]
+			args = append(args, r.RequestID, r.KeyID, r.WorkspaceID, r.Model, r.Prompt, r.Completion, r.Cached, r.CacheWrite,
+				r.Reasoning, int64(r.Cost), r.Status, r.Partial, r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli())
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, r.RequestID, r.KeyID, r.WorkspaceID, r.Model, r.Prompt, r.Completion, r.Cached, r.CacheWrite, r.Reasoning,
-			int64(r.Cost), r.Status, r.Partial, r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli())
-	}
-	q.WriteString(` ON CONFLICT (request_id) DO NOTHING RETURNING request_id`)
-	rows, err := tx.QueryContext(ctx, s.q(q.String()), args...)
-	if err != nil {
-		return err
-	}
-	inserted := make(map[string]bool, len(recs))
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+		if err := s.insertRows(ctx, tx, usageInsert, n, args); err != nil {
 			return err
 		}
-		inserted[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+		rest = rest[n:]
 	}
 
 	type window struct {
@@ -460,30 +488,28 @@ func (s *sqlStore) recordChunk(ctx context.Context, tx *sql.Tx, recs []UsageReco
 	}
 	balances := map[int64]int64{}
 	spends := map[window]int64{}
-	q.Reset()
-	q.WriteString(`INSERT INTO credit_ledger (workspace_id, amount, request_id, note, created_at) VALUES `)
-	args = args[:0]
+	debits := make([]*UsageRecord, 0, len(recs))
 	for i := range recs {
 		r := &recs[i]
-		if !inserted[r.RequestID] || r.Cost == 0 {
-			continue // recorded already (a replay), or nothing to debit
+		if r.Cost == 0 {
+			continue // nothing to debit
 		}
-		inserted[r.RequestID] = false // a request id twice in one batch is debited once
-		if len(args) > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?, ?, ?, ?, ?)")
-		args = append(args, r.WorkspaceID, -int64(r.Cost), r.RequestID, r.Model, r.FinishedAt.UnixMilli())
+		debits = append(debits, r)
 		balances[r.WorkspaceID] -= int64(r.Cost)
 		if !r.WindowStart.IsZero() {
 			spends[window{r.KeyID, r.WindowStart.UnixMilli()}] += int64(r.Cost)
 		}
 	}
-	if len(args) == 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
-		return err
+	for rest := debits; len(rest) > 0; {
+		n := rowsPerStatement(len(rest))
+		args = args[:0]
+		for _, r := range rest[:n] {
+			args = append(args, r.WorkspaceID, -int64(r.Cost), r.RequestID, r.Model, r.FinishedAt.UnixMilli())
+		}
+		if err := s.insertRows(ctx, tx, debitInsert, n, args); err != nil {
+			return err
+		}
+		rest = rest[n:]
 	}
 	for ws, amount := range balances {
 		if _, err := tx.ExecContext(ctx, s.q(addBalance), ws, amount); err != nil {
@@ -496,6 +522,77 @@ func (s *sqlStore) recordChunk(ctx context.Context, tx *sql.Tx, recs []UsageReco
 		}
 	}
 	return nil
+}
+
+// The ledger's multi-row inserts.
+var (
+	usageColumns = []string{"request_id", "key_id", "workspace_id", "model", "prompt_tokens", "completion_tokens",
+		"cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "status", "partial", "started_at", "finished_at"}
+	usageInsert = rowsInsert{table: "usage", columns: usageColumns}
+	debitInsert = rowsInsert{table: "credit_ledger", columns: []string{"workspace_id", "amount", "request_id", "note", "created_at"}}
+)
+
+// rowsInsert is an insert of many rows into a table's columns.
+type rowsInsert struct {
+	table   string
+	columns []string
+}
+
+// maxRows is the most rows one statement takes: 256 × 14 values stay
+// within both databases' limits of bound values.
+const maxRows = 256
+
+// rowsPerStatement is the largest power of two of rows, up to maxRows,
+// that n rows fill: a batch of n is written by at most log2(maxRows)+1
+// statements, each prepared once.
+func rowsPerStatement(n int) int {
+	r := maxRows
+	for r > n {
+		r >>= 1
+	}
+	return r
+}
+
+// insertRows runs ins for n rows of args, preparing its statement once.
+func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, ins rowsInsert, n int, args []any) error {
+	stmt, err := s.prepared(ctx, ins, n)
+	if err != nil {
+		return err
+	}
+	_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	return err
+}
+
+func (s *sqlStore) prepared(ctx context.Context, ins rowsInsert, n int) (*sql.Stmt, error) {
+	key := stmtKey{ins.table, n}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if stmt := s.stmts[key]; stmt != nil {
+		return stmt, nil
+	}
+	var q strings.Builder
+	q.WriteString("INSERT INTO " + ins.table + " (" + strings.Join(ins.columns, ", ") + ") VALUES ")
+	row := "(" + strings.Repeat("?, ", len(ins.columns)-1) + "?)"
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(row)
+	}
+	stmt, err := s.db.PrepareContext(ctx, s.q(q.String()))
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[stmtKey]*sql.Stmt{}
+	}
+	s.stmts[key] = stmt
+	return stmt, nil
+}
+
+type stmtKey struct {
+	table string
+	rows  int
 }
 
 func (s *sqlStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {

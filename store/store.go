@@ -147,6 +147,9 @@ func IsIssued(s string) bool { return strings.HasPrefix(s, KeyPrefix) && len(s) 
 
 // UsageRecord is one billed answer.
 type UsageRecord struct {
+	// RequestID ties the record to the answer's logs. It is the client's
+	// X-Request-Id when it sent one, so it need not be unique: two answers
+	// under one id are two records.
 	RequestID   string
 	KeyID       int64
 	WorkspaceID int64
@@ -164,6 +167,21 @@ type UsageRecord struct {
 	// WindowStart is the start of the key's spend-limit window the cost
 	// counts in; zero for a key without a limit.
 	WindowStart time.Time
+}
+
+// A Batch is usage records written together and exactly once: a write
+// repeated under the same ID — the replay of a batch whose first write
+// failed, or only seemed to — writes nothing.
+type Batch struct {
+	ID      string
+	Records []UsageRecord
+}
+
+// NewBatchID makes a batch id unique across replicas: 16 random bytes.
+func NewBatchID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand's documented contract)
+	return hex.EncodeToString(b[:])
 }
 
 // UsageFilter selects usage for a report.
@@ -202,9 +220,9 @@ type Store interface {
 	AddCredit(ctx context.Context, workspace string, amount USD, note string) error
 	// Balance is the signed sum of a workspace's credit ledger.
 	Balance(ctx context.Context, workspace string) (USD, error)
-	// Record writes usage records and their debits, exactly once per
-	// request id.
-	Record(ctx context.Context, recs []UsageRecord) error
+	// Record writes batches of usage records, each record with its debit,
+	// in one transaction; a batch already written is skipped.
+	Record(ctx context.Context, batches ...Batch) error
 	Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error)
 	// Balances is every workspace's balance, by workspace id.
 	Balances(ctx context.Context) (map[int64]USD, error)

@@ -142,12 +142,13 @@ func suite(t *testing.T, s store.Store) {
 		{RequestID: "req_1", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "google/gemini-3-flash", Prompt: 100, Completion: 20, Cost: store.FromDollars(0.25), Status: 200, StartedAt: now, FinishedAt: now, WindowStart: window},
 		{RequestID: "req_2", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "anthropic/claude-haiku-4-5", Prompt: 50, Completion: 5, Cost: store.FromDollars(0.5), Status: 200, Partial: true, StartedAt: now, FinishedAt: now, WindowStart: window},
 	}
-	if err := s.Record(ctx, recs); err != nil {
+	batch := store.Batch{ID: store.NewBatchID(), Records: recs}
+	if err := s.Record(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	// A replay (after a spill) records nothing twice, nor does a request
-	// id twice in one batch.
-	if err := s.Record(ctx, append(recs, recs...)); err != nil {
+	// A replay (after a spill) writes nothing twice, alone or beside a
+	// new batch.
+	if err := s.Record(ctx, batch, batch); err != nil {
 		t.Fatal(err)
 	}
 	if bal, err := s.Balance(ctx, "acme"); err != nil || bal != store.FromDollars(9.25) {
@@ -169,16 +170,49 @@ func suite(t *testing.T, s store.Store) {
 	if rows, err := s.Usage(ctx, store.UsageFilter{KeyPrefix: k2.Prefix}); err != nil || len(rows) != 0 {
 		t.Errorf("usage of a key that made none: %v %+v", err, rows)
 	}
-	// A new request id twice in one batch is recorded and debited once.
+	// Two answers under one request id (a client's X-Request-Id) are two
+	// records, each debited: the id is the client's, not the ledger's.
 	r3 := store.UsageRecord{RequestID: "req_3", KeyID: k1.ID, WorkspaceID: ws.ID, Model: "m", Cost: store.FromDollars(0.05), Status: 200, StartedAt: now, FinishedAt: now, WindowStart: window}
-	if err := s.Record(ctx, []store.UsageRecord{r3, r3}); err != nil {
+	if err := s.Record(ctx, store.Batch{ID: store.NewBatchID(), Records: []store.UsageRecord{r3, r3}}, store.Batch{ID: store.NewBatchID(), Records: []store.UsageRecord{r3}}); err != nil {
 		t.Fatal(err)
 	}
-	if bal, _ := s.Balance(ctx, "acme"); bal != store.FromDollars(9.2) {
-		t.Errorf("balance %v after a duplicated record, want 9.2", bal.Dollars())
+	if bal, _ := s.Balance(ctx, "acme"); bal != store.FromDollars(9.1) {
+		t.Errorf("balance %v after three answers under one request id, want 9.1", bal.Dollars())
 	}
-	if b, _ := s.Balances(ctx); b[ws.ID] != store.FromDollars(9.2) {
-		t.Errorf("the kept balance %v, want 9.2", b[ws.ID].Dollars())
+	if b, _ := s.Balances(ctx); b[ws.ID] != store.FromDollars(9.1) {
+		t.Errorf("the kept balance %v, want 9.1", b[ws.ID].Dollars())
+	}
+	if rows, _ := s.Usage(ctx, store.UsageFilter{Workspace: "acme", Since: now.Add(-time.Hour)}); len(rows) != 3 || rows[2].Model != "m" || rows[2].Requests != 3 {
+		t.Errorf("usage after three answers under one request id: %+v", rows)
+	}
+
+	// A batch of every size from 1 to 300 goes in whole: the statements
+	// are of power-of-two rows, so each size takes its own mix of them.
+	before, _ := s.Balance(ctx, "acme")
+	var want store.USD
+	for n := 1; n <= 300; n += 37 {
+		recs := make([]store.UsageRecord, n)
+		for i := range recs {
+			recs[i] = store.UsageRecord{RequestID: "req_n" + strconv.Itoa(i), KeyID: k2.ID, WorkspaceID: ws.ID, Model: "sized",
+				Cost: store.USD(i % 3), Status: 200, StartedAt: now, FinishedAt: now} // some cost nothing: no debit
+			want += recs[i].Cost
+		}
+		if err := s.Record(ctx, store.Batch{ID: store.NewBatchID(), Records: recs}); err != nil {
+			t.Fatalf("a batch of %d: %v", n, err)
+		}
+	}
+	if bal, _ := s.Balance(ctx, "acme"); before-bal != want {
+		t.Errorf("batches of many sizes debited %d, want %d", before-bal, want)
+	}
+	var sized int64
+	rows, _ = s.Usage(ctx, store.UsageFilter{Workspace: "acme", Since: now.Add(-time.Hour)})
+	for _, r := range rows {
+		if r.Model == "sized" {
+			sized += r.Requests
+		}
+	}
+	if sized != 1+38+75+112+149+186+223+260+297 {
+		t.Errorf("batches of many sizes recorded %d records", sized)
 	}
 }
 

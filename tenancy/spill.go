@@ -4,38 +4,44 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"sync"
 
 	"github.com/opentoken/opentoken/store"
 )
 
-// spill is an append-only file of usage records the database could not
+// spill is an append-only file of usage batches the database could not
 // take, one JSON object a line. It is read whole and cleared of what a
-// replay wrote; records appended meanwhile stay.
+// replay wrote; batches appended meanwhile stay.
 type spill struct {
 	path string
 	mu   sync.Mutex
-	n    int // records in the file, -1 when unknown (before the first read)
+	n    int // batches in the file, -1 when unknown (before the first read)
 }
 
-func (s *spill) write(recs []store.UsageRecord) error {
+func (s *spill) write(b store.Batch) error {
 	if s.path == "" {
 		return errors.New("no spill file is configured")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := os.OpenFile(s.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(s.path, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o600)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	for i := range recs {
-		if err := enc.Encode(&recs[i]); err != nil {
-			f.Close()
-			return err
+	// A line a crash cut short is ended first, so that it does not run
+	// into this one and take it down with it.
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], st.Size()-1); err == nil && last[0] != '\n' {
+			w.WriteByte('\n')
 		}
+	}
+	if err := json.NewEncoder(w).Encode(&b); err != nil {
+		f.Close()
+		return err
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -47,29 +53,29 @@ func (s *spill) write(recs []store.UsageRecord) error {
 		f.Close()
 		return err
 	}
-	s.n = max(s.n, 0) + len(recs)
+	s.n = max(s.n, 0) + 1
 	return f.Close()
 }
 
-// pending reports whether the file may hold records.
+// pending reports whether the file may hold batches.
 func (s *spill) pending() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.path != "" && s.n != 0
 }
 
-func (s *spill) read() ([]store.UsageRecord, error) {
+func (s *spill) read() ([]store.Batch, error) {
 	if s.path == "" {
 		return nil, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	recs, err := readRecords(s.path)
-	s.n = len(recs)
-	return recs, err
+	batches, err := readBatches(s.path)
+	s.n = len(batches)
+	return batches, err
 }
 
-func readRecords(path string) ([]store.UsageRecord, error) {
+func readBatches(path string) ([]store.Batch, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -78,30 +84,36 @@ func readRecords(path string) ([]store.UsageRecord, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var recs []store.UsageRecord
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var r store.UsageRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			continue // a line cut by a crash: the rest is still good
+	var batches []store.Batch
+	r := bufio.NewReader(f)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 {
+			var b store.Batch
+			if json.Unmarshal(line, &b) == nil && b.ID != "" {
+				batches = append(batches, b)
+			} // else a line cut by a crash: the rest is still good
 		}
-		recs = append(recs, r)
+		if errors.Is(err, io.EOF) {
+			return batches, nil
+		}
+		if err != nil {
+			return batches, err
+		}
 	}
-	return recs, sc.Err()
 }
 
-// clear removes the first n records, those a replay wrote; the file is
+// clear removes the first n batches, those a replay wrote; the file is
 // rewritten whole and renamed over the old, so a crash leaves one or the
 // other.
 func (s *spill) clear(n int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	recs, err := readRecords(s.path)
+	batches, err := readBatches(s.path)
 	if err != nil {
 		return err
 	}
-	rest := recs[min(n, len(recs)):]
+	rest := batches[min(n, len(batches)):]
 	tmp := s.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,7 @@ import (
 const (
 	DefaultRefresh   = 500 * time.Millisecond
 	DefaultQueueSize = 10000
-	batchSize        = 256
+	batchSize        = 1024
 	batchWait        = 100 * time.Millisecond
 )
 
@@ -55,11 +56,17 @@ type Tenancy struct {
 	mu         sync.Mutex
 	pendingWS  map[int64]store.USD
 	pendingKey map[int64]store.USD
-	// spilledHere are the records this process billed and spilled: when a
-	// replay writes them, they leave the pending money.
-	spilledHere map[string]store.UsageRecord
+	// spilledHere are the batches this process billed and spilled, by
+	// batch id: when a replay writes them, they leave the pending money.
+	spilledHere map[string][]store.UsageRecord
+	// queued are the records billed and not yet taken by the writer, at
+	// most queueSize. Bill appends under mu and wakes the writer only when
+	// a batch is full, so that an answer costs no goroutine switch.
+	queued    []store.UsageRecord
+	queueSize int
+	closed    bool // Close began: a late Bill goes straight to the file
 
-	queue   chan store.UsageRecord
+	kick    chan struct{} // a batch is full
 	flushes chan chan struct{}
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -90,9 +97,7 @@ func Start(ctx context.Context, opt Options) (*Tenancy, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
-	t := &Tenancy{db: opt.Store, log: opt.Log, refresh: opt.Refresh, spill: &spill{path: opt.SpillPath, n: -1},
-		pendingWS: map[int64]store.USD{}, pendingKey: map[int64]store.USD{}, spilledHere: map[string]store.UsageRecord{},
-		queue: make(chan store.UsageRecord, opt.QueueSize), flushes: make(chan chan struct{}), stop: make(chan struct{})}
+	t := newTenancy(opt)
 	if err := t.load(ctx); err != nil {
 		return nil, err
 	}
@@ -101,6 +106,13 @@ func Start(ctx context.Context, opt Options) (*Tenancy, error) {
 	go t.refreshLoop()
 	go t.writeLoop()
 	return t, nil
+}
+
+// newTenancy is a Tenancy neither loaded nor started.
+func newTenancy(opt Options) *Tenancy {
+	return &Tenancy{db: opt.Store, log: opt.Log, refresh: opt.Refresh, spill: &spill{path: opt.SpillPath, n: -1},
+		pendingWS: map[int64]store.USD{}, pendingKey: map[int64]store.USD{}, spilledHere: map[string][]store.UsageRecord{},
+		queueSize: opt.QueueSize, kick: make(chan struct{}, 1), flushes: make(chan chan struct{}), stop: make(chan struct{})}
 }
 
 // load reads the database into a new view.
@@ -212,54 +224,58 @@ func dollars(u store.USD) string { return strconv.FormatFloat(u.Dollars(), 'f', 
 
 // Bill records what an answer cost: at once in memory, so that the next
 // request is checked against it, and in the ledger through the queue. It
-// never blocks: a full queue spills to the file.
+// never blocks on the database: a full queue, or one already closed,
+// spills the record to the file.
 func (t *Tenancy) Bill(rec store.UsageRecord) {
 	t.mu.Lock()
 	t.pendingWS[rec.WorkspaceID] += rec.Cost
 	t.pendingKey[rec.KeyID] += rec.Cost
+	if t.closed || len(t.queued) >= t.queueSize {
+		t.mu.Unlock()
+		t.spillBatch(store.Batch{ID: store.NewBatchID(), Records: []store.UsageRecord{rec}})
+		return
+	}
+	t.queued = append(t.queued, rec)
+	full := len(t.queued) == batchSize
 	t.mu.Unlock()
-	select {
-	case t.queue <- rec:
-	default:
-		t.spillBatch([]store.UsageRecord{rec})
+	if full {
+		select {
+		case t.kick <- struct{}{}:
+		default: // already woken
+		}
 	}
 }
 
-// writeLoop writes the queue to the ledger in batches.
+// writeLoop writes the queue to the ledger when a batch is full, every
+// batchWait, on Flush, and once more when Close stops it.
 func (t *Tenancy) writeLoop() {
 	defer t.done.Done()
-	batch := make([]store.UsageRecord, 0, batchSize)
-	timer := time.NewTimer(batchWait)
-	defer timer.Stop()
+	tick := time.NewTicker(batchWait)
+	defer tick.Stop()
+	var spare []store.UsageRecord // the slice written last, reused
 	for {
+		var done chan struct{}
+		stopping := false
 		select {
-		case rec, ok := <-t.queue:
-			if !ok {
-				t.flush(batch)
-				return
-			}
-			batch = append(batch, rec)
-			if len(batch) < batchSize {
-				continue
-			}
-		case done := <-t.flushes:
-			for drained := false; !drained; {
-				select {
-				case rec := <-t.queue:
-					batch = append(batch, rec)
-				default:
-					drained = true
-				}
-			}
-			t.flush(batch)
-			batch = batch[:0]
-			close(done)
-			continue
-		case <-timer.C:
+		case <-t.kick:
+		case <-tick.C:
+		case done = <-t.flushes:
+		case <-t.stop:
+			stopping = true
 		}
-		t.flush(batch)
-		batch = batch[:0]
-		timer.Reset(batchWait)
+		t.mu.Lock()
+		recs := t.queued
+		t.queued = spare[:0]
+		t.closed = stopping
+		t.mu.Unlock()
+		t.write(recs)
+		spare = recs
+		if done != nil {
+			close(done)
+		}
+		if stopping {
+			return
+		}
 	}
 }
 
@@ -270,31 +286,34 @@ func (t *Tenancy) Flush() {
 	<-done
 }
 
-// flush writes a batch, or spills it when the database refuses.
-func (t *Tenancy) flush(batch []store.UsageRecord) {
-	if len(batch) == 0 {
+// write writes records to the ledger as one batch, or spills them when
+// the database refuses. recs is reused once write returns.
+func (t *Tenancy) write(recs []store.UsageRecord) {
+	if len(recs) == 0 {
 		return
 	}
+	b := store.Batch{ID: store.NewBatchID(), Records: recs}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := t.db.Record(ctx, batch); err != nil {
-		t.log.Warn("tenancy: the database could not take usage records; spilling them", "records", len(batch), "err", err)
-		t.spillBatch(batch)
+	if err := t.db.Record(ctx, b); err != nil {
+		t.log.Warn("tenancy: the database could not take usage records; spilling them", "records", len(recs), "err", err)
+		b.Records = slices.Clone(recs)
+		t.spillBatch(b)
 		return
 	}
-	t.settled(batch)
+	t.settled(recs)
 }
 
-// spillBatch writes records to the spill file, to be replayed.
-func (t *Tenancy) spillBatch(recs []store.UsageRecord) {
-	if err := t.spill.write(recs); err != nil {
-		t.log.Error("tenancy: the spill file failed; records are lost", "records", len(recs), "err", err)
+// spillBatch writes a batch to the spill file, to be replayed. Its id
+// goes with it: should the database have taken it after all (an answer
+// lost on the way back), the replay writes nothing twice.
+func (t *Tenancy) spillBatch(b store.Batch) {
+	if err := t.spill.write(b); err != nil {
+		t.log.Error("tenancy: the spill file failed; records are lost", "records", len(b.Records), "err", err)
 		return
 	}
 	t.mu.Lock()
-	for _, r := range recs {
-		t.spilledHere[r.RequestID] = r
-	}
+	t.spilledHere[b.ID] = b.Records
 	t.mu.Unlock()
 }
 
@@ -309,34 +328,35 @@ func (t *Tenancy) settled(recs []store.UsageRecord) {
 	}
 }
 
-// replay writes the spilled records to the database; the ledger takes
-// each request id once, so a replay interrupted and repeated writes
-// nothing twice.
+// replay writes the spilled batches to the database; each batch is
+// written once, so a replay interrupted and repeated writes nothing twice.
 func (t *Tenancy) replay(ctx context.Context) {
-	recs, err := t.spill.read()
-	if err != nil || len(recs) == 0 {
+	batches, err := t.spill.read()
+	if err != nil || len(batches) == 0 {
 		if err != nil {
 			t.log.Error("tenancy: the spill file cannot be read", "err", err)
 		}
 		return
 	}
-	if err := t.db.Record(ctx, recs); err != nil {
+	if err := t.db.Record(ctx, batches...); err != nil {
 		return // still away; the next refresh tries again
 	}
-	if err := t.spill.clear(len(recs)); err != nil {
+	if err := t.spill.clear(len(batches)); err != nil {
 		t.log.Error("tenancy: the spill file cannot be cleared", "err", err)
 	}
 	var mine []store.UsageRecord
+	records := 0
 	t.mu.Lock()
-	for _, r := range recs {
-		if own, ok := t.spilledHere[r.RequestID]; ok {
-			mine = append(mine, own)
-			delete(t.spilledHere, r.RequestID)
+	for _, b := range batches {
+		records += len(b.Records)
+		if own, ok := t.spilledHere[b.ID]; ok {
+			mine = append(mine, own...)
+			delete(t.spilledHere, b.ID)
 		}
 	}
 	t.mu.Unlock()
 	t.settled(mine)
-	t.log.Info("tenancy: spilled usage records written to the database", "records", len(recs))
+	t.log.Info("tenancy: spilled usage records written to the database", "records", records)
 }
 
 // Close stops refreshing, writes what is queued (spilling what the
@@ -344,7 +364,6 @@ func (t *Tenancy) replay(ctx context.Context) {
 // is recorded.
 func (t *Tenancy) Close() error {
 	close(t.stop)
-	close(t.queue)
 	t.done.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -3,7 +3,9 @@ package tenancy
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,18 +14,22 @@ import (
 	"github.com/opentoken/opentoken/store"
 )
 
-// flaky is a store whose writes fail while down is set: a database that
-// went away.
+// flaky is a store whose writes fail while down is set (a database that
+// went away), or, while lostAck is set, are made but reported failed (an
+// answer lost on its way back).
 type flaky struct {
 	store.Store
-	down atomic.Bool
+	down, lostAck atomic.Bool
 }
 
-func (f *flaky) Record(ctx context.Context, recs []store.UsageRecord) error {
+func (f *flaky) Record(ctx context.Context, batches ...store.Batch) error {
 	if f.down.Load() {
 		return errors.New("connection refused")
 	}
-	return f.Store.Record(ctx, recs)
+	if err := f.Store.Record(ctx, batches...); err != nil || !f.lostAck.Load() {
+		return err
+	}
+	return errors.New("connection reset by peer")
 }
 
 func setup(t *testing.T) (*flaky, *Tenancy, string) {
@@ -140,27 +146,107 @@ func TestLedger(t *testing.T) {
 	tn.Bill(rec("a"))
 	tn.Bill(rec("b"))
 	tn.Flush()
-	if recs, _ := readRecords(spillPath); len(recs) != 2 {
-		t.Fatalf("spilled %d records, want 2", len(recs))
+	if n := spilledRecords(t, spillPath); n != 2 {
+		t.Fatalf("spilled %d records, want 2", n)
+	}
+	if err := tn.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if info := tn.Info(&Principal{Key: &k}); info.Balance != store.FromDollars(8) {
+		t.Errorf("while spilled the balance is %v, want 8", info.Balance.Dollars())
 	}
 	db.down.Store(false)
 	tn.replay(ctx)
 	tn.replay(ctx) // a second replay writes nothing twice
-	if recs, _ := readRecords(spillPath); len(recs) != 0 {
-		t.Errorf("%d records left in the spill file", len(recs))
+	if n := spilledRecords(t, spillPath); n != 0 {
+		t.Errorf("%d records left in the spill file", n)
 	}
+
+	// The database takes a batch but its answer is lost: the batch is
+	// spilled, and its replay writes nothing twice.
+	db.lostAck.Store(true)
 	tn.Bill(rec("c"))
-	tn.Bill(rec("a")) // a duplicate request id is recorded once
+	tn.Flush()
+	db.lostAck.Store(false)
+	if n := spilledRecords(t, spillPath); n != 1 {
+		t.Fatalf("spilled %d records after a lost answer, want 1", n)
+	}
+	tn.replay(ctx)
+
+	tn.Bill(rec("a")) // the same request id again is another answer
 	if err := tn.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if bal, _ := db.Balance(ctx, "acme"); bal != store.FromDollars(7) {
-		t.Errorf("balance %v, want 7 (three answers of $1)", bal.Dollars())
+	tn.Bill(rec("late")) // an answer finished after Close goes to the file
+	if n := spilledRecords(t, spillPath); n != 1 {
+		t.Errorf("%d records spilled after Close, want 1", n)
+	}
+	if bal, _ := db.Balance(ctx, "acme"); bal != store.FromDollars(6) {
+		t.Errorf("balance %v, want 6 (four answers of $1)", bal.Dollars())
 	}
 	rows, _ := db.Usage(ctx, store.UsageFilter{})
-	if len(rows) != 1 || rows[0].Requests != 3 {
+	if len(rows) != 1 || rows[0].Requests != 4 {
 		t.Errorf("usage %+v", rows)
 	}
+}
+
+// TestQueueBound: a queue at its bound spills rather than grows or
+// blocks; a full batch wakes the writer.
+func TestQueueBound(t *testing.T) {
+	spillPath := filepath.Join(t.TempDir(), "spill.jsonl")
+	bound := batchSize + 100
+	tn := newTenancy(Options{SpillPath: spillPath, QueueSize: bound})
+	for i := range bound + 5 {
+		tn.Bill(store.UsageRecord{RequestID: strconv.Itoa(i), KeyID: 1, WorkspaceID: 1, Model: "m", Cost: 1})
+	}
+	if n := spilledRecords(t, spillPath); len(tn.queued) != bound || n != 5 {
+		t.Errorf("%d queued and %d spilled of %d with a bound of %d", len(tn.queued), n, bound+5, bound)
+	}
+	select {
+	case <-tn.kick:
+	default:
+		t.Error("a full batch did not wake the writer")
+	}
+	if tn.pendingWS[1] != store.USD(bound+5) {
+		t.Errorf("pending %d, want every record's cost, spilled or queued", tn.pendingWS[1])
+	}
+}
+
+// TestSpillSurvivesACutLine: a line cut by a crash does not take the
+// batches appended after it down with it.
+func TestSpillSurvivesACutLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spill.jsonl")
+	sp := &spill{path: path, n: -1}
+	rec := store.UsageRecord{RequestID: "r", Model: "m", Cost: 1}
+	if err := sp.write(store.Batch{ID: "one", Records: []store.UsageRecord{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"ID":"cut","Records":[{"Req`)
+	f.Close()
+	if err := sp.write(store.Batch{ID: "two", Records: []store.UsageRecord{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	batches, err := sp.read()
+	if err != nil || len(batches) != 2 || batches[0].ID != "one" || batches[1].ID != "two" {
+		t.Errorf("read %+v (%v), want batches one and two", batches, err)
+	}
+}
+
+func spilledRecords(t *testing.T, path string) int {
+	t.Helper()
+	batches, err := readBatches(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range batches {
+		n += len(b.Records)
+	}
+	return n
 }
 
 // TestRefreshWithinOneSecond: a key created in the database (by the CLI

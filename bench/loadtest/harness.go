@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -19,16 +20,17 @@ import (
 
 // Config is one harness run.
 type Config struct {
-	Root        string        // the module root, where binaries are built from
-	Work        string        // scratch directory for binaries
-	Trials      int           // interleaved rounds over every target
-	Duration    time.Duration // one measurement
-	Warmup      time.Duration // before each target's measurements in a round
-	Concurrency int           // the fixed concurrency of the throughput run
-	Rate        int           // the open-loop rate, requests/s, well below every target's saturation
-	Sweep       []int         // concurrencies of the saturation sweep
-	Latency     time.Duration // the mock's fixed latency
-	Portkey     string        // directory of an installed @portkey-ai/gateway; "" to skip
+	Root        string         // the module root, where binaries are built from
+	Work        string         // scratch directory for binaries
+	Trials      int            // interleaved rounds over every target
+	Duration    time.Duration  // one measurement
+	Warmup      time.Duration  // before each target's measurements in a round
+	Concurrency int            // the fixed concurrency of the throughput run
+	Rate        int            // the open-loop rate, requests/s, well below every target's saturation
+	Sweep       []int          // concurrencies of the saturation sweep
+	Latency     time.Duration  // the mock's fixed latency
+	Portkey     string         // directory of an installed @portkey-ai/gateway; "" to skip
+	Only        *regexp.Regexp // when set, only the targets whose names match are measured, and direct
 	Log         func(format string, args ...any)
 }
 
@@ -181,6 +183,9 @@ func Execute(cfg Config) (*Run, error) {
 	}
 
 	for _, t := range targets {
+		if cfg.Only != nil && !cfg.Only.MatchString(t.Name) && t != direct { // every latency is shown against direct's
+			continue
+		}
 		m := &Measured{Target: t, Sweep: map[int]float64{}}
 		if t.Process != nil {
 			m.ColdStart = t.Process.ColdStart
@@ -214,6 +219,9 @@ func Execute(cfg Config) (*Run, error) {
 		{Name: "OpenToken → Gemini", URL: claude.URL, Header: auth, Body: bytes.Replace(GatewayRequest("google/gemini-2.5-pro"), []byte(`"stream":false`), []byte(`"stream":true`), 1), Stream: true, Process: claude.Process},
 	}
 	for _, t := range streamTargets {
+		if cfg.Only != nil && !cfg.Only.MatchString(t.Name) {
+			continue
+		}
 		Closed(t, 1, cfg.Warmup)
 		r := Closed(t, 1, cfg.Duration)
 		if r.Errors > 0 {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,14 +33,23 @@ func main() {
 	sweep := flag.String("sweep", "1,8,32,128", "concurrencies of the saturation sweep")
 	latency := flag.Duration("latency", 0, "the mock upstream's fixed latency")
 	noPortkey := flag.Bool("no-portkey", false, "skip Portkey")
+	only := flag.String("targets", "", "measure only the targets whose names match this regular expression (a quick A/B; the goals need the full run)")
 	flag.Parse()
-	if err := run(*out, *trials, *duration, *warmup, *concurrency, *rate, *sweep, *latency, !*noPortkey); err != nil {
+	var filter *regexp.Regexp
+	if *only != "" {
+		var err error
+		if filter, err = regexp.Compile(*only); err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench: -targets:", err)
+			os.Exit(2)
+		}
+	}
+	if err := run(*out, *trials, *duration, *warmup, *concurrency, *rate, *sweep, *latency, !*noPortkey, filter); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, trials int, duration, warmup time.Duration, concurrency, rate int, sweep string, latency time.Duration, portkey bool) error {
+func run(out string, trials int, duration, warmup time.Duration, concurrency, rate int, sweep string, latency time.Duration, portkey bool, only *regexp.Regexp) error {
 	root, err := os.Getwd()
 	if err != nil {
 		return err
@@ -51,7 +61,7 @@ func run(out string, trials int, duration, warmup time.Duration, concurrency, ra
 	defer os.RemoveAll(work)
 	cfg := loadtest.Config{
 		Root: root, Work: work, Trials: trials, Duration: duration, Warmup: warmup,
-		Concurrency: concurrency, Rate: rate, Latency: latency,
+		Concurrency: concurrency, Rate: rate, Latency: latency, Only: only,
 		Log: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
 	}
 	for _, s := range strings.Split(sweep, ",") {
