@@ -17,8 +17,9 @@ var postgresDialect = &dialect{
 	migrations: postgresMigrations,
 	// Replicas starting at once take turns: the first migrates, the others
 	// find the work done.
-	lock:   `SELECT pg_advisory_xact_lock(7201702)`,
-	dollar: true,
+	lock:           `SELECT pg_advisory_xact_lock(7201702)`,
+	dollar:         true,
+	debitsInInsert: true,
 	day: func(col string) string {
 		return "to_char(to_timestamp(" + col + " / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 	},

@@ -37,7 +37,7 @@ type sqlStore struct {
 	d  *dialect
 
 	mu    sync.Mutex
-	stmts map[stmtKey]*sql.Stmt // the ledger's inserts, prepared once each
+	stmts map[int]*sql.Stmt // the ledger's inserts by their count of rows, prepared once each
 }
 
 // dialect is what differs between the databases.
@@ -52,6 +52,11 @@ type dialect struct {
 	day func(col string) string
 	// unique reports a unique-constraint violation.
 	unique func(error) bool
+	// debitsInInsert: the statement inserting usage rows inserts their
+	// debits too (PostgreSQL's data-modifying WITH). Otherwise (SQLite,
+	// whose write transaction excludes every other writer) a batch's
+	// debits are made from the rows after the largest id before it.
+	debitsInInsert bool
 }
 
 // q writes a query in the dialect's placeholders.
@@ -462,12 +467,21 @@ func (s *sqlStore) Record(ctx context.Context, batches ...Batch) error {
 	return tx.Commit()
 }
 
-// recordBatch writes a batch's usage rows, then their debits, then one
-// sum per workspace and per key window. Rows go in by prepared statements
-// of a power-of-two count of rows each, so that neither database parses a
-// statement per batch nor per row.
+// recordBatch writes a batch's usage rows and their debits, then one sum
+// per workspace and per key window. Rows go in by prepared statements of a
+// power-of-two count of rows each, so that neither database parses a
+// statement per batch nor per row, and a debit is made by the database
+// from its usage row rather than bound a second time.
 func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, recs []UsageRecord) error {
-	args := make([]any, 0, min(len(recs), maxRows)*len(usageColumns))
+	var floor int64
+	if !s.d.debitsInInsert {
+		// SQLite: this transaction is the only writer, so the batch's rows
+		// are those after the largest id now.
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM usage`).Scan(&floor); err != nil {
+			return err
+		}
+	}
+	args := make([]any, 0, min(len(recs), maxRows)*usageValues)
 	for rest := recs; len(rest) > 0; {
 		n := rowsPerStatement(len(rest))
 		args = args[:0]
@@ -476,10 +490,20 @@ func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, recs []UsageReco
 			args = append(args, r.RequestID, r.KeyID, r.WorkspaceID, r.Model, r.Prompt, r.Completion, r.Cached, r.CacheWrite,
 				r.Reasoning, int64(r.Cost), r.Status, r.Partial, r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli())
 		}
-		if err := s.insertRows(ctx, tx, usageInsert, n, args); err != nil {
+		stmt, err := s.usageInsert(ctx, n)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 			return err
 		}
 		rest = rest[n:]
+	}
+	if !s.d.debitsInInsert {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO credit_ledger (`+debitColumns+`)
+			SELECT `+debitOfUsage+` FROM usage WHERE id > ? AND cost <> 0 ORDER BY id`, floor); err != nil {
+			return err
+		}
 	}
 
 	type window struct {
@@ -488,35 +512,25 @@ func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, recs []UsageReco
 	}
 	balances := map[int64]int64{}
 	spends := map[window]int64{}
-	debits := make([]*UsageRecord, 0, len(recs))
 	for i := range recs {
 		r := &recs[i]
-		if r.Cost == 0 {
-			continue // nothing to debit
-		}
-		debits = append(debits, r)
 		balances[r.WorkspaceID] -= int64(r.Cost)
 		if !r.WindowStart.IsZero() {
 			spends[window{r.KeyID, r.WindowStart.UnixMilli()}] += int64(r.Cost)
 		}
 	}
-	for rest := debits; len(rest) > 0; {
-		n := rowsPerStatement(len(rest))
-		args = args[:0]
-		for _, r := range rest[:n] {
-			args = append(args, r.WorkspaceID, -int64(r.Cost), r.RequestID, r.Model, r.FinishedAt.UnixMilli())
-		}
-		if err := s.insertRows(ctx, tx, debitInsert, n, args); err != nil {
-			return err
-		}
-		rest = rest[n:]
-	}
 	for ws, amount := range balances {
+		if amount == 0 {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, s.q(addBalance), ws, amount); err != nil {
 			return err
 		}
 	}
 	for w, amount := range spends {
+		if amount == 0 {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, s.q(addSpend), w.key, w.start, amount); err != nil {
 			return err
 		}
@@ -524,19 +538,15 @@ func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, recs []UsageReco
 	return nil
 }
 
-// The ledger's multi-row inserts.
-var (
-	usageColumns = []string{"request_id", "key_id", "workspace_id", "model", "prompt_tokens", "completion_tokens",
-		"cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "status", "partial", "started_at", "finished_at"}
-	usageInsert = rowsInsert{table: "usage", columns: usageColumns}
-	debitInsert = rowsInsert{table: "credit_ledger", columns: []string{"workspace_id", "amount", "request_id", "note", "created_at"}}
+// The ledger's columns: a usage row, and the debit made of it (answers
+// that cost nothing have none).
+const (
+	usageColumns = `request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
+		cached_tokens, cache_write_tokens, reasoning_tokens, cost, status, partial, started_at, finished_at`
+	usageValues  = 14
+	debitColumns = `workspace_id, amount, request_id, note, created_at`
+	debitOfUsage = `workspace_id, -cost, request_id, model, finished_at`
 )
-
-// rowsInsert is an insert of many rows into a table's columns.
-type rowsInsert struct {
-	table   string
-	columns []string
-}
 
 // maxRows is the most rows one statement takes: 256 × 14 values stay
 // within both databases' limits of bound values.
@@ -553,46 +563,39 @@ func rowsPerStatement(n int) int {
 	return r
 }
 
-// insertRows runs ins for n rows of args, preparing its statement once.
-func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, ins rowsInsert, n int, args []any) error {
-	stmt, err := s.prepared(ctx, ins, n)
-	if err != nil {
-		return err
-	}
-	_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-	return err
-}
-
-func (s *sqlStore) prepared(ctx context.Context, ins rowsInsert, n int) (*sql.Stmt, error) {
-	key := stmtKey{ins.table, n}
+// usageInsert is the prepared insert of n usage rows; on PostgreSQL it
+// inserts their debits too.
+func (s *sqlStore) usageInsert(ctx context.Context, n int) (*sql.Stmt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if stmt := s.stmts[key]; stmt != nil {
+	if stmt := s.stmts[n]; stmt != nil {
 		return stmt, nil
 	}
 	var q strings.Builder
-	q.WriteString("INSERT INTO " + ins.table + " (" + strings.Join(ins.columns, ", ") + ") VALUES ")
-	row := "(" + strings.Repeat("?, ", len(ins.columns)-1) + "?)"
+	if s.d.debitsInInsert {
+		q.WriteString("WITH u AS (")
+	}
+	q.WriteString("INSERT INTO usage (" + usageColumns + ") VALUES ")
+	row := "(" + strings.Repeat("?, ", usageValues-1) + "?)"
 	for i := range n {
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		q.WriteString(row)
 	}
+	if s.d.debitsInInsert {
+		q.WriteString(" RETURNING workspace_id, cost, request_id, model, finished_at) INSERT INTO credit_ledger (" + debitColumns +
+			") SELECT " + debitOfUsage + " FROM u WHERE cost <> 0")
+	}
 	stmt, err := s.db.PrepareContext(ctx, s.q(q.String()))
 	if err != nil {
 		return nil, err
 	}
 	if s.stmts == nil {
-		s.stmts = map[stmtKey]*sql.Stmt{}
+		s.stmts = map[int]*sql.Stmt{}
 	}
-	s.stmts[key] = stmt
+	s.stmts[n] = stmt
 	return stmt, nil
-}
-
-type stmtKey struct {
-	table string
-	rows  int
 }
 
 func (s *sqlStore) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
