@@ -19,6 +19,7 @@ var postgresDialect = &dialect{
 	// find the work done.
 	lock:           `SELECT pg_advisory_xact_lock(7201702)`,
 	dollar:         true,
+	forUpdate:      " FOR UPDATE",
 	debitsInInsert: true,
 	day: func(col string) string {
 		return "to_char(to_timestamp(" + col + " / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
@@ -85,12 +86,21 @@ var postgresMigrations = []string{
 		spent BIGINT NOT NULL,
 		PRIMARY KEY (key_id, window_start)
 	);`,
-	// 2: exactly once per batch rather than per request id (see SQLite's).
+	// 2: exactly once per batch rather than per request id; reservations
+	// (see SQLite's).
 	`CREATE TABLE ledger_batches (
 		id TEXT PRIMARY KEY,
 		written_at BIGINT NOT NULL
 	);
-	ALTER TABLE usage DROP CONSTRAINT usage_request_id_key;`,
+	ALTER TABLE usage DROP CONSTRAINT usage_request_id_key;
+	CREATE TABLE key_reservations (
+		key_id BIGINT NOT NULL,
+		window_start BIGINT NOT NULL,
+		replica TEXT NOT NULL,
+		amount BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		PRIMARY KEY (key_id, window_start, replica)
+	);`,
 }
 
 func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {

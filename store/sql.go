@@ -52,6 +52,9 @@ type dialect struct {
 	day func(col string) string
 	// unique reports a unique-constraint violation.
 	unique func(error) bool
+	// forUpdate ends a SELECT that locks the rows it reads until the
+	// transaction ends (SQLite's write transaction locks everything).
+	forUpdate string
 	// debitsInInsert: the statement inserting usage rows inserts their
 	// debits too (PostgreSQL's data-modifying WITH). Otherwise (SQLite,
 	// whose write transaction excludes every other writer) a batch's
@@ -165,7 +168,8 @@ var sqliteMigrations = []string{
 	// 2: the ledger is written exactly once per batch rather than per
 	// request id: a request id may be the client's own X-Request-Id, so
 	// two answers can share one, and both are billed. SQLite drops a
-	// column's UNIQUE only by rebuilding the table.
+	// column's UNIQUE only by rebuilding the table. Replicas reserve
+	// shares of a limited key's budget.
 	`CREATE TABLE ledger_batches (
 		id TEXT PRIMARY KEY,
 		written_at INTEGER NOT NULL
@@ -189,7 +193,15 @@ var sqliteMigrations = []string{
 	);
 	INSERT INTO usage_v2 SELECT * FROM usage;
 	DROP TABLE usage;
-	ALTER TABLE usage_v2 RENAME TO usage;`,
+	ALTER TABLE usage_v2 RENAME TO usage;
+	CREATE TABLE key_reservations (
+		key_id INTEGER NOT NULL,
+		window_start INTEGER NOT NULL,
+		replica TEXT NOT NULL,
+		amount INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		PRIMARY KEY (key_id, window_start, replica)
+	);`,
 }
 
 // Migrate implements Store. The version table is read and written in one
@@ -460,7 +472,7 @@ func (s *sqlStore) Record(ctx context.Context, batches ...Batch) error {
 			}
 			continue // written before: a replay
 		}
-		if err := s.recordBatch(ctx, tx, b.Records); err != nil {
+		if err := s.recordBatch(ctx, tx, b.Replica, b.Records); err != nil {
 			return err
 		}
 	}
@@ -472,7 +484,7 @@ func (s *sqlStore) Record(ctx context.Context, batches ...Batch) error {
 // power-of-two count of rows each, so that neither database parses a
 // statement per batch nor per row, and a debit is made by the database
 // from its usage row rather than bound a second time.
-func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, recs []UsageRecord) error {
+func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, replica string, recs []UsageRecord) error {
 	var floor int64
 	if !s.d.debitsInInsert {
 		// SQLite: this transaction is the only writer, so the batch's rows
@@ -512,11 +524,16 @@ func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, recs []UsageReco
 	}
 	balances := map[int64]int64{}
 	spends := map[window]int64{}
+	settled := map[window]int64{} // what answers billed against reservations cost
 	for i := range recs {
 		r := &recs[i]
 		balances[r.WorkspaceID] -= int64(r.Cost)
 		if !r.WindowStart.IsZero() {
-			spends[window{r.KeyID, r.WindowStart.UnixMilli()}] += int64(r.Cost)
+			w := window{r.KeyID, r.WindowStart.UnixMilli()}
+			spends[w] += int64(r.Cost)
+			if r.Reserved {
+				settled[w] += int64(r.Cost)
+			}
 		}
 	}
 	for ws, amount := range balances {
@@ -532,6 +549,12 @@ func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, recs []UsageReco
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, s.q(addSpend), w.key, w.start, amount); err != nil {
+			return err
+		}
+	}
+	for w, amount := range settled {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE key_reservations SET amount = amount - ?
+			WHERE key_id = ? AND window_start = ? AND replica = ?`), amount, w.key, w.start, replica); err != nil {
 			return err
 		}
 	}
@@ -636,6 +659,68 @@ func (s *sqlStore) Balances(ctx context.Context) (map[int64]USD, error) {
 
 func (s *sqlStore) WindowSpends(ctx context.Context, start time.Time) (map[int64]USD, error) {
 	return sums(ctx, s.db, s.q(`SELECT key_id, spent FROM key_spend WHERE window_start = ?`), start.UnixMilli())
+}
+
+func (s *sqlStore) Reserve(ctx context.Context, r Reservation, want USD, expires time.Time) (USD, error) {
+	if want <= 0 {
+		return 0, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	// The key's row is locked first, by a statement of its own, so that
+	// replicas reserving at once take turns and each reads what the one
+	// before it reserved.
+	var limit sql.NullInt64
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT spend_limit FROM keys WHERE id = ?`+s.d.forUpdate), r.KeyID).Scan(&limit); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, ErrNotFound
+		}
+		return 0, err
+	}
+	if !limit.Valid {
+		return 0, fmt.Errorf("store: key %d has no spend limit to reserve from", r.KeyID)
+	}
+	window, now := r.Window.UnixMilli(), time.Now().UnixMilli()
+	// Spent and held are read in one statement, so in one snapshot: a
+	// batch recorded meanwhile moves money from one to the other, and two
+	// reads could see it in neither. A reservation below zero is a
+	// replica's spend past what it was given, already in spent: it pays
+	// that out of its next share.
+	var spent, held int64
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT
+		(SELECT CAST(COALESCE(SUM(spent), 0) AS BIGINT) FROM key_spend WHERE key_id = ? AND window_start = ?),
+		(SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM key_reservations WHERE key_id = ? AND window_start = ? AND expires_at > ?)`),
+		r.KeyID, window, r.KeyID, window, now).Scan(&spent, &held); err != nil {
+		return 0, err
+	}
+	got := min(want, USD(limit.Int64-spent-held))
+	if got <= 0 {
+		return 0, tx.Commit()
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO key_reservations (key_id, window_start, replica, amount, expires_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (key_id, window_start, replica) DO UPDATE SET amount = key_reservations.amount + excluded.amount, expires_at = excluded.expires_at`),
+		r.KeyID, window, r.Replica, int64(got), expires.UnixMilli()); err != nil {
+		return 0, err
+	}
+	return got, tx.Commit()
+}
+
+func (s *sqlStore) Renew(ctx context.Context, replica string, expires time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE key_reservations SET expires_at = ? WHERE replica = ?`), expires.UnixMilli(), replica); err != nil {
+		return err
+	}
+	// Reservations of replicas gone for a day are history.
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM key_reservations WHERE expires_at < ?`), time.Now().Add(-24*time.Hour).UnixMilli())
+	return err
+}
+
+func (s *sqlStore) Release(ctx context.Context, r Reservation, amount USD) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE key_reservations SET amount = amount - ? WHERE key_id = ? AND window_start = ? AND replica = ?`),
+		int64(amount), r.KeyID, r.Window.UnixMilli(), r.Replica)
+	return err
 }
 
 // sums reads (id, sum) rows into a map.

@@ -167,6 +167,10 @@ type UsageRecord struct {
 	// WindowStart is the start of the key's spend-limit window the cost
 	// counts in; zero for a key without a limit.
 	WindowStart time.Time
+	// Reserved is set when the answer was billed against its replica's
+	// reservation of the key's limit (Store.Reserve): then its cost is
+	// taken off the reservation when it is recorded.
+	Reserved bool
 }
 
 // A Batch is usage records written together and exactly once: a write
@@ -174,7 +178,16 @@ type UsageRecord struct {
 // failed, or only seemed to — writes nothing.
 type Batch struct {
 	ID      string
+	Replica string // the gateway that billed it, whose reservations it settles
 	Records []UsageRecord
+}
+
+// A Reservation is one replica's share of a limited key's budget in one
+// window: what it may still bill without asking the database.
+type Reservation struct {
+	KeyID   int64
+	Window  time.Time // the window's start
+	Replica string
 }
 
 // NewBatchID makes a batch id unique across replicas: 16 random bytes.
@@ -229,5 +242,20 @@ type Store interface {
 	// WindowSpends is what each limited key spent in the window that
 	// starts at start, by key id (keys that spent nothing are absent).
 	WindowSpends(ctx context.Context, start time.Time) (map[int64]USD, error)
+	// Reserve sets aside up to want of a limited key's budget in a window
+	// for a replica, and returns what it set aside (0 when none is left).
+	// A reservation's amount is what its replica was given, less what it
+	// gave back and what its recorded answers cost (UsageRecord.Reserved),
+	// so the budget left is the limit less what live reservations were
+	// given and what other answers of the window cost: replicas never get
+	// the same money twice, and a replica pays what it spent past its
+	// share out of its next one. A replica's reservations live until
+	// expires, unless renewed; those of a replica gone then count as what
+	// its recorded answers cost.
+	Reserve(ctx context.Context, r Reservation, want USD, expires time.Time) (USD, error)
+	// Renew keeps a replica's reservations alive until expires.
+	Renew(ctx context.Context, replica string, expires time.Time) error
+	// Release gives back amount of a reservation unspent.
+	Release(ctx context.Context, r Reservation, amount USD) error
 	Close() error
 }

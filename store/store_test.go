@@ -39,7 +39,7 @@ func TestSQLite(t *testing.T) {
 	if err := again.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if keys, err := again.ListKeys(context.Background(), "acme"); err != nil || len(keys) != 2 {
+	if keys, err := again.ListKeys(context.Background(), "acme"); err != nil || len(keys) != 4 {
 		t.Errorf("another connection: %v, %d keys", err, len(keys))
 	}
 }
@@ -213,6 +213,78 @@ func suite(t *testing.T, s store.Store) {
 	}
 	if sized != 1+38+75+112+149+186+223+260+297 {
 		t.Errorf("batches of many sizes recorded %d records", sized)
+	}
+	reservations(t, s, ws.ID)
+}
+
+// reservations: replicas share a limited key's budget without granting
+// the same headroom twice; spending settles a reservation, releasing and
+// expiry give it back.
+func reservations(t *testing.T, s store.Store, wsID int64) {
+	ctx := context.Background()
+	limit := store.FromDollars(1)
+	k, _, err := s.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "shared-limit", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	window := store.ResetDaily.WindowStart(now)
+	alive := now.Add(time.Minute)
+	at := func(replica string) store.Reservation {
+		return store.Reservation{KeyID: k.ID, Window: window, Replica: replica}
+	}
+	reserve := func(replica string, want float64, expect float64) {
+		t.Helper()
+		got, err := s.Reserve(ctx, at(replica), store.FromDollars(want), alive)
+		if err != nil || got != store.FromDollars(expect) {
+			t.Errorf("%s reserving $%v: $%v (%v), want $%v", replica, want, got.Dollars(), err, expect)
+		}
+	}
+	reserve("a", 0.6, 0.6)
+	reserve("b", 0.6, 0.4) // what is left
+	reserve("b", 0.1, 0)
+	// a spends its $0.6 and $0.05 beyond it (an answer in flight when its
+	// share ran out), which it will pay out of its next share: what is
+	// left for others is the limit less what the live reservations were
+	// given.
+	spend := []store.UsageRecord{
+		{RequestID: "r1", KeyID: k.ID, WorkspaceID: wsID, Model: "m", Cost: store.FromDollars(0.5), Reserved: true, StartedAt: now, FinishedAt: now, WindowStart: window},
+		{RequestID: "r2", KeyID: k.ID, WorkspaceID: wsID, Model: "m", Cost: store.FromDollars(0.15), Reserved: true, StartedAt: now, FinishedAt: now, WindowStart: window},
+	}
+	if err := s.Record(ctx, store.Batch{ID: store.NewBatchID(), Replica: "a", Records: spend}); err != nil {
+		t.Fatal(err)
+	}
+	reserve("c", 1, 0)
+	if err := s.Release(ctx, at("b"), store.FromDollars(0.3)); err != nil {
+		t.Fatal(err)
+	}
+	reserve("c", 1, 0.3) // 1 - 0.6 given to a - 0.1 still held by b
+	// An answer billed without a reservation counts as it is recorded.
+	if err := s.Record(ctx, store.Batch{ID: store.NewBatchID(), Replica: "e", Records: []store.UsageRecord{
+		{RequestID: "r3", KeyID: k.ID, WorkspaceID: wsID, Model: "m", Cost: store.FromDollars(0.1), StartedAt: now, FinishedAt: now, WindowStart: window},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, at("c"), store.FromDollars(0.3)); err != nil {
+		t.Fatal(err)
+	}
+	reserve("d", 1, 0.2) // 1 - 0.6 (a) - 0.1 (b) - 0.1 (e's answer)
+	// A replica gone (its reservations not renewed) holds nothing: it
+	// counts for what its recorded answers cost (b's: none).
+	if err := s.Renew(ctx, "b", now.Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	reserve("f", 1, 0.1) // 1 - 0.6 (a) - 0.1 (e) - 0.2 (d)
+	// A new window starts with the whole limit.
+	if got, err := s.Reserve(ctx, store.Reservation{KeyID: k.ID, Window: window.AddDate(0, 0, 1), Replica: "a"}, limit, alive); err != nil || got != limit {
+		t.Errorf("the next window: $%v (%v)", got.Dollars(), err)
+	}
+	unlimited, _, _ := s.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "unlimited"})
+	if _, err := s.Reserve(ctx, store.Reservation{KeyID: unlimited.ID, Window: window, Replica: "a"}, 1, alive); err == nil {
+		t.Error("a key without a limit was reserved from")
+	}
+	if _, err := s.Reserve(ctx, store.Reservation{KeyID: 1 << 40, Window: window, Replica: "a"}, 1, alive); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("reserving for an unknown key: %v", err)
 	}
 }
 

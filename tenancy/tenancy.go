@@ -56,6 +56,11 @@ type Tenancy struct {
 	mu         sync.Mutex
 	pendingWS  map[int64]store.USD
 	pendingKey map[int64]store.USD
+	// replica names this process in the database's reservations.
+	replica string
+	// leases are this replica's shares of limited keys' budgets, by key id.
+	leases map[int64]*lease
+	asks   sync.WaitGroup // reservations being asked for
 	// spilledHere are the batches this process billed and spilled, by
 	// batch id: when a replay writes them, they leave the pending money.
 	spilledHere map[string][]store.UsageRecord
@@ -70,6 +75,7 @@ type Tenancy struct {
 	flushes chan chan struct{}
 	stop    chan struct{}
 	done    sync.WaitGroup
+	closing sync.Once
 }
 
 // view is one load of the database.
@@ -111,6 +117,7 @@ func Start(ctx context.Context, opt Options) (*Tenancy, error) {
 // newTenancy is a Tenancy neither loaded nor started.
 func newTenancy(opt Options) *Tenancy {
 	return &Tenancy{db: opt.Store, log: opt.Log, refresh: opt.Refresh, spill: &spill{path: opt.SpillPath, n: -1},
+		replica: store.NewBatchID(), leases: map[int64]*lease{},
 		pendingWS: map[int64]store.USD{}, pendingKey: map[int64]store.USD{}, spilledHere: map[string][]store.UsageRecord{},
 		queueSize: opt.QueueSize, kick: make(chan struct{}, 1), flushes: make(chan chan struct{}), stop: make(chan struct{})}
 }
@@ -167,6 +174,7 @@ func (t *Tenancy) refreshLoop() {
 		if t.spill.pending() {
 			t.replay(ctx)
 		}
+		t.tendLeases(ctx, time.Now())
 		cancel()
 	}
 }
@@ -192,13 +200,20 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error
 	}
 	t.mu.Lock()
 	balance := v.balances[k.WorkspaceID] - t.pendingWS[k.WorkspaceID]
-	spent := v.spent[k.ID] + t.pendingKey[k.ID]
-	t.mu.Unlock()
 	if balance <= 0 {
+		t.mu.Unlock()
 		return p, &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: openai.CodeInsufficientCredit,
 			Message: "workspace " + k.Workspace + " has no credit left; add credit to go on"}
 	}
-	if k.SpendLimit != nil && spent >= *k.SpendLimit {
+	// A limited key is admitted by its lease (lease.go); what the view
+	// knows it spent refuses it without asking the database.
+	admitted := true
+	if k.SpendLimit != nil {
+		spent := v.spent[k.ID] + t.pendingKey[k.ID]
+		admitted = spent < *k.SpendLimit && t.admit(k, now, spent)
+	}
+	t.mu.Unlock()
+	if !admitted {
 		reset := windowEnd(k.LimitReset, now)
 		return p, &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: openai.CodeSpendLimitExceeded,
 			RetryAfter: strconv.FormatInt(int64(reset.Sub(now)/time.Second)+1, 10),
@@ -230,9 +245,12 @@ func (t *Tenancy) Bill(rec store.UsageRecord) {
 	t.mu.Lock()
 	t.pendingWS[rec.WorkspaceID] += rec.Cost
 	t.pendingKey[rec.KeyID] += rec.Cost
+	if !rec.WindowStart.IsZero() {
+		rec.Reserved = t.spendLease(rec.KeyID, rec.WindowStart, rec.Cost)
+	}
 	if t.closed || len(t.queued) >= t.queueSize {
 		t.mu.Unlock()
-		t.spillBatch(store.Batch{ID: store.NewBatchID(), Records: []store.UsageRecord{rec}})
+		t.spillBatch(store.Batch{ID: store.NewBatchID(), Replica: t.replica, Records: []store.UsageRecord{rec}})
 		return
 	}
 	t.queued = append(t.queued, rec)
@@ -292,7 +310,7 @@ func (t *Tenancy) write(recs []store.UsageRecord) {
 	if len(recs) == 0 {
 		return
 	}
-	b := store.Batch{ID: store.NewBatchID(), Records: recs}
+	b := store.Batch{ID: store.NewBatchID(), Replica: t.replica, Records: recs}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := t.db.Record(ctx, b); err != nil {
@@ -360,15 +378,21 @@ func (t *Tenancy) replay(ctx context.Context) {
 }
 
 // Close stops refreshing, writes what is queued (spilling what the
-// database will not take) and returns once it is done: every answer given
-// is recorded.
+// database will not take), gives back this replica's shares of limits and
+// returns once it is done: every answer given is recorded. Calling it
+// again does nothing.
 func (t *Tenancy) Close() error {
+	t.closing.Do(t.close)
+	return nil
+}
+
+func (t *Tenancy) close() {
 	close(t.stop)
 	t.done.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	t.replay(ctx)
-	return nil
+	t.releaseLeases(ctx)
 }
 
 // KeyInfo is what GET /v1/key tells a key about itself.

@@ -20,6 +20,14 @@ import (
 type flaky struct {
 	store.Store
 	down, lostAck atomic.Bool
+	reserveDown   atomic.Bool // reservations fail
+}
+
+func (f *flaky) Reserve(ctx context.Context, r store.Reservation, want store.USD, expires time.Time) (store.USD, error) {
+	if f.down.Load() || f.reserveDown.Load() {
+		return 0, errors.New("connection refused")
+	}
+	return f.Store.Reserve(ctx, r, want, expires)
 }
 
 func (f *flaky) Record(ctx context.Context, batches ...store.Batch) error {

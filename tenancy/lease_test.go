@@ -1,0 +1,140 @@
+package tenancy
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/opentoken/opentoken/store"
+)
+
+// replicas starts n Tenancies on one database, as n gateways on one
+// PostgreSQL would be (SQLite here: the lease rules are the database's
+// transactions, the same on both).
+func replicas(t *testing.T, n int) (*flaky, []*Tenancy) {
+	t.Helper()
+	db, first, _ := setup(t)
+	tns := []*Tenancy{first}
+	for i := 1; i < n; i++ {
+		tn, err := Start(context.Background(), Options{Store: db, SpillPath: filepath.Join(t.TempDir(), "spill"), Refresh: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tns = append(tns, tn)
+	}
+	t.Cleanup(func() {
+		for _, tn := range tns {
+			tn.Close()
+		}
+	})
+	return db, tns
+}
+
+// TestLeasesShareALimit: replicas billing one limited key in turn spend
+// its limit, and past it only what each had admitted when its share ran
+// out — here one answer each, however stale their views are (they are
+// never refreshed in this test).
+func TestLeasesShareALimit(t *testing.T) {
+	db, tns := replicas(t, 3)
+	ctx := context.Background()
+	if err := db.AddCredit(ctx, "acme", store.FromDollars(100), "test"); err != nil {
+		t.Fatal(err)
+	}
+	limit := store.FromDollars(1)
+	k, secret := mustKey(t, db, store.NewKey{Name: "shared", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	for _, tn := range tns {
+		if err := tn.load(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cost := store.FromDollars(0.03)
+	var spent store.USD
+	refused := 0
+	for i := 0; refused < len(tns) && i < 1000; i++ {
+		tn := tns[i%len(tns)]
+		now := time.Now()
+		if _, e := tn.Check([]byte(secret), now); e != nil {
+			if e.Code != "spend_limit_exceeded" {
+				t.Fatalf("refused with %q", e.Code)
+			}
+			refused++
+			continue
+		}
+		refused = 0
+		tn.Bill(store.UsageRecord{RequestID: "r", KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: "m", Cost: cost,
+			StartedAt: now, FinishedAt: now, WindowStart: store.ResetDaily.WindowStart(now)})
+		spent += cost
+	}
+	if spent < limit || spent > limit+store.USD(len(tns))*cost {
+		t.Errorf("spent $%v of a $1 limit on %d replicas, want at least the limit and at most one answer each past it", spent.Dollars(), len(tns))
+	}
+	for _, tn := range tns {
+		tn.Flush()
+	}
+	if got, _ := db.WindowSpends(ctx, store.ResetDaily.WindowStart(time.Now())); got[k.ID] != spent {
+		t.Errorf("the ledger has $%v spent, the replicas billed $%v", got[k.ID].Dollars(), spent.Dollars())
+	}
+}
+
+// TestIdleLeasesGoBack: a replica that stopped billing a key gives its
+// share back at the next refresh, so another may spend the whole limit;
+// a replica that closes gives back what it holds.
+func TestIdleLeasesGoBack(t *testing.T) {
+	db, tns := replicas(t, 2)
+	a, b := tns[0], tns[1]
+	ctx := context.Background()
+	_ = db.AddCredit(ctx, "acme", store.FromDollars(100), "test")
+	limit := store.FromDollars(1)
+	k, secret := mustKey(t, db, store.NewKey{Name: "shared", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	_ = a.load(ctx)
+	_ = b.load(ctx)
+	window := store.ResetDaily.WindowStart(time.Now())
+	if _, e := a.Check([]byte(secret), time.Now()); e != nil {
+		t.Fatal(e.Message)
+	}
+	free := func() store.USD {
+		got, err := db.Reserve(ctx, store.Reservation{KeyID: k.ID, Window: window, Replica: "probe"}, limit, time.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = db.Release(ctx, store.Reservation{KeyID: k.ID, Window: window, Replica: "probe"}, got)
+		return got
+	}
+	if got := free(); got != limit-limit/leaseParts {
+		t.Errorf("while a holds a share, $%v is free, want $%v", got.Dollars(), (limit - limit/leaseParts).Dollars())
+	}
+	a.tendLeases(ctx, time.Now()) // a has billed nothing since it reserved
+	if got := free(); got != limit {
+		t.Errorf("after a's idle share went back, $%v is free, want the whole limit", got.Dollars())
+	}
+	if _, e := b.Check([]byte(secret), time.Now()); e != nil {
+		t.Fatal(e.Message)
+	}
+	b.Close()
+	if got := free(); got != limit {
+		t.Errorf("after b closed, $%v is free, want the whole limit", got.Dollars())
+	}
+}
+
+// TestLeasesWithoutTheDatabase: while no share can be reserved, the view
+// and the replica's own bills decide, as without leases.
+func TestLeasesWithoutTheDatabase(t *testing.T) {
+	db, tn, _ := setup(t)
+	defer tn.Close()
+	ctx := context.Background()
+	_ = db.AddCredit(ctx, "acme", store.FromDollars(100), "test")
+	limit := store.FromDollars(1)
+	k, secret := mustKey(t, db, store.NewKey{Name: "capped", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	_ = tn.load(ctx)
+	db.reserveDown.Store(true)
+	now := time.Now()
+	if _, e := tn.Check([]byte(secret), now); e != nil {
+		t.Fatalf("with the database away, a key under its limit: %s", e.Message)
+	}
+	tn.Bill(store.UsageRecord{RequestID: "r", KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: "m", Cost: limit,
+		StartedAt: now, FinishedAt: now, WindowStart: store.ResetDaily.WindowStart(now)})
+	if _, e := tn.Check([]byte(secret), now); e == nil || e.Code != "spend_limit_exceeded" {
+		t.Errorf("with the database away, a key at its limit: %+v", e)
+	}
+}
