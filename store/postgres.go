@@ -86,8 +86,8 @@ var postgresMigrations = []string{
 		spent BIGINT NOT NULL,
 		PRIMARY KEY (key_id, window_start)
 	);`,
-	// 2: exactly once per batch rather than per request id; reservations
-	// (see SQLite's).
+	// 2: exactly once per batch rather than per request id; reservations;
+	// the keys' version (see SQLite's).
 	`CREATE TABLE ledger_batches (
 		id TEXT PRIMARY KEY,
 		written_at BIGINT NOT NULL
@@ -100,7 +100,12 @@ var postgresMigrations = []string{
 		amount BIGINT NOT NULL,
 		expires_at BIGINT NOT NULL,
 		PRIMARY KEY (key_id, window_start, replica)
-	);`,
+	);
+	CREATE TABLE keys_version (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		version BIGINT NOT NULL
+	);
+	INSERT INTO keys_version (id, version) VALUES (1, 0);`,
 }
 
 func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {

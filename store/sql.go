@@ -169,7 +169,8 @@ var sqliteMigrations = []string{
 	// request id: a request id may be the client's own X-Request-Id, so
 	// two answers can share one, and both are billed. SQLite drops a
 	// column's UNIQUE only by rebuilding the table. Replicas reserve
-	// shares of a limited key's budget.
+	// shares of a limited key's budget, and reload the keys only when
+	// their version moved.
 	`CREATE TABLE ledger_batches (
 		id TEXT PRIMARY KEY,
 		written_at INTEGER NOT NULL
@@ -201,7 +202,12 @@ var sqliteMigrations = []string{
 		amount INTEGER NOT NULL,
 		expires_at INTEGER NOT NULL,
 		PRIMARY KEY (key_id, window_start, replica)
-	);`,
+	);
+	CREATE TABLE keys_version (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		version INTEGER NOT NULL
+	);
+	INSERT INTO keys_version (id, version) VALUES (1, 0);`,
 }
 
 // Migrate implements Store. The version table is read and written in one
@@ -300,12 +306,30 @@ func (s *sqlStore) CreateKey(ctx context.Context, k NewKey) (Key, string, error)
 	now := time.Now()
 	key := Key{WorkspaceID: wsID, Workspace: k.Workspace, Name: k.Name, Prefix: secret[:min(prefixLen, len(secret))], Hash: HashSecret(secret),
 		CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: k.ExpiresAt, SpendLimit: k.SpendLimit, LimitReset: k.LimitReset}
-	err = s.db.QueryRowContext(ctx, s.q(`INSERT INTO keys (workspace_id, name, prefix, hash, created_at, expires_at, spend_limit, limit_reset)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Key{}, "", err
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO keys (workspace_id, name, prefix, hash, created_at, expires_at, spend_limit, limit_reset)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), wsID, k.Name, key.Prefix, key.Hash, now.UnixMilli(), millis(k.ExpiresAt), limit(k.SpendLimit), string(k.LimitReset)).Scan(&key.ID)
 	if err != nil {
 		return Key{}, "", err
 	}
-	return key, secret, nil
+	if _, err := tx.ExecContext(ctx, bumpKeysVersion); err != nil {
+		return Key{}, "", err
+	}
+	return key, secret, tx.Commit()
+}
+
+// bumpKeysVersion marks the keys changed, in the transaction that changes
+// them: gateways reload the keys when the version moved.
+const bumpKeysVersion = `UPDATE keys_version SET version = version + 1`
+
+func (s *sqlStore) KeysVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM keys_version`).Scan(&v)
+	return v, err
 }
 
 const keyColumns = `k.id, k.workspace_id, w.name, k.name, k.prefix, k.hash, k.created_at, k.expires_at, k.revoked_at, k.spend_limit, k.limit_reset`
@@ -396,6 +420,9 @@ func (s *sqlStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, error
 	if k.RevokedAt == nil {
 		now := time.UnixMilli(time.Now().UnixMilli())
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE keys SET revoked_at = ? WHERE id = ?`), now.UnixMilli(), k.ID); err != nil {
+			return Key{}, err
+		}
+		if _, err := tx.ExecContext(ctx, bumpKeysVersion); err != nil {
 			return Key{}, err
 		}
 		k.RevokedAt = &now

@@ -226,6 +226,8 @@ type Store interface {
 	// stored only as a hash.
 	CreateKey(ctx context.Context, k NewKey) (Key, string, error)
 	ListKeys(ctx context.Context, workspace string) ([]Key, error)
+	// KeysVersion moves whenever a key is created or revoked.
+	KeysVersion(ctx context.Context) (int64, error)
 	// RevokeKey revokes the key with this id or secret prefix.
 	RevokeKey(ctx context.Context, idOrPrefix string) (Key, error)
 	// KeyByHash finds a key by its secret's hash.
@@ -255,7 +257,9 @@ type Store interface {
 	Reserve(ctx context.Context, r Reservation, want USD, expires time.Time) (USD, error)
 	// Renew keeps a replica's reservations alive until expires.
 	Renew(ctx context.Context, replica string, expires time.Time) error
-	// Release gives back amount of a reservation unspent.
+	// Release gives back amount of a reservation unspent; a negative
+	// amount closes a replica's debt (spent past its share, which it will
+	// not pay out of another).
 	Release(ctx context.Context, r Reservation, amount USD) error
 	Close() error
 }

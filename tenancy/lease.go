@@ -33,7 +33,7 @@ const (
 
 // lease is this replica's share of a limited key's budget in one window.
 type lease struct {
-	window time.Time
+	window, end time.Time
 	// left is reserved and not yet billed; below zero when answers in
 	// flight as it ran out cost more than it held, which the next share
 	// pays.
@@ -48,10 +48,10 @@ type lease struct {
 // left, or gets some. The caller holds t.mu, which admit may release and
 // take again while it waits for the database.
 func (t *Tenancy) admit(k *store.Key, now time.Time, spent store.USD) bool {
-	window := k.LimitReset.WindowStart(now)
 	l := t.leases[k.ID]
-	if l == nil || !l.window.Equal(window) {
-		l = &lease{window: window}
+	if l == nil || now.Before(l.window) || !now.Before(l.end) {
+		window := k.LimitReset.WindowStart(now)
+		l = &lease{window: window, end: windowEnd(k.LimitReset, now)}
 		t.leases[k.ID] = l
 	}
 	share := max(*k.SpendLimit/leaseParts, 1)
@@ -120,9 +120,9 @@ func (t *Tenancy) spendLease(keyID int64, window time.Time, cost store.USD) bool
 	return true
 }
 
-// tendLeases keeps this replica's shares alive in the database and gives
-// back those of keys not billed since the last refresh, so that a replica
-// idle on a key holds none of its budget.
+// tendLeases keeps this replica's shares alive in the database and closes
+// those of keys not billed since the last refresh, so that a replica idle
+// on a key holds none of its budget.
 func (t *Tenancy) tendLeases(ctx context.Context, now time.Time) {
 	type idle struct {
 		r      store.Reservation
@@ -136,7 +136,9 @@ func (t *Tenancy) tendLeases(ctx context.Context, now time.Time) {
 		case l.used:
 			l.used = false
 		default:
-			if l.left > 0 {
+			// What is left goes back; a debt (left below zero) is closed
+			// too, or the database would forgive it to the next share.
+			if l.left != 0 {
 				release = append(release, idle{store.Reservation{KeyID: id, Window: l.window, Replica: t.replica}, l.left})
 			}
 			delete(t.leases, id)
@@ -175,7 +177,7 @@ func (t *Tenancy) releaseLeases(ctx context.Context) {
 	t.leases = map[int64]*lease{}
 	t.mu.Unlock()
 	for id, l := range leases {
-		if l.left > 0 {
+		if l.left != 0 {
 			_ = t.db.Release(ctx, store.Reservation{KeyID: id, Window: l.window, Replica: t.replica}, l.left)
 		}
 	}

@@ -3,6 +3,8 @@ package tenancy
 import (
 	"context"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,6 +117,22 @@ func TestIdleLeasesGoBack(t *testing.T) {
 	if got := free(); got != limit {
 		t.Errorf("after b closed, $%v is free, want the whole limit", got.Dollars())
 	}
+
+	// a spends past its share (an answer in flight when it ran out), then
+	// goes idle: its debt is closed with its lease, not forgiven to
+	// whoever reserves next.
+	if _, e := a.Check([]byte(secret), time.Now()); e != nil {
+		t.Fatal(e.Message)
+	}
+	now := time.Now()
+	a.Bill(store.UsageRecord{RequestID: "over", KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: "m", Cost: limit / leaseParts * 2,
+		StartedAt: now, FinishedAt: now, WindowStart: window})
+	a.Flush()
+	a.tendLeases(ctx, now) // billed since the last: kept
+	a.tendLeases(ctx, now) // idle: closed
+	if got := free(); got != limit-limit/leaseParts*2 {
+		t.Errorf("after a's lease closed in debt, $%v is free, want the limit less what a spent ($%v)", got.Dollars(), (limit - limit/leaseParts*2).Dollars())
+	}
 }
 
 // TestLeasesWithoutTheDatabase: while no share can be reserved, the view
@@ -136,5 +154,70 @@ func TestLeasesWithoutTheDatabase(t *testing.T) {
 		StartedAt: now, FinishedAt: now, WindowStart: store.ResetDaily.WindowStart(now)})
 	if _, e := tn.Check([]byte(secret), now); e == nil || e.Code != "spend_limit_exceeded" {
 		t.Errorf("with the database away, a key at its limit: %+v", e)
+	}
+}
+
+// TestLeasesUnderRace: many requests at once on several replicas, each
+// billed as it ends, while refreshes close idle leases, spend past the
+// limit at most what the requests in flight cost.
+func TestLeasesUnderRace(t *testing.T) {
+	db, tns := replicas(t, 3)
+	ctx := context.Background()
+	_ = db.AddCredit(ctx, "acme", store.FromDollars(100), "test")
+	limit := store.FromDollars(1)
+	k, secret := mustKey(t, db, store.NewKey{Name: "raced", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	for _, tn := range tns {
+		_ = tn.load(ctx)
+	}
+	const inFlight = 48 // goroutines, each one request at a time
+	cost := store.FromDollars(0.003)
+	var mu sync.Mutex
+	var spent store.USD
+	var wg sync.WaitGroup
+	for g := range inFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tn := tns[g%len(tns)]
+			// Requests keep coming after the limit is reached, as they
+			// would from clients.
+			for range 200 {
+				now := time.Now()
+				if _, e := tn.Check([]byte(secret), now); e != nil {
+					continue
+				}
+				runtime.Gosched() // a request's time upstream: others run
+				tn.Bill(store.UsageRecord{RequestID: "r", KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: "m", Cost: cost,
+					StartedAt: now, FinishedAt: now, WindowStart: store.ResetDaily.WindowStart(now)})
+				mu.Lock()
+				spent += cost
+				mu.Unlock()
+			}
+		}()
+	}
+	// Meanwhile the ledger is written and refreshes close idle leases,
+	// debts included.
+	stop := make(chan struct{})
+	tended := make(chan struct{})
+	go func() {
+		defer close(tended)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, tn := range tns {
+				tn.Flush()
+				tn.tendLeases(ctx, time.Now())
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-tended
+	t.Logf("spent $%v of a $1 limit, %d requests in flight", spent.Dollars(), inFlight)
+	if spent > limit+inFlight*cost {
+		t.Errorf("spent $%v of a $1 limit, more than the %d requests in flight cost past it", spent.Dollars(), inFlight)
 	}
 }

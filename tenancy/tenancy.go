@@ -80,7 +80,9 @@ type Tenancy struct {
 
 // view is one load of the database.
 type view struct {
+	version  int64 // the keys' (store.KeysVersion)
 	keys     map[[32]byte]*Principal
+	limited  []*store.Key // the keys with a spend limit
 	balances map[int64]store.USD
 	// spent by key id, in the window of its own reset
 	spent map[int64]store.USD
@@ -124,9 +126,19 @@ func newTenancy(opt Options) *Tenancy {
 
 // load reads the database into a new view.
 func (t *Tenancy) load(ctx context.Context) error {
-	keys, err := t.db.ListKeys(ctx, "")
+	// The keys are read again only when they changed: the version is read
+	// first, so a change between the two reads is read again next time.
+	version, err := t.db.KeysVersion(ctx)
 	if err != nil {
 		return err
+	}
+	last := t.view.Load()
+	reload := last == nil || last.version != version
+	var keys []store.Key
+	if reload {
+		if keys, err = t.db.ListKeys(ctx, ""); err != nil {
+			return err
+		}
 	}
 	balances, err := t.db.Balances(ctx)
 	if err != nil {
@@ -139,17 +151,25 @@ func (t *Tenancy) load(ctx context.Context) error {
 			return err
 		}
 	}
-	v := &view{keys: make(map[[32]byte]*Principal, len(keys)), balances: balances, spent: map[int64]store.USD{}}
-	for i := range keys {
-		k := &keys[i]
-		var h [32]byte
-		if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil {
-			continue
+	v := &view{version: version, balances: balances, spent: map[int64]store.USD{}}
+	if !reload {
+		v.keys, v.limited = last.keys, last.limited
+	} else {
+		v.keys = make(map[[32]byte]*Principal, len(keys))
+		for i := range keys {
+			k := &keys[i]
+			var h [32]byte
+			if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil {
+				continue
+			}
+			v.keys[h] = &Principal{Key: k}
+			if k.LimitReset != store.ResetNone {
+				v.limited = append(v.limited, k)
+			}
 		}
-		v.keys[h] = &Principal{Key: k}
-		if k.LimitReset != store.ResetNone {
-			v.spent[k.ID] = windows[k.LimitReset][k.ID]
-		}
+	}
+	for _, k := range v.limited {
+		v.spent[k.ID] = windows[k.LimitReset][k.ID]
 	}
 	t.view.Store(v)
 	return nil
