@@ -98,6 +98,10 @@ func (a *accessLog) write(status int, r *record, total time.Duration) {
 	}
 	l.str("request_id", bytesconv.String(r.requestID()))
 	l.int("key", int64(r.key))
+	if r.principal != nil { // an issued key: its id and workspace, never the key
+		l.int("key_id", r.principal.Key.ID)
+		l.str("workspace", r.principal.Key.Workspace)
+	}
 	l.str("endpoint", r.endpoint)
 	l.str("model", model)
 	l.int("status", int64(status))

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/store"
+	"github.com/opentoken/opentoken/tenancy"
 )
 
 // TestAccessLogFormats: a line in the JSON format parses, with every
@@ -35,5 +37,13 @@ func TestAccessLogFormats(t *testing.T) {
 	if s := out.String(); !strings.Contains(s, ` msg=request request_id=req_1 key=1 endpoint=chat_completions model=google/gemini-3-flash status=200 code="" stream=false`) ||
 		!strings.HasSuffix(s, "dropped=seed\n") {
 		t.Errorf("text line: %s", s)
+	}
+	// An issued key is named by its id and workspace.
+	out.Reset()
+	r.key = -1
+	r.principal = &tenancy.Principal{Key: &store.Key{ID: 42, Workspace: "acme team"}}
+	(&accessLog{w: &out}).write(200, r, time.Millisecond)
+	if s := out.String(); !strings.Contains(s, ` key=-1 key_id=42 workspace="acme team" endpoint=chat_completions `) {
+		t.Errorf("an issued key's line: %s", s)
 	}
 }

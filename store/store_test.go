@@ -120,7 +120,12 @@ func suite(t *testing.T, s store.Store) {
 		t.Errorf("list: %v %+v", err, keys)
 	}
 
-	// Revoke by prefix, then by id; revoking twice is harmless.
+	// Revoke by prefix, then by id; revoking twice is harmless. Each
+	// change of the keys moves their version (gateways reload on it).
+	v0, err := s.KeysVersion(ctx)
+	if err != nil || v0 < 2 {
+		t.Errorf("the keys' version after two keys: %d (%v)", v0, err)
+	}
 	revoked, err := s.RevokeKey(ctx, k2.Prefix)
 	if err != nil || revoked.ID != k2.ID || revoked.RevokedAt == nil {
 		t.Errorf("revoke by prefix: %v %+v", err, revoked)
@@ -130,6 +135,9 @@ func suite(t *testing.T, s store.Store) {
 	}
 	if _, err := s.RevokeKey(ctx, "sk-optk-zzzzzz"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("revoke an unknown key: %v", err)
+	}
+	if v1, _ := s.KeysVersion(ctx); v1 != v0+1 {
+		t.Errorf("the keys' version after one revocation (and a repeat): %d, want %d", v1, v0+1)
 	}
 
 	// Credit and debits: the balance is the signed sum.
