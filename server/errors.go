@@ -35,21 +35,23 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, e *openai.Error) {
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
+	// Answered before the request was read whole, the client may still be
+	// sending it: it is read away before the connection closes, or the
+	// close resets the connection and the client never sees the answer.
 	switch {
 	case errors.As(err, &small):
 		s.writeError(ctx, &openai.Error{Status: 431, Type: openai.TypeInvalidRequest, Code: openai.CodeHeadersTooLarge,
 			Message: "request headers are larger than the limit of " + strconv.Itoa(s.lim.MaxHeaderBytes) + " bytes"})
+		lingerAfterAnswer(ctx.Conn())
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		s.writeError(ctx, &openai.Error{Status: 413, Type: openai.TypeInvalidRequest, Code: openai.CodeRequestTooLarge,
 			Message: "request body is larger than the limit of " + strconv.Itoa(s.lim.MaxBodyBytes) + " bytes"})
-		// The client may still be sending the body: read it away before the
-		// connection closes, or the close resets the connection and the
-		// client never sees this answer.
 		lingerAfterAnswer(ctx.Conn())
 	case errors.As(err, &netErr) && netErr.Timeout():
 		s.writeError(ctx, &openai.Error{Status: 408, Type: openai.TypeInvalidRequest, Code: openai.CodeRequestTimeout,
 			Message: "the request was not received in time"})
 	default:
 		s.writeError(ctx, openai.BadRequest("", "malformed HTTP request"))
+		lingerAfterAnswer(ctx.Conn())
 	}
 }

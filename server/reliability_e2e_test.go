@@ -398,6 +398,37 @@ func TestOverLimitBodyGets413(t *testing.T) {
 	}
 }
 
+// TestOverLimitHeadGets431: on fresh connections, a client that sends a
+// head over the limit, then its body, reads the 431, never a reset.
+func TestOverLimitHeadGets431(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	body := chatReq(claudeModel, false) + strings.Repeat(" ", 8<<20) // more than the sockets buffer
+	for i := range 20 {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := make(chan error, 1)
+		go func() {
+			_, err := fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nX-Pad: %s\r\nContent-Length: %d\r\n\r\n%s",
+				gatewaytest.ClientKey, strings.Repeat("p", 20<<10), len(body), body)
+			sent <- err
+		}()
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			conn.Close()
+			<-sent
+			t.Fatalf("attempt %d: the 431 was lost: %v", i, err)
+		}
+		r := gatewaytest.ReadResponse(t, resp)
+		if err := <-sent; err != nil {
+			t.Errorf("attempt %d: the client could not finish sending: %v", i, err)
+		}
+		conn.Close()
+		expectError(t, "a head over the limit", r, 431, "invalid_request_error", "headers_too_large", nil)
+	}
+}
+
 // TestAbandonedRequestCancelsUpstream: a client that leaves while its
 // buffered request is upstream closes the upstream request at once.
 func TestAbandonedRequestCancelsUpstream(t *testing.T) {
