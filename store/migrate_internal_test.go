@@ -60,4 +60,9 @@ func upgrade(t *testing.T, url string) {
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage WHERE request_id = 'req_old'`).Scan(&n); err != nil || n != 2 {
 		t.Errorf("%d records of req_old (%v), want the old one and the new", n, err)
 	}
+	// The new record's debit names it, with its cost.
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM credit_ledger c JOIN usage u ON u.id = c.usage_id
+		WHERE u.request_id = 'req_old' AND c.amount = -u.cost AND c.workspace_id = u.workspace_id`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d debits naming their usage row (%v), want 1", n, err)
+	}
 }

@@ -87,7 +87,7 @@ var postgresMigrations = []string{
 		PRIMARY KEY (key_id, window_start)
 	);`,
 	// 2: exactly once per batch rather than per request id; reservations;
-	// the keys' version (see SQLite's).
+	// the keys' version; debits name their usage rows (see SQLite's).
 	`CREATE TABLE ledger_batches (
 		id TEXT PRIMARY KEY,
 		written_at BIGINT NOT NULL
@@ -105,7 +105,8 @@ var postgresMigrations = []string{
 		id INTEGER PRIMARY KEY CHECK (id = 1),
 		version BIGINT NOT NULL
 	);
-	INSERT INTO keys_version (id, version) VALUES (1, 0);`,
+	INSERT INTO keys_version (id, version) VALUES (1, 0);
+	ALTER TABLE credit_ledger ADD COLUMN usage_id BIGINT;`,
 }
 
 func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {

@@ -170,7 +170,8 @@ var sqliteMigrations = []string{
 	// two answers can share one, and both are billed. SQLite drops a
 	// column's UNIQUE only by rebuilding the table. Replicas reserve
 	// shares of a limited key's budget, and reload the keys only when
-	// their version moved.
+	// their version moved. A debit names its usage row (whose request id
+	// and model it copied before).
 	`CREATE TABLE ledger_batches (
 		id TEXT PRIMARY KEY,
 		written_at INTEGER NOT NULL
@@ -207,7 +208,8 @@ var sqliteMigrations = []string{
 		id INTEGER PRIMARY KEY CHECK (id = 1),
 		version INTEGER NOT NULL
 	);
-	INSERT INTO keys_version (id, version) VALUES (1, 0);`,
+	INSERT INTO keys_version (id, version) VALUES (1, 0);
+	ALTER TABLE credit_ledger ADD COLUMN usage_id INTEGER;`,
 }
 
 // Migrate implements Store. The version table is read and written in one
@@ -589,13 +591,13 @@ func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, replica string, 
 }
 
 // The ledger's columns: a usage row, and the debit made of it (answers
-// that cost nothing have none).
+// that cost nothing have none), which names the row.
 const (
 	usageColumns = `request_id, key_id, workspace_id, model, prompt_tokens, completion_tokens,
 		cached_tokens, cache_write_tokens, reasoning_tokens, cost, status, partial, started_at, finished_at`
 	usageValues  = 14
-	debitColumns = `workspace_id, amount, request_id, note, created_at`
-	debitOfUsage = `workspace_id, -cost, request_id, model, finished_at`
+	debitColumns = `workspace_id, amount, usage_id, created_at`
+	debitOfUsage = `workspace_id, -cost, id, finished_at`
 )
 
 // maxRows is the most rows one statement takes: 256 × 14 values stay
@@ -634,7 +636,7 @@ func (s *sqlStore) usageInsert(ctx context.Context, n int) (*sql.Stmt, error) {
 		q.WriteString(row)
 	}
 	if s.d.debitsInInsert {
-		q.WriteString(" RETURNING workspace_id, cost, request_id, model, finished_at) INSERT INTO credit_ledger (" + debitColumns +
+		q.WriteString(" RETURNING id, workspace_id, cost, finished_at) INSERT INTO credit_ledger (" + debitColumns +
 			") SELECT " + debitOfUsage + " FROM u WHERE cost <> 0")
 	}
 	stmt, err := s.db.PrepareContext(ctx, s.q(q.String()))

@@ -162,8 +162,9 @@ func Execute(cfg Config) (*Run, error) {
 	}
 	procs = append(procs, quiet.Process)
 
-	// The same as quiet with an issued key: the tenancy check on every
-	// request and every answer written to the ledger (SQLite).
+	// The same as quiet with an issued key: the tenancy check (and its
+	// spend limit) on every request and every answer written to the
+	// ledger (SQLite).
 	tenant, err := startTenant(gw, env, quiet.Body, ready)
 	if err != nil {
 		return nil, err
@@ -287,7 +288,11 @@ func startTenant(gw string, env []string, body []byte, ready func(*Target) func(
 	if err := db.AddCredit(ctx, "bench", store.FromDollars(1e6), "bench"); err != nil {
 		return nil, err
 	}
-	_, secret, err := db.CreateKey(ctx, store.NewKey{Workspace: "bench", Name: "bench"})
+	// With a daily spend limit, so that every request also passes the
+	// limit's lease (tenancy/lease.go); the limit is far above what the run
+	// spends.
+	limit := store.FromDollars(1e6)
+	_, secret, err := db.CreateKey(ctx, store.NewKey{Workspace: "bench", Name: "bench", SpendLimit: &limit, LimitReset: store.ResetDaily})
 	if err != nil {
 		return nil, err
 	}

@@ -173,42 +173,46 @@ func (r *Run) goals() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, got, goal, mark)
 	}
 	b.WriteString("| target (OpenToken → Claude vs the bare proxy) | measured | goal | |\n|---|---|---|---|\n")
+	if bare != nil && gw != nil {
+		g50, _, _ := median(gw.Conc1, pct(0.5))
+		b50, _, _ := median(bare.Conc1, pct(0.5))
+		g99, _, _ := median(gw.Conc1, pct(0.99))
+		b99, _, _ := median(bare.Conc1, pct(0.99))
+		row("added p50, concurrency 1", us(g50-b50), "≤ 30 µs", g50-b50 <= float64(goalAddedP50))
+		row("added p99, concurrency 1", us(g99-b99), "≤ 150 µs", g99-b99 <= float64(goalAddedP99))
+		o50, _, _ := median(gw.OpenLoop, pct(0.5))
+		ob50, _, _ := median(bare.OpenLoop, pct(0.5))
+		o99, _, _ := median(gw.OpenLoop, pct(0.99))
+		ob99, _, _ := median(bare.OpenLoop, pct(0.99))
+		row(fmt.Sprintf("added p50, open loop %d req/s", r.Config.Rate), us(o50-ob50), "≤ 30 µs", o50-ob50 <= float64(goalAddedP50))
+		row(fmt.Sprintf("added p99, open loop %d req/s", r.Config.Rate), us(o99-ob99), "≤ 150 µs", o99-ob99 <= float64(goalAddedP99))
+		gc, bc := totalCPUPer1k(gw.ConcN), totalCPUPer1k(bare.ConcN)
+		row("CPU per request", fmt.Sprintf("%.2f× the bare proxy's", gc/bc), "≤ 1.5×", gc/bc <= goalCPURatio)
+		row("saturated throughput", fmt.Sprintf("%.0f%% of the bare proxy's", 100*saturation(gw)/saturation(bare)), "≥ 60%", saturation(gw)/saturation(bare) >= goalThroughput)
+		if pk := r.find("Portkey → Claude"); pk != nil && saturation(pk) > 0 {
+			x := saturation(gw) / saturation(pk)
+			row("saturated throughput vs Portkey", fmt.Sprintf("%.1f×", x), "≥ 10×", x >= goalVsPortkey)
+		}
+		if quiet := r.find("OpenToken → Claude, access log off"); quiet != nil {
+			tl, _, _ := median(gw.ConcN, (*Result).Throughput)
+			tq, _, _ := median(quiet.ConcN, (*Result).Throughput)
+			row(fmt.Sprintf("throughput with the access log and metrics on, concurrency %d", r.Config.Concurrency),
+				fmt.Sprintf("%.1f%% of off", 100*tl/tq), "≥ 95%", tl/tq >= goalLogged)
+		}
+	}
 	if quiet, tenant := r.find("OpenToken → Claude, access log off"), r.find(tenantTarget); quiet != nil && tenant != nil {
 		tq, _, _ := median(quiet.ConcN, (*Result).Throughput)
 		tt, _, _ := median(tenant.ConcN, (*Result).Throughput)
 		row(fmt.Sprintf("throughput with tenancy on (an issued key), concurrency %d", r.Config.Concurrency),
 			fmt.Sprintf("%.1f%% of off", 100*tt/tq), "≥ 90%", tt/tq >= goalTenancyThroughput)
+		st, sq := saturation(tenant), saturation(quiet)
+		row("saturated throughput with tenancy on", fmt.Sprintf("%.1f%% of off", 100*st/sq), "≥ 90%", st/sq >= goalTenancyThroughput)
 		q50, _, _ := median(quiet.Conc1, pct(0.5))
 		t50, _, _ := median(tenant.Conc1, pct(0.5))
 		row("added p50 with tenancy on, concurrency 1", us(t50-q50), "≤ 10 µs", t50-q50 <= float64(goalTenancyAddedP50))
 	}
-	if bare == nil || gw == nil {
+	if gw == nil {
 		return b.String() // a run of some targets only (-targets)
-	}
-	g50, _, _ := median(gw.Conc1, pct(0.5))
-	b50, _, _ := median(bare.Conc1, pct(0.5))
-	g99, _, _ := median(gw.Conc1, pct(0.99))
-	b99, _, _ := median(bare.Conc1, pct(0.99))
-	row("added p50, concurrency 1", us(g50-b50), "≤ 30 µs", g50-b50 <= float64(goalAddedP50))
-	row("added p99, concurrency 1", us(g99-b99), "≤ 150 µs", g99-b99 <= float64(goalAddedP99))
-	o50, _, _ := median(gw.OpenLoop, pct(0.5))
-	ob50, _, _ := median(bare.OpenLoop, pct(0.5))
-	o99, _, _ := median(gw.OpenLoop, pct(0.99))
-	ob99, _, _ := median(bare.OpenLoop, pct(0.99))
-	row(fmt.Sprintf("added p50, open loop %d req/s", r.Config.Rate), us(o50-ob50), "≤ 30 µs", o50-ob50 <= float64(goalAddedP50))
-	row(fmt.Sprintf("added p99, open loop %d req/s", r.Config.Rate), us(o99-ob99), "≤ 150 µs", o99-ob99 <= float64(goalAddedP99))
-	gc, bc := totalCPUPer1k(gw.ConcN), totalCPUPer1k(bare.ConcN)
-	row("CPU per request", fmt.Sprintf("%.2f× the bare proxy's", gc/bc), "≤ 1.5×", gc/bc <= goalCPURatio)
-	row("saturated throughput", fmt.Sprintf("%.0f%% of the bare proxy's", 100*saturation(gw)/saturation(bare)), "≥ 60%", saturation(gw)/saturation(bare) >= goalThroughput)
-	if pk := r.find("Portkey → Claude"); pk != nil && saturation(pk) > 0 {
-		x := saturation(gw) / saturation(pk)
-		row("saturated throughput vs Portkey", fmt.Sprintf("%.1f×", x), "≥ 10×", x >= goalVsPortkey)
-	}
-	if quiet := r.find("OpenToken → Claude, access log off"); quiet != nil {
-		tl, _, _ := median(gw.ConcN, (*Result).Throughput)
-		tq, _, _ := median(quiet.ConcN, (*Result).Throughput)
-		row(fmt.Sprintf("throughput with the access log and metrics on, concurrency %d", r.Config.Concurrency),
-			fmt.Sprintf("%.1f%% of off", 100*tl/tq), "≥ 95%", tl/tq >= goalLogged)
 	}
 	row("peak RSS under load", fmt.Sprintf("%.1f MB", float64(gw.PeakRSS)/(1<<20)), "≤ 40 MB", gw.PeakRSS <= goalRSS)
 	row("cold start (exec → first 200)", fmt.Sprintf("%.1f ms", float64(gw.ColdStart)/1e6), "≤ 30 ms", gw.ColdStart <= goalColdStart)
