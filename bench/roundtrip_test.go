@@ -7,9 +7,11 @@
 package bench
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,6 +21,8 @@ import (
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
+	"github.com/opentoken/opentoken/store"
+	"github.com/opentoken/opentoken/tenancy"
 )
 
 func serve(b *testing.B, h fasthttp.RequestHandler) string {
@@ -35,7 +39,13 @@ func serve(b *testing.B, h fasthttp.RequestHandler) string {
 // gateway starts an OpenToken server in front of mock and returns its
 // address; logged turns the access log on (the metrics are always kept).
 func gateway(b *testing.B, mock string, logged bool) string {
+	return gatewayWith(b, mock, logged, nil)
+}
+
+// gatewayWith is gateway serving tn's issued keys too.
+func gatewayWith(b *testing.B, mock string, logged bool, tn *tenancy.Tenancy) string {
 	gw, err := server.New(server.Options{
+		Tenancy: tn,
 		APIKeys: []string{"k"},
 		Upstreams: map[matrix.Provider][]adapter.Upstream{
 			matrix.ProviderAnthropic: {{BaseURL: "http://" + mock, APIKey: "u"}},
@@ -60,16 +70,22 @@ func BenchmarkRoundTrip(b *testing.B) {
 	mock := serve(b, loadtest.NewMock(0, 600, 8).Handle)
 	plain, logged := gateway(b, mock, false), gateway(b, mock, true)
 	proxy := serve(b, loadtest.NewBareProxy(mock).Handle)
+	tn, issued := issuedKey(b)
+	tenant := gatewayWith(b, mock, false, tn)
 
 	claude := loadtest.GatewayRequest("anthropic/claude-sonnet-4-5")
 	native := []byte(`{"model":"claude-sonnet-4-5","max_tokens":512,"messages":[{"role":"user","content":"hi"}]}`)
 	cases := []struct {
 		name, url string
 		body      []byte
+		key       string
 	}{
-		{"bare-proxy", "http://" + proxy + "/v1/messages", native},
-		{"opentoken-claude", "http://" + plain + "/v1/chat/completions", claude},
-		{"opentoken-claude-access-log", "http://" + logged + "/v1/chat/completions", claude},
+		{"bare-proxy", "http://" + proxy + "/v1/messages", native, "k"},
+		{"opentoken-claude", "http://" + plain + "/v1/chat/completions", claude, "k"},
+		{"opentoken-claude-access-log", "http://" + logged + "/v1/chat/completions", claude, "k"},
+		// An issued key with a spend limit: the tenancy check, the limit's
+		// lease, and the ledger written to SQLite (on another core).
+		{"opentoken-claude-issued-key", "http://" + tenant + "/v1/chat/completions", claude, issued},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -77,7 +93,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 			req.SetRequestURI(c.url)
 			req.Header.SetMethod("POST")
-			req.Header.Set("Authorization", "Bearer k")
+			req.Header.Set("Authorization", "Bearer "+c.key)
 			req.SetBodyRaw(c.body)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -87,6 +103,39 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 		})
 	}
+}
+
+// issuedKey starts tenancy on a fresh SQLite database holding a funded
+// workspace and a key with a daily limit far above what a run spends.
+func issuedKey(b *testing.B) (*tenancy.Tenancy, string) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.CreateWorkspace(ctx, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.AddCredit(ctx, "bench", store.FromDollars(1e6), "bench"); err != nil {
+		b.Fatal(err)
+	}
+	limit := store.FromDollars(1e6)
+	_, secret, err := db.CreateKey(ctx, store.NewKey{Workspace: "bench", Name: "bench", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tn, err := tenancy.Start(ctx, tenancy.Options{Store: db, SpillPath: filepath.Join(dir, "spill"),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { tn.Close() })
+	return tn, secret
 }
 
 func accessTo(on bool) io.Writer {
