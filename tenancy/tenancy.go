@@ -259,8 +259,8 @@ func dollars(u store.USD) string { return strconv.FormatFloat(u.Dollars(), 'f', 
 
 // Bill records what an answer cost: at once in memory, so that the next
 // request is checked against it, and in the ledger through the queue. It
-// never blocks on the database: a full queue, or one already closed,
-// spills the record to the file.
+// never blocks on the database: a full queue is spilled to the file, and
+// so is a record billed after Close.
 func (t *Tenancy) Bill(rec store.UsageRecord) {
 	t.mu.Lock()
 	t.pendingWS[rec.WorkspaceID] += rec.Cost
@@ -268,9 +268,19 @@ func (t *Tenancy) Bill(rec store.UsageRecord) {
 	if !rec.WindowStart.IsZero() {
 		rec.Reserved = t.spendLease(rec.KeyID, rec.WindowStart, rec.Cost)
 	}
-	if t.closed || len(t.queued) >= t.queueSize {
+	if t.closed {
 		t.mu.Unlock()
 		t.spillBatch(store.Batch{ID: store.NewBatchID(), Replica: t.replica, Records: []store.UsageRecord{rec}})
+		return
+	}
+	if len(t.queued) >= t.queueSize {
+		// The writer is stuck on a database that does not answer: the
+		// whole queue goes to the file in one write, rather than each
+		// answer after it in one of its own.
+		full := append(t.queued, rec)
+		t.queued = make([]store.UsageRecord, 0, batchSize)
+		t.mu.Unlock()
+		t.spillBatch(store.Batch{ID: store.NewBatchID(), Replica: t.replica, Records: full})
 		return
 	}
 	t.queued = append(t.queued, rec)
