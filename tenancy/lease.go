@@ -126,6 +126,7 @@ func (t *Tenancy) spendLease(keyID int64, window time.Time, cost store.USD) bool
 func (t *Tenancy) tendLeases(ctx context.Context, now time.Time) {
 	type idle struct {
 		r      store.Reservation
+		end    time.Time
 		amount store.USD
 	}
 	var release []idle
@@ -139,7 +140,7 @@ func (t *Tenancy) tendLeases(ctx context.Context, now time.Time) {
 			// What is left goes back; a debt (left below zero) is closed
 			// too, or the database would forgive it to the next share.
 			if l.left != 0 {
-				release = append(release, idle{store.Reservation{KeyID: id, Window: l.window, Replica: t.replica}, l.left})
+				release = append(release, idle{store.Reservation{KeyID: id, Window: l.window, Replica: t.replica}, l.end, l.left})
 			}
 			delete(t.leases, id)
 		}
@@ -153,7 +154,7 @@ func (t *Tenancy) tendLeases(ctx context.Context, now time.Time) {
 			t.mu.Lock()
 			l := t.leases[r.r.KeyID]
 			if l == nil {
-				l = &lease{window: r.r.Window}
+				l = &lease{window: r.r.Window, end: r.end}
 				t.leases[r.r.KeyID] = l
 			}
 			if l.window.Equal(r.r.Window) {

@@ -135,6 +135,44 @@ func TestIdleLeasesGoBack(t *testing.T) {
 	}
 }
 
+// TestReleaseRetried: a share that could not be given back is kept, and
+// given back at the next refresh.
+func TestReleaseRetried(t *testing.T) {
+	db, tns := replicas(t, 1)
+	a := tns[0]
+	ctx := context.Background()
+	_ = db.AddCredit(ctx, "acme", store.FromDollars(100), "test")
+	limit := store.FromDollars(1)
+	k, secret := mustKey(t, db, store.NewKey{Name: "shared", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	_ = a.load(ctx)
+	if _, e := a.Check([]byte(secret), time.Now()); e != nil {
+		t.Fatal(e.Message)
+	}
+	window := store.ResetDaily.WindowStart(time.Now())
+	probe := store.Reservation{KeyID: k.ID, Window: window, Replica: "probe"}
+	free := func() store.USD {
+		got, err := db.Reserve(ctx, probe, limit, time.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = db.Store.Release(ctx, probe, got) // the probe's own release never fails
+		return got
+	}
+	db.releaseDown.Store(true)
+	a.tendLeases(ctx, time.Now())
+	if got := free(); got != limit-limit/leaseParts {
+		t.Errorf("after a failed release, $%v is free, want $%v", got.Dollars(), (limit - limit/leaseParts).Dollars())
+	}
+	if _, e := a.Check([]byte(secret), time.Now()); e != nil { // the kept share still admits
+		t.Fatal(e.Message)
+	}
+	db.releaseDown.Store(false)
+	a.tendLeases(ctx, time.Now())
+	if got := free(); got != limit {
+		t.Errorf("after the release was retried, $%v is free, want the whole limit", got.Dollars())
+	}
+}
+
 // TestLeasesWithoutTheDatabase: while no share can be reserved, the view
 // and the replica's own bills decide, as without leases.
 func TestLeasesWithoutTheDatabase(t *testing.T) {

@@ -21,6 +21,14 @@ type flaky struct {
 	store.Store
 	down, lostAck atomic.Bool
 	reserveDown   atomic.Bool // reservations fail
+	releaseDown   atomic.Bool // giving them back fails
+}
+
+func (f *flaky) Release(ctx context.Context, r store.Reservation, amount store.USD) error {
+	if f.down.Load() || f.releaseDown.Load() {
+		return errors.New("connection refused")
+	}
+	return f.Store.Release(ctx, r, amount)
 }
 
 func (f *flaky) Reserve(ctx context.Context, r store.Reservation, want store.USD, expires time.Time) (store.USD, error) {
