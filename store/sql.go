@@ -489,6 +489,18 @@ func (s *sqlStore) Balance(ctx context.Context, workspace string) (USD, error) {
 // Record implements Store: each record and its debit in one transaction,
 // a request id already recorded skipped (a replay writes nothing twice).
 func (s *sqlStore) Record(ctx context.Context, batches ...Batch) error {
+	// The inserts are prepared before the transaction begins: preparing
+	// takes a connection of its own, which a full pool would hand out only
+	// once this transaction had ended.
+	for _, b := range batches {
+		for rest := len(b.Records); rest > 0; {
+			n := rowsPerStatement(rest)
+			if _, err := s.usageInsert(ctx, n); err != nil {
+				return err
+			}
+			rest -= n
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
