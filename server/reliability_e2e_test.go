@@ -373,27 +373,7 @@ func TestOverLimitBodyGets413(t *testing.T) {
 	env := gatewaytest.Start(t, gatewaytest.Options{Limits: server.Limits{MaxBodyBytes: 64 << 10}})
 	body := `{"model":"` + claudeModel + `","messages":[{"role":"user","content":"` + strings.Repeat("x", 1<<20) + `"}]}`
 	for i := range 20 {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sent := make(chan error, 1)
-		go func() {
-			_, err := fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-				gatewaytest.ClientKey, len(body), body)
-			sent <- err
-		}()
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			conn.Close()
-			<-sent
-			t.Fatalf("attempt %d: the 413 was lost: %v", i, err)
-		}
-		r := gatewaytest.ReadResponse(t, resp)
-		if err := <-sent; err != nil {
-			t.Errorf("attempt %d: the client could not finish sending: %v", i, err)
-		}
-		conn.Close()
+		r := sendWhole(t, env, i, "Content-Type: application/json\r\n", body)
 		expectError(t, "over the limit", r, 413, "invalid_request_error", "request_too_large", nil)
 	}
 }
@@ -403,30 +383,41 @@ func TestOverLimitBodyGets413(t *testing.T) {
 func TestOverLimitHeadGets431(t *testing.T) {
 	env := gatewaytest.Start(t, gatewaytest.Options{})
 	body := chatReq(claudeModel, false) + strings.Repeat(" ", 8<<20) // more than the sockets buffer
+	pad := "X-Pad: " + strings.Repeat("p", 20<<10) + "\r\n"
 	for i := range 20 {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sent := make(chan error, 1)
-		go func() {
-			_, err := fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nX-Pad: %s\r\nContent-Length: %d\r\n\r\n%s",
-				gatewaytest.ClientKey, strings.Repeat("p", 20<<10), len(body), body)
-			sent <- err
-		}()
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			conn.Close()
-			<-sent
-			t.Fatalf("attempt %d: the 431 was lost: %v", i, err)
-		}
-		r := gatewaytest.ReadResponse(t, resp)
-		if err := <-sent; err != nil {
-			t.Errorf("attempt %d: the client could not finish sending: %v", i, err)
-		}
-		conn.Close()
+		r := sendWhole(t, env, i, pad, body)
 		expectError(t, "a head over the limit", r, 431, "invalid_request_error", "headers_too_large", nil)
 	}
+}
+
+// sendWhole sends a chat request with extra header lines on a fresh
+// connection, writing all of it while it reads the answer, as a client
+// that does not look before it has sent would; the answer must arrive,
+// and the sending must not be cut by a reset.
+func sendWhole(t *testing.T, env *gatewaytest.Env, attempt int, header, body string) *gatewaytest.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n%sContent-Length: %d\r\n\r\n%s",
+			gatewaytest.ClientKey, header, len(body), body)
+		sent <- err
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		conn.Close()
+		<-sent
+		t.Fatalf("attempt %d: the answer was lost: %v", attempt, err)
+	}
+	r := gatewaytest.ReadResponse(t, resp)
+	if err := <-sent; err != nil {
+		t.Errorf("attempt %d: the client could not finish sending: %v", attempt, err)
+	}
+	return r
 }
 
 // TestAbandonedRequestCancelsUpstream: a client that leaves while its

@@ -230,7 +230,7 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error
 	admitted := true
 	if k.SpendLimit != nil {
 		spent := v.spent[k.ID] + t.pendingKey[k.ID]
-		admitted = spent < *k.SpendLimit && t.admit(k, now, spent)
+		admitted = spent < *k.SpendLimit && t.admit(k, now)
 	}
 	t.mu.Unlock()
 	if !admitted {
