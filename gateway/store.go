@@ -69,21 +69,35 @@ func OpenStore(ctx context.Context, cfg *Config) (store.Store, error) {
 	return db, nil
 }
 
-// startTenancy opens the database and starts serving the keys it holds;
-// with demo, the demo key is one of them.
+// startTenancy opens the database and starts serving the keys it holds.
+// In demo mode the demo key is one of them; outside it the demo key is
+// refused whatever the database holds — it is public, and would spend a
+// real upstream's credit — and the log says once how to revoke it.
 func (g *Gateway) startTenancy(ctx context.Context, cfg *Config, log *slog.Logger, demo bool) error {
 	db, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	var exclude []string
 	if demo {
 		if err := demoKey(ctx, db); err != nil {
 			db.Close()
 			return fmt.Errorf("database: the demo key: %w", err)
 		}
+	} else {
+		exclude = []string{DemoKey}
+		k, err := db.KeyByHash(ctx, store.HashSecret(DemoKey))
+		switch {
+		case err == nil && k.RevokedAt == nil:
+			log.Warn("the database holds the public demo key from an earlier run in demo mode; it is refused outside demo mode. Revoke it with: opentoken keys revoke "+k.Prefix,
+				"workspace", k.Workspace, "key_prefix", k.Prefix)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			db.Close()
+			return fmt.Errorf("database: %w", err)
+		}
 	}
 	url, _ := DatabaseURL(cfg)
-	t, err := tenancy.Start(ctx, tenancy.Options{Store: db, Log: log, SpillPath: spillPath(url)})
+	t, err := tenancy.Start(ctx, tenancy.Options{Store: db, Log: log, SpillPath: spillPath(url), Exclude: exclude})
 	if err != nil {
 		db.Close()
 		return fmt.Errorf("database: %w", err)

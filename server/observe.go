@@ -97,16 +97,10 @@ func (s *Server) observe(status int, r *record) {
 func (s *Server) bill(status int, r *record) {
 	u := r.usage
 	cost := openai.Cost(&u, &r.model.Pricing)
-	k := r.principal.Key
-	finished := time.Now()
-	var window time.Time
-	if k.SpendLimit != nil {
-		window = k.LimitReset.WindowStart(finished)
-	}
-	s.tenancy.Bill(store.UsageRecord{
-		RequestID: string(r.requestID()), KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: r.model.ID,
+	s.tenancy.Bill(r.principal, store.UsageRecord{
+		RequestID: string(r.requestID()), Model: r.model.ID,
 		Prompt: u.Prompt, Completion: u.Completion, Cached: u.Cached, CacheWrite: u.CacheCreation, Reasoning: u.Reasoning,
-		Cost: store.FromDollars(cost), Status: status, Partial: r.partial, StartedAt: r.start, FinishedAt: finished, WindowStart: window,
+		Cost: store.FromDollars(cost), Status: status, Partial: r.partial, StartedAt: r.start, FinishedAt: time.Now(),
 	})
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/store"
+	"github.com/opentoken/opentoken/tenancy"
 )
 
 var (
@@ -218,9 +220,10 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, rec *record) bool {
 		return true
 	}
 	if s.tenancy != nil && store.IsIssued(bytesconv.String(key)) {
-		p, e := s.tenancy.Check(key, time.Now())
-		if e != nil && (p == nil || string(ctx.Path()) != "/v1/key") {
-			s.writeError(ctx, e)
+		now := time.Now()
+		p, err := s.tenancy.Check(key, now)
+		if err != nil && (p == nil || !unbilled(ctx)) {
+			s.writeError(ctx, refusal(err, now))
 			return false
 		}
 		rec.principal = p
@@ -229,6 +232,30 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, rec *record) bool {
 	s.writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey,
 		Message: "invalid api key"})
 	return false
+}
+
+// unbilled reports whether a request costs nothing: a key refused for
+// money may still ask about itself and about the models.
+func unbilled(ctx *fasthttp.RequestCtx) bool {
+	path := ctx.Path()
+	return string(path) == "/v1/key" || string(path) == "/v1/models" || bytes.HasPrefix(path, []byte("/v1/models/"))
+}
+
+// refusal is the answer to a key tenancy refused.
+func refusal(err error, now time.Time) *openai.Error {
+	var expired *tenancy.ExpiredError
+	var noCredit *tenancy.NoCreditError
+	var limit *tenancy.LimitError
+	switch {
+	case errors.As(err, &expired):
+		return &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeExpiredKey, Message: err.Error()}
+	case errors.As(err, &noCredit):
+		return &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: openai.CodeInsufficientCredit, Message: err.Error()}
+	case errors.As(err, &limit):
+		return &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: openai.CodeSpendLimitExceeded,
+			RetryAfter: strconv.FormatInt(limit.RetryAfter(now), 10), Message: err.Error()}
+	}
+	return &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey, Message: "invalid api key"}
 }
 
 // cutBearer returns the credentials of an Authorization value with the

@@ -13,12 +13,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/store"
 )
 
@@ -41,6 +39,9 @@ type Options struct {
 	SpillPath string
 	// QueueSize bounds the records waiting to be written.
 	QueueSize int
+	// Exclude are secrets never honoured, whatever the database holds:
+	// the gateway's public demo key outside demo mode.
+	Exclude []string
 }
 
 // Tenancy is the gateway's view of its issued keys and their money.
@@ -50,12 +51,17 @@ type Tenancy struct {
 	refresh time.Duration
 	view    atomic.Pointer[view]
 	spill   *spill
+	exclude map[[32]byte]bool // hashes of Options.Exclude
 
 	// Money billed here and not yet in the database: the view's figures
 	// minus these are what a request is checked against.
 	mu         sync.Mutex
 	pendingWS  map[int64]store.USD
 	pendingKey map[int64]store.USD
+	// written is the pending money the ledger took since the last load
+	// began: it stays pending until a view read after the write holds it,
+	// or the money would vanish from every check until the next refresh.
+	writtenWS, writtenKey map[int64]store.USD
 	// replica names this process in the database's reservations.
 	replica string
 	// leases are this replica's shares of limited keys' budgets, by key id.
@@ -118,37 +124,86 @@ func Start(ctx context.Context, opt Options) (*Tenancy, error) {
 
 // newTenancy is a Tenancy neither loaded nor started.
 func newTenancy(opt Options) *Tenancy {
-	return &Tenancy{db: opt.Store, log: opt.Log, refresh: opt.Refresh, spill: &spill{path: opt.SpillPath, n: -1},
-		replica: store.NewBatchID(), leases: map[int64]*lease{},
-		pendingWS: map[int64]store.USD{}, pendingKey: map[int64]store.USD{}, spilledHere: map[string][]store.UsageRecord{},
+	t := &Tenancy{db: opt.Store, log: opt.Log, refresh: opt.Refresh, spill: &spill{path: opt.SpillPath, n: -1},
+		replica: store.NewBatchID(), leases: map[int64]*lease{}, exclude: map[[32]byte]bool{},
+		pendingWS: map[int64]store.USD{}, pendingKey: map[int64]store.USD{},
+		writtenWS: map[int64]store.USD{}, writtenKey: map[int64]store.USD{}, spilledHere: map[string][]store.UsageRecord{},
 		queueSize: opt.QueueSize, kick: make(chan struct{}, 1), flushes: make(chan chan struct{}), stop: make(chan struct{})}
+	for _, secret := range opt.Exclude {
+		t.exclude[sha256.Sum256([]byte(secret))] = true
+	}
+	return t
 }
 
 // load reads the database into a new view.
-func (t *Tenancy) load(ctx context.Context) error {
+func (t *Tenancy) load(ctx context.Context) (err error) {
+	// What the ledger took before this load began is in what it reads:
+	// once the new view is in place, that money leaves the pending sums.
+	// On failure it stays pending, for the next load.
+	t.mu.Lock()
+	ws, keys := t.writtenWS, t.writtenKey
+	t.writtenWS, t.writtenKey = map[int64]store.USD{}, map[int64]store.USD{}
+	t.mu.Unlock()
+	defer func() {
+		if err != nil {
+			t.mu.Lock()
+			addAll(t.writtenWS, ws)
+			addAll(t.writtenKey, keys)
+			t.mu.Unlock()
+		}
+	}()
+	v, err := t.read(ctx)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.view.Store(v)
+	subtractAll(t.pendingWS, ws)
+	subtractAll(t.pendingKey, keys)
+	t.mu.Unlock()
+	return nil
+}
+
+func addAll(dst, src map[int64]store.USD) {
+	for id, u := range src {
+		dst[id] += u
+	}
+}
+
+// subtractAll takes src from dst, forgetting the ids left at zero.
+func subtractAll(dst, src map[int64]store.USD) {
+	for id, u := range src {
+		if dst[id] -= u; dst[id] == 0 {
+			delete(dst, id)
+		}
+	}
+}
+
+// read reads the database into a new view.
+func (t *Tenancy) read(ctx context.Context) (*view, error) {
 	// The keys are read again only when they changed: the version is read
 	// first, so a change between the two reads is read again next time.
 	version, err := t.db.KeysVersion(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	last := t.view.Load()
 	reload := last == nil || last.version != version
 	var keys []store.Key
 	if reload {
 		if keys, err = t.db.ListKeys(ctx, ""); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	balances, err := t.db.Balances(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := time.Now()
 	windows := map[store.Reset]map[int64]store.USD{}
 	for _, r := range []store.Reset{store.ResetDaily, store.ResetWeekly, store.ResetMonthly} {
 		if windows[r], err = t.db.WindowSpends(ctx, r.WindowStart(now)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	v := &view{version: version, balances: balances, spent: map[int64]store.USD{}}
@@ -159,7 +214,7 @@ func (t *Tenancy) load(ctx context.Context) error {
 		for i := range keys {
 			k := &keys[i]
 			var h [32]byte
-			if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil {
+			if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil || t.exclude[h] {
 				continue
 			}
 			v.keys[h] = &Principal{Key: k}
@@ -171,8 +226,7 @@ func (t *Tenancy) load(ctx context.Context) error {
 	for _, k := range v.limited {
 		v.spent[k.ID] = windows[k.LimitReset][k.ID]
 	}
-	t.view.Store(v)
-	return nil
+	return v, nil
 }
 
 func (t *Tenancy) refreshLoop() {
@@ -200,30 +254,31 @@ func (t *Tenancy) refreshLoop() {
 }
 
 // Check finds the issued key a secret belongs to and refuses it when it
-// is unknown, revoked or expired, when its workspace has no credit, or when
-// it spent its limit in the current window. No database is read. A key
-// refused for money is still returned, with the error: it may still ask
-// about itself (GET /v1/key).
-func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error) {
-	v := t.view.Load()
-	p := v.keys[sha256.Sum256(secret)]
+// is unknown, revoked or excluded (ErrInvalidKey), expired
+// (*ExpiredError), when its workspace has no credit (*NoCreditError), or
+// when it spent its limit in the current window (*LimitError). No
+// database is read. A key refused for money is still returned, with the
+// error: it may still ask about itself (GET /v1/key).
+func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, error) {
+	p := t.view.Load().keys[sha256.Sum256(secret)]
 	if p == nil {
-		return nil, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey, Message: "invalid api key"}
+		return nil, ErrInvalidKey
 	}
 	k := p.Key
 	switch {
 	case k.RevokedAt != nil:
-		return nil, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey, Message: "invalid api key"}
+		return nil, ErrInvalidKey
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return nil, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeExpiredKey,
-			Message: "this key expired at " + k.ExpiresAt.UTC().Format(time.RFC3339)}
+		return nil, &ExpiredError{At: *k.ExpiresAt}
 	}
+	// The view is read under the lock: a load replaces it and takes what
+	// it holds from the pending sums in one step.
 	t.mu.Lock()
+	v := t.view.Load()
 	balance := v.balances[k.WorkspaceID] - t.pendingWS[k.WorkspaceID]
 	if balance <= 0 {
 		t.mu.Unlock()
-		return p, &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: openai.CodeInsufficientCredit,
-			Message: "workspace " + k.Workspace + " has no credit left; add credit to go on"}
+		return p, &NoCreditError{Workspace: k.Workspace}
 	}
 	// A limited key is admitted by its lease (lease.go); what the view
 	// knows it spent refuses it without asking the database.
@@ -234,11 +289,7 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, *openai.Error
 	}
 	t.mu.Unlock()
 	if !admitted {
-		reset := windowEnd(k.LimitReset, now)
-		return p, &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: openai.CodeSpendLimitExceeded,
-			RetryAfter: strconv.FormatInt(int64(reset.Sub(now)/time.Second)+1, 10),
-			Message: "this key spent its limit of $" + dollars(*k.SpendLimit) + " for the " + string(k.LimitReset) +
-				" window; it resets at " + reset.UTC().Format(time.RFC3339)}
+		return p, &LimitError{Limit: *k.SpendLimit, Reset: k.LimitReset, ResetAt: windowEnd(k.LimitReset, now)}
 	}
 	return p, nil
 }
@@ -255,13 +306,17 @@ func windowEnd(r store.Reset, now time.Time) time.Time {
 	return start.AddDate(0, 1, 0)
 }
 
-func dollars(u store.USD) string { return strconv.FormatFloat(u.Dollars(), 'f', -1, 64) }
-
-// Bill records what an answer cost: at once in memory, so that the next
-// request is checked against it, and in the ledger through the queue. It
-// never blocks on the database: a full queue is spilled to the file, and
-// so is a record billed after Close.
-func (t *Tenancy) Bill(rec store.UsageRecord) {
+// Bill records what an answer to p cost: at once in memory, so that the
+// next request is checked against it, and in the ledger through the queue.
+// The record's key, workspace and spend-limit window are p's. It never
+// blocks on the database: a full queue is spilled to the file, and so is a
+// record billed after Close.
+func (t *Tenancy) Bill(p *Principal, rec store.UsageRecord) {
+	k := p.Key
+	rec.KeyID, rec.WorkspaceID, rec.WindowStart = k.ID, k.WorkspaceID, time.Time{}
+	if k.SpendLimit != nil {
+		rec.WindowStart = k.LimitReset.WindowStart(rec.FinishedAt)
+	}
 	t.mu.Lock()
 	t.pendingWS[rec.WorkspaceID] += rec.Cost
 	t.pendingKey[rec.KeyID] += rec.Cost
@@ -365,14 +420,14 @@ func (t *Tenancy) spillBatch(b store.Batch) {
 	t.mu.Unlock()
 }
 
-// settled removes written records from the pending money: the next view
-// holds them.
+// settled marks written records: the next view holds them, and its load
+// takes them from the pending money.
 func (t *Tenancy) settled(recs []store.UsageRecord) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range recs {
-		t.pendingWS[r.WorkspaceID] -= r.Cost
-		t.pendingKey[r.KeyID] -= r.Cost
+		t.writtenWS[r.WorkspaceID] += r.Cost
+		t.writtenKey[r.KeyID] += r.Cost
 	}
 }
 
@@ -437,10 +492,10 @@ type KeyInfo struct {
 
 // Info describes p's key as the view and the pending money have it.
 func (t *Tenancy) Info(p *Principal) KeyInfo {
-	v := t.view.Load()
 	k := p.Key
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	v := t.view.Load()
 	return KeyInfo{Name: k.Name, Workspace: k.Workspace, Prefix: k.Prefix, ExpiresAt: k.ExpiresAt, Limit: k.SpendLimit,
 		LimitReset: k.LimitReset, Spent: v.spent[k.ID] + t.pendingKey[k.ID], Balance: v.balances[k.WorkspaceID] - t.pendingWS[k.WorkspaceID]}
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/store"
 )
 
@@ -81,13 +80,38 @@ func mustKey(t *testing.T, db store.Store, nk store.NewKey) (store.Key, string) 
 	return k, secret
 }
 
+// Refusals by name, for tables.
+const (
+	refusedInvalid  = "invalid"
+	refusedExpired  = "expired"
+	refusedNoCredit = "no credit"
+	refusedLimit    = "limit"
+)
+
+// refusedFor names how Check refused, "" when it did not.
+func refusedFor(err error) string {
+	var expired *ExpiredError
+	var noCredit *NoCreditError
+	var limit *LimitError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrInvalidKey):
+		return refusedInvalid
+	case errors.As(err, &expired):
+		return refusedExpired
+	case errors.As(err, &noCredit):
+		return refusedNoCredit
+	case errors.As(err, &limit):
+		return refusedLimit
+	}
+	return "unexpected: " + err.Error()
+}
+
 func code(t *testing.T, tn *Tenancy, secret string, now time.Time) string {
 	t.Helper()
-	_, e := tn.Check([]byte(secret), now)
-	if e == nil {
-		return ""
-	}
-	return e.Code
+	_, err := tn.Check([]byte(secret), now)
+	return refusedFor(err)
 }
 
 // TestChecks: every refusal, in the docs' codes, and the pass.
@@ -108,7 +132,7 @@ func TestChecks(t *testing.T) {
 	if err := tn.load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if c := code(t, tn, plain, now); c != openai.CodeInsufficientCredit {
+	if c := code(t, tn, plain, now); c != refusedNoCredit {
 		t.Errorf("no credit: %q", c)
 	}
 	if err := db.AddCredit(ctx, "acme", store.FromDollars(5), "test"); err != nil {
@@ -116,31 +140,32 @@ func TestChecks(t *testing.T) {
 	}
 	_ = tn.load(ctx)
 	for secret, want := range map[string]string{
-		plain: "", expiring: "", capped: "", revoked: "invalid_key", "sk-optk-unknown0000000000000000000000000000000000000": "invalid_key",
+		plain: "", expiring: "", capped: "", revoked: refusedInvalid, "sk-optk-unknown0000000000000000000000000000000000000": refusedInvalid,
 	} {
 		if c := code(t, tn, secret, now); c != want {
 			t.Errorf("%s: %q, want %q", secret[:14], c, want)
 		}
 	}
-	if c := code(t, tn, expiring, soon.Add(time.Second)); c != openai.CodeExpiredKey {
+	if c := code(t, tn, expiring, soon.Add(time.Second)); c != refusedExpired {
 		t.Errorf("past its expiry: %q", c)
 	}
 	// Billing is seen at once, before the ledger or a refresh has it.
-	tn.Bill(store.UsageRecord{RequestID: "r1", KeyID: limited.ID, WorkspaceID: limited.WorkspaceID, Model: "m", Cost: store.FromDollars(1), StartedAt: now, FinishedAt: now})
-	_, e := tn.Check([]byte(capped), now)
-	if e == nil || e.Code != openai.CodeSpendLimitExceeded || e.Status != 429 || e.RetryAfter == "" {
-		t.Errorf("over the limit: %+v", e)
+	tn.Bill(&Principal{Key: &limited}, store.UsageRecord{RequestID: "r1", Model: "m", Cost: store.FromDollars(1), StartedAt: now, FinishedAt: now})
+	_, err := tn.Check([]byte(capped), now)
+	var limitErr *LimitError
+	if !errors.As(err, &limitErr) || limitErr.RetryAfter(now) <= 0 || !limitErr.ResetAt.Equal(store.ResetDaily.WindowStart(now).AddDate(0, 0, 1)) {
+		t.Errorf("over the limit: %v", err)
 	}
 	if c := code(t, tn, plain, now); c != "" {
 		t.Errorf("another key of the workspace: %q", c)
 	}
-	tn.Bill(store.UsageRecord{RequestID: "r2", KeyID: limited.ID, WorkspaceID: limited.WorkspaceID, Model: "m", Cost: store.FromDollars(4), StartedAt: now, FinishedAt: now})
-	if c := code(t, tn, plain, now); c != openai.CodeInsufficientCredit {
+	tn.Bill(&Principal{Key: &limited}, store.UsageRecord{RequestID: "r2", Model: "m", Cost: store.FromDollars(4), StartedAt: now, FinishedAt: now})
+	if c := code(t, tn, plain, now); c != refusedNoCredit {
 		t.Errorf("the workspace spent its credit: %q", c)
 	}
 	// The next window resets the limit.
-	if _, e := tn.Check([]byte(capped), store.ResetDaily.WindowStart(now).AddDate(0, 0, 1)); e == nil || e.Code != openai.CodeInsufficientCredit {
-		t.Errorf("tomorrow the limit is fresh, the credit still gone: %+v", e)
+	if c := code(t, tn, capped, store.ResetDaily.WindowStart(now).AddDate(0, 0, 1)); c != refusedNoCredit {
+		t.Errorf("tomorrow the limit is fresh, the credit still gone: %q", c)
 	}
 }
 
@@ -156,11 +181,11 @@ func TestLedger(t *testing.T) {
 	}
 	now := time.Now()
 	rec := func(id string) store.UsageRecord {
-		return store.UsageRecord{RequestID: id, KeyID: k.ID, WorkspaceID: k.WorkspaceID, Model: "m", Prompt: 10, Cost: store.FromDollars(1), Status: 200, StartedAt: now, FinishedAt: now}
+		return store.UsageRecord{RequestID: id, Model: "m", Prompt: 10, Cost: store.FromDollars(1), Status: 200, StartedAt: now, FinishedAt: now}
 	}
 	db.down.Store(true)
-	tn.Bill(rec("a"))
-	tn.Bill(rec("b"))
+	tn.Bill(&Principal{Key: &k}, rec("a"))
+	tn.Bill(&Principal{Key: &k}, rec("b"))
 	tn.Flush()
 	if n := spilledRecords(t, spillPath); n != 2 {
 		t.Fatalf("spilled %d records, want 2", n)
@@ -181,7 +206,7 @@ func TestLedger(t *testing.T) {
 	// The database takes a batch but its answer is lost: the batch is
 	// spilled, and its replay writes nothing twice.
 	db.lostAck.Store(true)
-	tn.Bill(rec("c"))
+	tn.Bill(&Principal{Key: &k}, rec("c"))
 	tn.Flush()
 	db.lostAck.Store(false)
 	if n := spilledRecords(t, spillPath); n != 1 {
@@ -189,11 +214,11 @@ func TestLedger(t *testing.T) {
 	}
 	tn.replay(ctx)
 
-	tn.Bill(rec("a")) // the same request id again is another answer
+	tn.Bill(&Principal{Key: &k}, rec("a")) // the same request id again is another answer
 	if err := tn.Close(); err != nil {
 		t.Fatal(err)
 	}
-	tn.Bill(rec("late")) // an answer finished after Close goes to the file
+	tn.Bill(&Principal{Key: &k}, rec("late")) // an answer finished after Close goes to the file
 	if n := spilledRecords(t, spillPath); n != 1 {
 		t.Errorf("%d records spilled after Close, want 1", n)
 	}
@@ -212,8 +237,9 @@ func TestQueueBound(t *testing.T) {
 	spillPath := filepath.Join(t.TempDir(), "spill.jsonl")
 	bound := batchSize + 100
 	tn := newTenancy(Options{SpillPath: spillPath, QueueSize: bound})
+	one := &Principal{Key: &store.Key{ID: 1, WorkspaceID: 1}}
 	for i := range bound + 5 {
-		tn.Bill(store.UsageRecord{RequestID: strconv.Itoa(i), KeyID: 1, WorkspaceID: 1, Model: "m", Cost: 1})
+		tn.Bill(one, store.UsageRecord{RequestID: strconv.Itoa(i), Model: "m", Cost: 1})
 	}
 	batches, err := readBatches(spillPath)
 	if err != nil || len(batches) != 1 || len(batches[0].Records) != bound+1 || len(tn.queued) != 4 {
@@ -291,5 +317,69 @@ func TestRefreshWithinOneSecond(t *testing.T) {
 			t.Fatal("a new key was not taken within 1 s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWrittenSpendStaysVisible: money the ledger took is seen by every
+// check until a view read after the write holds it. Before, it left the
+// pending sums as soon as it was written, and a key that had just been
+// refused for its limit showed (and was checked against) the spend
+// without that answer until the next refresh.
+func TestWrittenSpendStaysVisible(t *testing.T) {
+	db, tn, _ := setup(t)
+	defer tn.Close()
+	ctx := context.Background()
+	if err := db.AddCredit(ctx, "acme", store.FromDollars(10), "test"); err != nil {
+		t.Fatal(err)
+	}
+	limit := store.FromDollars(1)
+	k, secret := mustKey(t, db, store.NewKey{Name: "capped", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	if err := tn.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tn.Bill(&Principal{Key: &k}, store.UsageRecord{RequestID: "r", Model: "m", Cost: limit, StartedAt: now, FinishedAt: now})
+	tn.Flush() // in the ledger; the view (refreshed hourly here) is older
+	if info := tn.Info(&Principal{Key: &k}); info.Spent != limit || info.Balance != store.FromDollars(9) {
+		t.Errorf("after the write: spent $%v, balance $%v; want $1 and $9", info.Spent.Dollars(), info.Balance.Dollars())
+	}
+	if c := code(t, tn, secret, now); c != refusedLimit {
+		t.Errorf("after the write, before a refresh: %q, want the limit", c)
+	}
+	if err := tn.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if info := tn.Info(&Principal{Key: &k}); info.Spent != limit || info.Balance != store.FromDollars(9) {
+		t.Errorf("after a refresh: spent $%v, balance $%v; want $1 and $9 (counted once)", info.Spent.Dollars(), info.Balance.Dollars())
+	}
+	if len(tn.pendingKey) != 0 || len(tn.writtenKey) != 0 {
+		t.Errorf("pending %v, written %v after the refresh; want both empty", tn.pendingKey, tn.writtenKey)
+	}
+}
+
+// TestExcludedSecret: a secret the options exclude is refused as unknown
+// whatever the database holds.
+func TestExcludedSecret(t *testing.T) {
+	db, tn, _ := setup(t)
+	tn.Close()
+	ctx := context.Background()
+	if err := db.AddCredit(ctx, "acme", store.FromDollars(10), "test"); err != nil {
+		t.Fatal(err)
+	}
+	const public = "sk-optk-public-demo"
+	if _, _, err := db.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "demo", Secret: public}); err != nil {
+		t.Fatal(err)
+	}
+	_, other := mustKey(t, db, store.NewKey{Name: "other"})
+	tn, err := Start(ctx, Options{Store: db, SpillPath: filepath.Join(t.TempDir(), "s"), Refresh: time.Hour, Exclude: []string{public}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.Close()
+	if c := code(t, tn, public, time.Now()); c != refusedInvalid {
+		t.Errorf("the excluded secret: %q, want invalid", c)
+	}
+	if c := code(t, tn, other, time.Now()); c != "" {
+		t.Errorf("another key: %q", c)
 	}
 }

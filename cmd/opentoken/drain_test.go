@@ -18,7 +18,6 @@ import (
 	"github.com/opentoken/opentoken/emulator"
 	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
 	"github.com/opentoken/opentoken/internal/gatewaytest"
-	"github.com/opentoken/opentoken/internal/gotool"
 	"github.com/opentoken/opentoken/store"
 )
 
@@ -29,13 +28,7 @@ import (
 // process exits 0, and every answer of the issued key it was made with is
 // in the ledger.
 func TestSIGTERMDrains(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "opentoken")
-	if out, err := gotool.Go(t, gotool.ModuleRoot(t), "build", "-o", bin, "./cmd/opentoken"); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 
 	// Claude streams 45 events 50 ms apart (2 s, past the 1 s drain).
 	claude := emuanthropic.New("up-key")
