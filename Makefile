@@ -13,9 +13,10 @@ generate:
 check-generate:
 	$(GO) test ./gen -run 'TestGeneratedIsFresh|TestReadmeTablesAreFresh' -count=1
 
-## build: the gateway binary, bin/opentoken
+## build: the gateway binary, bin/opentoken; it names the git revision it
+## was built from (`opentoken version`) whatever GOFLAGS says
 build:
-	$(GO) build -trimpath -o bin/opentoken ./cmd/opentoken
+	$(GO) build -trimpath -buildvcs=auto -o bin/opentoken ./cmd/opentoken
 
 ## run: build and start the gateway (emulated upstreams when no keys are set)
 run: build

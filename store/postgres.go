@@ -112,12 +112,12 @@ var postgresMigrations = []string{
 func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {
 	db, err := sql.Open("pgx", rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("database URL: %w", err)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		// Named without the password the URL may hold.
-		return nil, fmt.Errorf("store: connecting to PostgreSQL at %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("connecting to PostgreSQL at %s: %w", u.Redacted(), err)
 	}
 	return &sqlStore{db: db, d: postgresDialect}, nil
 }

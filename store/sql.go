@@ -23,7 +23,7 @@ import (
 func Open(ctx context.Context, rawURL string) (Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("store: database URL: %w", err)
+		return nil, fmt.Errorf("database URL: %w", err)
 	}
 	switch u.Scheme {
 	case "sqlite":
@@ -31,7 +31,7 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	case "postgres", "postgresql":
 		return openPostgres(ctx, rawURL, u)
 	}
-	return nil, fmt.Errorf("store: database URL scheme %q: want sqlite:///path or postgres://user@host/db", u.Scheme)
+	return nil, fmt.Errorf("database URL scheme %q: want sqlite:///path/to/opentoken.db or postgres://user@host/db", u.Scheme)
 }
 
 // sqlStore is a Store on database/sql, for both databases: they differ in
@@ -94,18 +94,18 @@ var sqliteDialect = &dialect{
 
 func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	if path == "" {
-		return nil, errors.New("store: sqlite URL has no path: want sqlite:///path/to/opentoken.db")
+		return nil, errors.New("the sqlite URL has no path: want sqlite:///path/to/opentoken.db")
 	}
 	// Writers take the lock when a transaction begins (immediate), and wait
 	// for one another rather than fail: two processes may share the file.
 	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, err
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: opening %s: %w", path, err)
+		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	return &sqlStore{db: db, d: sqliteDialect}, nil
 }
@@ -223,31 +223,31 @@ var sqliteMigrations = []string{
 func (s *sqlStore) Migrate(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return fmt.Errorf("migrating the schema: %w", err)
 	}
 	defer tx.Rollback()
 	if s.d.lock != "" {
 		if _, err := tx.ExecContext(ctx, s.d.lock); err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
+			return fmt.Errorf("migrating the schema: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return fmt.Errorf("migrating the schema: %w", err)
 	}
 	var current int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return fmt.Errorf("migrating the schema: %w", err)
 	}
 	migrations := s.d.migrations
 	if current > len(migrations) {
-		return fmt.Errorf("store: the database is at schema version %d, newer than this binary's %d", current, len(migrations))
+		return fmt.Errorf("the database is at schema version %d, newer than this binary's %d: upgrade the binary", current, len(migrations))
 	}
 	for v := current + 1; v <= len(migrations); v++ {
 		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
-			return fmt.Errorf("store: migration %d: %w", v, err)
+			return fmt.Errorf("schema migration %d: %w", v, err)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, time.Now().UnixMilli()); err != nil {
-			return fmt.Errorf("store: migration %d: %w", v, err)
+			return fmt.Errorf("schema migration %d: %w", v, err)
 		}
 	}
 	return tx.Commit()
@@ -264,14 +264,14 @@ func (s *sqlStore) Close() error {
 
 func (s *sqlStore) CreateWorkspace(ctx context.Context, name string) (Workspace, error) {
 	if strings.TrimSpace(name) == "" {
-		return Workspace{}, errors.New("store: a workspace needs a name")
+		return Workspace{}, errors.New("a workspace needs a name")
 	}
 	now := time.Now()
 	var id int64
 	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO workspaces (name, created_at) VALUES (?, ?) RETURNING id`), name, now.UnixMilli()).Scan(&id)
 	if err != nil {
 		if s.d.unique(err) {
-			return Workspace{}, fmt.Errorf("workspace %q: %w", name, ErrDuplicate)
+			return Workspace{}, &failure{fmt.Sprintf("a workspace named %q already exists", name), ErrDuplicate}
 		}
 		return Workspace{}, err
 	}
@@ -282,7 +282,7 @@ func (s *sqlStore) workspaceID(ctx context.Context, q querier, name string) (int
 	var id int64
 	err := q.QueryRowContext(ctx, s.q(`SELECT id FROM workspaces WHERE name = ?`), name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("workspace %q: %w", name, ErrNotFound)
+		return 0, &failure{fmt.Sprintf("no workspace named %q", name), ErrNotFound}
 	}
 	return id, err
 }
@@ -293,10 +293,10 @@ type querier interface {
 
 func (s *sqlStore) CreateKey(ctx context.Context, k NewKey) (Key, string, error) {
 	if strings.TrimSpace(k.Name) == "" {
-		return Key{}, "", errors.New("store: a key needs a name")
+		return Key{}, "", errors.New("a key needs a name")
 	}
 	if (k.SpendLimit == nil) != (k.LimitReset == ResetNone) {
-		return Key{}, "", errors.New("store: a spend limit and its reset window go together")
+		return Key{}, "", errors.New("a spend limit and its reset window go together")
 	}
 	wsID, err := s.workspaceID(ctx, s.db, k.Workspace)
 	if err != nil {
@@ -308,7 +308,7 @@ func (s *sqlStore) CreateKey(ctx context.Context, k NewKey) (Key, string, error)
 			return Key{}, "", err
 		}
 	} else if !IsIssued(secret) {
-		return Key{}, "", errors.New("store: a given secret must start with " + KeyPrefix)
+		return Key{}, "", errors.New("a given secret must start with " + KeyPrefix)
 	}
 	now := time.Now()
 	key := Key{WorkspaceID: wsID, Workspace: k.Workspace, Name: k.Name, Prefix: secret[:min(prefixLen, len(secret))], Hash: HashSecret(secret),
@@ -418,10 +418,10 @@ func (s *sqlStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, error
 	rows.Close()
 	switch len(found) {
 	case 0:
-		return Key{}, fmt.Errorf("key %q: %w", idOrPrefix, ErrNotFound)
+		return Key{}, &failure{fmt.Sprintf("no key has the id or prefix %q", idOrPrefix), ErrNotFound}
 	case 1:
 	default:
-		return Key{}, fmt.Errorf("key %q: %w; give its id", idOrPrefix, ErrAmbiguous)
+		return Key{}, &failure{fmt.Sprintf("more than one key starts with %q; give its id (opentoken keys list)", idOrPrefix), ErrAmbiguous}
 	}
 	k := found[0]
 	if k.RevokedAt == nil {
@@ -727,7 +727,7 @@ func (s *sqlStore) Reserve(ctx context.Context, r Reservation, want USD, expires
 		return 0, err
 	}
 	if !limit.Valid {
-		return 0, fmt.Errorf("store: key %d has no spend limit to reserve from", r.KeyID)
+		return 0, fmt.Errorf("key %d has no spend limit to reserve from", r.KeyID)
 	}
 	window, now := r.Window.UnixMilli(), time.Now().UnixMilli()
 	// Spent and held are read in one statement, so in one snapshot: a

@@ -19,12 +19,22 @@ import (
 	"time"
 )
 
-// Errors a Store returns.
+// Errors a Store returns. Its errors wrap them, saying what was sought
+// in an operator's words (`no workspace named "x"`).
 var (
-	ErrNotFound  = errors.New("store: not found")
-	ErrDuplicate = errors.New("store: already exists")
-	ErrAmbiguous = errors.New("store: more than one key matches")
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("already exists")
+	ErrAmbiguous = errors.New("more than one key matches")
 )
+
+// failure is one of the errors above, told in a sentence of its own.
+type failure struct {
+	msg  string
+	kind error
+}
+
+func (f *failure) Error() string { return f.msg }
+func (f *failure) Unwrap() error { return f.kind }
 
 // USD is an amount of money in units of 1e-10 USD.
 type USD int64

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,85 +14,55 @@ import (
 	"github.com/opentoken/opentoken/store"
 )
 
-// adminUsage is the help of the tenancy subcommands.
-const adminUsage = `opentoken workspaces create NAME
-opentoken keys create --workspace W --name N [--expires RFC3339|30d] [--limit-usd X --limit-reset daily|weekly|monthly]
-opentoken keys list [--workspace W]
-opentoken keys revoke ID-OR-PREFIX
-opentoken credits add --workspace W --usd X
-opentoken credits show --workspace W
-opentoken usage [--workspace W] [--key K] [--since YYYY-MM-DD] [--json]
+// The tenancy commands: workspaces, keys, credit and usage, against the
+// configured database (OPENTOKEN_DATABASE_URL). Each checks its command
+// line before it opens the database.
 
-Each takes --config FILE; the database is OPENTOKEN_DATABASE_URL (default: ` + "`sqlite:///<user data dir>/opentoken/opentoken.db`" + `).`
-
-// errUsage marks a command line that is wrong: its help follows.
-var errUsage = errors.New("usage")
-
-// admin runs a tenancy subcommand against the configured database.
-func admin(ctx context.Context, command string, args []string, getenv func(string) string, out io.Writer) error {
-	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-		_, err := fmt.Fprintln(out, adminUsage)
-		return err
-	}
-	sub := ""
-	if command != "usage" {
-		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return fmt.Errorf("%w: %s needs a subcommand\n\n%s", errUsage, command, adminUsage)
-		}
-		sub, args = args[0], args[1:]
-	}
-	fs := flag.NewFlagSet("opentoken "+command+" "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	config := fs.String("config", "", "a TOML file whose keys are the environment variables' names")
-	workspace := fs.String("workspace", "", "the workspace")
-	name := fs.String("name", "", "the key's name")
-	expires := fs.String("expires", "", "when the key expires: an RFC 3339 time, or a number of days as 30d")
-	limitUSD := fs.Float64("limit-usd", 0, "the key's spend limit in USD per window")
-	limitReset := fs.String("limit-reset", "", "the spend limit's window: daily, weekly or monthly")
-	usd := fs.Float64("usd", 0, "an amount in USD")
-	key := fs.String("key", "", "a key's id or prefix")
-	since := fs.String("since", "", "the first day of the report, YYYY-MM-DD (UTC)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			_, err := fmt.Fprintln(out, adminUsage)
-			return err
-		}
-		return fmt.Errorf("%w: %v\n\n%s", errUsage, err, adminUsage)
-	}
-	cfg, err := gateway.Load(*config, getenv)
+// openStore opens the configured database.
+func openStore(ctx context.Context, e *env, config string) (store.Store, error) {
+	cfg, err := gateway.Load(config, e.getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	db, err := gateway.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rest := fs.Args()
+	return gateway.OpenStore(ctx, cfg)
+}
 
-	switch command + " " + sub {
-	case "workspaces create":
-		if len(rest) != 1 {
-			return fmt.Errorf("%w: workspaces create takes one NAME\n\n%s", errUsage, adminUsage)
-		}
-		w, err := db.CreateWorkspace(ctx, rest[0])
+func defineWorkspacesCreate(fs *flag.FlagSet) action {
+	config := configFlag(fs)
+	return func(ctx context.Context, e *env, operands []string) error {
+		db, err := openStore(ctx, e, *config)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "workspace %d %s created\n", w.ID, w.Name)
-		return nil
-	case "keys create":
+		defer db.Close()
+		w, err := db.CreateWorkspace(ctx, operands[0])
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.stdout, "workspace %d %s created\n", w.ID, w.Name)
+		return err
+	}
+}
+
+func defineKeysCreate(fs *flag.FlagSet) action {
+	config := configFlag(fs)
+	workspace := fs.String("workspace", "", "the `W`orkspace the key spends from")
+	name := fs.String("name", "", "the key's `N`ame")
+	expires := fs.String("expires", "", "when the key expires: an RFC 3339 `TIME`, or a number of days as 30d")
+	limitUSD := fs.Float64("limit-usd", 0, "the key's spend limit in `USD` per window")
+	limitReset := fs.String("limit-reset", "", "the spend limit's `WINDOW`: daily, weekly or monthly")
+	return func(ctx context.Context, e *env, _ []string) error {
 		nk := store.NewKey{Workspace: *workspace, Name: *name}
 		if nk.Workspace == "" || nk.Name == "" {
-			return fmt.Errorf("%w: keys create needs --workspace and --name\n\n%s", errUsage, adminUsage)
+			return &usageError{msg: "keys create needs --workspace and --name"}
 		}
+		now := time.Now()
 		if *expires != "" {
-			t, err := parseExpiry(*expires, time.Now())
+			t, err := parseExpiry(*expires, now)
 			if err != nil {
 				return err
 			}
-			if !t.After(time.Now()) {
+			if !t.After(now) {
 				return fmt.Errorf("--expires %s is in the past: the key would never work", *expires)
 			}
 			nk.ExpiresAt = &t
@@ -102,23 +70,39 @@ func admin(ctx context.Context, command string, args []string, getenv func(strin
 		if *limitUSD != 0 || *limitReset != "" {
 			r, ok := store.ParseReset(*limitReset)
 			if !ok || *limitUSD <= 0 {
-				return fmt.Errorf("%w: --limit-usd takes a positive amount and --limit-reset daily, weekly or monthly, both\n\n%s", errUsage, adminUsage)
+				return &usageError{msg: "--limit-usd takes a positive amount and --limit-reset daily, weekly or monthly, both"}
 			}
 			l := store.FromDollars(*limitUSD)
 			nk.SpendLimit, nk.LimitReset = &l, r
 		}
+		db, err := openStore(ctx, e, *config)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
 		k, secret, err := db.CreateKey(ctx, nk)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "key %d %q in workspace %s, shown by %s; its secret, shown only now:\n%s\n", k.ID, k.Name, k.Workspace, k.Prefix, secret)
-		return nil
-	case "keys list":
+		_, err = fmt.Fprintf(e.stdout, "key %d %q in workspace %s, shown by %s; its secret, shown only now:\n%s\n", k.ID, k.Name, k.Workspace, k.Prefix, secret)
+		return err
+	}
+}
+
+func defineKeysList(fs *flag.FlagSet) action {
+	config := configFlag(fs)
+	workspace := fs.String("workspace", "", "list only the keys of workspace `W`")
+	return func(ctx context.Context, e *env, _ []string) error {
+		db, err := openStore(ctx, e, *config)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
 		keys, err := db.ListKeys(ctx, *workspace)
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tPREFIX\tWORKSPACE\tNAME\tCREATED\tEXPIRES\tLIMIT\tSTATE")
 		for _, k := range keys {
 			state, limit := "active", "-"
@@ -134,46 +118,94 @@ func admin(ctx context.Context, command string, args []string, getenv func(strin
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Workspace, k.Name, day(&k.CreatedAt), day(k.ExpiresAt), limit, state)
 		}
 		return tw.Flush()
-	case "keys revoke":
-		if len(rest) != 1 {
-			return fmt.Errorf("%w: keys revoke takes one ID-OR-PREFIX\n\n%s", errUsage, adminUsage)
-		}
-		k, err := db.RevokeKey(ctx, rest[0])
+	}
+}
+
+func defineKeysRevoke(fs *flag.FlagSet) action {
+	config := configFlag(fs)
+	return func(ctx context.Context, e *env, operands []string) error {
+		db, err := openStore(ctx, e, *config)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "key %d %s (%s) revoked\n", k.ID, k.Prefix, k.Name)
-		return nil
-	case "credits add":
-		if *workspace == "" || *usd == 0 {
-			return fmt.Errorf("%w: credits add needs --workspace and --usd\n\n%s", errUsage, adminUsage)
+		defer db.Close()
+		k, err := db.RevokeKey(ctx, operands[0])
+		if err != nil {
+			return err
 		}
-		if *usd < 0 {
+		_, err = fmt.Fprintf(e.stdout, "key %d %s (%s) revoked\n", k.ID, k.Prefix, k.Name)
+		return err
+	}
+}
+
+func defineCreditsAdd(fs *flag.FlagSet) action {
+	config := configFlag(fs)
+	workspace := fs.String("workspace", "", "the `W`orkspace credited")
+	usd := fs.Float64("usd", 0, "the amount in `USD`")
+	return func(ctx context.Context, e *env, _ []string) error {
+		switch {
+		case *workspace == "" || *usd == 0:
+			return &usageError{msg: "credits add needs --workspace and --usd"}
+		case *usd < 0:
 			return fmt.Errorf("--usd %v: credit is added, not taken; a negative amount is refused", *usd)
 		}
+		db, err := openStore(ctx, e, *config)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
 		if err := db.AddCredit(ctx, *workspace, store.FromDollars(*usd), "credits add"); err != nil {
 			return err
 		}
-		fallthrough
-	case "credits show":
+		return showBalance(ctx, e, db, *workspace)
+	}
+}
+
+func defineCreditsShow(fs *flag.FlagSet) action {
+	config := configFlag(fs)
+	workspace := fs.String("workspace", "", "the `W`orkspace")
+	return func(ctx context.Context, e *env, _ []string) error {
 		if *workspace == "" {
-			return fmt.Errorf("%w: credits show needs --workspace\n\n%s", errUsage, adminUsage)
+			return &usageError{msg: "credits show needs --workspace"}
 		}
-		bal, err := db.Balance(ctx, *workspace)
+		db, err := openStore(ctx, e, *config)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "workspace %s balance $%s\n", *workspace, strconv.FormatFloat(bal.Dollars(), 'f', -1, 64))
-		return nil
-	case "usage ":
+		defer db.Close()
+		return showBalance(ctx, e, db, *workspace)
+	}
+}
+
+func showBalance(ctx context.Context, e *env, db store.Store, workspace string) error {
+	bal, err := db.Balance(ctx, workspace)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "workspace %s balance $%s\n", workspace, strconv.FormatFloat(bal.Dollars(), 'f', -1, 64))
+	return err
+}
+
+func defineUsage(fs *flag.FlagSet) action {
+	config := configFlag(fs)
+	workspace := fs.String("workspace", "", "only workspace `W`")
+	key := fs.String("key", "", "only the key with this `ID-OR-PREFIX`")
+	since := fs.String("since", "", "the first `DAY` of the report, YYYY-MM-DD (UTC)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return func(ctx context.Context, e *env, _ []string) error {
 		f := store.UsageFilter{Workspace: *workspace, KeyPrefix: *key}
 		if *since != "" {
 			t, err := time.Parse("2006-01-02", *since)
 			if err != nil {
-				return fmt.Errorf("--since %q: want YYYY-MM-DD", *since)
+				return &usageError{msg: fmt.Sprintf("--since %q: want YYYY-MM-DD", *since)}
 			}
 			f.Since = t
 		}
+		db, err := openStore(ctx, e, *config)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
 		rows, err := db.Usage(ctx, f)
 		if err != nil {
 			return err
@@ -193,11 +225,11 @@ func admin(ctx context.Context, command string, args []string, getenv func(strin
 			for _, r := range rows {
 				list = append(list, row{r.Day, r.Workspace, r.KeyPrefix, r.Model, r.Requests, r.Prompt, r.Completion, r.Cost.Dollars()})
 			}
-			enc := json.NewEncoder(out)
+			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(list)
 		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DAY\tWORKSPACE\tKEY\tMODEL\tREQUESTS\tPROMPT\tCOMPLETION\tCOST USD")
 		for _, r := range rows {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.Day, r.Workspace, r.KeyPrefix, r.Model, r.Requests, r.Prompt, r.Completion,
@@ -205,7 +237,6 @@ func admin(ctx context.Context, command string, args []string, getenv func(strin
 		}
 		return tw.Flush()
 	}
-	return fmt.Errorf("%w: unknown command %q\n\n%s", errUsage, strings.TrimSpace(command+" "+sub), adminUsage)
 }
 
 // parseExpiry reads --expires: an RFC 3339 time, or a count of days ("30d").
@@ -213,13 +244,13 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n <= 0 {
-			return time.Time{}, fmt.Errorf("--expires %q: want an RFC 3339 time or a number of days such as 30d", s)
+			return time.Time{}, &usageError{msg: fmt.Sprintf("--expires %q: want an RFC 3339 time or a number of days such as 30d", s)}
 		}
 		return now.Add(time.Duration(n) * 24 * time.Hour), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--expires %q: want an RFC 3339 time or a number of days such as 30d", s)
+		return time.Time{}, &usageError{msg: fmt.Sprintf("--expires %q: want an RFC 3339 time or a number of days such as 30d", s)}
 	}
 	return t, nil
 }

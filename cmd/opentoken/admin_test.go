@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,10 +16,10 @@ import (
 // TestAdminCommands drives the tenancy subcommands against a fresh
 // database, as an operator would.
 func TestAdminCommands(t *testing.T) {
-	env := map[string]string{"OPENTOKEN_DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "t.db")}
+	vars := map[string]string{"OPENTOKEN_DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "t.db")}
 	run := func(args ...string) (string, error) {
 		var out bytes.Buffer
-		err := admin(context.Background(), args[0], args[1:], func(k string) string { return env[k] }, &out)
+		err := dispatch(context.Background(), args, &env{getenv: func(k string) string { return vars[k] }, stdout: &out, stderr: io.Discard})
 		return out.String(), err
 	}
 	must := func(args ...string) string {

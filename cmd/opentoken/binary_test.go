@@ -44,7 +44,7 @@ func binary(t *testing.T) string {
 		}
 		binPath = filepath.Join(binDir, "opentoken")
 		var out string
-		if out, binErr = gotool.Go(t, gotool.ModuleRoot(t), "build", "-o", binPath, "./cmd/opentoken"); binErr != nil {
+		if out, binErr = gotool.Go(t, gotool.ModuleRoot(t), "build", "-buildvcs=auto", "-o", binPath, "./cmd/opentoken"); binErr != nil {
 			binErr = &buildError{out}
 		}
 	})

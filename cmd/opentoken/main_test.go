@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,8 +17,8 @@ func TestEmulateCommand(t *testing.T) {
 	urls := make(chan []string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- emulate(ctx, []string{"--anthropic", "127.0.0.1:0", "--gemini", "127.0.0.1:0", "--key", "my-key"},
-			slog.New(slog.NewTextHandler(io.Discard, nil)), func(u []string) { urls <- u })
+		done <- dispatch(ctx, []string{"emulate", "--anthropic", "127.0.0.1:0", "--gemini", "127.0.0.1:0", "--key", "my-key"},
+			&env{stdout: io.Discard, stderr: io.Discard, ready: func(u []string) { urls <- u }})
 	}()
 	var u []string
 	select {
@@ -60,8 +59,8 @@ func TestEmulateCommand(t *testing.T) {
 // bad one fails with the setting named.
 func TestCheckConfig(t *testing.T) {
 	var out strings.Builder
-	env := map[string]string{"OPENTOKEN_API_KEYS": "client-secret", "GEMINI_API_KEY": "gemini-secret"}
-	if err := checkConfig(nil, func(k string) string { return env[k] }, &out); err != nil {
+	vars := map[string]string{"OPENTOKEN_API_KEYS": "client-secret", "GEMINI_API_KEY": "gemini-secret"}
+	if err := dispatch(context.Background(), []string{"check-config"}, &env{getenv: func(k string) string { return vars[k] }, stdout: &out, stderr: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
 	if s := out.String(); !strings.Contains(s, "configuration OK") || !strings.Contains(s, "anthropic   the built-in emulator") ||
@@ -73,7 +72,7 @@ func TestCheckConfig(t *testing.T) {
 		{"OPENTOKEN_PPROF_ADDR": "0.0.0.0:6060"}, // a public profiler
 		{"OPENTOKEN_WRITE_TIMEOUT": "sometimes"}, // not a duration
 	} {
-		if err := checkConfig(nil, func(k string) string { return bad[k] }, io.Discard); err == nil {
+		if err := dispatch(context.Background(), []string{"check-config"}, &env{getenv: func(k string) string { return bad[k] }, stdout: io.Discard, stderr: io.Discard}); err == nil {
 			t.Errorf("%v: accepted", bad)
 		}
 	}
