@@ -26,8 +26,9 @@ var postgresDialect = &dialect{
 	},
 	unique: func(err error) bool {
 		var pe *pgconn.PgError
-		return errors.As(err, &pe) && pe.Code == "23505"
+		return errors.As(err, &pe) && pe.Code == "23505" // SQLSTATE unique_violation
 	},
+	hasTable: `SELECT to_regclass(?) IS NOT NULL`,
 }
 
 // postgresMigrations are sqliteMigrations' schema in PostgreSQL's types.

@@ -16,6 +16,7 @@ import (
 	// over modernc.org/sqlite for the ledger's inserts: 16% less per
 	// record, since a bind does not take a connection mutex
 	// (bench/RESULTS-tenancy.md).
+	"github.com/ncruces/go-sqlite3"
 	_ "github.com/ncruces/go-sqlite3/driver"
 )
 
@@ -55,8 +56,11 @@ type dialect struct {
 	dollar bool
 	// day formats a millisecond timestamp column as YYYY-MM-DD (UTC).
 	day func(col string) string
-	// unique reports a unique-constraint violation.
+	// unique reports a unique-constraint violation, by the driver's code.
 	unique func(error) bool
+	// hasTable is a query of one placeholder, a table's name, answering
+	// whether the table exists.
+	hasTable string
 	// forUpdate ends a SELECT that locks the rows it reads until the
 	// transaction ends (SQLite's write transaction locks everything).
 	forUpdate string
@@ -67,20 +71,30 @@ type dialect struct {
 	debitsInInsert bool
 }
 
-// q writes a query in the dialect's placeholders.
+// q writes a query in the dialect's placeholders: each ? outside a
+// quoted literal or identifier becomes $1, $2, … in order.
 func (s *sqlStore) q(query string) string {
 	if !s.d.dollar {
 		return query
 	}
 	var b strings.Builder
 	n := 0
+	var quote byte // the quote of the literal or identifier we are in, 0 outside
 	for i := 0; i < len(query); i++ {
-		if query[i] == '?' {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote { // a doubled quote closes and reopens: the same
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
 			n++
 			b.WriteString("$" + strconv.Itoa(n))
 			continue
 		}
-		b.WriteByte(query[i])
+		b.WriteByte(c)
 	}
 	return b.String()
 }
@@ -89,7 +103,8 @@ var sqliteDialect = &dialect{
 	name:       "sqlite",
 	migrations: sqliteMigrations,
 	day:        func(col string) string { return "strftime('%Y-%m-%d', " + col + " / 1000, 'unixepoch')" },
-	unique:     func(err error) bool { return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") },
+	unique:     func(err error) bool { return errors.Is(err, sqlite3.CONSTRAINT_UNIQUE) },
+	hasTable:   `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)`,
 }
 
 func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
@@ -111,10 +126,11 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 }
 
 // sqliteMigrations are the schema's versions, applied in order, each
-// once. Append; never edit one that has shipped. postgresMigrations must
-// stay the same schema. Every index costs each billed answer's write, so
-// the ledger's tables have none but their row ids: a batch's id admits its
-// records once, and reports scan usage by time.
+// once. Append; never edit one that has shipped. postgresMigrations build
+// the same tables and columns (TestSchemasAgree checks). Every index
+// costs each billed answer's write, so the ledger's tables have none but
+// their row ids: a batch's id admits its records once, and reports scan
+// usage by time.
 var sqliteMigrations = []string{
 	// 1: workspaces, keys, the credit ledger and usage.
 	`CREATE TABLE workspaces (
@@ -239,8 +255,8 @@ func (s *sqlStore) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrating the schema: %w", err)
 	}
 	migrations := s.d.migrations
-	if current > len(migrations) {
-		return fmt.Errorf("the database is at schema version %d, newer than this binary's %d: upgrade the binary", current, len(migrations))
+	if err := (Schema{Version: current, Latest: len(migrations)}).Check(); err != nil {
+		return err
 	}
 	for v := current + 1; v <= len(migrations); v++ {
 		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
@@ -251,6 +267,16 @@ func (s *sqlStore) Migrate(ctx context.Context) error {
 		}
 	}
 	return tx.Commit()
+}
+
+func (s *sqlStore) Schema(ctx context.Context) (Schema, error) {
+	st := Schema{Latest: len(s.d.migrations)}
+	var exists bool
+	if err := s.db.QueryRowContext(ctx, s.q(s.d.hasTable), "schema_migrations").Scan(&exists); err != nil || !exists {
+		return st, err
+	}
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&st.Version)
+	return st, err
 }
 
 func (s *sqlStore) Close() error {

@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"strings"
@@ -35,6 +36,19 @@ type failure struct {
 
 func (f *failure) Error() string { return f.msg }
 func (f *failure) Unwrap() error { return f.kind }
+
+// Schema is where a database's schema stands: the version it is at (0
+// before the first migration) and the latest this binary knows.
+type Schema struct{ Version, Latest int }
+
+// Check refuses a schema newer than this binary's: an older binary would
+// write what the newer schema no longer means.
+func (s Schema) Check() error {
+	if s.Version > s.Latest {
+		return fmt.Errorf("the database is at schema version %d, newer than this binary's %d: upgrade the binary", s.Version, s.Latest)
+	}
+	return nil
+}
 
 // USD is an amount of money in units of 1e-10 USD.
 type USD int64
@@ -229,8 +243,12 @@ type UsageRow struct {
 // Store is the tenancy database.
 type Store interface {
 	// Migrate applies the schema's pending versions, safely when several
-	// replicas start at once.
+	// replicas start at once. It refuses a schema newer than this
+	// binary's (Schema.Check).
 	Migrate(ctx context.Context) error
+	// Schema tells where the database's schema stands, without changing
+	// it.
+	Schema(ctx context.Context) (Schema, error)
 	CreateWorkspace(ctx context.Context, name string) (Workspace, error)
 	// CreateKey issues a key and returns it with its secret, which is
 	// stored only as a hash.
