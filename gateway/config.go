@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/opentoken/opentoken/internal/suggest"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
 )
@@ -36,6 +39,10 @@ type Config struct {
 	// DatabaseURL is the tenancy database (OPENTOKEN_DATABASE_URL): ""
 	// for the default, an SQLite file under the user's data directory.
 	DatabaseURL string
+	// CORSOrigins are the browser origins answered with CORS headers, and
+	// whose preflights are answered without a key (OPENTOKEN_CORS_ORIGINS;
+	// default none).
+	CORSOrigins []string
 }
 
 // Logger returns the logger the settings ask for, writing to w.
@@ -84,40 +91,51 @@ var limitSettings = []limitSetting{
 var Keys = func() []string {
 	keys := []string{"OPENTOKEN_ADDR", "OPENTOKEN_API_KEYS", "OPENTOKEN_DATABASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
 		"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG", "OPENTOKEN_LOG_FORMAT",
-		"OPENTOKEN_LOG_LEVEL", "OPENTOKEN_PPROF_ADDR"}
+		"OPENTOKEN_LOG_LEVEL", "OPENTOKEN_PPROF_ADDR", "OPENTOKEN_CORS_ORIGINS"}
 	for _, l := range limitSettings {
 		keys = append(keys, l.key)
 	}
 	return keys
 }()
 
+// kind is the type of a setting's value, which a TOML file may give typed.
+type kind int
+
+const (
+	kindText     kind = iota
+	kindList          // comma-separated, or a TOML array of strings
+	kindOnOff         // on/off, or a TOML boolean
+	kindSize          // a byte count, or a TOML integer
+	kindDuration      // a Go duration such as "30s", always a string
+)
+
+// kindOf is the kind of the setting key.
+func kindOf(key string) kind {
+	switch key {
+	case "OPENTOKEN_API_KEYS", "OPENTOKEN_CORS_ORIGINS":
+		return kindList
+	case "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG":
+		return kindOnOff
+	}
+	for _, l := range limitSettings {
+		if l.key == key && l.size != nil {
+			return kindSize
+		}
+		if l.key == key {
+			return kindDuration
+		}
+	}
+	return kindText
+}
+
 // Load reads the TOML file at path (if path is not empty) and then the
 // environment, which wins. getenv is os.Getenv outside tests.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	values := map[string]string{}
 	if path != "" {
-		raw := map[string]any{}
-		if _, err := toml.DecodeFile(path, &raw); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
-		for k, v := range raw {
-			if !known(k) {
-				return nil, fmt.Errorf("config %s: unknown key %q; the keys are %s", path, k, strings.Join(Keys, ", "))
-			}
-			switch v := v.(type) {
-			case string:
-				values[k] = v
-			case int64:
-				values[k] = strconv.FormatInt(v, 10)
-			case []any:
-				parts := make([]string, len(v))
-				for i, p := range v {
-					parts[i] = fmt.Sprint(p)
-				}
-				values[k] = strings.Join(parts, ",")
-			default:
-				return nil, fmt.Errorf("config %s: %s must be a string", path, k)
-			}
+		var err error
+		if values, err = readFile(path); err != nil {
+			return nil, err
 		}
 	}
 	for _, k := range Keys {
@@ -128,13 +146,77 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	return parse(values)
 }
 
-func known(k string) bool {
-	for _, x := range Keys {
-		if x == k {
-			return true
+// readFile reads a TOML configuration file into settings' texts, as the
+// environment would give them. A syntax error is told by line and column,
+// an unknown key with the closest valid one, a value of the wrong type
+// with the type the setting takes.
+func readFile(path string) (map[string]string, error) {
+	raw := map[string]any{}
+	if _, err := toml.DecodeFile(path, &raw); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("config %s:%d:%d: %s", path, pe.Position.Line, pe.Position.Col, pe.Message)
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	values := map[string]string{}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		if !slices.Contains(Keys, k) {
+			msg := fmt.Sprintf("config %s: unknown key %q", path, k)
+			if s := suggest.Closest(k, Keys); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			} else {
+				msg += " (the README's settings table lists the keys)"
+			}
+			errs = append(errs, errors.New(msg))
+			continue
+		}
+		v, err := text(k, raw[k])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config %s: %w", path, err))
+			continue
+		}
+		values[k] = v
+	}
+	return values, errors.Join(errs...)
+}
+
+// text is a TOML value as the environment would give it.
+func text(key string, v any) (string, error) {
+	k := kindOf(key)
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case bool:
+		if k == kindOnOff {
+			return strconv.FormatBool(v), nil
+		}
+	case int64:
+		if k == kindSize {
+			return strconv.FormatInt(v, 10), nil
+		}
+	case []any:
+		if k == kindList {
+			parts := make([]string, len(v))
+			for i, p := range v {
+				s, ok := p.(string)
+				if !ok {
+					return "", fmt.Errorf("%s takes strings, and item %d is %v", key, i+1, p)
+				}
+				parts[i] = s
+			}
+			return strings.Join(parts, ","), nil
 		}
 	}
-	return false
+	want := map[kind]string{
+		kindText:     "a string",
+		kindList:     `an array of strings, or a string of comma-separated items`,
+		kindOnOff:    `true or false (or "on" or "off")`,
+		kindSize:     "a byte count (an integer)",
+		kindDuration: `a duration string such as "30s"`,
+	}[k]
+	return "", fmt.Errorf("%s = %v: want %s", key, v, want)
 }
 
 func parse(v map[string]string) (*Config, error) {
@@ -164,6 +246,17 @@ func parse(v map[string]string) (*Config, error) {
 		if k = strings.TrimSpace(k); k != "" {
 			c.APIKeys = append(c.APIKeys, k)
 		}
+	}
+	for _, o := range strings.Split(v["OPENTOKEN_CORS_ORIGINS"], ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		origin, err := Origin(o)
+		if err != nil || origin != o {
+			errs = append(errs, fmt.Errorf("OPENTOKEN_CORS_ORIGINS: %q is not an origin such as https://app.example.com (scheme and host, no path, no trailing slash)", o))
+			continue
+		}
+		c.CORSOrigins = append(c.CORSOrigins, o)
 	}
 	c.DatabaseURL = v["OPENTOKEN_DATABASE_URL"]
 	if c.PprofAddr = v["OPENTOKEN_PPROF_ADDR"]; c.PprofAddr != "" && !loopback(c.PprofAddr) {

@@ -114,3 +114,51 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedFile: a TOML file may give a setting in its own type — a
+// boolean, an integer, an array — as well as the environment's text; a
+// wrong type is told with the type the setting takes.
+func TestTypedFile(t *testing.T) {
+	write := func(body string) string {
+		path := filepath.Join(t.TempDir(), "opentoken.toml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	none := func(string) string { return "" }
+	c, err := Load(write(`
+OPENTOKEN_METRICS = true
+OPENTOKEN_ACCESS_LOG = false
+OPENTOKEN_MAX_BODY_BYTES = 1048576
+OPENTOKEN_API_KEYS = ["sk-operator-key-aaaaaaaa", "sk-operator-key-bbbbbbbb"]
+OPENTOKEN_CORS_ORIGINS = ["https://app.example.com", "http://localhost:5173"]
+OPENTOKEN_UPSTREAM_TIMEOUT = "5s"
+`), none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Metrics || c.AccessLog || c.MaxBodyBytes != 1048576 || len(c.APIKeys) != 2 || c.UpstreamTimeout != 5*time.Second ||
+		strings.Join(c.CORSOrigins, " ") != "https://app.example.com http://localhost:5173" {
+		t.Errorf("typed values: %+v", c)
+	}
+	for body, want := range map[string]string{
+		`OPENTOKEN_UPSTREAM_TIMEOUT = 30`:                   `OPENTOKEN_UPSTREAM_TIMEOUT = 30: want a duration string such as "30s"`,
+		`OPENTOKEN_MAX_BODY_BYTES = true`:                   "OPENTOKEN_MAX_BODY_BYTES = true: want a byte count (an integer)",
+		`OPENTOKEN_METRICS = 1`:                             `OPENTOKEN_METRICS = 1: want true or false (or "on" or "off")`,
+		`OPENTOKEN_API_KEYS = [1, 2]`:                       "OPENTOKEN_API_KEYS takes strings, and item 1 is 1",
+		`OPENTOKEN_METRIC = true`:                           `unknown key "OPENTOKEN_METRIC"; did you mean "OPENTOKEN_METRICS"?`,
+		`GOOGLE_API_KEY = "x"`:                              `unknown key "GOOGLE_API_KEY" (the README's settings table lists the keys)`,
+		"OPENTOKEN_ADDR = \"a\"\nOPENTOKEN_METRICS = tru\n": `:2:21: `,
+		`OPENTOKEN_ADDR = "unterminated`:                    `:1:30: unexpected EOF`,
+	} {
+		path := write(body)
+		_, err := Load(path, none)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: got %v, want %q and the file's name", body, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "OPENTOKEN_ADDR, OPENTOKEN_API_KEYS") {
+			t.Errorf("%s: the error lists every key: %v", body, err)
+		}
+	}
+}

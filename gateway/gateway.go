@@ -93,13 +93,14 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 			matrix.ProviderGoogle:    {gemini},
 		},
 		Limits: cfg.Limits, Metrics: cfg.Metrics, AccessLog: accessLog, AccessLogJSON: cfg.LogFormat == "json", Logger: log,
+		CORSOrigins: cfg.CORSOrigins,
 	})
 	if err != nil {
 		g.closeEmulators()
 		g.closeTenancy()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen("OPENTOKEN_ADDR", cfg.Addr)
 	if err != nil {
 		_ = srv.Shutdown()
 		g.closeEmulators()
@@ -121,15 +122,93 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 	return g, nil
 }
 
-// Check reports whether cfg is safe to serve, beyond what Load
-// checks of each setting alone.
+// MinKeyLength is the shortest upstream or client key the gateway takes.
+// Real keys are far longer (Anthropic's about 100 characters, Gemini's
+// 39), and every configured key is replaced by a placeholder in whatever
+// the gateway writes: a short one would mangle text (with a key "x",
+// every x).
+const MinKeyLength = 16
+
+// Check reports whether cfg is safe to serve, beyond what Load checks of
+// each setting alone. Start and check-config both run it.
 func Check(cfg *Config) error {
+	var errs []error
 	real := cfg.Anthropic.APIKey != "" || cfg.Gemini.APIKey != ""
 	if len(cfg.APIKeys) == 0 && real {
-		return errors.New("refusing to start: an upstream API key is set but OPENTOKEN_API_KEYS is empty, " +
-			"so anyone who can reach the gateway could spend that upstream's credit; set OPENTOKEN_API_KEYS")
+		errs = append(errs, errors.New("refusing to start: an upstream API key is set but OPENTOKEN_API_KEYS is empty, "+
+			"so anyone who can reach the gateway could spend that upstream's credit; set OPENTOKEN_API_KEYS"))
 	}
-	return nil
+	short := func(setting, key string) {
+		if key != "" && len(key) < MinKeyLength {
+			errs = append(errs, fmt.Errorf("%s: a key of %d characters is too short to be real (at least %d); "+
+				"keys are redacted from every log line and answer, and a short one would mangle their text", setting, len(key), MinKeyLength))
+		}
+	}
+	short("ANTHROPIC_API_KEY", cfg.Anthropic.APIKey)
+	short("GEMINI_API_KEY", cfg.Gemini.APIKey)
+	for i, k := range cfg.APIKeys {
+		short(fmt.Sprintf("OPENTOKEN_API_KEYS (key %d)", i+1), k)
+	}
+	for _, a := range []struct{ setting, addr string }{{"OPENTOKEN_ADDR", cfg.Addr}, {"OPENTOKEN_PPROF_ADDR", cfg.PprofAddr}} {
+		if a.addr == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a.addr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("%s=%q: want host:port, such as 127.0.0.1:8080 or :8080", a.setting, a.addr))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// listen listens on the address of a setting; its error names the
+// setting.
+func listen(setting, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: %w", setting, addr, err)
+	}
+	return ln, nil
+}
+
+// Inspection is what Inspect found: where the database is and how its
+// schema stands.
+type Inspection struct {
+	Database string // its URL, without a password
+	Schema   store.Schema
+}
+
+// Inspect checks cfg as Start does, through the same code, without
+// serving: the settings (Check), the database (reached, and its schema
+// not newer than this binary's), and the listen addresses (bound, then
+// let go). It changes nothing but what Start would create: a default
+// SQLite file and its directory.
+func Inspect(ctx context.Context, cfg *Config) (*Inspection, error) {
+	if err := Check(cfg); err != nil {
+		return nil, err
+	}
+	db, where, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	schema, err := db.Schema(ctx)
+	if err == nil {
+		err = schema.Check()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	for _, a := range []struct{ setting, addr string }{{"OPENTOKEN_ADDR", cfg.Addr}, {"OPENTOKEN_PPROF_ADDR", cfg.PprofAddr}} {
+		if a.addr == "" {
+			continue
+		}
+		ln, err := listen(a.setting, a.addr)
+		if err != nil {
+			return nil, err
+		}
+		ln.Close()
+	}
+	return &Inspection{Database: where, Schema: schema}, nil
 }
 
 // Run serves until ctx ends, then shuts down gracefully.
@@ -160,9 +239,9 @@ func (g *Gateway) Close() error {
 // servePprof serves net/http/pprof's profiles on addr, a loopback address
 // (config checks it): profiles show internals no client should reach.
 func (g *Gateway) servePprof(addr string, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen("OPENTOKEN_PPROF_ADDR", addr)
 	if err != nil {
-		return fmt.Errorf("the profiler's listener: %w", err)
+		return err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)

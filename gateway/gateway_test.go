@@ -58,11 +58,11 @@ func TestEmbeddedDefault(t *testing.T) {
 // TestRefusesOpenRealUpstream: with a real upstream key and no client keys,
 // anyone could spend the operator's credit, so the gateway does not start.
 func TestRefusesOpenRealUpstream(t *testing.T) {
-	_, err := Start(load(t, map[string]string{"GEMINI_API_KEY": "real-key"}), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err := Start(load(t, map[string]string{"GEMINI_API_KEY": "real-gemini-key-0123456789"}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "OPENTOKEN_API_KEYS") {
 		t.Fatalf("got %v, want a refusal naming OPENTOKEN_API_KEYS", err)
 	}
-	if strings.Contains(err.Error(), "real-key") {
+	if strings.Contains(err.Error(), "real-gemini-key") {
 		t.Error("the refusal prints the upstream key")
 	}
 }
@@ -72,7 +72,7 @@ func TestRefusesOpenRealUpstream(t *testing.T) {
 func TestMixedUpstreams(t *testing.T) {
 	var log bytes.Buffer
 	g, err := Start(load(t, map[string]string{
-		"OPENTOKEN_API_KEYS": "sk-optk-a, sk-optk-b", "ANTHROPIC_API_KEY": "sk-ant-real",
+		"OPENTOKEN_API_KEYS": "sk-operator-key-aaaaaaaa, sk-operator-key-bbbbbbbb", "ANTHROPIC_API_KEY": "sk-ant-real-0123456789",
 		"ANTHROPIC_BASE_URL": "http://127.0.0.1:1",
 	}), slog.New(slog.NewTextHandler(&log, nil)))
 	if err != nil {
@@ -85,10 +85,10 @@ func TestMixedUpstreams(t *testing.T) {
 	if status, _ := chat(t, g.Addr, DemoKey, "google/gemini-3-flash"); status != 401 {
 		t.Errorf("demo key accepted with client keys configured: %d", status)
 	}
-	if status, body := chat(t, g.Addr, "sk-optk-b", "google/gemini-3-flash"); status != 200 {
+	if status, body := chat(t, g.Addr, "sk-operator-key-bbbbbbbb", "google/gemini-3-flash"); status != 200 {
 		t.Errorf("configured key: %d %s", status, body)
 	}
-	if strings.Contains(log.String(), "sk-ant-real") || strings.Contains(log.String(), "sk-optk-a") {
+	if strings.Contains(log.String(), "sk-ant-real") || strings.Contains(log.String(), "sk-operator-key-aaaaaaaa") {
 		t.Errorf("a key reached the log:\n%s", log.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,6 +32,30 @@ func DatabaseURL(cfg *Config) (string, error) {
 	return "sqlite://" + filepath.Join(dir, "opentoken.db"), nil
 }
 
+// openDatabase opens the configured database and says where it is,
+// without a password. An SQLite file's directory is created when it does
+// not exist, as the default's is.
+func openDatabase(ctx context.Context, cfg *Config) (store.Store, string, error) {
+	raw, err := DatabaseURL(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	where := raw
+	if u, err := url.Parse(raw); err == nil {
+		where = u.Redacted()
+	}
+	if path, ok := strings.CutPrefix(raw, "sqlite://"); ok && path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, "", fmt.Errorf("database: creating the directory of %s: %w", path, err)
+		}
+	}
+	db, err := store.Open(ctx, raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("database: %w", err)
+	}
+	return db, where, nil
+}
+
 // dataDir is where per-user data lives: $XDG_DATA_HOME, else
 // ~/.local/share (on macOS, ~/Library/Application Support).
 func dataDir() (string, error) {
@@ -54,13 +79,9 @@ func dataDir() (string, error) {
 // A database that cannot be reached is an error naming it (without any
 // password the URL holds).
 func OpenStore(ctx context.Context, cfg *Config) (store.Store, error) {
-	url, err := DatabaseURL(cfg)
+	db, _, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err
-	}
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
 	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()

@@ -33,6 +33,12 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, e *openai.Error) {
 // standard envelope instead of fasthttp's text: a head over the limit is
 // 431, a head or body not read in time 408, a body over the limit 413.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	// Logged and counted as every answer is, under the endpoint its path
+	// names when its head was read.
+	rec := startRecord(ctx)
+	rec.ridLen = len(s.requestID(ctx, rec.rid[:0]))
+	rec.endpoint = endpointOf(ctx.Path())
+	defer s.finishRequest(ctx, rec)
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
 	// Answered before the request was read whole, the client may still be

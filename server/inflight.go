@@ -44,3 +44,10 @@ func (f *inflight) cancelAll(cause error) int {
 	}
 	return len(f.set)
 }
+
+// len is how many exchanges are in flight.
+func (f *inflight) len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.set)
+}

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -171,10 +173,64 @@ func (m *meters) droppedParams(dropped matrix.Mask) {
 	}
 }
 
+// help describes each of the gateway's metric families, for # HELP.
+var help = map[string]string{
+	"opentoken_requests_total":            "Requests answered, by endpoint, model, provider, status and error code.",
+	"opentoken_gateway_overhead_seconds":  "Time the gateway itself spent on a buffered request, upstream excluded.",
+	"opentoken_upstream_duration_seconds": "Time waiting for an upstream: its head, and its body when buffered.",
+	"opentoken_stream_first_byte_seconds": "Time from a streamed request to the upstream's first byte.",
+	"opentoken_upstream_errors_total":     "Upstream failures, by provider and kind.",
+	"opentoken_tokens_total":              "Tokens in answers, by model and kind (prompt, completion, cached, reasoning).",
+	"opentoken_dropped_params_total":      "Request parameters dropped because the model's upstream does not take them.",
+	"opentoken_adjusted_params_total":     "Request parameters rewritten to fit the model (clamped, mapped, cut).",
+	"opentoken_open_streams":              "Streams in flight.",
+}
+
+func init() {
+	// # HELP and # TYPE for every family; write fills in the help.
+	metrics.ExposeMetadata(true)
+}
+
 // write serves GET /metrics: the gateway's metrics, then the Go
-// runtime's and the process's.
+// runtime's and the process's, each family with # HELP and # TYPE.
 func (m *meters) write(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-	m.set.WritePrometheus(ctx)
-	metrics.WriteProcessMetrics(ctx)
+	buf := getBuf()
+	defer putBuf(buf)
+	w := bytes.NewBuffer((*buf)[:0])
+	m.set.WritePrometheus(w)
+	metrics.WriteProcessMetrics(w)
+	out := w.Bytes()
+	// The library writes "# HELP family" without text: the text follows.
+	for len(out) > 0 {
+		line := out
+		if i := bytes.IndexByte(out, '\n'); i >= 0 {
+			line = out[:i+1]
+		}
+		out = out[len(line):]
+		family, ok := bytes.CutPrefix(bytes.TrimSuffix(line, []byte("\n")), []byte("# HELP "))
+		if !ok || bytes.IndexByte(family, ' ') >= 0 {
+			ctx.Write(line)
+			continue
+		}
+		ctx.WriteString("# HELP ")
+		ctx.Write(family)
+		ctx.WriteString(" ")
+		ctx.WriteString(helpOf(string(family)))
+		ctx.WriteString("\n")
+	}
+	*buf = w.Bytes()
+}
+
+// helpOf is a family's help text.
+func helpOf(family string) string {
+	switch {
+	case help[family] != "":
+		return help[family]
+	case strings.HasPrefix(family, "go_"):
+		return "Go runtime metric " + family + " (runtime/metrics)."
+	case strings.HasPrefix(family, "process_"):
+		return "Process metric " + family + ", as the Prometheus process collector names it."
+	}
+	return family + "."
 }

@@ -62,34 +62,31 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.notFound(ctx)
 		return
 	}
-	if !s.authenticate(ctx, rec) {
+	// Counted under its endpoint whatever its answer, a 401 too.
+	rec.endpoint = endpointOf(path)
+	if s.cors.preflight(ctx) || !s.authenticate(ctx, rec) {
 		return
 	}
 	switch string(path) {
 	case "/v1/chat/completions":
-		rec.endpoint = endpointChat
 		if s.allowMethod(ctx, fasthttp.MethodPost) {
 			s.chat(ctx, rec)
 		}
 	case "/v1/embeddings":
-		rec.endpoint = endpointEmbeddings
 		if s.allowMethod(ctx, fasthttp.MethodPost) {
 			s.embeddings(ctx, rec)
 		}
 	case "/v1/key":
-		rec.endpoint = endpointKey
 		if s.allowMethod(ctx, fasthttp.MethodGet) {
 			s.keyInfo(ctx, rec)
 		}
 	case "/v1/models":
-		rec.endpoint = endpointModels
 		if s.allowMethod(ctx, fasthttp.MethodGet) {
 			ctx.SetContentType("application/json")
 			ctx.SetBody(s.models)
 		}
 	default:
 		if id, ok := bytes.CutPrefix(path, []byte("/v1/models/")); ok {
-			rec.endpoint = endpointModels
 			if s.allowMethod(ctx, fasthttp.MethodGet) {
 				s.model(ctx, id)
 			}
@@ -97,6 +94,24 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.notFound(ctx)
 	}
+}
+
+// endpointOf is the endpoint a path names, for the metrics and the log.
+func endpointOf(path []byte) string {
+	switch string(path) {
+	case "/v1/chat/completions":
+		return endpointChat
+	case "/v1/embeddings":
+		return endpointEmbeddings
+	case "/v1/key":
+		return endpointKey
+	case "/v1/models":
+		return endpointModels
+	}
+	if bytes.HasPrefix(path, []byte("/v1/models/")) {
+		return endpointModels
+	}
+	return endpointOther
 }
 
 // ready serves GET /ready, the readiness probe: 200 once every upstream
@@ -124,6 +139,7 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 // request, unless it became a stream, which is observed when it ends.
 func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
 	ctx.Response.Header.SetBytesV(HeaderRequestID, rec.requestID())
+	s.cors.allow(ctx)
 	if rec.stream {
 		if rec.model != nil {
 			s.meters.overhead[rec.model.Provider].Update((time.Since(rec.start) - rec.upstream).Seconds())

@@ -56,6 +56,9 @@ type Options struct {
 	// Logger receives the server's log lines, with every configured key
 	// replaced by a placeholder.
 	Logger *slog.Logger
+	// CORSOrigins are the browser origins whose preflights are answered
+	// without a key, and whose answers carry CORS headers.
+	CORSOrigins []string
 }
 
 // Server serves the OpenAI-compatible API.
@@ -77,6 +80,7 @@ type Server struct {
 	meters    *meters
 	metricsOn bool
 	access    *accessLog // nil when off
+	cors      cors
 	log       *slog.Logger
 	models    []byte // the GET /v1/models body, built once
 	ids       idSource
@@ -136,6 +140,7 @@ func New(opt Options) (*Server, error) {
 		secrets:     redact.New(secrets...),
 		onStreamEnd: opt.OnStreamEnd,
 		metricsOn:   opt.Metrics,
+		cors:        newCORS(opt.CORSOrigins),
 	}
 	if opt.AccessLog != nil {
 		s.access = &accessLog{w: opt.AccessLog, json: opt.AccessLogJSON}
@@ -224,9 +229,11 @@ func (s *Server) Serve(ln net.Listener) error {
 // those answers to be written (each write bounded by the write timeout).
 // Idle upstream connections are closed last.
 func (s *Server) Shutdown() error {
+	began := time.Now()
 	s.lnMu.Lock()
 	s.draining.Store(true)
 	s.lnMu.Unlock()
+	streams, exchanges, ended := s.streams.Load(), s.inflight.len(), 0
 	defer func() {
 		s.lnMu.Lock()
 		for _, ln := range s.listeners {
@@ -242,8 +249,8 @@ func (s *Server) Shutdown() error {
 	select {
 	case err = <-done:
 	case <-time.After(s.lim.DrainTimeout):
-		n := s.inflight.cancelAll(errDraining)
-		s.log.Warn("drain timeout: ending the requests still in flight", "requests", n, "drain_timeout", s.lim.DrainTimeout)
+		ended = s.inflight.cancelAll(errDraining)
+		s.log.Warn("drain timeout: ending the requests still in flight", "requests", ended, "drain_timeout", s.lim.DrainTimeout)
 		select {
 		case err = <-done:
 		case <-time.After(s.lim.WriteTimeout + time.Second):
@@ -260,6 +267,8 @@ func (s *Server) Shutdown() error {
 		}
 	}
 	_ = s.hangups.Close()
+	s.log.Info("shutdown: drained", "streams_open", streams, "upstream_requests_in_flight", exchanges,
+		"ended_by_drain_timeout", ended, "took", time.Since(began).Round(time.Millisecond).String())
 	return err
 }
 

@@ -77,6 +77,21 @@ func TestIssuedKeys(t *testing.T) {
 	if r := post(cappedSecret, "/v1/chat/completions", chat); r.Status != 429 || !strings.Contains(string(r.Body), `"code":"spend_limit_exceeded"`) || r.Header.Get("Retry-After") == "" {
 		t.Errorf("over the limit: %d %s", r.Status, r.Body)
 	}
+	// Reading the models costs nothing: a key refused for money still
+	// reads them (and itself, below).
+	_, _ = db.CreateWorkspace(ctx, "broke")
+	_, brokeSecret, _ := db.CreateKey(ctx, store.NewKey{Workspace: "broke", Name: "no credit"})
+	waitForKey(t, env, brokeSecret)
+	if r := post(brokeSecret, "/v1/chat/completions", chat); r.Status != 402 {
+		t.Errorf("a key without credit: %d %s", r.Status, r.Body)
+	}
+	for _, key := range []string{cappedSecret, brokeSecret} {
+		for _, path := range []string{"/v1/models", "/v1/models/google/gemini-3-flash"} {
+			if r := env.Do(t, http.MethodGet, path, key, nil); r.Status != 200 {
+				t.Errorf("GET %s with a key refused for money: %d %s", path, r.Status, r.Body)
+			}
+		}
+	}
 	// GET /v1/key.
 	var info struct {
 		Data struct {
@@ -136,5 +151,18 @@ func TestIssuedKeys(t *testing.T) {
 		if strings.Contains(env.Log.String(), s) {
 			t.Errorf("the log carries a key or its hash: %.20s...", s)
 		}
+	}
+}
+
+// waitForKey waits for a key created in the database to be served (within
+// one refresh).
+func waitForKey(t *testing.T, env *gatewaytest.Env, secret string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for env.Do(t, http.MethodGet, "/v1/key", secret, nil).Status == 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("a new key was not served within 2 s")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

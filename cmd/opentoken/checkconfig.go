@@ -4,21 +4,24 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/opentoken/opentoken/gateway"
 	"github.com/opentoken/opentoken/server/adapter"
 )
 
-// defineCheckConfig: a configuration loaded and checked as serving would,
-// described without starting anything or printing a key.
+// defineCheckConfig: a configuration checked as serving would check it,
+// through the same code (gateway.Inspect), and described without starting
+// anything or printing a key.
 func defineCheckConfig(fs *flag.FlagSet) action {
 	path := configFlag(fs)
-	return func(_ context.Context, e *env, _ []string) error {
+	return func(ctx context.Context, e *env, _ []string) error {
 		cfg, err := gateway.Load(*path, e.getenv)
 		if err != nil {
 			return err
 		}
-		if err := gateway.Check(cfg); err != nil {
+		in, err := gateway.Inspect(ctx, cfg)
+		if err != nil {
 			return err
 		}
 		upstream := func(u adapter.Upstream) string {
@@ -27,8 +30,16 @@ func defineCheckConfig(fs *flag.FlagSet) action {
 			}
 			return u.BaseURL
 		}
-		_, err = fmt.Fprintf(e.stdout, "configuration OK\nlisten      %s\nclient keys %d\nanthropic   %s\ngemini      %s\nmetrics     %v\naccess log  %v\n",
-			cfg.Addr, len(cfg.APIKeys), upstream(cfg.Anthropic), upstream(cfg.Gemini), cfg.Metrics, cfg.AccessLog)
+		schema := fmt.Sprintf("schema %d of %d", in.Schema.Version, in.Schema.Latest)
+		if in.Schema.Version < in.Schema.Latest {
+			schema += ": serving migrates it"
+		}
+		cors := "none"
+		if len(cfg.CORSOrigins) > 0 {
+			cors = strings.Join(cfg.CORSOrigins, ", ")
+		}
+		_, err = fmt.Fprintf(e.stdout, "configuration OK\nlisten      %s\ndatabase    %s (%s)\nclient keys %d\nanthropic   %s\ngemini      %s\nmetrics     %v\naccess log  %v\ncors        %s\n",
+			cfg.Addr, in.Database, schema, len(cfg.APIKeys), upstream(cfg.Anthropic), upstream(cfg.Gemini), cfg.Metrics, cfg.AccessLog, cors)
 		return err
 	}
 }

@@ -31,7 +31,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	bin := binary(t)
 
 	// Claude streams 45 events 50 ms apart (2 s, past the 1 s drain).
-	claude := emuanthropic.New("up-key")
+	claude := emuanthropic.New("upstream-key-0123456789")
 	claude.Stream = emulator.StreamOptions{Words: 1, Delay: 50 * time.Millisecond}
 	emu, err := emulator.Start("127.0.0.1:0", claude.Handle)
 	if err != nil {
@@ -83,9 +83,9 @@ func TestSIGTERMDrains(t *testing.T) {
 	}
 
 	cmd := exec.Command(bin)
-	cmd.Env = []string{"OPENTOKEN_ADDR=127.0.0.1:0", "OPENTOKEN_API_KEYS=client-key", "OPENTOKEN_DATABASE_URL=" + dbURL,
-		"ANTHROPIC_API_KEY=up-key", "ANTHROPIC_BASE_URL=" + emu.URL,
-		"GEMINI_API_KEY=up-key", "GEMINI_BASE_URL=" + gemini.URL, "OPENTOKEN_DRAIN_TIMEOUT=1s"}
+	cmd.Env = []string{"OPENTOKEN_ADDR=127.0.0.1:0", "OPENTOKEN_API_KEYS=client-key-0123456789", "OPENTOKEN_DATABASE_URL=" + dbURL,
+		"ANTHROPIC_API_KEY=upstream-key-0123456789", "ANTHROPIC_BASE_URL=" + emu.URL,
+		"GEMINI_API_KEY=upstream-key-0123456789", "GEMINI_BASE_URL=" + gemini.URL, "OPENTOKEN_DRAIN_TIMEOUT=1s"}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

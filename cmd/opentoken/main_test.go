@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -59,7 +60,8 @@ func TestEmulateCommand(t *testing.T) {
 // bad one fails with the setting named.
 func TestCheckConfig(t *testing.T) {
 	var out strings.Builder
-	vars := map[string]string{"OPENTOKEN_API_KEYS": "client-secret", "GEMINI_API_KEY": "gemini-secret"}
+	vars := map[string]string{"OPENTOKEN_API_KEYS": "client-secret-0123456789", "GEMINI_API_KEY": "gemini-secret-0123456789",
+		"OPENTOKEN_DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "o.db"), "OPENTOKEN_ADDR": "127.0.0.1:0"}
 	if err := dispatch(context.Background(), []string{"check-config"}, &env{getenv: func(k string) string { return vars[k] }, stdout: &out, stderr: io.Discard}); err != nil {
 		t.Fatal(err)
 	}

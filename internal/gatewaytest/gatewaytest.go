@@ -56,6 +56,8 @@ type Options struct {
 	Metrics, AccessLog bool
 	// Tenancy, when set, serves the keys it issued too.
 	Tenancy *tenancy.Tenancy
+	// CORSOrigins is the server's option.
+	CORSOrigins []string
 }
 
 // Start runs a gateway and two emulators until the test ends.
@@ -86,6 +88,7 @@ func Start(t testing.TB, opt Options) *Env {
 		Tenancy:     opt.Tenancy,
 		OnStreamEnd: opt.OnStreamEnd,
 		Metrics:     opt.Metrics,
+		CORSOrigins: opt.CORSOrigins,
 		AccessLog:   accessLog(opt.AccessLog, env.Log),
 		Logger:      slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
