@@ -20,7 +20,7 @@ import (
 
 func embeddingsRequest() []byte {
 	var b strings.Builder
-	b.WriteString(`{"model":"google/text-embedding-004","task_type":"RETRIEVAL_DOCUMENT","input":[`)
+	b.WriteString(`{"model":"google/gemini-embedding-001","dimensions":768,"task_type":"RETRIEVAL_DOCUMENT","input":[`)
 	for i := range 100 {
 		if i > 0 {
 			b.WriteByte(',')
@@ -53,7 +53,7 @@ func embeddingsAnswer() []byte {
 
 func BenchmarkEmbeddingsRequest(b *testing.B) {
 	body := embeddingsRequest()
-	m := generated.Lookup("google/text-embedding-004")
+	m := generated.Lookup("google/gemini-embedding-001")
 	var req fasthttp.Request
 	buf := make([]byte, 0, 32768)
 	b.ReportAllocs()
@@ -84,7 +84,7 @@ func BenchmarkEmbeddingsResponse(b *testing.B) {
 				if err := (adapter.Gemini{}).ParseEmbed(answer, vectors); err != nil {
 					b.Fatal(err)
 				}
-				sinkBytes = openai.AppendEmbeddings(buf[:0], "google/text-embedding-004", vectors, format == "base64", &u)
+				sinkBytes = openai.AppendEmbeddings(buf[:0], "google/gemini-embedding-001", vectors, format == "base64", &u)
 			}
 		})
 	}

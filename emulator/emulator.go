@@ -19,6 +19,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// maxBodyBytes bounds the bodies an emulator reads; see Start.
+const maxBodyBytes = 64 << 20
+
 // Server is an emulator listening on a loopback address.
 type Server struct {
 	URL  string // http://127.0.0.1:port
@@ -37,7 +40,11 @@ func Start(addr string, h fasthttp.RequestHandler) (*Server, error) {
 		URL: "http://" + ln.Addr().String(),
 		ln:  ln,
 		srv: &fasthttp.Server{Handler: h, Name: "emulator", NoDefaultServerHeader: true, NoDefaultContentType: true,
-			IdleTimeout: time.Minute, Logger: quiet{}},
+			IdleTimeout: time.Minute, Logger: quiet{},
+			// Read whole well past the upstreams' own limits, which each
+			// emulator answers as its API does (fasthttp's default of 4 MB
+			// reset the connection instead).
+			MaxRequestBodySize: maxBodyBytes},
 		done: make(chan error, 1),
 	}
 	go func() { s.done <- s.srv.Serve(ln) }()

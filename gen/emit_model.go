@@ -116,6 +116,7 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 			field("CacheWrite1h", price(m.cacheWrite1h)),
 		)),
 		field("Embedding", e.embeddingOf(m.embed)),
+		field("Retired", e.retiredOf(m.retired)),
 		field("Cache", e.cacheOf(m.cache)),
 		field("Caps", e.capsOf(m.caps)),
 		field("ToolLoop", e.mx("ToolLoop").Custom(multi,
@@ -143,6 +144,17 @@ func (e *emitter) embeddingOf(d *EmbeddingDecl) jen.Code {
 		})),
 		field("MaxInputTokens", jen.Lit(d.MaxInputTokens)),
 		field("MaxBatch", jen.Lit(d.MaxBatch)),
+	)
+}
+
+// retiredOf is a retired model's day and replacement; nil for one served.
+func (e *emitter) retiredOf(r *RetiredDecl) jen.Code {
+	if r == nil {
+		return jen.Nil()
+	}
+	return jen.Op("&").Add(e.mx("Retired")).Custom(multi,
+		field("On", jen.Lit(r.On)),
+		field("Replacement", jen.Lit(r.Replacement)),
 	)
 }
 

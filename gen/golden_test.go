@@ -148,4 +148,14 @@ enum = ["none", "low", "high", "ultra"]
 		"tool_loop: a tool loop needs the tools capability")
 	f("forced choice without thinking", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "capabilities = [\"tools\"]\n[tool_loop]\nforced_choice_drops_thinking = true"))},
 		"tool_loop.forced_choice_drops_thinking: applies only to a model that thinks")
+	f("retired without a registered replacement", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "[retired]\non = \"2026-01-14\"\nreplacement = \"anthropic/b\""))},
+		`spec/models/anthropic/a.toml: retired.replacement: "anthropic/b" is not a registered model`)
+	f("retired replaced by a retired model", fstest.MapFS{
+		"models/anthropic/a.toml": file(model("anthropic/a", "[retired]\non = \"2026-01-14\"\nreplacement = \"anthropic/b\"")),
+		"models/anthropic/b.toml": file(model("anthropic/b", "[retired]\non = \"2026-01-14\"\nreplacement = \"anthropic/a\"")),
+	}, `retired.replacement: "anthropic/b" is retired too`)
+	f("retired on no day", fstest.MapFS{
+		"models/anthropic/a.toml": file(model("anthropic/a", "[retired]\non = \"January\"\nreplacement = \"anthropic/b\"")),
+		"models/anthropic/b.toml": file(model("anthropic/b", "")),
+	}, `spec/models/anthropic/a.toml: retired.on: "January" is not a YYYY-MM-DD date`)
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opentoken/opentoken/matrix"
 )
@@ -115,6 +116,7 @@ type modelInfo struct {
 	toolLoop toolLoopInfo
 	embed    *EmbeddingDecl // embedding models only
 	cache    *CacheDecl     // chat models that cache
+	retired  *RetiredDecl   // a model its upstream no longer serves
 }
 
 type toolLoopInfo struct {
@@ -161,7 +163,34 @@ func build(s *Specs) (*matrixIR, error) {
 	for i, m := range ir.models {
 		m.index = i
 	}
+	checkReplacements(ir, &errs)
+	if len(errs) > 0 {
+		return nil, errs.err()
+	}
 	return ir, nil
+}
+
+// checkReplacements checks each retired model's replacement: a registered
+// model of the same provider and kind that is not retired itself.
+func checkReplacements(ir *matrixIR, errs *errorList) {
+	byID := map[string]*modelInfo{}
+	for _, m := range ir.models {
+		byID[m.id] = m
+	}
+	for _, m := range ir.models {
+		if m.retired == nil {
+			continue
+		}
+		r := byID[m.retired.Replacement]
+		switch {
+		case r == nil:
+			errs.addf(m.file, "retired.replacement", "%q is not a registered model", m.retired.Replacement)
+		case r.retired != nil:
+			errs.addf(m.file, "retired.replacement", "%q is retired too", r.id)
+		case r.provider != m.provider || r.kind != m.kind:
+			errs.addf(m.file, "retired.replacement", "%q is not a %s %s model", r.id, m.provider, m.kind)
+		}
+	}
 }
 
 func buildParams(ir *matrixIR, pf ParamsFile, errs *errorList) {
@@ -298,6 +327,12 @@ func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
 	buildCapabilities(m, d, file, errs)
 	buildEmbedding(m, d.Embedding, file, errs)
 	buildCache(m, d.Cache, file, errs)
+	if r := d.Retired; r != nil {
+		m.retired = r
+		if _, err := time.Parse(time.DateOnly, r.On); err != nil {
+			errs.addf(file, "retired.on", "%q is not a YYYY-MM-DD date", r.On)
+		}
+	}
 	if m.kind == "embedding" && (len(d.Forward) > 0 || d.Thinking != nil) {
 		errs.addf(file, "forward", "an embedding model forwards no chat parameters and has no thinking")
 	}

@@ -64,6 +64,14 @@ type ModelDecl struct {
 	ToolLoop         *ToolLoopDecl        `toml:"tool_loop"`
 	Embedding        *EmbeddingDecl       `toml:"embedding"`
 	Cache            *CacheDecl           `toml:"cache"`
+	Retired          *RetiredDecl         `toml:"retired"`
+}
+
+// RetiredDecl is a model's [retired] table: its upstream no longer serves
+// it, since a day, and which registered model replaces it.
+type RetiredDecl struct {
+	On          string `toml:"on"` // YYYY-MM-DD
+	Replacement string `toml:"replacement"`
 }
 
 // CacheDecl is a chat model's [cache] table: how its upstream caches a

@@ -77,6 +77,7 @@ var modelAnthropicClaudeHaiku45 = matrix.Model{
 		CacheWrite1h: matrix.Price{USD: 2.0, Valid: true},
 	},
 	Embedding: nil,
+	Retired:   nil,
 	Cache: matrix.Cache{
 		Style:          matrix.CacheAnthropicBreakpoints,
 		MaxBreakpoints: 4,

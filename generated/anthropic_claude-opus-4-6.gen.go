@@ -75,6 +75,7 @@ var modelAnthropicClaudeOpus46 = matrix.Model{
 		CacheWrite1h: matrix.Price{USD: 10.0, Valid: true},
 	},
 	Embedding: nil,
+	Retired:   nil,
 	Cache: matrix.Cache{
 		Style:          matrix.CacheAnthropicBreakpoints,
 		MaxBreakpoints: 4,

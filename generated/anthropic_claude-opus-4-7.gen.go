@@ -70,6 +70,7 @@ var modelAnthropicClaudeOpus47 = matrix.Model{
 		CacheWrite1h: matrix.Price{USD: 10.0, Valid: true},
 	},
 	Embedding: nil,
+	Retired:   nil,
 	Cache: matrix.Cache{
 		Style:          matrix.CacheAnthropicBreakpoints,
 		MaxBreakpoints: 4,

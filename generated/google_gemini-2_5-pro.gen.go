@@ -74,6 +74,7 @@ var modelGoogleGemini25Pro = matrix.Model{
 		CacheWrite1h: matrix.Price{},
 	},
 	Embedding: nil,
+	Retired:   nil,
 	Cache: matrix.Cache{
 		Style:          matrix.CacheGeminiExplicit,
 		MaxBreakpoints: 4,

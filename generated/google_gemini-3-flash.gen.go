@@ -69,6 +69,7 @@ var modelGoogleGemini3Flash = matrix.Model{
 		CacheWrite1h: matrix.Price{},
 	},
 	Embedding: nil,
+	Retired:   nil,
 	Cache: matrix.Cache{
 		Style:          matrix.CacheGeminiExplicit,
 		MaxBreakpoints: 4,

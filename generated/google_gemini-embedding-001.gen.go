@@ -52,8 +52,9 @@ var modelGoogleGeminiEmbedding001 = matrix.Model{
 		MaxInputTokens:     2048,
 		MaxBatch:           100,
 	},
-	Cache: matrix.Cache{},
-	Caps:  matrix.Caps(0),
+	Retired: nil,
+	Cache:   matrix.Cache{},
+	Caps:    matrix.Caps(0),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayNone,
 		Unsigned:                  matrix.UnsignedAccept,

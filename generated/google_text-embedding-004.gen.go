@@ -52,6 +52,10 @@ var modelGoogleTextEmbedding004 = matrix.Model{
 		MaxInputTokens:     2048,
 		MaxBatch:           100,
 	},
+	Retired: &matrix.Retired{
+		On:          "2026-01-14",
+		Replacement: "google/gemini-embedding-001",
+	},
 	Cache: matrix.Cache{},
 	Caps:  matrix.Caps(0),
 	ToolLoop: matrix.ToolLoop{

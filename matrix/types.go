@@ -210,6 +210,16 @@ type Model struct {
 	Embedding *Embedding
 	// Cache is how the model's upstream caches a prompt prefix.
 	Cache Cache
+	// Retired is set for a model its upstream no longer serves: the
+	// gateway refuses it, naming the replacement, and lists it nowhere.
+	Retired *Retired
+}
+
+// Retired is when a model's upstream stopped serving it, and the
+// registered model that replaces it.
+type Retired struct {
+	On          string // YYYY-MM-DD
+	Replacement string // a model id
 }
 
 // CacheStyle is how an upstream caches a prompt prefix.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
@@ -29,9 +28,9 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		s.writeError(ctx, e)
 		return
 	}
-	m := generated.Lookup(req.Model)
-	if m == nil {
-		s.writeError(ctx, openai.ModelNotFound(req.Model))
+	m, e := lookupModel(req.Model)
+	if e != nil {
+		s.writeError(ctx, e)
 		return
 	}
 	if m.Kind != matrix.KindChat {

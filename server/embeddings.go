@@ -30,9 +30,9 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, rec *record) {
 		s.writeError(ctx, e)
 		return
 	}
-	m := generated.Lookup(req.Model)
-	if m == nil {
-		s.writeError(ctx, openai.ModelNotFound(req.Model))
+	m, e := lookupModel(req.Model)
+	if e != nil {
+		s.writeError(ctx, e)
 		return
 	}
 	rt := &s.upstreams[m.Provider]

@@ -25,19 +25,19 @@ func TestEmbeddingsRefusals(t *testing.T) {
 	}{
 		{"chat model", `{"model":"google/gemini-3-flash","input":"x"}`, "embeddings_unsupported", "model"},
 		{"unknown model", `{"model":"openai/text-embedding-3-small","input":"x"}`, "model_not_found", "model"},
-		{"token array", `{"model":"google/text-embedding-004","input":[1,2,3]}`, nil, "input"},
-		{"token arrays", `{"model":"google/text-embedding-004","input":[[1,2],[3]]}`, nil, "input"},
-		{"empty list", `{"model":"google/text-embedding-004","input":[]}`, nil, "input"},
-		{"empty text", `{"model":"google/text-embedding-004","input":["a",""]}`, nil, "input"},
-		{"too many", `{"model":"google/text-embedding-004","input":[` + strings.Repeat(`"a",`, 2048) + `"a"]}`, nil, "input"},
-		{"no input", `{"model":"google/text-embedding-004"}`, nil, "input"},
-		{"dimensions over", `{"model":"google/text-embedding-004","input":"x","dimensions":769}`, nil, "dimensions"},
+		{"token array", `{"model":"google/gemini-embedding-001","input":[1,2,3]}`, nil, "input"},
+		{"token arrays", `{"model":"google/gemini-embedding-001","input":[[1,2],[3]]}`, nil, "input"},
+		{"empty list", `{"model":"google/gemini-embedding-001","input":[]}`, nil, "input"},
+		{"empty text", `{"model":"google/gemini-embedding-001","input":["a",""]}`, nil, "input"},
+		{"too many", `{"model":"google/gemini-embedding-001","input":[` + strings.Repeat(`"a",`, 2048) + `"a"]}`, nil, "input"},
+		{"no input", `{"model":"google/gemini-embedding-001"}`, nil, "input"},
+		{"dimensions over", `{"model":"google/gemini-embedding-001","input":"x","dimensions":3073}`, nil, "dimensions"},
 		{"dimensions under", `{"model":"google/gemini-embedding-001","input":"x","dimensions":64}`, nil, "dimensions"},
-		{"encoding", `{"model":"google/text-embedding-004","input":"x","encoding_format":"int8"}`, nil, "encoding_format"},
-		{"task type", `{"model":"google/text-embedding-004","input":"x","task_type":"CODE_RETRIEVAL_QUERY"}`, nil, "task_type"},
-		{"title without documents", `{"model":"google/text-embedding-004","input":"x","title":"t"}`, nil, "title"},
-		{"unknown field", `{"model":"google/text-embedding-004","input":"x","truncate":true}`, nil, "truncate"},
-		{"wrong type", `{"model":"google/text-embedding-004","input":"x","dimensions":"768"}`, nil, "dimensions"},
+		{"encoding", `{"model":"google/gemini-embedding-001","input":"x","encoding_format":"int8"}`, nil, "encoding_format"},
+		{"task type", `{"model":"google/gemini-embedding-001","input":"x","task_type":"CODE_RETRIEVAL_DOCUMENT"}`, nil, "task_type"},
+		{"title without documents", `{"model":"google/gemini-embedding-001","input":"x","title":"t"}`, nil, "title"},
+		{"unknown field", `{"model":"google/gemini-embedding-001","input":"x","truncate":true}`, nil, "truncate"},
+		{"wrong type", `{"model":"google/gemini-embedding-001","input":"x","dimensions":"768"}`, nil, "dimensions"},
 	}
 	env.Gemini.Requests.Enable()
 	before := env.Gemini.Requests.Count()
@@ -56,6 +56,15 @@ func TestEmbeddingsRefusals(t *testing.T) {
 	if n := env.Gemini.Requests.Count() - before; n != 0 {
 		t.Errorf("refused requests made %d upstream calls", n)
 	}
+	// A model its upstream retired: 410, naming the replacement, before
+	// any upstream call.
+	if r := embed(t, env, `{"model":"google/text-embedding-004","input":"x"}`); r.Status != 410 ||
+		!strings.Contains(string(r.Body), `"code":"model_retired"`) || !strings.Contains(string(r.Body), `use \"google/gemini-embedding-001\"`) {
+		t.Errorf("a retired model: %d %s", r.Status, r.Body)
+	}
+	if n := env.Gemini.Requests.Count() - before; n != 0 {
+		t.Errorf("the retired model made %d upstream calls", n)
+	}
 	// An embedding model on chat has its own code.
 	r := env.Chat(t, `{"model":"google/gemini-embedding-001","messages":[{"role":"user","content":"x"}]}`)
 	if r.Status != 400 || !strings.Contains(string(r.Body), `"code":"model_not_supported"`) {
@@ -70,12 +79,12 @@ func TestEmbeddingsChunkFailure(t *testing.T) {
 	env.Gemini.Faults.Push(emulator.Fault{Status: 429, Body: `{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}`,
 		Header: map[string]string{"Retry-After": "7"}})
 	input := `[` + strings.Repeat(`"a",`, 349) + `"a"]` // 4 calls
-	r := embed(t, env, `{"model":"google/text-embedding-004","input":`+input+`}`)
+	r := embed(t, env, `{"model":"google/gemini-embedding-001","input":`+input+`}`)
 	if r.Status != 429 || r.Header.Get("Retry-After") != "7" || !strings.Contains(string(r.Body), "Resource has been exhausted") {
 		t.Errorf("a chunk throttled: %d %s", r.Status, r.Body)
 	}
 	// The next request, with no fault, succeeds in full.
-	r = embed(t, env, `{"model":"google/text-embedding-004","input":`+input+`,"encoding_format":"base64"}`)
+	r = embed(t, env, `{"model":"google/gemini-embedding-001","input":`+input+`,"encoding_format":"base64","dimensions":768}`)
 	var list struct {
 		Data []struct {
 			Index     int    `json:"index"`

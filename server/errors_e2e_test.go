@@ -149,7 +149,14 @@ func TestBadRequests(t *testing.T) {
 	f("tools not an array", `{`+m+okMessages+`,"tools":{}}`, 400, nil, "tools")
 	f("unknown field", `{`+m+okMessages+`,"temprature":0.5}`, 400, nil, "temprature")
 	f("unregistered model", `{"model":"openai/gpt-4o",`+okMessages+`}`, 400, "model_not_found", "model")
-	f("embeddings model", `{"model":"google/text-embedding-004",`+okMessages+`}`, 400, "model_not_supported", "model")
+	f("embeddings model", `{"model":"google/gemini-embedding-001",`+okMessages+`}`, 400, "model_not_supported", "model")
+	f("no provider", `{"model":"claude-sonnet-4-6",`+okMessages+`}`, 400, "model_not_found", "model")
+	if r := env.Chat(t, `{"model":"claude-sonnet-4-6",`+okMessages+`}`); !strings.Contains(string(r.Body), `did you mean \"anthropic/claude-sonnet-4-6\"?`) {
+		t.Errorf("an id without its provider names the id meant: %s", r.Body)
+	}
+	if r := env.Chat(t, `{"model":"google/gemini-3-flsh",`+okMessages+`}`); !strings.Contains(string(r.Body), `did you mean \"google/gemini-3-flash\"?`) {
+		t.Errorf("a typo names the id meant: %s", r.Body)
+	}
 	f("custom tool", `{`+m+okMessages+`,"tools":[{"type":"custom","custom":{"name":"f"}}]}`, 400, nil, "tools")
 	f("tool name", `{`+m+okMessages+`,"tools":[{"type":"function","function":{"name":"get weather"}}]}`, 400, nil, "tools")
 	f("tool name too long", `{`+m+okMessages+`,"tools":[{"type":"function","function":{"name":"`+strings.Repeat("a", 65)+`"}}]}`, 400, nil, "tools")
@@ -265,4 +272,27 @@ func oversized(t *testing.T, env *gatewaytest.Env, size int) *gatewaytest.Respon
 		t.Fatal(err)
 	}
 	return gatewaytest.ReadResponse(t, resp)
+}
+
+// TestUpstreamSizeLimits: requests past what the emulators' fasthttp read
+// by default (4 MB) are served, and past each API's documented limit are
+// refused as that API refuses them — Anthropic's 413 request_too_large
+// over 32 MB, Gemini's 400 over 20 MB — never a reset reported as 503.
+func TestUpstreamSizeLimits(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{Limits: server.Limits{MaxBodyBytes: 64 << 20}})
+	chat := func(model string, size int) *gatewaytest.Response {
+		text := strings.Repeat("word ", size/5)
+		return env.Chat(t, `{"model":"`+model+`","max_tokens":16,"messages":[{"role":"user","content":"`+text+`"}]}`)
+	}
+	for _, model := range []string{"anthropic/claude-haiku-4-5", "google/gemini-3-flash"} {
+		if r := chat(model, 5<<20); r.Status != 200 {
+			t.Errorf("%s, 5 MB: %d %.300s", model, r.Status, r.Body)
+		}
+	}
+	if r := chat("google/gemini-3-flash", 21<<20); r.Status != 400 || !strings.Contains(string(r.Body), "Request payload size exceeds the limit: 20971520 bytes.") {
+		t.Errorf("gemini, 21 MB: %d %.300s", r.Status, r.Body)
+	}
+	if r := chat("anthropic/claude-haiku-4-5", 33<<20); r.Status != 413 || !strings.Contains(string(r.Body), "Request exceeds the maximum size") {
+		t.Errorf("claude, 33 MB: %d %.300s", r.Status, r.Body)
+	}
 }

@@ -1,9 +1,14 @@
 package server
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/jsonw"
+	"github.com/opentoken/opentoken/internal/suggest"
 	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server/openai"
 )
 
 // modelsCreated is the fixed "created" of every /v1/models entry.
@@ -30,8 +35,47 @@ func appendModels(dst []byte) []byte {
 }
 
 // served reports whether an endpoint of the gateway serves m: chat models
-// and embedding models both are.
-func served(m *matrix.Model) bool { return m.Kind == matrix.KindChat || m.Kind == matrix.KindEmbedding }
+// and embedding models both are, unless their upstream retired them.
+func served(m *matrix.Model) bool {
+	return m.Retired == nil && (m.Kind == matrix.KindChat || m.Kind == matrix.KindEmbedding)
+}
+
+// lookupModel finds the served model of an id, or the error that answers
+// it: 410 model_retired naming the replacement for a model its upstream
+// retired, 400 model_not_found otherwise, with the id meant when the id
+// lacks its provider ("claude-sonnet-4-6") or is a close typo.
+func lookupModel(id string) (*matrix.Model, *openai.Error) {
+	m := generated.Lookup(id)
+	switch {
+	case m != nil && m.Retired != nil:
+		return nil, &openai.Error{Status: 410, Type: openai.TypeInvalidRequest, Code: openai.CodeModelRetired, Param: "model",
+			Message: "model " + strconv.Quote(id) + " was retired by its upstream on " + m.Retired.On + "; use " + strconv.Quote(m.Retired.Replacement) +
+				" (its results are not comparable with the retired model's: what you stored from it must be made again)"}
+	case m != nil && served(m):
+		return m, nil
+	}
+	e := openai.ModelNotFound(id)
+	if meant := meantModel(id); meant != "" {
+		e.Message += "; did you mean " + strconv.Quote(meant) + "?"
+	}
+	return nil, e
+}
+
+// meantModel is the served model an unknown id most likely meant: the one
+// it names without its provider, else the closest by spelling.
+func meantModel(id string) string {
+	var ids []string
+	for _, m := range generated.Models {
+		if !served(m) {
+			continue
+		}
+		if _, name, _ := strings.Cut(m.ID, "/"); name == id {
+			return m.ID
+		}
+		ids = append(ids, m.ID)
+	}
+	return suggest.Closest(id, ids)
+}
 
 // appendModel writes one model object, as GET /v1/models/{id} answers it.
 func appendModel(dst []byte, m *matrix.Model) []byte {

@@ -32,8 +32,19 @@ func TestModelRetrieve(t *testing.T) {
 	if !strings.Contains(string(list.Body), `"id":"google/gemini-embedding-001"`) {
 		t.Errorf("/v1/models lacks the embedding models: %s", list.Body)
 	}
-	if r := env.Do(t, http.MethodGet, "/v1/models/google/text-embedding-004", gatewaytest.ClientKey, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"dimensions":768`) {
+	if r := env.Do(t, http.MethodGet, "/v1/models/google/gemini-embedding-001", gatewaytest.ClientKey, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"dimensions":3072`) {
 		t.Errorf("embedding model: %d %s", r.Status, r.Body)
+	}
+	// A model its upstream retired is listed nowhere and answered 410.
+	if strings.Contains(string(list.Body), "text-embedding-004") {
+		t.Errorf("/v1/models lists a retired model")
+	}
+	expectError(t, "retired model", env.Do(t, http.MethodGet, "/v1/models/google/text-embedding-004", gatewaytest.ClientKey, nil),
+		410, "invalid_request_error", "model_retired", "model")
+	// An id without its provider: the 404 names the id meant.
+	if r := env.Do(t, http.MethodGet, "/v1/models/claude-sonnet-4-6", gatewaytest.ClientKey, nil); r.Status != 404 ||
+		!strings.Contains(string(r.Body), `did you mean \"anthropic/claude-sonnet-4-6\"?`) {
+		t.Errorf("an id without its provider: %d %s", r.Status, r.Body)
 	}
 }
 

@@ -553,3 +553,24 @@ func TestStopLimits(t *testing.T) {
 		t.Errorf("7 stops on Claude: sent %s", last.Body)
 	}
 }
+
+// TestStreamAnsweredWithoutEventStream: a streamed request answered 200
+// with a body that is not an event stream (a proxy's HTML page, kept open)
+// is a 502 upstream_error at once, not a 504 after the idle timeout.
+func TestStreamAnsweredWithoutEventStream(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	env, _ := rawEnv(t, server.Limits{StreamIdleTimeout: time.Minute, UpstreamTimeout: time.Minute}, func(c net.Conn, br *bufio.Reader) {
+		if gatewaytest.ReadRequest(br) == nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>Bad gateway</body>")
+		<-release // the page never ends
+	})
+	for _, model := range []string{claudeModel, geminiModel} {
+		r := env.Chat(t, `{"model":"`+model+`","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+		if r.Status != 502 || !strings.Contains(string(r.Body), `"code":"upstream_error"`) || !strings.Contains(string(r.Body), `text/html`) {
+			t.Errorf("%s: %d %s", model, r.Status, r.Body)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/store"
@@ -155,10 +154,11 @@ func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
 // model serves GET /v1/models/{id}. The id holds a slash, sent raw or as
 // %2F; fasthttp's path decoding makes both the same.
 func (s *Server) model(ctx *fasthttp.RequestCtx, id []byte) {
-	m := generated.Lookup(bytesconv.String(id))
-	if m == nil || !served(m) {
-		e := openai.ModelNotFound(string(id))
-		e.Status = 404
+	m, e := lookupModel(bytesconv.String(id))
+	if e != nil {
+		if e.Code == openai.CodeModelNotFound {
+			e.Status = 404
+		}
 		s.writeError(ctx, e)
 		return
 	}

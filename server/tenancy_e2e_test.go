@@ -49,7 +49,7 @@ func TestIssuedKeys(t *testing.T) {
 	if r := post(secret, "/v1/chat/completions", strings.Replace(chat, `"messages"`, `"stream":true,"messages"`, 1)); r.Status != 200 {
 		t.Fatalf("an issued key, streamed: %d %s", r.Status, r.Body)
 	}
-	if r := post(secret, "/v1/embeddings", `{"model":"google/text-embedding-004","input":["a","b"]}`); r.Status != 200 {
+	if r := post(secret, "/v1/embeddings", `{"model":"google/gemini-embedding-001","input":["a","b"]}`); r.Status != 200 {
 		t.Fatalf("an issued key, embeddings: %d %s", r.Status, r.Body)
 	}
 	// A client's X-Request-Id names its answers in the logs; sent twice,

@@ -125,8 +125,22 @@ func (s *Server) do(ex *exchange, sup *supplier, wait time.Duration, stream bool
 		e := s.upstreamFailure(ex.rt, status, body, &ex.resp.Header)
 		return took, statusKind(status, e), e
 	}
+	// A 200 that is not an event stream (a proxy's HTML page) would
+	// otherwise be read as a silent stream until the idle timeout.
+	if ct := ex.resp.Header.ContentType(); stream && !isEventStream(ct) {
+		return took, upstreamMalformed, &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+			Message: "the " + ex.rt.name + " upstream answered a streamed request with Content-Type " + strconv.Quote(string(ct)) + ", not text/event-stream"}
+	}
 	ok = true
 	return took, noUpstreamError, nil
+}
+
+// isEventStream reports whether a Content-Type is text/event-stream, with
+// or without parameters, in any case.
+func isEventStream(ct []byte) bool {
+	const want = "text/event-stream"
+	return len(ct) >= len(want) && strings.EqualFold(string(ct[:len(want)]), want) &&
+		(len(ct) == len(want) || ct[len(want)] == ';' || ct[len(want)] == ' ')
 }
 
 // finish ends an exchange: it stops the hang-up watch, releases the

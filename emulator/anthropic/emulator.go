@@ -32,12 +32,20 @@ type Emulator struct {
 func New(key string) *Emulator { return &Emulator{Key: key} }
 
 // Handle is the emulator's fasthttp handler.
+// MaxRequestBytes is the Messages API's request limit (32 MB), past
+// which Cloudflare answers 413 request_too_large before the API.
+const MaxRequestBytes = 32 << 20
+
 func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 	e.Requests.Record(ctx)
 	id := e.ids.Add(1)
 	ctx.Response.Header.Set("request-id", fmt.Sprintf("req_emu%016x", id))
 	applied, streamFault := e.Faults.Apply(ctx)
 	if applied {
+		return
+	}
+	if len(ctx.PostBody()) > MaxRequestBytes {
+		e.fail(ctx, 413, "request_too_large", "Request exceeds the maximum size")
 		return
 	}
 	if string(ctx.Path()) != "/v1/messages" {

@@ -6,6 +6,7 @@ package gemini
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -29,10 +30,19 @@ type Emulator struct {
 func New(key string) *Emulator { return &Emulator{Key: key} }
 
 // Handle is the emulator's fasthttp handler.
+// MaxRequestBytes is the Gemini API's documented limit on a request,
+// inline data included (20 MB; larger inputs go through the Files API).
+// Google's front end answers a larger one 400 INVALID_ARGUMENT.
+const MaxRequestBytes = 20 << 20
+
 func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 	e.Requests.Record(ctx)
 	applied, streamFault := e.Faults.Apply(ctx)
 	if applied {
+		return
+	}
+	if n := len(ctx.PostBody()); n > MaxRequestBytes {
+		fail(ctx, 400, "INVALID_ARGUMENT", "Request payload size exceeds the limit: "+strconv.Itoa(MaxRequestBytes)+" bytes.", "")
 		return
 	}
 	if rest, found := strings.CutPrefix(string(ctx.Path()), "/v1beta/cachedContents"); found && (rest == "" || rest[0] == '/') {

@@ -38,9 +38,28 @@ func TestRejects(t *testing.T) {
 	f("no key", flash, "", `{`+hi+`}`, 403, "PERMISSION_DENIED", "unregistered callers")
 	f("bad key", flash, "nope", `{`+hi+`}`, 400, "INVALID_ARGUMENT", "API key not valid")
 	f("unknown model", "/v1beta/models/gemini-1.0-pro:generateContent", "k", `{`+hi+`}`, 404, "NOT_FOUND", "models/gemini-1.0-pro is not found")
+	f("a retired model", "/v1beta/models/text-embedding-004:batchEmbedContents", "k", `{"requests":[]}`, 404, "NOT_FOUND", "models/text-embedding-004 is not found")
 	f("no contents", flash, "k", `{}`, 400, "INVALID_ARGUMENT", "contents is not specified")
-	f("unknown field", flash, "k", `{`+hi+`,"temperature":1}`, 400, "INVALID_ARGUMENT", `Unknown name "temperature" at 'temperature'`)
-	f("unknown nested field", flash, "k", `{`+hi+`,"generationConfig":{"max_tokens":5}}`, 400, "INVALID_ARGUMENT", `Unknown name "maxTokens"`)
+	f("unknown field", flash, "k", `{`+hi+`,"temperature":1}`, 400, "INVALID_ARGUMENT", `Invalid JSON payload received. Unknown name "temperature": Cannot find field.`)
+	// The name as sent, at its parent's proto path.
+	f("unknown nested field", flash, "k", `{`+hi+`,"generationConfig":{"max_tokens":5}}`, 400, "INVALID_ARGUMENT", `Unknown name "max_tokens" at 'generation_config': Cannot find field.`)
+	f("unknown snake_case field", flash, "k", `{`+hi+`,"generation_config":{"min_p":0.1}}`, 400, "INVALID_ARGUMENT", `Unknown name "min_p" at 'generation_config': Cannot find field.`)
+	f("unknown field in a part", flash, "k", `{"contents":[{"role":"user","parts":[{"text":"hi","cache_control":{}}]}]}`, 400, "INVALID_ARGUMENT", `Unknown name "cache_control" at 'contents[0].parts[0]': Cannot find field.`)
+	// parameters is the OpenAPI Schema subset: JSON Schema's keywords are
+	// unknown names there (parametersJsonSchema takes them).
+	decl := func(params string) string {
+		return `{` + hi + `,"tools":[{"functionDeclarations":[{"name":"f","parameters":` + params + `}]}]}`
+	}
+	f("additionalProperties in parameters", flash, "k", decl(`{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}`), 400, "INVALID_ARGUMENT",
+		`Invalid JSON payload received. Unknown name "additionalProperties" at 'tools[0].function_declarations[0].parameters': Cannot find field.`)
+	f("$schema in a nested property", flash, "k", decl(`{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"object","const":1}}}`), 400, "INVALID_ARGUMENT",
+		`Unknown name "const" at 'tools[0].function_declarations[0].parameters.properties[1].value': Cannot find field.`)
+	f("a list of types in parameters", flash, "k", decl(`{"type":"object","properties":{"a":{"type":["string","null"]}}}`), 400, "INVALID_ARGUMENT",
+		`Proto field is not repeating, cannot start list.`)
+	if got, out := post(e, flash, "k", `{`+hi+`,"tools":[{"functionDeclarations":[{"name":"f","parametersJsonSchema":{"type":"object","additionalProperties":false}},`+
+		`{"name":"g","parameters":{"type":"object","properties":{"a":{"type":"string","nullable":true}},"required":["a"]}}]}]}`); got != 200 {
+		t.Errorf("full JSON Schema in parametersJsonSchema, the subset in parameters: %d %v", got, out)
+	}
 	f("penalty on Gemini 3", flash, "k", `{`+hi+`,"generationConfig":{"frequencyPenalty":0.5}}`, 400, "INVALID_ARGUMENT", "Penalty is not enabled for models/gemini-3-flash-preview")
 	f("seed on Gemini 3", flash, "k", `{`+hi+`,"generationConfig":{"seed":1}}`, 400, "INVALID_ARGUMENT", "Seed is not enabled")
 	f("six stops", flash, "k", `{`+hi+`,"generationConfig":{"stopSequences":["a","b","c","d","e","f"]}}`, 400, "INVALID_ARGUMENT", "at most 5")

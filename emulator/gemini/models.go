@@ -24,11 +24,12 @@ type model struct {
 	gemini3 bool
 }
 
+// models are the models the Gemini API serves. text-embedding-004 is not
+// one: Google retired it on 2026-01-14, and the API answers 404 for it.
 var models = map[string]model{
 	"gemini-2.5-pro":         {maxOutput: 65536, penalties: true, seed: true, minBudget: 128, maxBudget: 32768},
 	"gemini-3-flash-preview": {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576, gemini3: true},
 	"gemini-3.1-flash-lite":  {maxOutput: 65536, levels: []string{"MINIMAL", "LOW", "MEDIUM", "HIGH"}, minBudget: 0, maxBudget: 24576, gemini3: true},
 	"gemini-3.1-pro-preview": {maxOutput: 65536, levels: []string{"LOW", "MEDIUM", "HIGH"}, minBudget: 128, maxBudget: 32768, gemini3: true},
-	"text-embedding-004":     {embedding: true, dimensions: 768},
 	"gemini-embedding-001":   {embedding: true, dimensions: 3072},
 }

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/opentoken/opentoken/emulator"
 	"github.com/opentoken/opentoken/internal/json"
 )
 
@@ -74,11 +73,10 @@ func parse(body []byte, name string, m *model) (*request, string) {
 	if _, ok := raw.(map[string]any); !ok {
 		return nil, "Invalid JSON payload received. Expected an object."
 	}
-	raw = camelKeys(raw)
-	if path := emulator.Unknown(raw, requestShape, ""); path != "" {
-		field := path[strings.LastIndex(path, ".")+1:]
-		return nil, "Invalid JSON payload received. Unknown name \"" + field + "\" at '" + path + "': Cannot find field."
+	if msg := unknownField(raw, requestShape, ""); msg != "" {
+		return nil, msg
 	}
+	raw = camelKeys(raw)
 	normal, _ := json.Marshal(raw)
 	req := &request{}
 	if err := json.Unmarshal(normal, req); err != nil {

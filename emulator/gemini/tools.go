@@ -67,6 +67,9 @@ func (r *request) validateTools(m *model) string {
 			case len(d.Parameters) > 0 && len(d.ParametersJSONSchema) > 0:
 				return "* GenerateContentRequest." + at + ": parameters and parameters_json_schema are mutually exclusive.\n"
 			}
+			if msg := schemaUnknown(d.Parameters, at+".parameters"); msg != "" {
+				return msg
+			}
 			declared[d.Name] = true
 		}
 	}

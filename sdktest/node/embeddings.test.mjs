@@ -9,8 +9,8 @@ const client = new OpenAI({ baseURL: process.env.OPENTOKEN_BASE_URL, apiKey: pro
 for (const n of [1, 100, 101, 2048]) {
   test(`${n} inputs, the default (base64) encoding, match the float encoding`, async () => {
     const input = Array.from({ length: n }, (_, i) => `text ${i}`);
-    const b64 = await client.embeddings.create({ model: "google/text-embedding-004", input });
-    const flt = await client.embeddings.create({ model: "google/text-embedding-004", input, encoding_format: "float" });
+    const b64 = await client.embeddings.create({ model: "google/gemini-embedding-001", input, dimensions: 768 });
+    const flt = await client.embeddings.create({ model: "google/gemini-embedding-001", input, dimensions: 768, encoding_format: "float" });
     assert.equal(b64.data.length, n);
     for (let i = 0; i < n; i++) {
       assert.equal(b64.data[i].index, i);

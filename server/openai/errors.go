@@ -17,6 +17,7 @@ const (
 	TypeAPI            = "api_error"
 
 	CodeModelNotFound        = "model_not_found"
+	CodeModelRetired         = "model_retired"
 	CodeUnsupportedParameter = "unsupported_parameter"
 	CodeMissingAuth          = "missing_auth"
 	CodeInvalidKey           = "invalid_key"
