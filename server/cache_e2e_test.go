@@ -126,13 +126,24 @@ func TestGeminiExplicitCache(t *testing.T) {
 			results <- u
 		}()
 	}
+	// The same question without the breakpoint: what its prompt counts.
+	var plain usage
+	_ = json.Unmarshal(env.Chat(t, strings.Replace(body("hi", false), `,"cache_control":{"type":"ephemeral"}`, "", 1)).Body, &plain)
+	prompt := plain.Usage.PromptTokens
 	writes := 0
 	for range n {
 		u := <-results
-		if u.Usage.Details.Cached == 0 {
-			t.Errorf("an answer not on the cache: %+v", u.Usage)
+		// Each prompt token once: the request that created the entry
+		// counts the prefix as written, the others as read, and every
+		// one the whole prompt, as the uncached request does.
+		d := u.Usage.Details
+		switch {
+		case u.Usage.PromptTokens != prompt:
+			t.Errorf("prompt_tokens %d, want %d as uncached: %+v", u.Usage.PromptTokens, prompt, u.Usage)
+		case d.Write > 0 && d.Cached != 0, d.Write == 0 && d.Cached == 0, d.Cached+d.Write >= prompt:
+			t.Errorf("an answer neither written nor read once: %+v", u.Usage)
 		}
-		if u.Usage.Details.Write > 0 {
+		if d.Write > 0 {
 			writes++
 		}
 	}
@@ -145,10 +156,23 @@ func TestGeminiExplicitCache(t *testing.T) {
 	if r.Status != 200 || !strings.Contains(string(last.Body), `"cachedContent":"cachedContents/emu1"`) || strings.Contains(string(last.Body), "house rules") {
 		t.Errorf("a later request: %d, sent %.300s", r.Status, last.Body)
 	}
-	// Streamed too.
-	frames := gatewaytest.ReadFrames(t, env.Stream(t, body("stream it", true)).Body)
-	if u := frames[len(frames)-2].Chunk.Usage; u == nil || !strings.Contains(frames[len(frames)-2].Raw, `"cached_tokens":`) || strings.Contains(frames[len(frames)-2].Raw, `"cached_tokens":0`) {
-		t.Errorf("a stream on the cache: %s", frames[len(frames)-2].Raw)
+	// Streamed too: on the entry, and creating one (another prefix), each
+	// token once.
+	streamed := func(b string) usage {
+		frames := gatewaytest.ReadFrames(t, env.Stream(t, b).Body)
+		var u usage
+		_ = json.Unmarshal([]byte(frames[len(frames)-2].Raw), &u)
+		return u
+	}
+	if u := streamed(body("hi", true)).Usage; u.PromptTokens != prompt || u.Details.Cached == 0 || u.Details.Write != 0 {
+		t.Errorf("a stream on the cache: %+v, want %d prompt tokens, read", u, prompt)
+	}
+	other := strings.Replace(body("hi", true), "house rules", "mouse rules", -1)
+	if u := streamed(other).Usage; u.PromptTokens != prompt || u.Details.Cached != 0 || u.Details.Write == 0 {
+		t.Errorf("a stream creating an entry: %+v, want %d prompt tokens, written", u, prompt)
+	}
+	if env.Gemini.Creates() != 2 {
+		t.Errorf("%d entries created, want 2", env.Gemini.Creates())
 	}
 	// Expired upstream (the entry's hour passed): the request goes through
 	// uncached... and the next one makes a new entry.
@@ -156,13 +180,16 @@ func TestGeminiExplicitCache(t *testing.T) {
 	if r := env.Chat(t, body("after an hour", false)); r.Status != 200 {
 		t.Errorf("after expiry: %d %s", r.Status, r.Body)
 	}
-	if r := env.Chat(t, body("again", false)); r.Status != 200 || env.Gemini.Creates() != 2 {
-		t.Errorf("after expiry, a new entry: %d, %d created", r.Status, env.Gemini.Creates())
+	var again usage
+	r = env.Chat(t, body("hi", false))
+	_ = json.Unmarshal(r.Body, &again)
+	if u := again.Usage; r.Status != 200 || env.Gemini.Creates() != 3 || u.PromptTokens != prompt || u.Details.Write == 0 || u.Details.Cached != 0 {
+		t.Errorf("after expiry, a new entry: %d, %d created, usage %+v", r.Status, env.Gemini.Creates(), u)
 	}
 	env.Gemini.SetClock(nil)
 	// Too small to cache: no entry, no error.
 	small := `{"model":"google/gemini-3-flash","messages":[{"role":"system","content":[{"type":"text","text":"short","cache_control":{"type":"ephemeral"}}]},{"role":"user","content":"hi"}]}`
-	if r := env.Chat(t, small); r.Status != 200 || env.Gemini.Creates() != 2 {
+	if r := env.Chat(t, small); r.Status != 200 || env.Gemini.Creates() != 3 {
 		t.Errorf("a small prefix: %d, %d created", r.Status, env.Gemini.Creates())
 	}
 	// Shutdown deletes what it made.

@@ -121,11 +121,15 @@ func (a *answer) completion(out *openai.Completion) {
 	}
 }
 
-// price completes the usage: the cache write made before the request, and
-// the cost of it all.
+// price completes the usage: the cache write made for the request, and
+// the cost of it all. The entry written just before (Gemini explicit
+// caching) is part of the prompt the upstream counted, as cached tokens
+// it read back at once: those tokens are counted once, as the write, and
+// not again as a read nor on top of the prompt.
 func (a *answer) price() {
-	a.usage.Prompt += a.written
-	a.usage.CacheCreation += a.written
+	w := min(a.written, a.usage.Cached)
+	a.usage.Cached -= w
+	a.usage.CacheCreation += w
 	a.usage.Cost = openai.Cost(&a.usage, a.pricing)
 }
 
