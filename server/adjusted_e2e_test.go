@@ -85,3 +85,26 @@ func TestAdjustedAndStrictOnEveryModel(t *testing.T) {
 		}
 	}
 }
+
+// TestCutBudgetIsAdjusted: a Claude thinking budget cut to fit below the
+// client's max_tokens is reported like every other rewrite, whether the
+// client gave the budget or an effort that stood for it, and the budget
+// sent is the one reported.
+func TestCutBudgetIsAdjusted(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	env.Anthropic.Requests.Enable()
+	m := generated.Lookup("anthropic/claude-sonnet-4-5")
+	high := m.Thinking.Budgets[matrix.EffortHigh]
+	for _, c := range []struct{ extra, want, sent string }{
+		{`"reasoning_effort":"high","max_tokens":5000`, "reasoning.max_tokens=" + strconv.Itoa(high) + "->2500", `"budget_tokens":2500`},
+		{`"reasoning":{"max_tokens":9000},"max_tokens":4000`, "reasoning.max_tokens=9000->2000", `"budget_tokens":2000`},
+		{`"reasoning":{"max_tokens":500},"max_tokens":4000`, "reasoning.max_tokens=500->1024", `"budget_tokens":1024`}, // raised to the minimum, fits
+		{`"reasoning_effort":"low","max_tokens":5000`, "", `"budget_tokens":2048`}, // fits as it is
+	} {
+		r := env.Chat(t, `{"model":"anthropic/claude-sonnet-4-5",`+okMessages+`,`+c.extra+`}`)
+		last, _ := env.Anthropic.Requests.Last()
+		if got := r.Header.Get("X-OpenToken-Adjusted-Params"); r.Status != 200 || got != c.want || !strings.Contains(string(last.Body), c.sent) {
+			t.Errorf("%s: %d, adjusted %q (want %q), sent %.200s", c.extra, r.Status, got, c.want, last.Body)
+		}
+	}
+}

@@ -317,7 +317,7 @@ func (c *Call) resolveMaxTokens() {
 		case c.MaxTokens <= minimum:
 			c.dropThinking()
 		case t.Budget >= c.MaxTokens:
-			t.Budget = max(minimum, c.MaxTokens/2)
+			c.cutBudget(max(minimum, c.MaxTokens/2))
 		}
 		return
 	}
@@ -326,7 +326,23 @@ func (c *Call) resolveMaxTokens() {
 	if t.Budget >= c.MaxTokens {
 		c.MaxTokens = min(c.MaxTokens+t.Budget, int64(m.MaxOutputTokens))
 		if t.Budget >= c.MaxTokens {
-			t.Budget = c.MaxTokens - 1
+			c.cutBudget(c.MaxTokens - 1)
 		}
 	}
+}
+
+// cutBudget cuts the thinking budget to fit below max_tokens, and reports
+// it as a rewrite of reasoning.max_tokens (the budget), whether the client
+// gave the budget or an effort that stood for it. A budget the client gave
+// and the spec already moved is reported once, from what it sent.
+func (c *Call) cutBudget(to int64) {
+	from := c.Thinking.Budget
+	c.Thinking.Budget = to
+	for i := range c.Adjusted {
+		if a := &c.Adjusted[i]; a.Param == "reasoning.max_tokens" {
+			a.To = strconv.FormatInt(to, 10)
+			return
+		}
+	}
+	c.adjust("reasoning.max_tokens", strconv.FormatInt(from, 10), strconv.FormatInt(to, 10))
 }
