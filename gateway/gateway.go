@@ -149,15 +149,24 @@ func Check(cfg *Config) error {
 	for i, k := range cfg.APIKeys {
 		short(fmt.Sprintf("OPENTOKEN_API_KEYS (key %d)", i+1), k)
 	}
-	for _, a := range []struct{ setting, addr string }{{"OPENTOKEN_ADDR", cfg.Addr}, {"OPENTOKEN_PPROF_ADDR", cfg.PprofAddr}} {
-		if a.addr == "" {
-			continue
-		}
+	for _, a := range listenAddrs(cfg) {
 		if _, port, err := net.SplitHostPort(a.addr); err != nil || port == "" {
 			errs = append(errs, fmt.Errorf("%s=%q: want host:port, such as 127.0.0.1:8080 or :8080", a.setting, a.addr))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listenAddr is an address the gateway listens on, and its setting.
+type listenAddr struct{ setting, addr string }
+
+// listenAddrs lists the addresses cfg has the gateway listen on.
+func listenAddrs(cfg *Config) []listenAddr {
+	addrs := []listenAddr{{"OPENTOKEN_ADDR", cfg.Addr}}
+	if cfg.PprofAddr != "" {
+		addrs = append(addrs, listenAddr{"OPENTOKEN_PPROF_ADDR", cfg.PprofAddr})
+	}
+	return addrs
 }
 
 // listen listens on the address of a setting; its error names the
@@ -198,10 +207,7 @@ func Inspect(ctx context.Context, cfg *Config) (*Inspection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	for _, a := range []struct{ setting, addr string }{{"OPENTOKEN_ADDR", cfg.Addr}, {"OPENTOKEN_PPROF_ADDR", cfg.PprofAddr}} {
-		if a.addr == "" {
-			continue
-		}
+	for _, a := range listenAddrs(cfg) {
 		ln, err := listen(a.setting, a.addr)
 		if err != nil {
 			return nil, err

@@ -99,7 +99,7 @@ func TestCutBudgetIsAdjusted(t *testing.T) {
 		{`"reasoning_effort":"high","max_tokens":5000`, "reasoning.max_tokens=" + strconv.Itoa(high) + "->2500", `"budget_tokens":2500`},
 		{`"reasoning":{"max_tokens":9000},"max_tokens":4000`, "reasoning.max_tokens=9000->2000", `"budget_tokens":2000`},
 		{`"reasoning":{"max_tokens":500},"max_tokens":4000`, "reasoning.max_tokens=500->1024", `"budget_tokens":1024`}, // raised to the minimum, fits
-		{`"reasoning_effort":"low","max_tokens":5000`, "", `"budget_tokens":2048`}, // fits as it is
+		{`"reasoning_effort":"low","max_tokens":5000`, "", `"budget_tokens":2048`},                                     // fits as it is
 	} {
 		r := env.Chat(t, `{"model":"anthropic/claude-sonnet-4-5",`+okMessages+`,`+c.extra+`}`)
 		last, _ := env.Anthropic.Requests.Last()

@@ -58,7 +58,7 @@ type Run struct {
 }
 
 const (
-	benchKey    = "sk-optk-bench"
+	benchKey    = "sk-optk-bench-client-key"
 	upstreamKey = "mock-upstream-key"
 )
 

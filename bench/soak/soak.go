@@ -68,7 +68,7 @@ type LongResult struct {
 	Detail     string
 }
 
-const clientKey = "soak-client-key"
+const clientKey = "soak-client-key-0001"
 
 // Run executes one soak.
 func Run(cfg Config) (*Report, error) {

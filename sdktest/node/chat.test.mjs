@@ -71,8 +71,9 @@ test("a bad key is a typed 401", async () => {
 test("models list", async () => {
   const ids = [];
   for await (const m of client.models.list()) ids.push(m.id);
-  assert.equal(ids.length, 11); // 9 chat models and 2 embedding models
+  assert.equal(ids.length, 10); // 9 chat models and 1 embedding model (text-embedding-004 is retired)
   assert.ok(ids.includes("google/gemini-3-flash"));
+  assert.ok(!ids.includes("google/text-embedding-004"));
 });
 
 test("models retrieve", async () => {
