@@ -117,6 +117,7 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 		)),
 		field("Embedding", e.embeddingOf(m.embed)),
 		field("Retired", e.retiredOf(m.retired)),
+		field("Supplies", e.suppliesOf(m.supplies)),
 		field("Cache", e.cacheOf(m.cache)),
 		field("Caps", e.capsOf(m.caps)),
 		field("ToolLoop", e.mx("ToolLoop").Custom(multi,
@@ -145,6 +146,26 @@ func (e *emitter) embeddingOf(d *EmbeddingDecl) jen.Code {
 		field("MaxInputTokens", jen.Lit(d.MaxInputTokens)),
 		field("MaxBatch", jen.Lit(d.MaxBatch)),
 	)
+}
+
+// suppliesOf lists the supplier kinds that serve a model.
+func (e *emitter) suppliesOf(supplies []SupplierDecl) jen.Code {
+	return jen.Index().Add(e.mx("Supply")).CustomFunc(multi, func(g *jen.Group) {
+		for _, s := range supplies {
+			fields := []jen.Code{
+				field("Kind", e.mx(supplierConsts[s.Kind])),
+				field("UpstreamID", jen.Lit(s.UpstreamID)),
+			}
+			if len(s.Locations) > 0 {
+				fields = append(fields, field("Locations", jen.Index().String().ValuesFunc(func(l *jen.Group) {
+					for _, loc := range s.Locations {
+						l.Lit(loc)
+					}
+				})))
+			}
+			g.Add(jen.Custom(multi, fields...))
+		}
+	})
 }
 
 // retiredOf is a retired model's day and replacement; nil for one served.

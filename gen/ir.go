@@ -41,6 +41,11 @@ var (
 	}
 	providerConsts = map[string]string{"anthropic": "ProviderAnthropic", "google": "ProviderGoogle"}
 	kindConsts     = map[string]string{"chat": "KindChat", "embedding": "KindEmbedding"}
+	supplierConsts = map[string]string{"anthropic": "SupplierAnthropic", "gemini": "SupplierGemini", "vertex": "SupplierVertex"}
+	// ownSupplier is each provider's own API, which serves its models
+	// unless a model's [[supplier]] tables say otherwise.
+	ownSupplier = map[string]string{"anthropic": "anthropic", "google": "gemini"}
+	locationRE  = regexp.MustCompile(`^(global|\*|[a-z]+-[a-z]+[0-9]+)$`)
 	// thinkingStyles gives, per style, its constant and the provider it belongs to.
 	replayConsts = map[string]struct{ constant, provider string }{
 		"none": {"ReplayNone", ""}, "thinking_blocks": {"ReplayThinkingBlocks", "anthropic"},
@@ -117,6 +122,7 @@ type modelInfo struct {
 	embed    *EmbeddingDecl // embedding models only
 	cache    *CacheDecl     // chat models that cache
 	retired  *RetiredDecl   // a model its upstream no longer serves
+	supplies []SupplierDecl // the provider's own API first
 }
 
 type toolLoopInfo struct {
@@ -327,6 +333,7 @@ func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
 	buildCapabilities(m, d, file, errs)
 	buildEmbedding(m, d.Embedding, file, errs)
 	buildCache(m, d.Cache, file, errs)
+	buildSupplies(m, d, file, errs)
 	if r := d.Retired; r != nil {
 		m.retired = r
 		if _, err := time.Parse(time.DateOnly, r.On); err != nil {
@@ -613,6 +620,51 @@ func buildEmbedding(m *modelInfo, e *EmbeddingDecl, file string, errs *errorList
 		errs.addf(file, "embedding.max_batch", "must be positive")
 	case hasDuplicate(e.TaskTypes):
 		errs.addf(file, "embedding.task_types", "duplicate task type")
+	}
+}
+
+// buildSupplies checks a model's [[supplier]] tables: kinds that serve
+// the provider's models, each once, the provider's own API first, Vertex
+// with its locations and no other kind with any. Without tables, the
+// provider's own API serves the model under its upstream_id.
+func buildSupplies(m *modelInfo, d ModelDecl, file string, errs *errorList) {
+	own := ownSupplier[m.provider]
+	if len(d.Supplier) == 0 {
+		m.supplies = []SupplierDecl{{Kind: own, UpstreamID: m.upstreamID}}
+		return
+	}
+	seen := map[string]bool{}
+	for i, s := range d.Supplier {
+		key := "supplier[" + itoa(i) + "]"
+		if _, ok := supplierConsts[s.Kind]; !ok {
+			errs.addf(file, key+".kind", "unknown supplier kind %q", s.Kind)
+			continue
+		}
+		if s.Kind != "vertex" && s.Kind != own {
+			errs.addf(file, key+".kind", "%s does not serve %s models", s.Kind, m.provider)
+		}
+		if seen[s.Kind] {
+			errs.addf(file, key+".kind", "%s is listed twice", s.Kind)
+		}
+		seen[s.Kind] = true
+		if i == 0 && s.Kind != own {
+			errs.addf(file, key+".kind", "the first supplier is the provider's own API, %s", own)
+		}
+		switch {
+		case s.Kind == "vertex" && len(s.Locations) == 0:
+			errs.addf(file, key+".locations", "vertex needs the locations that serve the model (\"*\" for every one)")
+		case s.Kind != "vertex" && len(s.Locations) > 0:
+			errs.addf(file, key+".locations", "only vertex has locations")
+		}
+		for _, l := range s.Locations {
+			if !locationRE.MatchString(l) {
+				errs.addf(file, key+".locations", "%q is not a location such as global or us-central1", l)
+			}
+		}
+		if s.UpstreamID == "" {
+			s.UpstreamID = m.upstreamID
+		}
+		m.supplies = append(m.supplies, s)
 	}
 }
 

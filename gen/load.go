@@ -65,6 +65,16 @@ type ModelDecl struct {
 	Embedding        *EmbeddingDecl       `toml:"embedding"`
 	Cache            *CacheDecl           `toml:"cache"`
 	Retired          *RetiredDecl         `toml:"retired"`
+	Supplier         []SupplierDecl       `toml:"supplier"`
+}
+
+// SupplierDecl is one [[supplier]] table: a supplier kind that serves the
+// model, under which upstream id (the model's upstream_id when left out)
+// and, for Vertex, in which locations.
+type SupplierDecl struct {
+	Kind       string   `toml:"kind"`
+	UpstreamID string   `toml:"upstream_id"`
+	Locations  []string `toml:"locations"`
 }
 
 // RetiredDecl is a model's [retired] table: its upstream no longer serves

@@ -78,6 +78,17 @@ var modelAnthropicClaudeHaiku45 = matrix.Model{
 	},
 	Embedding: nil,
 	Retired:   nil,
+	Supplies: []matrix.Supply{
+		{
+			Kind:       matrix.SupplierAnthropic,
+			UpstreamID: "claude-haiku-4-5",
+		},
+		{
+			Kind:       matrix.SupplierVertex,
+			UpstreamID: "claude-haiku-4-5@20251001",
+			Locations:  []string{"global", "us-east5", "europe-west1"},
+		},
+	},
 	Cache: matrix.Cache{
 		Style:          matrix.CacheAnthropicBreakpoints,
 		MaxBreakpoints: 4,

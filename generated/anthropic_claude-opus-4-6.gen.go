@@ -76,6 +76,17 @@ var modelAnthropicClaudeOpus46 = matrix.Model{
 	},
 	Embedding: nil,
 	Retired:   nil,
+	Supplies: []matrix.Supply{
+		{
+			Kind:       matrix.SupplierAnthropic,
+			UpstreamID: "claude-opus-4-6",
+		},
+		{
+			Kind:       matrix.SupplierVertex,
+			UpstreamID: "claude-opus-4-6",
+			Locations:  []string{"global", "us-east5", "europe-west1"},
+		},
+	},
 	Cache: matrix.Cache{
 		Style:          matrix.CacheAnthropicBreakpoints,
 		MaxBreakpoints: 4,

@@ -78,6 +78,17 @@ var modelAnthropicClaudeSonnet45 = matrix.Model{
 	},
 	Embedding: nil,
 	Retired:   nil,
+	Supplies: []matrix.Supply{
+		{
+			Kind:       matrix.SupplierAnthropic,
+			UpstreamID: "claude-sonnet-4-5",
+		},
+		{
+			Kind:       matrix.SupplierVertex,
+			UpstreamID: "claude-sonnet-4-5@20250929",
+			Locations:  []string{"global", "us-east5", "europe-west1"},
+		},
+	},
 	Cache: matrix.Cache{
 		Style:          matrix.CacheAnthropicBreakpoints,
 		MaxBreakpoints: 4,

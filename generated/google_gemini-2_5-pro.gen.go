@@ -75,6 +75,17 @@ var modelGoogleGemini25Pro = matrix.Model{
 	},
 	Embedding: nil,
 	Retired:   nil,
+	Supplies: []matrix.Supply{
+		{
+			Kind:       matrix.SupplierGemini,
+			UpstreamID: "gemini-2.5-pro",
+		},
+		{
+			Kind:       matrix.SupplierVertex,
+			UpstreamID: "gemini-2.5-pro",
+			Locations:  []string{"*"},
+		},
+	},
 	Cache: matrix.Cache{
 		Style:          matrix.CacheGeminiExplicit,
 		MaxBreakpoints: 4,

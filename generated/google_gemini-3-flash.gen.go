@@ -70,6 +70,17 @@ var modelGoogleGemini3Flash = matrix.Model{
 	},
 	Embedding: nil,
 	Retired:   nil,
+	Supplies: []matrix.Supply{
+		{
+			Kind:       matrix.SupplierGemini,
+			UpstreamID: "gemini-3-flash-preview",
+		},
+		{
+			Kind:       matrix.SupplierVertex,
+			UpstreamID: "gemini-3-flash-preview",
+			Locations:  []string{"global"},
+		},
+	},
 	Cache: matrix.Cache{
 		Style:          matrix.CacheGeminiExplicit,
 		MaxBreakpoints: 4,

@@ -70,6 +70,17 @@ var modelGoogleGemini31FlashLite = matrix.Model{
 	},
 	Embedding: nil,
 	Retired:   nil,
+	Supplies: []matrix.Supply{
+		{
+			Kind:       matrix.SupplierGemini,
+			UpstreamID: "gemini-3.1-flash-lite",
+		},
+		{
+			Kind:       matrix.SupplierVertex,
+			UpstreamID: "gemini-3.1-flash-lite",
+			Locations:  []string{"global"},
+		},
+	},
 	Cache: matrix.Cache{
 		Style:          matrix.CacheGeminiExplicit,
 		MaxBreakpoints: 4,

@@ -53,8 +53,14 @@ var modelGoogleGeminiEmbedding001 = matrix.Model{
 		MaxBatch:           100,
 	},
 	Retired: nil,
-	Cache:   matrix.Cache{},
-	Caps:    matrix.Caps(0),
+	Supplies: []matrix.Supply{
+		{
+			Kind:       matrix.SupplierGemini,
+			UpstreamID: "gemini-embedding-001",
+		},
+	},
+	Cache: matrix.Cache{},
+	Caps:  matrix.Caps(0),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayNone,
 		Unsigned:                  matrix.UnsignedAccept,

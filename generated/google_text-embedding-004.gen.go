@@ -56,6 +56,12 @@ var modelGoogleTextEmbedding004 = matrix.Model{
 		On:          "2026-01-14",
 		Replacement: "google/gemini-embedding-001",
 	},
+	Supplies: []matrix.Supply{
+		{
+			Kind:       matrix.SupplierGemini,
+			UpstreamID: "text-embedding-004",
+		},
+	},
 	Cache: matrix.Cache{},
 	Caps:  matrix.Caps(0),
 	ToolLoop: matrix.ToolLoop{

@@ -71,6 +71,53 @@ func (p Provider) String() string {
 	return "unknown"
 }
 
+// SupplierKind is an upstream API that serves models: a provider's own,
+// or a cloud's that serves several providers' models.
+type SupplierKind uint8
+
+const (
+	SupplierAnthropic SupplierKind = iota + 1 // api.anthropic.com, Anthropic's models
+	SupplierGemini                            // the Gemini API with a key, Google's models
+	SupplierVertex                            // Vertex AI in one location, Google's and Anthropic's models
+)
+
+// String is the supplier kind's name, as configured and reported.
+func (k SupplierKind) String() string {
+	switch k {
+	case SupplierAnthropic:
+		return "anthropic"
+	case SupplierGemini:
+		return "gemini"
+	case SupplierVertex:
+		return "vertex"
+	}
+	return "unknown"
+}
+
+// Supply is how one kind of supplier serves a model: under which upstream
+// id, and for Vertex in which locations.
+type Supply struct {
+	Kind       SupplierKind
+	UpstreamID string
+	// Locations are the Vertex locations that serve the model ("global",
+	// "us-central1", …); "*" is every location. Empty for other kinds.
+	Locations []string
+}
+
+// Serves reports whether the supply serves the model at a Vertex location
+// (any location for a supplier kind without locations).
+func (s *Supply) Serves(location string) bool {
+	if s.Kind != SupplierVertex {
+		return true
+	}
+	for _, l := range s.Locations {
+		if l == "*" || l == location {
+			return true
+		}
+	}
+	return false
+}
+
 // Kind says which endpoint a model serves.
 type Kind uint8
 
@@ -213,6 +260,20 @@ type Model struct {
 	// Retired is set for a model its upstream no longer serves: the
 	// gateway refuses it, naming the replacement, and lists it nowhere.
 	Retired *Retired
+	// Supplies are the supplier kinds that serve the model, the
+	// provider's own API first.
+	Supplies []Supply
+}
+
+// Supply returns how a supplier kind serves the model, nil when it does
+// not.
+func (m *Model) Supply(kind SupplierKind) *Supply {
+	for i := range m.Supplies {
+		if m.Supplies[i].Kind == kind {
+			return &m.Supplies[i]
+		}
+	}
+	return nil
 }
 
 // Retired is when a model's upstream stopped serving it, and the
