@@ -1,7 +1,5 @@
 package vertex
 
-
-
 // Where Vertex serves each publisher's models: a fact of Vertex, kept here
 // apart from the gateway's spec on purpose (a wrong spec shows up as a
 // refused request in tests). Preview Gemini models are served at the
@@ -30,4 +28,3 @@ func served(publisher, model, location string) bool {
 	}
 	return false
 }
-
