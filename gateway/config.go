@@ -85,6 +85,7 @@ var limitSettings = []limitSetting{
 	{key: "OPENTOKEN_MAX_UPSTREAM_HEADER_BYTES", size: func(l *server.Limits) *int { return &l.MaxUpstreamHeaderBytes }},
 	{key: "OPENTOKEN_MAX_SSE_LINE_BYTES", size: func(l *server.Limits) *int { return &l.MaxSSELineBytes }},
 	{key: "OPENTOKEN_PROMPT_CACHE_ENTRIES", size: func(l *server.Limits) *int { return &l.PromptCacheEntries }},
+	{key: "OPENTOKEN_FAILOVER_FIRST_BYTE_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.FailoverFirstByteTimeout }},
 }
 
 // Keys lists every setting's name, as an environment variable and a TOML key.

@@ -104,6 +104,10 @@ func (a *accessLog) write(status int, r *record, total time.Duration) {
 	}
 	l.str("endpoint", r.endpoint)
 	l.str("model", model)
+	if r.supplier != "" {
+		l.str("supplier", r.supplier)
+		l.int("attempts", int64(r.attempts))
+	}
 	l.int("status", int64(status))
 	l.str("code", r.code)
 	l.bool("stream", r.stream)

@@ -50,17 +50,19 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	}
 	rt := &s.upstreams[m.Provider]
-	if m.Cache.Style == matrix.CacheGeminiExplicit && req.CacheBreakpoints > 0 {
-		s.cache.prepare(rt, call)
+	var cacheAt *supplier // where the prompt's cache entry lives
+	if cands := s.candidates[m.Index]; len(cands) > 0 && m.Cache.Style == matrix.CacheGeminiExplicit && req.CacheBreakpoints > 0 {
+		cacheAt = cands[0].sup
+		s.cache.prepare(rt, cacheAt, call)
 	}
-	ex, e := s.send(ctx, rt, call, rec)
-	if e != nil && e != errGone && call.Cached != nil && e.Status >= 400 && e.Status < 500 && e.Status != 429 {
-		// The entry may have expired or been deleted upstream: the request
-		// goes once more, uncached, and the next one creates it anew.
+	ex, e := s.send(ctx, rt, call, rec, cacheAt)
+	if e != nil && e.Code == codeCacheMiss {
+		// The entry expired or was deleted upstream: the request goes once
+		// more, uncached, and the next one creates it anew.
 		s.log.Warn("prompt cache entry refused; sending uncached", "model", m.ID, "err", e.Message)
 		s.cache.invalidate(call.Cached.Name)
 		call.Cached, rec.errKind = nil, noUpstreamError
-		ex, e = s.send(ctx, rt, call, rec)
+		ex, e = s.send(ctx, rt, call, rec, nil)
 	}
 	switch {
 	case e == errGone:
@@ -77,10 +79,10 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	defer s.finish(ex)
 	var out openai.Completion
 	if err := ex.rt.adapter.ParseResponse(call, ex.resp.Body(), &out); err != nil {
-		s.log.Warn("unreadable upstream response", "upstream", ex.rt.name, "err", err)
+		s.log.Warn("unreadable upstream response", "upstream", ex.sup.name, "err", err)
 		rec.errKind = upstreamMalformed
 		s.writeError(ctx, &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
-			Message: ex.rt.name + " upstream sent a response the gateway could not read"})
+			Message: ex.sup.name + " upstream sent a response the gateway could not read"})
 		setChanged(ctx, call)
 		return
 	}

@@ -18,7 +18,7 @@ func newCORS(origins []string) cors {
 }
 
 // exposed are the answer headers a page may read beyond the safelisted.
-const exposed = "X-Request-Id, X-OpenToken-Dropped-Params, X-OpenToken-Adjusted-Params, Retry-After"
+const exposed = "X-Request-Id, X-OpenToken-Dropped-Params, X-OpenToken-Adjusted-Params, X-OpenToken-Supplier, X-OpenToken-Attempts, Retry-After"
 
 // allowed returns the request's Origin when it is one of the configured.
 func (c *cors) allowed(ctx *fasthttp.RequestCtx) []byte {

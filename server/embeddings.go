@@ -70,10 +70,12 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, rec *record) {
 
 // embed makes the upstream calls of call and returns one vector per input.
 func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Embedder, call *adapter.EmbedCall, rec *record) ([][]float32, *openai.Error) {
-	sup := rt.supplier()
-	if sup == nil {
-		return nil, noSupplier(rt)
+	cands := s.candidates[call.Model.Index]
+	if len(cands) == 0 {
+		return nil, noSupplier(call.Model)
 	}
+	sup := cands[0].sup
+	rec.supplier, rec.attempts = sup.name, 1
 	vectors := make([][]float32, len(call.Req.Inputs))
 	n := call.Chunks()
 	g := &chunkGroup{errs: make([]*openai.Error, n), kinds: make([]int, n)}
@@ -120,14 +122,14 @@ func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Emb
 // answer's bytes: they outlive the exchange.
 func (s *Server) embedChunk(g *chunkGroup, rt *route, sup *supplier, embedder adapter.Embedder, call *adapter.EmbedCall,
 	inputs []string, dst [][]float32) (*openai.Error, int) {
-	ex := newExchange(rt)
+	ex := newExchange(rt, sup)
 	*ex.buf = embedder.BuildEmbed(ex.req, (*ex.buf)[:0], call, inputs, &sup.upstream)
 	if !g.join(&ex.Exchange) {
 		s.release(ex)
 		return errCancelled, noUpstreamError
 	}
 	defer g.leave(&ex.Exchange)
-	_, kind, e := s.do(ex, sup, s.lim.UpstreamTimeout, false)
+	_, kind, e := s.do(ex, s.lim.UpstreamTimeout, false)
 	if e != nil {
 		if g.cancelled() {
 			return errCancelled, noUpstreamError
@@ -136,9 +138,9 @@ func (s *Server) embedChunk(g *chunkGroup, rt *route, sup *supplier, embedder ad
 	}
 	defer s.finish(ex)
 	if err := embedder.ParseEmbed(ex.resp.Body(), dst); err != nil {
-		s.log.Warn("unreadable upstream embeddings", "upstream", rt.name, "err", err)
+		s.log.Warn("unreadable upstream embeddings", "upstream", sup.name, "err", err)
 		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
-			Message: rt.name + " upstream sent embeddings the gateway could not read"}, upstreamMalformed
+			Message: sup.name + " upstream sent embeddings the gateway could not read"}, upstreamMalformed
 	}
 	return nil, noUpstreamError
 }

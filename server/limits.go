@@ -47,6 +47,11 @@ const (
 	// read and discarded before its connection closes, so that the client
 	// reads the 413 instead of a reset.
 	DefaultLingerTimeout = 5 * time.Second
+	// DefaultFailoverFirstByteTimeout bounds an attempt at a supplier that
+	// another follows: past it, the next is tried. The last supplier has
+	// what remains of the upstream timeout. A thinking model's first token
+	// can take seconds; 20 s leaves it room.
+	DefaultFailoverFirstByteTimeout = 20 * time.Second
 	// DefaultPromptCacheEntries bounds the Gemini cache entries a replica
 	// keeps (each a few hundred bytes here; the prompt stays upstream).
 	DefaultPromptCacheEntries = 1000
@@ -55,21 +60,22 @@ const (
 // Limits are the server's timeouts and size limits; a zero field takes its
 // default.
 type Limits struct {
-	UpstreamTimeout         time.Duration
-	StreamIdleTimeout       time.Duration
-	MaxBodyBytes            int
-	HeaderTimeout           time.Duration
-	ReadTimeout             time.Duration
-	WriteTimeout            time.Duration
-	IdleTimeout             time.Duration
-	MaxHeaderBytes          int
-	UpstreamIdleConnTimeout time.Duration
-	MaxResponseBytes        int
-	MaxUpstreamHeaderBytes  int
-	MaxSSELineBytes         int
-	DrainTimeout            time.Duration
-	LingerTimeout           time.Duration
-	PromptCacheEntries      int
+	UpstreamTimeout          time.Duration
+	StreamIdleTimeout        time.Duration
+	MaxBodyBytes             int
+	HeaderTimeout            time.Duration
+	ReadTimeout              time.Duration
+	WriteTimeout             time.Duration
+	IdleTimeout              time.Duration
+	MaxHeaderBytes           int
+	UpstreamIdleConnTimeout  time.Duration
+	MaxResponseBytes         int
+	MaxUpstreamHeaderBytes   int
+	MaxSSELineBytes          int
+	DrainTimeout             time.Duration
+	LingerTimeout            time.Duration
+	PromptCacheEntries       int
+	FailoverFirstByteTimeout time.Duration
 }
 
 // WithDefaults returns l with every zero or negative field set to its
@@ -100,5 +106,6 @@ func (l Limits) WithDefaults() Limits {
 	dur(&l.DrainTimeout, DefaultDrainTimeout)
 	dur(&l.LingerTimeout, DefaultLingerTimeout)
 	size(&l.PromptCacheEntries, DefaultPromptCacheEntries)
+	dur(&l.FailoverFirstByteTimeout, DefaultFailoverFirstByteTimeout)
 	return l
 }

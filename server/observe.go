@@ -35,6 +35,10 @@ type record struct {
 	// operator key. partial marks a stream that did not complete.
 	principal *tenancy.Principal
 	partial   bool
+	// supplier names the supplier that answered (or last failed);
+	// attempts counts the upstream attempts made.
+	supplier string
+	attempts int
 	rid       [maxRequestID]byte
 	ridLen    int
 }

@@ -35,9 +35,9 @@ type cacheEntry struct {
 	adapter.CacheEntry
 	failed   bool      // creation failed: requests go uncached
 	retryAt  time.Time // ... until then
-	elem     *list.Element
-	rt       *route
-	upstream adapter.Upstream
+	elem *list.Element
+	rt   *route
+	sup  *supplier // the entry lives at this supplier only
 }
 
 // cacheMargin is how long before its expiry an entry stops being used: a
@@ -54,18 +54,19 @@ type cacher interface {
 	BuildCacheDelete(req *fasthttp.Request, name string, up *adapter.Upstream)
 }
 
-// prepare sets call up to use the cache entry of its marked prefix,
-// creating it when it is new. It leaves call uncached when the prefix is
-// too small to cache, on any failure, and when waiting for another
-// request's creation would take longer than the upstream timeout.
-func (pc *promptCache) prepare(rt *route, call *adapter.Call) {
+// prepare sets call up to use the cache entry of its marked prefix at
+// sup, creating it when it is new. It leaves call uncached when the
+// prefix is too small to cache, on any failure, and when waiting for
+// another request's creation would take longer than the upstream timeout.
+// Entries are made at the Gemini API only: an entry belongs to the
+// supplier that made it, and an attempt at another goes uncached.
+func (pc *promptCache) prepare(rt *route, sup *supplier, call *adapter.Call) {
 	c, ok := rt.adapter.(cacher)
 	p, marked := call.GeminiCachePrefix()
-	sup := rt.supplier()
-	if !ok || !marked || sup == nil {
+	if !ok || !marked || sup == nil || sup.upstream.Vertex != nil {
 		return
 	}
-	ex := newExchange(rt)
+	ex := newExchange(rt, sup)
 	defer func() {
 		if ex != nil {
 			pc.s.release(ex)
@@ -111,7 +112,7 @@ func (pc *promptCache) prepare(rt *route, call *adapter.Call) {
 		}
 		return
 	}
-	entry = &cacheEntry{key: key, ready: make(chan struct{}), rt: rt, upstream: sup.upstream}
+	entry = &cacheEntry{key: key, ready: make(chan struct{}), rt: rt, sup: sup}
 	entry.elem = pc.lru.PushFront(entry)
 	if pc.entries == nil {
 		pc.entries = map[[32]byte]*cacheEntry{}
@@ -125,7 +126,7 @@ func (pc *promptCache) prepare(rt *route, call *adapter.Call) {
 
 	// Create it: not armed to the client, whose leaving must not cancel an
 	// entry other requests wait for.
-	_, _, fail := pc.s.do(ex, sup, pc.s.lim.UpstreamTimeout, false)
+	_, _, fail := pc.s.do(ex, pc.s.lim.UpstreamTimeout, false)
 	created := adapter.CacheEntry{}
 	var err error
 	if fail == nil {
@@ -196,13 +197,12 @@ func (pc *promptCache) evictLocked() []*cacheEntry {
 // delete removes an entry upstream, best-effort: it expires anyway.
 func (pc *promptCache) delete(e *cacheEntry) {
 	c, ok := e.rt.adapter.(cacher)
-	sup := e.rt.supplier()
-	if !ok || sup == nil {
+	if !ok {
 		return
 	}
-	ex := newExchange(e.rt)
-	c.BuildCacheDelete(ex.req, e.Name, &e.upstream)
-	if _, _, fail := pc.s.do(ex, sup, 5*time.Second, false); fail == nil {
+	ex := newExchange(e.rt, e.sup)
+	c.BuildCacheDelete(ex.req, e.Name, &e.sup.upstream)
+	if _, _, fail := pc.s.do(ex, 5*time.Second, false); fail == nil {
 		pc.s.finish(ex)
 	}
 }

@@ -23,6 +23,13 @@ var (
 // HeaderRequestID carries the request's id, on every answer.
 const HeaderRequestID = "X-Request-Id"
 
+// HeaderSupplier names the supplier that answered (or last failed), and
+// HeaderAttempts the upstream attempts made, when more than one.
+const (
+	HeaderSupplier = "X-OpenToken-Supplier"
+	HeaderAttempts = "X-OpenToken-Attempts"
+)
+
 // handle routes a request. Everything under /v1/ needs a client key, even a
 // path that does not exist, so that probing reveals nothing without one.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
@@ -125,7 +132,7 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	for i := range s.upstreams {
-		if rt := &s.upstreams[i]; rt.adapter != nil && rt.supplier() == nil {
+		if rt := &s.upstreams[i]; rt.adapter != nil && len(rt.suppliers) == 0 {
 			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 			ctx.SetBodyString(`{"status":"not_ready","reason":"no ` + rt.name + ` upstream is configured"}`)
 			return
@@ -138,6 +145,14 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 // request, unless it became a stream, which is observed when it ends.
 func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
 	ctx.Response.Header.SetBytesV(HeaderRequestID, rec.requestID())
+	if rec.supplier != "" {
+		ctx.Response.Header.DisableNormalizing()
+		ctx.Response.Header.Set(HeaderSupplier, rec.supplier)
+		if rec.attempts > 1 {
+			var b [20]byte
+			ctx.Response.Header.SetBytesV(HeaderAttempts, strconv.AppendInt(b[:0], int64(rec.attempts), 10))
+		}
+	}
 	s.cors.allow(ctx)
 	if rec.stream {
 		if rec.model != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/hangup"
 	"github.com/opentoken/opentoken/internal/redact"
 	"github.com/opentoken/opentoken/matrix"
@@ -65,6 +66,8 @@ type Options struct {
 type Server struct {
 	keys        [][sha256.Size]byte
 	upstreams   [3]route // indexed by matrix.Provider
+	// candidates are, by model index, the suppliers that serve the model.
+	candidates [][]candidate
 	lim         Limits
 	cache       promptCache // Gemini explicit caching
 	tenancy     *tenancy.Tenancy
@@ -103,22 +106,37 @@ var providers = [...]struct {
 type route struct {
 	name      string
 	adapter   adapter.Adapter
-	suppliers []supplier
+	suppliers []*supplier
 }
 
 // supplier is one upstream of a provider, with the client that reaches it.
 type supplier struct {
+	name     string // as configured: "anthropic", "gemini", "vertex:global"
+	kind     matrix.SupplierKind
 	upstream adapter.Upstream
 	client   *transport.Client
 }
 
-// supplier returns the supplier that serves the route's next request, nil
-// when it has none.
-func (rt *route) supplier() *supplier {
-	if len(rt.suppliers) == 0 {
-		return nil
+// candidate is a supplier that serves a model, and the model's id there.
+type candidate struct {
+	sup        *supplier
+	upstreamID string
+}
+
+// candidatesOf lists, in the route's order, the suppliers that serve m:
+// those of a kind the model's spec names, at a location it is served in.
+func candidatesOf(rt *route, m *matrix.Model) []candidate {
+	var out []candidate
+	for _, sup := range rt.suppliers {
+		location := ""
+		if v := sup.upstream.Vertex; v != nil {
+			location = v.Location
+		}
+		if supply := m.Supply(sup.kind); supply != nil && supply.Serves(location) {
+			out = append(out, candidate{sup: sup, upstreamID: supply.UpstreamID})
+		}
 	}
-	return &rt.suppliers[0]
+	return out
 }
 
 // New builds a Server. It does not listen; call Serve.
@@ -156,7 +174,23 @@ func New(opt Options) (*Server, error) {
 	}
 	for _, p := range providers {
 		rt := route{name: p.provider.String(), adapter: p.adapter}
+		seen := map[string]bool{}
 		for _, up := range opt.Upstreams[p.provider] {
+			name := up.Name(p.provider)
+			if seen[name] {
+				return nil, fmt.Errorf("server: %s is given twice as a supplier of %s", name, rt.name)
+			}
+			seen[name] = true
+			kind := up.Kind
+			if kind == 0 {
+				kind = matrix.SupplierAnthropic
+				if p.provider == matrix.ProviderGoogle {
+					kind = matrix.SupplierGemini
+				}
+			}
+			if up.Vertex != nil {
+				kind = matrix.SupplierVertex
+			}
 			c, err := transport.New(transport.Options{
 				Origin:           up.BaseURL,
 				MaxConns:         4096,
@@ -167,9 +201,13 @@ func New(opt Options) (*Server, error) {
 			if err != nil {
 				return nil, fmt.Errorf("server: %s upstream: %w", rt.name, err)
 			}
-			rt.suppliers = append(rt.suppliers, supplier{upstream: up, client: c})
+			rt.suppliers = append(rt.suppliers, &supplier{name: name, kind: kind, upstream: up, client: c})
 		}
 		s.upstreams[p.provider] = rt
+	}
+	s.candidates = make([][]candidate, len(generated.Models))
+	for _, m := range generated.Models {
+		s.candidates[m.Index] = candidatesOf(&s.upstreams[m.Provider], m)
 	}
 	s.models = appendModels(nil)
 	s.srv = &fasthttp.Server{

@@ -91,7 +91,7 @@ func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefi
 			var e *openai.Error
 			out, e = st.End(out[:0])
 			if err != io.EOF {
-				e = s.streamTransportError(ex.rt.name, err)
+				e = s.streamTransportError(ex.sup.name, err)
 				rec.errKind = streamKind(err)
 			} else if e != nil {
 				rec.errKind = upstreamInterrupted

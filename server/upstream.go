@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/internal/hangup"
+	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/server/transport"
@@ -24,6 +25,7 @@ import (
 type exchange struct {
 	transport.Exchange
 	rt   *route
+	sup  *supplier
 	req  *fasthttp.Request
 	resp *fasthttp.Response
 	buf  *[]byte
@@ -42,54 +44,95 @@ var (
 // errGone stands for "the client left": there is no one to answer.
 var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Message: "client disconnected"}
 
-// send builds call's upstream request and sends it, watching the client
-// meanwhile: a client that hangs up, now or while its answer streams,
-// cancels the upstream request at once. On success the exchange holds a 2xx
-// answer (its body too for a buffered call) and the caller must end it
-// with finish. On failure nothing is left to release, and the error is
-// errGone when the client left.
-func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record) (*exchange, *openai.Error) {
-	sup := rt.supplier()
-	if sup == nil {
-		return nil, noSupplier(rt)
+// send makes call's attempts at the suppliers that serve its model, in
+// order, until one answers 2xx (failover.go says which failures move on)
+// and returns that exchange. It watches the client meanwhile: a client
+// that hangs up, now or while its answer streams, cancels the upstream
+// request at once and stops the attempts. On success the exchange holds a
+// 2xx answer (its body too for a buffered call) and the caller must end
+// it with finish. On failure nothing is left to release, and the error is
+// errGone when the client left. cacheAt is the supplier holding the
+// call's prompt-cache entry: an attempt elsewhere goes uncached.
+func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record, cacheAt *supplier) (*exchange, *openai.Error) {
+	cands := s.candidates[call.Model.Index]
+	if len(cands) == 0 {
+		return nil, noSupplier(call.Model)
 	}
-	ex := newExchange(rt)
+	deadline := time.Now().Add(s.lim.UpstreamTimeout)
+	var failed attempts
+	for i := range cands {
+		c := &cands[i]
+		last := i == len(cands)-1
+		if call.Cached != nil && c.sup != cacheAt {
+			call.Cached = nil
+		}
+		call.UpstreamID = c.upstreamID
+		rec.supplier = c.sup.name
+		rec.attempts++
+		wait := time.Until(deadline)
+		if call.Stream {
+			// A stream's head comes at once, before the model's first
+			// token; its silence is bounded by the idle timeout.
+			wait = min(wait, s.lim.StreamIdleTimeout)
+		}
+		if !last {
+			// A supplier that does not answer in time is left for the
+			// next; the last has what remains of the deadline.
+			wait = min(wait, s.lim.FailoverFirstByteTimeout)
+		}
+		ex, kind, e := s.attempt(ctx, rt, c.sup, call, wait, rec)
+		if e == nil {
+			return ex, nil
+		}
+		failed.add(c.sup.name, e, kind)
+		if e == errGone || !failsOver(e, kind) || last || !time.Now().Before(deadline) {
+			rec.errKind = kind
+			return nil, failed.final()
+		}
+		s.log.Info("failing over", "model", call.Model.ID, "from", c.sup.name, "to", cands[i+1].sup.name, "status", e.Status, "code", e.Code)
+	}
+	return nil, failed.final() // not reached: the last attempt returns
+}
+
+// attempt makes one attempt at sup, waiting up to wait for its head (its
+// whole body when buffered), and reports the failure's kind for the
+// metrics.
+func (s *Server) attempt(ctx *fasthttp.RequestCtx, rt *route, sup *supplier, call *adapter.Call, wait time.Duration, rec *record) (*exchange, int, *openai.Error) {
+	ex := newExchange(rt, sup)
 	body, e := rt.adapter.BuildRequest(ex.req, (*ex.buf)[:0], call, &sup.upstream)
 	*ex.buf = body
 	if e != nil {
 		s.release(ex)
-		return nil, e
+		kind := noUpstreamError
+		if e.Code == openai.CodeVertexAuthFailed {
+			kind = upstreamAuth
+		}
+		return nil, kind, e
 	}
 	ex.watch = clientWatch(ctx.Conn())
 	ex.watch.Arm(&ex.Exchange)
-	// A stream's head comes at once, before the model's first token; its
-	// silence is bounded by the idle timeout from the start.
-	wait := s.lim.UpstreamTimeout
-	if call.Stream {
-		wait = min(wait, s.lim.StreamIdleTimeout)
-	}
-	var kind int
-	rec.upstream, kind, e = s.do(ex, sup, wait, call.Stream)
+	took, kind, e := s.do(ex, wait, call.Stream)
+	rec.upstream += took
 	if e != nil {
-		rec.errKind = kind
-		return nil, e
+		return nil, kind, e
 	}
-	return ex, nil
+	return ex, noUpstreamError, nil
 }
 
-func noSupplier(rt *route) *openai.Error {
+// noSupplier is the 503 of a model no configured supplier serves.
+func noSupplier(m *matrix.Model) *openai.Error {
 	return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
-		Message: "no " + rt.name + " upstream is configured"}
+		Message: "no configured supplier serves " + m.ID}
 }
 
 // newExchange takes an exchange from the pool, with a request, a response
-// and a body buffer.
-func newExchange(rt *route) *exchange {
+// and a body buffer, bound for sup.
+func newExchange(rt *route, sup *supplier) *exchange {
 	ex, _ := exchangePool.Get().(*exchange)
 	if ex == nil {
 		ex = &exchange{}
 	}
-	ex.rt, ex.req, ex.resp, ex.buf = rt, fasthttp.AcquireRequest(), fasthttp.AcquireResponse(), getBuf()
+	ex.rt, ex.sup, ex.req, ex.resp, ex.buf = rt, sup, fasthttp.AcquireRequest(), fasthttp.AcquireResponse(), getBuf()
 	return ex
 }
 
@@ -98,7 +141,8 @@ func newExchange(rt *route) *exchange {
 // upstream took and, on failure, the failure's kind for the metrics and the
 // client's error, having ended the exchange; on success the caller ends it
 // with finish.
-func (s *Server) do(ex *exchange, sup *supplier, wait time.Duration, stream bool) (time.Duration, int, *openai.Error) {
+func (s *Server) do(ex *exchange, wait time.Duration, stream bool) (time.Duration, int, *openai.Error) {
+	sup := ex.sup
 	s.inflight.add(&ex.Exchange)
 	ok := false
 	defer func() {
@@ -112,7 +156,7 @@ func (s *Server) do(ex *exchange, sup *supplier, wait time.Duration, stream bool
 	err := sup.client.Do(&ex.Exchange, ex.req, ex.resp, sent.Add(wait), stream, s.lim.StreamIdleTimeout)
 	took := time.Since(sent)
 	if err != nil {
-		return took, transportKind(err), s.transportError(ex.rt, err, wait)
+		return took, transportKind(err), s.transportError(sup.name, err, wait)
 	}
 	status := ex.resp.StatusCode()
 	if status < 200 || status > 299 {
@@ -122,14 +166,14 @@ func (s *Server) do(ex *exchange, sup *supplier, wait time.Duration, stream bool
 		} else {
 			body = ex.resp.Body()
 		}
-		e := s.upstreamFailure(ex.rt, status, body, &ex.resp.Header)
+		e := s.upstreamFailure(ex.rt, sup.name, status, body, &ex.resp.Header)
 		return took, statusKind(status, e), e
 	}
 	// A 200 that is not an event stream (a proxy's HTML page) would
 	// otherwise be read as a silent stream until the idle timeout.
 	if ct := ex.resp.Header.ContentType(); stream && !isEventStream(ct) {
 		return took, upstreamMalformed, &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
-			Message: "the " + ex.rt.name + " upstream answered a streamed request with Content-Type " + strconv.Quote(string(ct)) + ", not text/event-stream"}
+			Message: "the " + sup.name + " upstream answered a streamed request with Content-Type " + strconv.Quote(string(ct)) + ", not text/event-stream"}
 	}
 	ok = true
 	return took, noUpstreamError, nil
@@ -165,7 +209,7 @@ func (s *Server) release(ex *exchange) {
 // 503 with the upstream's Retry-After, a redirect (which no API sends on
 // these paths) is 502, and any other 4xx keeps its status with the
 // upstream's message.
-func (s *Server) upstreamFailure(rt *route, status int, body []byte, h *fasthttp.ResponseHeader) *openai.Error {
+func (s *Server) upstreamFailure(rt *route, name string, status int, body []byte, h *fasthttp.ResponseHeader) *openai.Error {
 	ue := rt.adapter.ParseError(status, body)
 	retryAfter := retryAfterSeconds(string(h.Peek("Retry-After")))
 	if retryAfter == "" {
@@ -173,24 +217,24 @@ func (s *Server) upstreamFailure(rt *route, status int, body []byte, h *fasthttp
 	}
 	switch {
 	case ue.CacheMiss:
-		return &openai.Error{Status: 404, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError, Message: ue.Message}
+		return &openai.Error{Status: 404, Type: openai.TypeUpstream, Code: codeCacheMiss, Message: ue.Message}
 	case status == 401 || status == 403 || ue.AuthFailed:
-		s.log.Error("upstream rejected the gateway's credentials", "upstream", rt.name, "status", status)
+		s.log.Error("upstream rejected the gateway's credentials", "upstream", name, "status", status)
 		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamAuthFailed,
-			Message: rt.name + " upstream rejected the gateway's credentials; the operator must fix its API key"}
+			Message: name + " upstream rejected the gateway's credentials; the operator must fix its API key"}
 	case status == 429:
 		return &openai.Error{Status: 429, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
 			Message: ue.Message, RetryAfter: retryAfter}
 	case status >= 500:
-		s.log.Warn("upstream failed", "upstream", rt.name, "status", status, "message", ue.Message)
+		s.log.Warn("upstream failed", "upstream", name, "status", status, "message", ue.Message)
 		return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier, RetryAfter: retryAfter,
-			Message: rt.name + " upstream is unavailable (HTTP " + strconv.Itoa(status) + "): " + ue.Message}
+			Message: name + " upstream is unavailable (HTTP " + strconv.Itoa(status) + "): " + ue.Message}
 	case status == 408:
 		return &openai.Error{Status: 504, Type: openai.TypeUpstream, Code: openai.CodeUpstreamTimeout, Message: ue.Message}
 	case status < 400:
-		s.log.Warn("upstream answered with a redirect", "upstream", rt.name, "status", status)
+		s.log.Warn("upstream answered with a redirect", "upstream", name, "status", status)
 		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
-			Message: rt.name + " upstream answered HTTP " + strconv.Itoa(status) + " instead of an answer; check its base URL"}
+			Message: name + " upstream answered HTTP " + strconv.Itoa(status) + " instead of an answer; check its base URL"}
 	}
 	return &openai.Error{Status: status, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError, Message: ue.Message}
 }
@@ -218,7 +262,7 @@ func retryAfterSeconds(v string) string {
 // transportError maps a failed exchange: a timeout is 504, an answer or a
 // head over the gateway's limits is 502, and anything that kept the
 // upstream from answering (refused, reset, DNS, TLS) is 503.
-func (s *Server) transportError(rt *route, err error, wait time.Duration) *openai.Error {
+func (s *Server) transportError(name string, err error, wait time.Duration) *openai.Error {
 	switch {
 	case errors.Is(err, errClientGone):
 		return errGone
@@ -228,19 +272,19 @@ func (s *Server) transportError(rt *route, err error, wait time.Duration) *opena
 		return errCancelled
 	case errors.Is(err, transport.ErrTimeout):
 		return &openai.Error{Status: 504, Type: openai.TypeUpstream, Code: openai.CodeUpstreamTimeout,
-			Message: rt.name + " upstream did not answer within " + wait.String()}
+			Message: name + " upstream did not answer within " + wait.String()}
 	case errors.Is(err, transport.ErrBodyTooLarge):
-		s.log.Warn("upstream answer over the limit", "upstream", rt.name, "limit", s.lim.MaxResponseBytes)
+		s.log.Warn("upstream answer over the limit", "upstream", name, "limit", s.lim.MaxResponseBytes)
 		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
-			Message: rt.name + " upstream answer is larger than the gateway's limit of " + strconv.Itoa(s.lim.MaxResponseBytes) + " bytes"}
+			Message: name + " upstream answer is larger than the gateway's limit of " + strconv.Itoa(s.lim.MaxResponseBytes) + " bytes"}
 	case errors.Is(err, transport.ErrHeaderTooLarge):
-		s.log.Warn("upstream headers over the limit", "upstream", rt.name, "limit", s.lim.MaxUpstreamHeaderBytes)
+		s.log.Warn("upstream headers over the limit", "upstream", name, "limit", s.lim.MaxUpstreamHeaderBytes)
 		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
-			Message: rt.name + " upstream answer headers are larger than the gateway's limit of " + strconv.Itoa(s.lim.MaxUpstreamHeaderBytes) + " bytes"}
+			Message: name + " upstream answer headers are larger than the gateway's limit of " + strconv.Itoa(s.lim.MaxUpstreamHeaderBytes) + " bytes"}
 	}
-	s.log.Warn("upstream unreachable", "upstream", rt.name, "err", err)
+	s.log.Warn("upstream unreachable", "upstream", name, "err", err)
 	return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
-		Message: rt.name + " upstream is unreachable: " + describeTransport(err)}
+		Message: name + " upstream is unreachable: " + describeTransport(err)}
 }
 
 // transportKind classifies a failed exchange for the metrics.

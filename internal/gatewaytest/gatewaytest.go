@@ -19,16 +19,19 @@ import (
 	"github.com/opentoken/opentoken/emulator"
 	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
 	emugemini "github.com/opentoken/opentoken/emulator/gemini"
+	emuvertex "github.com/opentoken/opentoken/emulator/vertex"
+	"github.com/opentoken/opentoken/internal/gcpauth"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/tenancy"
 )
 
-// Keys used by the test gateway.
+// Keys used by the test gateway, and the Vertex project.
 const (
-	ClientKey   = "sk-optk-test-client-key"
-	UpstreamKey = "upstream-secret-key"
+	ClientKey     = "sk-optk-test-client-key"
+	UpstreamKey   = "upstream-secret-key"
+	VertexProject = "opentoken-test"
 )
 
 // Env is a running gateway with its emulated upstreams.
@@ -41,6 +44,11 @@ type Env struct {
 	Log *SyncBuffer
 	// Server is the gateway itself.
 	Server *server.Server
+	// Vertex is the Vertex AI emulator, when Options.VertexLocations
+	// asked for one; VertexAuth is the gateway's token source for it.
+	Vertex     *emuvertex.Emulator
+	VertexURL  string
+	VertexAuth *gcpauth.Source
 }
 
 // Options adjust the gateway under test.
@@ -58,6 +66,26 @@ type Options struct {
 	Tenancy *tenancy.Tenancy
 	// CORSOrigins is the server's option.
 	CORSOrigins []string
+	// VertexLocations, when set, start a Vertex AI emulator and add a
+	// supplier per location to both providers, after their own APIs.
+	VertexLocations []string
+	// Suppliers, when set, replace the suppliers of a provider; the own
+	// APIs' and Vertex's are in Env (AnthropicSupplier, …) to pick from.
+	Suppliers func(env *Env) map[matrix.Provider][]adapter.Upstream
+}
+
+// Supplier returns the upstream of a named supplier of the test gateway:
+// "anthropic", "gemini" or "vertex:<location>".
+func (e *Env) Supplier(name string) adapter.Upstream {
+	switch name {
+	case "anthropic":
+		return adapter.Upstream{BaseURL: e.AnthropicURL, APIKey: UpstreamKey}
+	case "gemini":
+		return adapter.Upstream{BaseURL: e.GeminiURL, APIKey: UpstreamKey}
+	}
+	location, _ := strings.CutPrefix(name, "vertex:")
+	return adapter.Upstream{BaseURL: e.VertexURL, Kind: matrix.SupplierVertex,
+		Vertex: &adapter.Vertex{Project: VertexProject, Location: location, Token: e.VertexAuth.Token}}
 }
 
 // Start runs a gateway and two emulators until the test ends.
@@ -78,12 +106,33 @@ func Start(t testing.TB, opt Options) *Env {
 	if opt.Limits.UpstreamTimeout == 0 {
 		opt.Limits.UpstreamTimeout = 30 * time.Second
 	}
+	upstreams := map[matrix.Provider][]adapter.Upstream{
+		matrix.ProviderAnthropic: {env.Supplier("anthropic")},
+		matrix.ProviderGoogle:    {env.Supplier("gemini")},
+	}
+	if len(opt.VertexLocations) > 0 || opt.Suppliers != nil {
+		v, err := emuvertex.New(VertexProject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Vertex = v
+		env.Vertex.Requests.Enable()
+		env.VertexURL = startEmulator(t, v.Handle).URL
+		if env.VertexAuth, err = gcpauth.FromJSON(v.Credentials(env.VertexURL)); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range opt.VertexLocations {
+			for p := range upstreams {
+				upstreams[p] = append(upstreams[p], env.Supplier("vertex:"+l))
+			}
+		}
+	}
+	if opt.Suppliers != nil {
+		upstreams = opt.Suppliers(env)
+	}
 	srv, err := server.New(server.Options{
-		APIKeys: []string{ClientKey, "sk-optk-second-key"},
-		Upstreams: map[matrix.Provider][]adapter.Upstream{
-			matrix.ProviderAnthropic: {{BaseURL: env.AnthropicURL, APIKey: UpstreamKey}},
-			matrix.ProviderGoogle:    {{BaseURL: env.GeminiURL, APIKey: UpstreamKey}},
-		},
+		APIKeys:     []string{ClientKey, "sk-optk-second-key"},
+		Upstreams:   upstreams,
 		Limits:      opt.Limits,
 		Tenancy:     opt.Tenancy,
 		OnStreamEnd: opt.OnStreamEnd,

@@ -15,6 +15,10 @@ import (
 // AnthropicVersion is the anthropic-version header every request carries.
 const AnthropicVersion = "2023-06-01"
 
+// VertexAnthropicVersion is the anthropic_version a request to Claude on
+// Vertex AI carries in its body, which names no model (its URL does).
+const VertexAnthropicVersion = "vertex-2023-10-16"
+
 // Anthropic speaks the Anthropic Messages API (POST /v1/messages).
 type Anthropic struct{}
 
@@ -22,22 +26,40 @@ var anthropicImageTypes = map[string]bool{"image/jpeg": true, "image/png": true,
 
 // BuildRequest implements Adapter.
 func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *openai.Error) {
-	body, err := appendAnthropicBody(buf, c)
+	v := up.Vertex
+	body, err := appendAnthropicBody(buf, c, v != nil)
 	if err != nil {
 		return buf, err
 	}
 	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(up.BaseURL + "/v1/messages")
 	req.Header.SetContentType("application/json")
-	req.Header.Set("x-api-key", up.APIKey)
-	req.Header.Set("anthropic-version", AnthropicVersion)
+	if v != nil {
+		method := "rawPredict"
+		if c.Stream {
+			method = "streamRawPredict"
+		}
+		req.SetRequestURI(up.BaseURL + v.path("anthropic", c.upstreamID(), method))
+		if e := v.authorize(req); e != nil {
+			return body, e
+		}
+	} else {
+		req.SetRequestURI(up.BaseURL + "/v1/messages")
+		req.Header.Set("x-api-key", up.APIKey)
+		req.Header.Set("anthropic-version", AnthropicVersion)
+	}
 	req.SetBodyRaw(body)
 	return body, nil
 }
 
-func appendAnthropicBody(dst []byte, c *Call) ([]byte, *openai.Error) {
-	dst = append(dst, `{"model":`...)
-	dst = jsonw.String(dst, c.Model.UpstreamID)
+// appendAnthropicBody writes the Messages body; for Vertex, without the
+// model and with Vertex's anthropic_version.
+func appendAnthropicBody(dst []byte, c *Call, vertex bool) ([]byte, *openai.Error) {
+	if vertex {
+		dst = append(dst, `{"anthropic_version":"`+VertexAnthropicVersion+`"`...)
+	} else {
+		dst = append(dst, `{"model":`...)
+		dst = jsonw.String(dst, c.upstreamID())
+	}
 	if c.MaxTokens > 0 {
 		dst = append(dst, ',')
 		dst = jsonw.Key(dst, c.Model.Rename[generated.ParamMaxTokens])
@@ -424,8 +446,14 @@ func (Anthropic) ParseError(status int, body []byte) UpstreamError {
 	if json.Unmarshal(body, &e) != nil || e.Error.Message == "" {
 		return UpstreamError{Message: fallbackMessage(status, body)}
 	}
+	if e.Error.Type == "" {
+		// Vertex AI's own refusals (auth, a model a location lacks) come
+		// in Google's shape even for Claude.
+		return Gemini{}.ParseError(status, body)
+	}
 	return UpstreamError{
 		Message:    "anthropic: " + e.Error.Message,
 		AuthFailed: e.Error.Type == "authentication_error" || e.Error.Type == "permission_error",
+		Overloaded: e.Error.Type == "overloaded_error",
 	}
 }

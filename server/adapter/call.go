@@ -30,10 +30,52 @@ type Adapter interface {
 	NewStream(c *Call, prefix openai.ChunkPrefix) Stream
 }
 
-// Upstream is where an adapter sends its requests.
+// Upstream is where an adapter sends its requests: one supplier.
 type Upstream struct {
 	BaseURL string // an origin such as https://api.anthropic.com, no trailing slash
 	APIKey  string
+	// Kind is the supplier's kind; zero is the provider's own API.
+	Kind matrix.SupplierKind
+	// Vertex is set for a Vertex AI location: the adapters build Vertex's
+	// paths and authenticate with its bearer token instead of APIKey.
+	Vertex *Vertex
+}
+
+// Vertex is one Vertex AI location of a project.
+type Vertex struct {
+	Project, Location string
+	// Token returns a bearer token; its error is the token exchange's.
+	Token func() (string, error)
+}
+
+// Name is the supplier's name in configuration, headers and logs:
+// "anthropic", "gemini", "vertex:global".
+func (u *Upstream) Name(provider matrix.Provider) string {
+	switch {
+	case u.Vertex != nil:
+		return "vertex:" + u.Vertex.Location
+	case u.Kind != 0:
+		return u.Kind.String()
+	case provider == matrix.ProviderAnthropic:
+		return matrix.SupplierAnthropic.String()
+	}
+	return matrix.SupplierGemini.String()
+}
+
+// path is the path of a Vertex publisher model's method.
+func (v *Vertex) path(publisher, model, method string) string {
+	return "/v1/projects/" + v.Project + "/locations/" + v.Location + "/publishers/" + publisher + "/models/" + model + ":" + method
+}
+
+// authorize sets the bearer token of a Vertex request.
+func (v *Vertex) authorize(req *fasthttp.Request) *openai.Error {
+	tok, err := v.Token()
+	if err != nil {
+		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeVertexAuthFailed,
+			Message: "vertex:" + v.Location + ": " + err.Error()}
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return nil
 }
 
 // UpstreamError is what an upstream said when it failed.
@@ -45,6 +87,8 @@ type UpstreamError struct {
 	// CacheMiss: the request named a cache entry the upstream no longer
 	// has (Gemini answers 403 for it, as for a key it refuses).
 	CacheMiss bool
+	// Overloaded: the upstream said it is overloaded (Anthropic's 529).
+	Overloaded bool
 	// RetryAfter is a wait in seconds, possibly fractional, that the body
 	// gave (Gemini's RetryInfo), for an upstream that sends no Retry-After
 	// header; the server rounds it as it does the header.
@@ -56,6 +100,9 @@ type UpstreamError struct {
 type Call struct {
 	Req     *openai.ChatRequest
 	Model   *matrix.Model
+	// UpstreamID is the model's id at the supplier an attempt goes to;
+	// empty for the model's own upstream_id.
+	UpstreamID string
 	Present matrix.Mask // what the client sent
 	Forward matrix.Mask // what the model's filter lets through
 	// MaxTokens is the output limit to send, 0 for none: the client's
@@ -345,4 +392,12 @@ func (c *Call) cutBudget(to int64) {
 		}
 	}
 	c.adjust("reasoning.max_tokens", strconv.FormatInt(from, 10), strconv.FormatInt(to, 10))
+}
+
+// upstreamID is the model's id at the attempt's supplier.
+func (c *Call) upstreamID() string {
+	if c.UpstreamID != "" {
+		return c.UpstreamID
+	}
+	return c.Model.UpstreamID
 }

@@ -23,13 +23,20 @@ func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstr
 		return buf, err
 	}
 	req.Header.SetMethod(fasthttp.MethodPost)
-	method := ":generateContent"
+	method := "generateContent"
 	if c.Stream {
-		method = ":streamGenerateContent?alt=sse"
+		method = "streamGenerateContent?alt=sse"
 	}
-	req.SetRequestURI(up.BaseURL + "/v1beta/models/" + c.Model.UpstreamID + method)
 	req.Header.SetContentType("application/json")
-	req.Header.Set("x-goog-api-key", up.APIKey)
+	if v := up.Vertex; v != nil {
+		req.SetRequestURI(up.BaseURL + v.path("google", c.upstreamID(), method))
+		if e := v.authorize(req); e != nil {
+			return body, e
+		}
+	} else {
+		req.SetRequestURI(up.BaseURL + "/v1beta/models/" + c.upstreamID() + ":" + method)
+		req.Header.Set("x-goog-api-key", up.APIKey)
+	}
 	req.SetBodyRaw(body)
 	return body, nil
 }

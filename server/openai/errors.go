@@ -18,6 +18,7 @@ const (
 
 	CodeModelNotFound        = "model_not_found"
 	CodeModelRetired         = "model_retired"
+	CodeVertexAuthFailed     = "vertex_auth_failed"
 	CodeUnsupportedParameter = "unsupported_parameter"
 	CodeMissingAuth          = "missing_auth"
 	CodeInvalidKey           = "invalid_key"

@@ -1,0 +1,166 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/opentoken/opentoken/emulator"
+	"github.com/opentoken/opentoken/internal/gatewaytest"
+	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server/adapter"
+)
+
+const (
+	geminiOverloaded = `{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}`
+	vertexExhausted  = `{"error":{"code":429,"message":"Resource exhausted. Please try again later.","status":"RESOURCE_EXHAUSTED"}}`
+	claudeOverloaded = `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`
+	claudeTooLong    = `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}`
+)
+
+// TestFailoverToVertex: a supplier that fails for its own reasons (a 429
+// of the shared pool, a 529, a connection reset) is left for the model's
+// next supplier, Vertex AI, which serves under its own id and auth; the
+// answer names the supplier and the attempts. Buffered and streamed, on
+// Gemini and Claude models.
+func TestFailoverToVertex(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"}})
+	for _, c := range []struct {
+		name, model string
+		fault       func()
+		path, body  string // what Vertex must have received
+	}{
+		{"gemini 429", "google/gemini-3-flash", func() { env.Gemini.Faults.Push(emulator.Fault{Status: 429, Body: geminiOverloaded}) },
+			"/v1/projects/opentoken-test/locations/global/publishers/google/models/gemini-3-flash-preview:generateContent", `"contents":[{"role":"user"`},
+		{"claude 529", "anthropic/claude-sonnet-4-5", func() { env.Anthropic.Faults.Push(emulator.Fault{Status: 529, Body: claudeOverloaded}) },
+			"/v1/projects/opentoken-test/locations/global/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict", `{"anthropic_version":"vertex-2023-10-16"`},
+	} {
+		for _, stream := range []bool{false, true} {
+			c.fault()
+			before := env.Vertex.Requests.Count()
+			body := `{"model":"` + c.model + `",` + okMessages + `}`
+			var r *gatewaytest.Response
+			if stream {
+				body = strings.Replace(body, "{", `{"stream":true,`, 1)
+				r = gatewaytest.ReadResponse(t, env.Stream(t, body))
+			} else {
+				r = env.Chat(t, body)
+			}
+			last, _ := env.Vertex.Requests.Last()
+			path := c.path
+			if stream {
+				path = strings.Replace(strings.Replace(path, ":generateContent", ":streamGenerateContent?alt=sse", 1), ":rawPredict", ":streamRawPredict", 1)
+			}
+			switch {
+			case r.Status != 200:
+				t.Errorf("%s (stream %v): %d %s", c.name, stream, r.Status, r.Body)
+			case r.Header.Get("X-OpenToken-Supplier") != "vertex:global" || r.Header.Get("X-OpenToken-Attempts") != "2":
+				t.Errorf("%s (stream %v): supplier %q, attempts %q", c.name, stream, r.Header.Get("X-OpenToken-Supplier"), r.Header.Get("X-OpenToken-Attempts"))
+			case env.Vertex.Requests.Count() != before+1 || last.Path != path || !strings.Contains(string(last.Body), c.body) ||
+				strings.Contains(string(last.Body), `"model"`) || !strings.HasPrefix(last.Header["authorization"], "Bearer ya29."):
+				t.Errorf("%s (stream %v): Vertex got %s %.200s %v", c.name, stream, last.Path, last.Body, last.Header["authorization"] != "")
+			}
+		}
+	}
+	// Served first time: no failover, one attempt, the own API named.
+	r := env.Chat(t, `{"model":"google/gemini-2.5-pro",`+okMessages+`}`)
+	if r.Status != 200 || r.Header.Get("X-OpenToken-Supplier") != "gemini" || r.Header.Get("X-OpenToken-Attempts") != "" {
+		t.Errorf("a first-time answer: %d, supplier %q, attempts %q", r.Status, r.Header.Get("X-OpenToken-Supplier"), r.Header.Get("X-OpenToken-Attempts"))
+	}
+}
+
+// TestFailoverOnUnreachable: a supplier that cannot be reached (refused)
+// is left for the next, buffered and streamed.
+func TestFailoverOnUnreachable(t *testing.T) {
+	dead := gatewaytest.DeadURL(t)
+	env := gatewaytest.Start(t, gatewaytest.Options{Suppliers: func(env *gatewaytest.Env) map[matrix.Provider][]adapter.Upstream {
+		return map[matrix.Provider][]adapter.Upstream{
+			matrix.ProviderAnthropic: {{BaseURL: dead, APIKey: gatewaytest.UpstreamKey}, env.Supplier("vertex:us-east5")},
+			matrix.ProviderGoogle:    {env.Supplier("gemini")},
+		}
+	}})
+	for _, body := range []string{`{"model":"anthropic/claude-haiku-4-5",` + okMessages + `}`, `{"model":"anthropic/claude-haiku-4-5","stream":true,` + okMessages + `}`} {
+		r := gatewaytest.ReadResponse(t, env.Stream(t, body))
+		last, _ := env.Vertex.Requests.Last()
+		if r.Status != 200 || r.Header.Get("X-OpenToken-Supplier") != "vertex:us-east5" || r.Header.Get("X-OpenToken-Attempts") != "2" ||
+			!strings.Contains(last.Path, "/locations/us-east5/publishers/anthropic/models/claude-haiku-4-5@20251001:") {
+			t.Errorf("%s: %d %s, supplier %q, Vertex path %s", body, r.Status, r.Body, r.Header.Get("X-OpenToken-Supplier"), last.Path)
+		}
+	}
+}
+
+// TestNoFailoverOnTheClientsError: an error of the request itself (too
+// long a prompt) fails the same way anywhere: it is answered at once,
+// with one attempt.
+func TestNoFailoverOnTheClientsError(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"}})
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 400, Body: claudeTooLong})
+	before := env.Vertex.Requests.Count()
+	r := env.Chat(t, `{"model":"anthropic/claude-sonnet-4-5",`+okMessages+`}`)
+	if r.Status != 400 || !strings.Contains(string(r.Body), "prompt is too long") || env.Vertex.Requests.Count() != before ||
+		r.Header.Get("X-OpenToken-Attempts") != "" {
+		t.Errorf("a 400 of the request: %d %s, %d Vertex calls", r.Status, r.Body, env.Vertex.Requests.Count()-before)
+	}
+}
+
+// TestFinalErrorRule: when every supplier fails, one rule picks the
+// answer: all throttled → 429 with the shortest Retry-After; all refusing
+// the gateway's credentials → 502 (vertex_auth_failed when the token
+// exchange failed); otherwise 503 no_supplier, naming each failure.
+func TestFinalErrorRule(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"}})
+	env.Gemini.Faults.Push(emulator.Fault{Status: 429, Body: geminiOverloaded, Header: map[string]string{"Retry-After": "30"}})
+	env.Vertex.Faults.Push(emulator.Fault{Status: 429, Body: vertexExhausted, Header: map[string]string{"Retry-After": "7"}})
+	r := env.Chat(t, `{"model":"google/gemini-3-flash",`+okMessages+`}`)
+	if r.Status != 429 || r.Header.Get("Retry-After") != "7" || r.Header.Get("X-OpenToken-Attempts") != "2" {
+		t.Errorf("all throttled: %d, Retry-After %q, %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 529, Body: claudeOverloaded})
+	env.Vertex.Faults.Push(emulator.Fault{Status: 429, Body: vertexExhausted})
+	r = env.Chat(t, `{"model":"anthropic/claude-opus-4-6",`+okMessages+`}`)
+	if r.Status != 503 || !strings.Contains(string(r.Body), `"code":"no_supplier"`) || !strings.Contains(string(r.Body), "anthropic: ") ||
+		!strings.Contains(string(r.Body), "vertex:global: ") {
+		t.Errorf("mixed failures: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestVertexAuthFailure: a token exchange the endpoint refuses moves on
+// to the next supplier; with none after it, it is a 502
+// vertex_auth_failed with Google's reason and nothing secret.
+func TestVertexAuthFailure(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{Suppliers: func(env *gatewaytest.Env) map[matrix.Provider][]adapter.Upstream {
+		return map[matrix.Provider][]adapter.Upstream{
+			matrix.ProviderGoogle:    {env.Supplier("vertex:global"), env.Supplier("gemini")},
+			matrix.ProviderAnthropic: {env.Supplier("vertex:global")},
+		}
+	}})
+	env.Vertex.RevokeKey()
+	r := env.Chat(t, `{"model":"google/gemini-3-flash",`+okMessages+`}`)
+	if r.Status != 200 || r.Header.Get("X-OpenToken-Supplier") != "gemini" || r.Header.Get("X-OpenToken-Attempts") != "2" {
+		t.Errorf("a refused token, then the Gemini API: %d %s %q", r.Status, r.Body, r.Header.Get("X-OpenToken-Supplier"))
+	}
+	r = env.Chat(t, `{"model":"anthropic/claude-sonnet-4-6",`+okMessages+`}`)
+	if r.Status != 502 || !strings.Contains(string(r.Body), `"code":"vertex_auth_failed"`) || !strings.Contains(string(r.Body), "invalid_grant: Invalid JWT Signature.") {
+		t.Errorf("a refused token, alone: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestModelNoSupplierServes: a preview Gemini model where only a regional
+// Vertex location is configured is a 503 no_supplier without an upstream
+// call; a GA model is served there.
+func TestModelNoSupplierServes(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{Suppliers: func(env *gatewaytest.Env) map[matrix.Provider][]adapter.Upstream {
+		return map[matrix.Provider][]adapter.Upstream{
+			matrix.ProviderGoogle:    {env.Supplier("vertex:us-central1")},
+			matrix.ProviderAnthropic: {env.Supplier("anthropic")},
+		}
+	}})
+	r := env.Chat(t, `{"model":"google/gemini-3-flash",`+okMessages+`}`)
+	if r.Status != 503 || !strings.Contains(string(r.Body), `"code":"no_supplier"`) || env.Vertex.Requests.Count() != 0 {
+		t.Errorf("a preview model at a regional location only: %d %s, %d calls", r.Status, r.Body, env.Vertex.Requests.Count())
+	}
+	r = env.Chat(t, `{"model":"google/gemini-2.5-pro",`+okMessages+`}`)
+	last, _ := env.Vertex.Requests.Last()
+	if r.Status != 200 || r.Header.Get("X-OpenToken-Supplier") != "vertex:us-central1" || !strings.Contains(last.Path, "/locations/us-central1/") {
+		t.Errorf("a GA model at a regional location: %d %s, path %s", r.Status, r.Body, last.Path)
+	}
+}
