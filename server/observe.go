@@ -39,8 +39,8 @@ type record struct {
 	// attempts counts the upstream attempts made.
 	supplier string
 	attempts int
-	rid       [maxRequestID]byte
-	ridLen    int
+	rid      [maxRequestID]byte
+	ridLen   int
 }
 
 var recordPool = sync.Pool{New: func() any { return &record{} }}

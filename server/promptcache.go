@@ -33,11 +33,11 @@ type cacheEntry struct {
 	key   [32]byte
 	ready chan struct{} // closed once created or failed
 	adapter.CacheEntry
-	failed   bool      // creation failed: requests go uncached
-	retryAt  time.Time // ... until then
-	elem *list.Element
-	rt   *route
-	sup  *supplier // the entry lives at this supplier only
+	failed  bool      // creation failed: requests go uncached
+	retryAt time.Time // ... until then
+	elem    *list.Element
+	rt      *route
+	sup     *supplier // the entry lives at this supplier only
 }
 
 // cacheMargin is how long before its expiry an entry stops being used: a

@@ -64,10 +64,10 @@ type Options struct {
 
 // Server serves the OpenAI-compatible API.
 type Server struct {
-	keys        [][sha256.Size]byte
-	upstreams   [3]route // indexed by matrix.Provider
+	keys      [][sha256.Size]byte
+	upstreams [3]route // indexed by matrix.Provider
 	// candidates are, by model index, the suppliers that serve the model.
-	candidates [][]candidate
+	candidates  [][]candidate
 	lim         Limits
 	cache       promptCache // Gemini explicit caching
 	tenancy     *tenancy.Tenancy

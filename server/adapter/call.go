@@ -98,13 +98,13 @@ type UpstreamError struct {
 // Call is one chat request ready for an upstream: the request, its model and
 // every forwarding decision, made once before any adapter runs.
 type Call struct {
-	Req     *openai.ChatRequest
-	Model   *matrix.Model
+	Req   *openai.ChatRequest
+	Model *matrix.Model
 	// UpstreamID is the model's id at the supplier an attempt goes to;
 	// empty for the model's own upstream_id.
 	UpstreamID string
-	Present matrix.Mask // what the client sent
-	Forward matrix.Mask // what the model's filter lets through
+	Present    matrix.Mask // what the client sent
+	Forward    matrix.Mask // what the model's filter lets through
 	// MaxTokens is the output limit to send, 0 for none: the client's
 	// max_tokens (or max_completion_tokens), else the model's default,
 	// clamped to the model's limit and raised to make room for a thinking
