@@ -16,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/opentoken/opentoken/internal/suggest"
+	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
 )
@@ -43,6 +44,20 @@ type Config struct {
 	// whose preflights are answered without a key (OPENTOKEN_CORS_ORIGINS;
 	// default none).
 	CORSOrigins []string
+	// Vertex is Vertex AI's settings; Vertex.Credentials "" for none.
+	Vertex VertexSettings
+	// Suppliers gives, per provider, the order its suppliers are tried
+	// in (OPENTOKEN_SUPPLIERS_GOOGLE, OPENTOKEN_SUPPLIERS_ANTHROPIC); nil
+	// for the default.
+	Suppliers map[matrix.Provider][]string
+}
+
+// VertexSettings are Vertex AI's settings.
+type VertexSettings struct {
+	Credentials string   // VERTEX_CREDENTIALS, else GOOGLE_APPLICATION_CREDENTIALS: a service-account key file
+	Project     string   // VERTEX_PROJECT; "" for the key's project_id
+	Locations   []string // VERTEX_LOCATIONS, each a supplier; default global
+	BaseURL     string   // VERTEX_BASE_URL: one origin for every location; "" for Google's hosts
 }
 
 // Logger returns the logger the settings ask for, writing to w.
@@ -92,7 +107,9 @@ var limitSettings = []limitSetting{
 var Keys = func() []string {
 	keys := []string{"OPENTOKEN_ADDR", "OPENTOKEN_API_KEYS", "OPENTOKEN_DATABASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
 		"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG", "OPENTOKEN_LOG_FORMAT",
-		"OPENTOKEN_LOG_LEVEL", "OPENTOKEN_PPROF_ADDR", "OPENTOKEN_CORS_ORIGINS"}
+		"OPENTOKEN_LOG_LEVEL", "OPENTOKEN_PPROF_ADDR", "OPENTOKEN_CORS_ORIGINS",
+		"VERTEX_CREDENTIALS", "VERTEX_PROJECT", "VERTEX_LOCATIONS", "VERTEX_BASE_URL",
+		"OPENTOKEN_SUPPLIERS_GOOGLE", "OPENTOKEN_SUPPLIERS_ANTHROPIC"}
 	for _, l := range limitSettings {
 		keys = append(keys, l.key)
 	}
@@ -113,7 +130,7 @@ const (
 // kindOf is the kind of the setting key.
 func kindOf(key string) kind {
 	switch key {
-	case "OPENTOKEN_API_KEYS", "OPENTOKEN_CORS_ORIGINS":
+	case "OPENTOKEN_API_KEYS", "OPENTOKEN_CORS_ORIGINS", "VERTEX_LOCATIONS", "OPENTOKEN_SUPPLIERS_GOOGLE", "OPENTOKEN_SUPPLIERS_ANTHROPIC":
 		return kindList
 	case "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG":
 		return kindOnOff
@@ -143,6 +160,10 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		if v := getenv(k); v != "" {
 			values[k] = v
 		}
+	}
+	if values["VERTEX_CREDENTIALS"] == "" {
+		// Google's own variable, as its SDKs read it.
+		values["VERTEX_CREDENTIALS"] = getenv("GOOGLE_APPLICATION_CREDENTIALS")
 	}
 	return parse(values)
 }
@@ -259,6 +280,30 @@ func parse(v map[string]string) (*Config, error) {
 		}
 		c.CORSOrigins = append(c.CORSOrigins, o)
 	}
+	c.Vertex = VertexSettings{Credentials: v["VERTEX_CREDENTIALS"], Project: v["VERTEX_PROJECT"], Locations: list(v["VERTEX_LOCATIONS"])}
+	if len(c.Vertex.Locations) == 0 {
+		c.Vertex.Locations = []string{"global"}
+	}
+	for _, l := range c.Vertex.Locations {
+		if !validLocation(l) {
+			errs = append(errs, fmt.Errorf("VERTEX_LOCATIONS: %q is not a location such as global or us-central1", l))
+		}
+	}
+	if b := v["VERTEX_BASE_URL"]; b != "" {
+		origin, err := Origin(b)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VERTEX_BASE_URL: %w", err))
+		}
+		c.Vertex.BaseURL = origin
+	}
+	for key, p := range map[string]matrix.Provider{"OPENTOKEN_SUPPLIERS_GOOGLE": matrix.ProviderGoogle, "OPENTOKEN_SUPPLIERS_ANTHROPIC": matrix.ProviderAnthropic} {
+		if names := list(v[key]); len(names) > 0 {
+			if c.Suppliers == nil {
+				c.Suppliers = map[matrix.Provider][]string{}
+			}
+			c.Suppliers[p] = names
+		}
+	}
 	c.DatabaseURL = v["OPENTOKEN_DATABASE_URL"]
 	if c.PprofAddr = v["OPENTOKEN_PPROF_ADDR"]; c.PprofAddr != "" && !loopback(c.PprofAddr) {
 		errs = append(errs, fmt.Errorf("OPENTOKEN_PPROF_ADDR=%q: want a loopback address such as 127.0.0.1:6060; profiles must not be public", c.PprofAddr))
@@ -332,6 +377,17 @@ func onOff(key, v string, def bool) (bool, error) {
 		return false, nil
 	}
 	return def, fmt.Errorf("%s=%q: want on or off", key, v)
+}
+
+// list splits a comma-separated setting, without blanks.
+func list(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func or(s, def string) string {

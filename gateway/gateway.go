@@ -20,9 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/emulator"
-	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
-	emugemini "github.com/opentoken/opentoken/emulator/gemini"
-	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/internal/gcpauth"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/store"
@@ -46,6 +44,7 @@ type Gateway struct {
 	pprof     *http.Server
 	store     store.Store
 	tenancy   *tenancy.Tenancy
+	tokens    []*gcpauth.Source // Vertex AI's, refreshed until Close
 	done      chan error
 	// PprofAddr is where the profiler listens, when it does.
 	PprofAddr string
@@ -56,43 +55,35 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 	if err := Check(cfg); err != nil {
 		return nil, err
 	}
+	suppliers, err := plan(cfg)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{APIKeys: cfg.APIKeys, done: make(chan error, 1)}
-	anthropic := adapter.Upstream{BaseURL: cfg.Anthropic.BaseURL, APIKey: cfg.Anthropic.APIKey}
-	gemini := adapter.Upstream{BaseURL: cfg.Gemini.BaseURL, APIKey: cfg.Gemini.APIKey}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	demo := len(g.APIKeys) == 0 && anthropic.APIKey == "" && gemini.APIKey == ""
+	demo := len(g.APIKeys) == 0 && !realUpstream(cfg)
 	if err := g.startTenancy(ctx, cfg, log, demo); err != nil {
 		return nil, err
 	}
 	if demo {
 		log.Warn("no client keys configured and every upstream is emulated: accepting the demo key, of the demo workspace", "key", DemoKey)
 	}
-	if anthropic.APIKey == "" {
-		if err := g.emulate(&anthropic, "ANTHROPIC_API_KEY", emuanthropic.New(emulatorKey).Handle, log); err != nil {
-			g.closeTenancy()
-			return nil, err
-		}
-	}
-	if gemini.APIKey == "" {
-		if err := g.emulate(&gemini, "GEMINI_API_KEY", emugemini.New(emulatorKey).Handle, log); err != nil {
-			g.closeEmulators()
-			g.closeTenancy()
-			return nil, err
-		}
+	upstreams, err := g.startSuppliers(cfg, suppliers, log)
+	if err != nil {
+		g.closeEmulators()
+		g.closeTenancy()
+		return nil, err
 	}
 	var accessLog io.Writer
 	if cfg.AccessLog && cfg.LogLevel <= slog.LevelInfo {
 		accessLog = os.Stderr // beside the log, in its format, at level INFO
 	}
 	srv, err := server.New(server.Options{
-		APIKeys: g.APIKeys,
-		Tenancy: g.tenancy,
-		Upstreams: map[matrix.Provider][]adapter.Upstream{
-			matrix.ProviderAnthropic: {anthropic},
-			matrix.ProviderGoogle:    {gemini},
-		},
-		Limits: cfg.Limits, Metrics: cfg.Metrics, AccessLog: accessLog, AccessLogJSON: cfg.LogFormat == "json", Logger: log,
+		APIKeys:   g.APIKeys,
+		Tenancy:   g.tenancy,
+		Upstreams: upstreams,
+		Limits:    cfg.Limits, Metrics: cfg.Metrics, AccessLog: accessLog, AccessLogJSON: cfg.LogFormat == "json", Logger: log,
 		CORSOrigins: cfg.CORSOrigins,
 	})
 	if err != nil {
@@ -133,8 +124,7 @@ const MinKeyLength = 16
 // each setting alone. Start and check-config both run it.
 func Check(cfg *Config) error {
 	var errs []error
-	real := cfg.Anthropic.APIKey != "" || cfg.Gemini.APIKey != ""
-	if len(cfg.APIKeys) == 0 && real {
+	if len(cfg.APIKeys) == 0 && realUpstream(cfg) {
 		errs = append(errs, errors.New("refusing to start: an upstream API key is set but OPENTOKEN_API_KEYS is empty, "+
 			"so anyone who can reach the gateway could spend that upstream's credit; set OPENTOKEN_API_KEYS"))
 	}
@@ -154,7 +144,16 @@ func Check(cfg *Config) error {
 			errs = append(errs, fmt.Errorf("%s=%q: want host:port, such as 127.0.0.1:8080 or :8080", a.setting, a.addr))
 		}
 	}
+	if _, err := plan(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// realUpstream reports whether any upstream is real: a provider's key, or
+// Vertex AI's service account.
+func realUpstream(cfg *Config) bool {
+	return cfg.Anthropic.APIKey != "" || cfg.Gemini.APIKey != "" || cfg.Vertex.Credentials != ""
 }
 
 // listenAddr is an address the gateway listens on, and its setting.
@@ -184,6 +183,11 @@ func listen(setting, addr string) (net.Listener, error) {
 type Inspection struct {
 	Database string // its URL, without a password
 	Schema   store.Schema
+	// Routes are the served models, each with its suppliers in order and
+	// its id at each.
+	Routes []string
+	// VertexProject is the project Vertex AI is called for, when it is.
+	VertexProject string
 }
 
 // Inspect checks cfg as Start does, through the same code, without
@@ -194,6 +198,16 @@ type Inspection struct {
 func Inspect(ctx context.Context, cfg *Config) (*Inspection, error) {
 	if err := Check(cfg); err != nil {
 		return nil, err
+	}
+	suppliers, _ := plan(cfg) // Check refused a plan that fails
+	in := &Inspection{Routes: routes(suppliers)}
+	if cfg.Vertex.Credentials != "" {
+		src, project, err := loadVertex(cfg)
+		if err != nil {
+			return nil, err
+		}
+		src.Close()
+		in.VertexProject = project
 	}
 	db, where, err := openDatabase(ctx, cfg)
 	if err != nil {
@@ -214,7 +228,8 @@ func Inspect(ctx context.Context, cfg *Config) (*Inspection, error) {
 		}
 		ln.Close()
 	}
-	return &Inspection{Database: where, Schema: schema}, nil
+	in.Database, in.Schema = where, schema
+	return in, nil
 }
 
 // Run serves until ctx ends, then shuts down gracefully.
@@ -276,9 +291,14 @@ func (g *Gateway) emulate(up *adapter.Upstream, env string, h fasthttp.RequestHa
 	return nil
 }
 
+// closeEmulators stops the built-in emulators, and the token refreshes.
 func (g *Gateway) closeEmulators() {
 	for _, e := range g.emulators {
 		_ = e.Close()
 	}
 	g.emulators = nil
+	for _, t := range g.tokens {
+		t.Close()
+	}
+	g.tokens = nil
 }

@@ -265,6 +265,15 @@ type Model struct {
 	Supplies []Supply
 }
 
+// ServedBy returns the model's id at a supplier of kind at a Vertex
+// location ("" for other kinds), and whether that supplier serves it.
+func (m *Model) ServedBy(kind SupplierKind, location string) (string, bool) {
+	if s := m.Supply(kind); s != nil && s.Serves(location) {
+		return s.UpstreamID, true
+	}
+	return "", false
+}
+
 // Supply returns how a supplier kind serves the model, nil when it does
 // not.
 func (m *Model) Supply(kind SupplierKind) *Supply {

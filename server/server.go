@@ -132,8 +132,8 @@ func candidatesOf(rt *route, m *matrix.Model) []candidate {
 		if v := sup.upstream.Vertex; v != nil {
 			location = v.Location
 		}
-		if supply := m.Supply(sup.kind); supply != nil && supply.Serves(location) {
-			out = append(out, candidate{sup: sup, upstreamID: supply.UpstreamID})
+		if id, ok := m.ServedBy(sup.kind, location); ok {
+			out = append(out, candidate{sup: sup, upstreamID: id})
 		}
 	}
 	return out

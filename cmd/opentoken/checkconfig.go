@@ -38,8 +38,13 @@ func defineCheckConfig(fs *flag.FlagSet) action {
 		if len(cfg.CORSOrigins) > 0 {
 			cors = strings.Join(cfg.CORSOrigins, ", ")
 		}
-		_, err = fmt.Fprintf(e.stdout, "configuration OK\nlisten      %s\ndatabase    %s (%s)\nclient keys %d\nanthropic   %s\ngemini      %s\nmetrics     %v\naccess log  %v\ncors        %s\n",
-			cfg.Addr, in.Database, schema, len(cfg.APIKeys), upstream(cfg.Anthropic), upstream(cfg.Gemini), cfg.Metrics, cfg.AccessLog, cors)
+		vertex := "not configured"
+		if in.VertexProject != "" {
+			vertex = "project " + in.VertexProject + ", locations " + strings.Join(cfg.Vertex.Locations, ",")
+		}
+		_, err = fmt.Fprintf(e.stdout, "configuration OK\nlisten      %s\ndatabase    %s (%s)\nclient keys %d\nanthropic   %s\ngemini      %s\nvertex      %s\nmetrics     %v\naccess log  %v\ncors        %s\n\nmodel → suppliers in order, with the model's id at each:\n%s\n",
+			cfg.Addr, in.Database, schema, len(cfg.APIKeys), upstream(cfg.Anthropic), upstream(cfg.Gemini), vertex, cfg.Metrics, cfg.AccessLog, cors,
+			strings.Join(in.Routes, "\n"))
 		return err
 	}
 }

@@ -56,8 +56,8 @@ type AuthError struct {
 
 func (e *AuthError) Error() string { return "the service account's token exchange failed: " + e.Reason }
 
-// Load reads a service-account JSON key and starts refreshing its tokens.
-// The key must be of type service_account.
+// Load reads a service-account JSON key, of type service_account; Start
+// then keeps its tokens fresh.
 func Load(path string) (*Source, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -67,11 +67,11 @@ func Load(path string) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	s.start()
 	return s, nil
 }
 
-// FromJSON makes a Source of a key's JSON, not yet refreshing.
+// FromJSON makes a Source of a key's JSON. It exchanges a token when one
+// is first asked for; Start refreshes them ahead.
 func FromJSON(raw []byte) (*Source, error) {
 	client := &http.Client{Timeout: exchangeTimeout}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, client)
@@ -115,10 +115,10 @@ func (s *Source) Token() (string, error) {
 	return tok.AccessToken, nil
 }
 
-// start keeps a fresh token ready in the background, so that no request
+// Start keeps a fresh token ready in the background, so that no request
 // waits for an exchange: it asks for one as the last nears refreshEarly
-// from its expiry, and retries a failed exchange.
-func (s *Source) start() {
+// from its expiry, and retries a failed exchange. Close stops it.
+func (s *Source) Start() {
 	s.done.Add(1)
 	go func() {
 		defer s.done.Done()
