@@ -55,14 +55,19 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		cacheAt = cands[0].sup
 		s.cache.prepare(rt, cacheAt, call)
 	}
-	ex, e := s.send(ctx, rt, call, rec, cacheAt)
+	var prefix openai.ChunkPrefix // a stream's chunks begin with it
+	if call.Stream {
+		id := s.ids.appendID(nil, "chatcmpl-")
+		prefix = openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(req.Model))
+	}
+	ex, e := s.send(ctx, rt, call, rec, cacheAt, prefix)
 	if e != nil && e.Code == codeCacheMiss {
 		// The entry expired or was deleted upstream: the request goes once
 		// more, uncached, and the next one creates it anew.
 		s.log.Warn("prompt cache entry refused; sending uncached", "model", m.ID, "err", e.Message)
 		s.cache.invalidate(call.Cached.Name)
 		call.Cached, rec.errKind = nil, noUpstreamError
-		ex, e = s.send(ctx, rt, call, rec, nil)
+		ex, e = s.send(ctx, rt, call, rec, nil, prefix)
 	}
 	switch {
 	case e == errGone:
@@ -73,7 +78,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		setChanged(ctx, call)
 		return
 	case call.Stream:
-		s.chatStream(ctx, ex, call, req.Model, rec)
+		s.chatStream(ctx, ex, call, prefix, rec)
 		return
 	}
 	defer s.finish(ex)

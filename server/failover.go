@@ -27,7 +27,7 @@ func failsOver(e *openai.Error, kind int) bool {
 		return true // the token exchange: this supplier's credentials
 	}
 	switch kind {
-	case upstreamTimeout, upstreamUnreachable, upstreamAuth, upstreamThrottled, upstreamUnavailable, upstreamMalformed:
+	case upstreamTimeout, upstreamUnreachable, upstreamAuth, upstreamThrottled, upstreamUnavailable, upstreamMalformed, upstreamInterrupted:
 		return true
 	case upstreamRejected:
 		// A model a supplier (a Vertex location) does not serve.

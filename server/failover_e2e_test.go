@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opentoken/opentoken/emulator"
 	"github.com/opentoken/opentoken/internal/gatewaytest"
 	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
 )
 
@@ -162,5 +165,70 @@ func TestModelNoSupplierServes(t *testing.T) {
 	last, _ := env.Vertex.Requests.Last()
 	if r.Status != 200 || r.Header.Get("X-OpenToken-Supplier") != "vertex:us-central1" || !strings.Contains(last.Path, "/locations/us-central1/") {
 		t.Errorf("a GA model at a regional location: %d %s, path %s", r.Status, r.Body, last.Path)
+	}
+}
+
+// TestStreamCommitPoint: a stream commits at its upstream's first
+// content-bearing event. An upstream failing before it — Anthropic's
+// overloaded_error as the first event inside a 200 — is left for the next
+// supplier, and the client sees one clean stream; after it, there is no
+// failover: one error frame, then [DONE], and no second upstream call.
+func TestStreamCommitPoint(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"}})
+	for _, p := range []struct {
+		model string
+		push  func(emulator.Fault)
+	}{{"anthropic/claude-sonnet-4-6", env.Anthropic.Faults.Push}, {"google/gemini-2.5-pro", env.Gemini.Faults.Push}} {
+		body := `{"model":"` + p.model + `","stream":true,"messages":[{"role":"user","content":"` + strings.Repeat("word ", 20) + `"}]}`
+		p.push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 0, Error: true}})
+		resp := env.Stream(t, body)
+		frames := gatewaytest.ReadFrames(t, resp.Body)
+		n := len(frames)
+		if resp.StatusCode != 200 || resp.Header.Get("X-OpenToken-Supplier") != "vertex:global" || resp.Header.Get("X-OpenToken-Attempts") != "2" ||
+			n < 4 || !frames[n-1].Done || frames[n-2].Chunk.Usage == nil {
+			t.Errorf("%s, failing before its first content: %d, supplier %q, %d frames", p.model, resp.StatusCode, resp.Header.Get("X-OpenToken-Supplier"), n)
+		}
+		for _, f := range frames {
+			if f.Chunk.Error != nil {
+				t.Errorf("%s: the failed attempt reached the client: %s", p.model, f.Raw)
+			}
+		}
+
+		committed := make(chan struct{})
+		p.push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 5, Error: true, Wait: committed}})
+		before := env.Vertex.Requests.Count()
+		resp = env.Stream(t, body)
+		frames = gatewaytest.ReadFrames(t, &onFirstRead{r: resp.Body, do: func() { close(committed) }})
+		n = len(frames)
+		if n < 3 || !frames[n-1].Done || frames[n-2].Chunk.Error == nil || env.Vertex.Requests.Count() != before {
+			t.Errorf("%s, failing after its first content: %d frames, %d Vertex calls", p.model, n, env.Vertex.Requests.Count()-before)
+		}
+		for _, f := range frames[:max(n-2, 0)] {
+			if f.Chunk.Choices != nil && f.Chunk.Choices[0].FinishReason != nil {
+				t.Errorf("%s: a cut stream ends as a success: %s", p.model, f.Raw)
+			}
+		}
+	}
+}
+
+// TestSilentSupplierIsLeft: a supplier silent past the first-byte bound,
+// before its head (buffered) or before its first content (streamed), is
+// left for the next, which has the rest of the deadline.
+func TestSilentSupplierIsLeft(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"},
+		Limits: server.Limits{FailoverFirstByteTimeout: 300 * time.Millisecond}})
+	for _, stream := range []bool{false, true} {
+		release := make(chan struct{})
+		if stream {
+			env.Anthropic.Faults.Push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 1, Stall: release}})
+		} else {
+			env.Anthropic.Faults.Push(emulator.Fault{Hang: release})
+		}
+		body := `{"model":"anthropic/claude-opus-4-7","stream":` + strconv.FormatBool(stream) + `,` + okMessages + `}`
+		r := gatewaytest.ReadResponse(t, env.Stream(t, body))
+		close(release)
+		if r.Status != 200 || r.Header.Get("X-OpenToken-Supplier") != "vertex:global" || r.Header.Get("X-OpenToken-Attempts") != "2" {
+			t.Errorf("stream %v: %d %s, supplier %q", stream, r.Status, r.Body, r.Header.Get("X-OpenToken-Supplier"))
+		}
 	}
 }

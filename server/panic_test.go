@@ -65,14 +65,21 @@ func TestPanicBecomes500(t *testing.T) {
 // panickingStream fails as a bug in a stream translator would.
 type panickingStream struct{ adapter.Gemini }
 
-func (panickingStream) NewStream(*adapter.Call, openai.ChunkPrefix) adapter.Stream { return boom{} }
+func (panickingStream) NewStream(*adapter.Call, openai.ChunkPrefix) adapter.Stream { return &boom{} }
 
-type boom struct{}
+// boom translates its first event into a frame, which commits the
+// stream, and panics on the next.
+type boom struct{ events int }
 
-func (boom) Event([]byte, []byte, []byte) ([]byte, *openai.Error) { panic("translator bug") }
-func (boom) Done() bool                                           { return false }
-func (boom) End([]byte) ([]byte, *openai.Error)                   { return nil, nil }
-func (boom) Usage() openai.Usage                                  { return openai.Usage{} }
+func (b *boom) Event(dst []byte, _, _ []byte) ([]byte, *openai.Error) {
+	if b.events++; b.events > 1 {
+		panic("translator bug")
+	}
+	return append(dst, "data: {}\n\n"...), nil
+}
+func (*boom) Done() bool                         { return false }
+func (*boom) End([]byte) ([]byte, *openai.Error) { return nil, nil }
+func (*boom) Usage() openai.Usage                { return openai.Usage{} }
 
 // TestPanicInStream checks that a panic after the stream began ends only
 // that stream, with an api_error frame and [DONE], and frees its resources.

@@ -199,18 +199,27 @@ func TestUpstreamKeyNeverLeaks(t *testing.T) {
 		}
 	}
 
-	// An in-stream error event that quotes the key.
-	up := gatewaytest.StartRaw(t, func(c net.Conn, br *bufio.Reader) {
-		if gatewaytest.ReadRequest(br) == nil {
-			return
+	// An in-stream error event that quotes the key: after the stream's
+	// first content, an error frame; before it, the request's answer.
+	for _, events := range []int{3, 1} {
+		up := gatewaytest.StartRaw(t, func(c net.Conn, br *bufio.Reader) {
+			if gatewaytest.ReadRequest(br) == nil {
+				return
+			}
+			answer(c, 200, "text/event-stream", strings.Join(strings.SplitAfter(anthropicSSE, "\n\n")[:events], "")+
+				"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"overloaded; x-api-key="+k+"\"}}\n\n")
+		})
+		env2 := gatewaytest.Start(t, gatewaytest.Options{AnthropicURL: up.URL})
+		if events == 1 {
+			if r := env2.Chat(t, chatReq(claudeModel, true)); r.Status != 502 || !strings.Contains(string(r.Body), "[REDACTED]") {
+				t.Errorf("an error event before any content: %d %s, want the answer with the key redacted", r.Status, r.Body)
+			}
+			continue
 		}
-		answer(c, 200, "text/event-stream", strings.SplitAfter(anthropicSSE, "\n\n")[0]+
-			"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"overloaded; x-api-key="+k+"\"}}\n\n")
-	})
-	env2 := gatewaytest.Start(t, gatewaytest.Options{AnthropicURL: up.URL})
-	frames := gatewaytest.ReadFrames(t, env2.Stream(t, chatReq(claudeModel, true)).Body)
-	if n := len(frames); n < 2 || frames[n-2].Chunk.Error == nil || !strings.Contains(frames[n-2].Chunk.Error.Message, "[REDACTED]") {
-		t.Errorf("stream error event: want an error frame with the key redacted: %v", frames)
+		frames := gatewaytest.ReadFrames(t, env2.Stream(t, chatReq(claudeModel, true)).Body)
+		if n := len(frames); n < 2 || frames[n-2].Chunk.Error == nil || !strings.Contains(frames[n-2].Chunk.Error.Message, "[REDACTED]") {
+			t.Errorf("stream error event: want an error frame with the key redacted: %v", frames)
+		}
 	}
 }
 
@@ -313,8 +322,10 @@ func TestUpstreamAnswerLimits(t *testing.T) {
 					_, _ = fmt.Fprintf(c, "%x\r\n%s\r\n", 8<<10, big[:8<<10])
 				}
 				_, _ = io.WriteString(c, "0\r\n\r\n")
-			case strings.Contains(msg, "long line"):
+			case strings.Contains(msg, "long line first"):
 				answer(c, 200, "text/event-stream", strings.SplitAfter(anthropicSSE, "\n\n")[0]+"event: ping\ndata: {\"pad\":\""+big+"\"}\n\n")
+			case strings.Contains(msg, "long line"):
+				answer(c, 200, "text/event-stream", strings.Join(strings.SplitAfter(anthropicSSE, "\n\n")[:3], "")+"event: ping\ndata: {\"pad\":\""+big+"\"}\n\n")
 			case strings.Contains(msg, "big head"):
 				answer(c, 200, "application/json", anthropicAnswer, "X-Pad: "+big[:40<<10])
 			case strings.Contains(msg, "6k head"):
@@ -342,6 +353,10 @@ func TestUpstreamAnswerLimits(t *testing.T) {
 	frames := gatewaytest.ReadFrames(t, env.Stream(t, `{"model":"`+claudeModel+`","stream":true,"messages":[{"role":"user","content":"long line"}]}`).Body)
 	if n := len(frames); n < 2 || !frames[n-1].Done || frames[n-2].Chunk.Error == nil || !strings.Contains(frames[n-2].Chunk.Error.Message, "longer than") {
 		t.Errorf("an SSE line over the limit: want an error frame and [DONE]: %v", frames)
+	}
+	// Before the stream's first content, the same is the request's answer.
+	if r := ask("long line first", true); r.Status != 502 || !strings.Contains(string(r.Body), "longer than") {
+		t.Errorf("an SSE line over the limit before any content: %d %s", r.Status, r.Body)
 	}
 }
 

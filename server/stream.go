@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -25,10 +24,64 @@ const (
 	StreamPanic         = "panic"          // a bug; the client got an api_error frame
 )
 
-// chatStream serves stream: true once the upstream answered 200: the
-// response is committed, and from here a failure is one error frame
-// followed by [DONE].
-func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Call, model string, rec *record) {
+// open reads a stream's opening, until its first content-bearing event,
+// translating the events as the stream will but holding their frames
+// back: nothing, not even the role chunk, reaches the client before the
+// commit. An upstream that fails, stalls past firstContent or ends cut
+// before any content is a failed attempt, which the caller may take to
+// another supplier. An answer complete without content (an empty answer)
+// commits too.
+func (s *Server) open(ex *exchange, call *adapter.Call, prefix openai.ChunkPrefix, firstContent time.Duration) (int, *openai.Error) {
+	defer func() {
+		// A bug in a translator: the exchange ends here, and the handler
+		// answers 500, nothing having been sent.
+		if r := recover(); r != nil {
+			s.finish(ex)
+			panic(r)
+		}
+	}()
+	ex.st = ex.rt.adapter.NewStream(call, prefix)
+	ex.events = sse.NewReader(&ex.Exchange, s.lim.MaxSSELineBytes)
+	ex.held = getBuf()
+	ex.SetIdle(firstContent)
+	defer ex.SetIdle(s.lim.StreamIdleTimeout)
+	held := (*ex.held)[:0]
+	defer func() { *ex.held = held }()
+	for {
+		ev, data, err := ex.events.Next()
+		switch {
+		case err == nil:
+		case errors.Is(ex.Cause(), errClientGone):
+			return noUpstreamError, errGone
+		case err == io.EOF:
+			out, e := ex.st.End(held)
+			if e != nil {
+				return upstreamInterrupted, e // cut before any content
+			}
+			held, ex.ended = out, true
+			return noUpstreamError, nil
+		default:
+			return streamKind(err), s.streamTransportError(ex.sup.name, err)
+		}
+		out, e := ex.st.Event(held, ev, data)
+		if e != nil {
+			return upstreamUnavailable, e
+		}
+		held = out
+		if ex.st.Done() {
+			held, ex.end = ex.st.End(held)
+			ex.ended = true
+			return noUpstreamError, nil
+		}
+		if len(held) > 0 {
+			return noUpstreamError, nil
+		}
+	}
+}
+
+// chatStream serves stream: true once the upstream's stream committed
+// (open): from here a failure is one error frame followed by [DONE].
+func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Call, prefix openai.ChunkPrefix, rec *record) {
 	rec.stream = true
 	committed := false
 	defer func() {
@@ -37,9 +90,7 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapte
 			rec.stream = false // observed by the handler, as a 500
 		}
 	}()
-	id := s.ids.appendID(nil, "chatcmpl-")
-	prefix := openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(model))
-	st := ex.rt.adapter.NewStream(call, prefix)
+	st := ex.st
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no") // proxies must not hold frames back
@@ -73,15 +124,20 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapte
 	committed = true
 }
 
-// pump moves one stream: it reads upstream events, translates each and
-// flushes the frames to the client as they come.
+// pump moves one stream: the role chunk and the frames held back by the
+// opening first, then each upstream event as it comes, translated and
+// flushed to the client.
 func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefix, st adapter.Stream, ex *exchange, rec *record) string {
 	out := make([]byte, 0, 4096)
-	if !s.writeFrames(w, client, openai.AppendRoleChunk(out, prefix)) {
+	out = openai.AppendRoleChunk(out, prefix)
+	if ex.ended {
+		return s.finishStream(w, client, append(out, *ex.held...), ex.end, rec)
+	}
+	if !s.writeFrames(w, client, append(out, *ex.held...)) {
 		return StreamClientGone
 	}
 	s.meters.firstByte[rec.model.Provider].Update(time.Since(rec.start).Seconds())
-	events := sse.NewReader(&ex.Exchange, s.lim.MaxSSELineBytes)
+	events := ex.events
 	for {
 		ev, data, err := events.Next()
 		if err != nil {

@@ -160,7 +160,7 @@ func TestStreamFailures(t *testing.T) {
 		}{
 			{"upstream error event", emulator.StreamFault{AfterEvents: 3, Error: true}, "upstream_error", "overloaded"},
 			{"connection cut", emulator.StreamFault{AfterEvents: 3, Cut: true}, "upstream_error", ""},
-			{"malformed event", emulator.StreamFault{AfterEvents: 2, Malformed: true}, "upstream_error", "could not read"},
+			{"malformed event", emulator.StreamFault{AfterEvents: 3, Malformed: true}, "upstream_error", "could not read"},
 		} {
 			committed := make(chan struct{})
 			c.fault.Wait = committed
@@ -168,9 +168,16 @@ func TestStreamFailures(t *testing.T) {
 			checkErrorStream(t, p.model+" "+c.name, env, p.model, c.code, c.msg, committed)
 		}
 		stall := make(chan struct{})
-		p.push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 2, Stall: stall}})
+		p.push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 3, Stall: stall}})
 		checkErrorStream(t, p.model+" stall", env, p.model, "upstream_timeout", "stalled", make(chan struct{}))
 		close(stall)
+		// Before the stream's first content, a failure is the request's
+		// answer: nothing was sent, no stream begins.
+		p.push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 0, Error: true}})
+		r := env.Chat(t, streamBody(p.model, `,"stream":true`))
+		if r.Status < 500 || strings.Contains(string(r.Body), "data:") || !strings.Contains(strings.ToLower(string(r.Body)), "overloaded") {
+			t.Errorf("%s: an error before any content: %d %s", p.model, r.Status, r.Body)
+		}
 	}
 	// Before the first byte, failures are ordinary HTTP errors.
 	env.Gemini.Faults.Push(emulator.Fault{Status: 429, Body: `{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}`, Header: map[string]string{"retry-after": "3"}})
@@ -221,7 +228,7 @@ func TestStreamClientDisconnect(t *testing.T) {
 		push  func(emulator.Fault)
 	}{{"anthropic/claude-haiku-4-5", env.Anthropic.Faults.Push}, {"google/gemini-2.5-pro", env.Gemini.Faults.Push}} {
 		stall := make(chan struct{})
-		p.push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 2, Stall: stall}})
+		p.push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 3, Stall: stall}})
 		resp := env.Stream(t, streamBody(p.model, `,"stream":true`))
 		buf := make([]byte, 64)
 		if _, err := resp.Body.Read(buf); err != nil {

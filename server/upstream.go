@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/internal/hangup"
+	"github.com/opentoken/opentoken/internal/sse"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
@@ -31,6 +32,14 @@ type exchange struct {
 	buf  *[]byte
 	// The client connection's hang-up watch, armed while the exchange runs.
 	watch *hangup.Watch
+	// A stream's opening, read before it commits (stream.go): its
+	// translator, its events, the frames of the events read so far, and
+	// whether the upstream finished within them (end holds how).
+	st     adapter.Stream
+	events *sse.Reader
+	held   *[]byte
+	ended  bool
+	end    *openai.Error
 }
 
 var exchangePool sync.Pool
@@ -53,7 +62,12 @@ var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Messag
 // it with finish. On failure nothing is left to release, and the error is
 // errGone when the client left. cacheAt is the supplier holding the
 // call's prompt-cache entry: an attempt elsewhere goes uncached.
-func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record, cacheAt *supplier) (*exchange, *openai.Error) {
+//
+// A stream commits at its first content-bearing event, not at the
+// upstream's 200: an upstream failing before it (Anthropic's
+// overloaded_error as the first event) is a failed attempt like any
+// other. prefix starts the stream's chunks; it is unused when buffered.
+func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record, cacheAt *supplier, prefix openai.ChunkPrefix) (*exchange, *openai.Error) {
 	cands := s.candidates[call.Model.Index]
 	if len(cands) == 0 {
 		return nil, noSupplier(call.Model)
@@ -81,6 +95,15 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 			wait = min(wait, s.lim.FailoverFirstByteTimeout)
 		}
 		ex, kind, e := s.attempt(ctx, rt, c.sup, call, wait, rec)
+		if e == nil && call.Stream {
+			firstContent := s.lim.StreamIdleTimeout
+			if !last {
+				firstContent = min(firstContent, s.lim.FailoverFirstByteTimeout)
+			}
+			if kind, e = s.open(ex, call, prefix, firstContent); e != nil {
+				s.finish(ex)
+			}
+		}
 		if e == nil {
 			return ex, nil
 		}
@@ -200,6 +223,9 @@ func (s *Server) release(ex *exchange) {
 	fasthttp.ReleaseRequest(ex.req)
 	fasthttp.ReleaseResponse(ex.resp)
 	putBuf(ex.buf)
+	if ex.held != nil {
+		putBuf(ex.held)
+	}
 	*ex = exchange{}
 	exchangePool.Put(ex)
 }

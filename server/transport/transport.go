@@ -248,6 +248,10 @@ func (c *Client) try(x *Exchange, req *fasthttp.Request, resp *fasthttp.Response
 	return false, nil
 }
 
+// SetIdle changes the bound of each later read of the streamed body. It
+// must not run concurrently with Read.
+func (x *Exchange) SetIdle(idle time.Duration) { x.idle = idle }
+
 // Read reads the streamed body, each read bounded by the idle time.
 func (x *Exchange) Read(p []byte) (int, error) {
 	if x.body == nil || x.eof {
