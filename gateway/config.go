@@ -101,6 +101,15 @@ var limitSettings = []limitSetting{
 	{key: "OPENTOKEN_MAX_SSE_LINE_BYTES", size: func(l *server.Limits) *int { return &l.MaxSSELineBytes }},
 	{key: "OPENTOKEN_PROMPT_CACHE_ENTRIES", size: func(l *server.Limits) *int { return &l.PromptCacheEntries }},
 	{key: "OPENTOKEN_FAILOVER_FIRST_BYTE_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.FailoverFirstByteTimeout }},
+	{key: "OPENTOKEN_FAILOVER_BUDGET_PERCENT", size: func(l *server.Limits) *int { return &l.FailoverBudgetPercent }},
+	{key: "OPENTOKEN_FAILOVER_BUDGET_MIN", size: func(l *server.Limits) *int { return &l.FailoverBudgetMin }},
+	{key: "OPENTOKEN_BREAKER_FAILURES", size: func(l *server.Limits) *int { return &l.BreakerFailures }},
+	{key: "OPENTOKEN_BREAKER_FAILURE_PERCENT", size: func(l *server.Limits) *int { return &l.BreakerFailurePercent }},
+	{key: "OPENTOKEN_BREAKER_MIN_REQUESTS", size: func(l *server.Limits) *int { return &l.BreakerMinRequests }},
+	{key: "OPENTOKEN_BREAKER_WINDOW", dur: func(l *server.Limits) *time.Duration { return &l.BreakerWindow }},
+	{key: "OPENTOKEN_BREAKER_OPEN", dur: func(l *server.Limits) *time.Duration { return &l.BreakerOpen }},
+	{key: "OPENTOKEN_BREAKER_MAX_OPEN", dur: func(l *server.Limits) *time.Duration { return &l.BreakerMaxOpen }},
+	{key: "OPENTOKEN_COOLDOWN_429", dur: func(l *server.Limits) *time.Duration { return &l.Cooldown429 }},
 }
 
 // Keys lists every setting's name, as an environment variable and a TOML key.

@@ -3,6 +3,8 @@ package server
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/opentoken/opentoken/server/openai"
 )
@@ -12,6 +14,33 @@ import (
 // a supplier move on — its connection, its time, its capacity, its
 // credentials, a model it does not serve; a request the upstream refused
 // for what it asks fails the same way anywhere, and is answered at once.
+
+// How long a breaker opens at once for failures that waiting will not
+// soon mend: credentials refused, and a model the supplier does not serve
+// (a location without it: configuration, logged).
+const (
+	authOpen         = time.Minute
+	missingModelOpen = 10 * time.Minute
+)
+
+// failoverBudget bounds the attempts beyond requests' first, process-wide:
+// at most percent of the requests being attempted, and at least min, so
+// that a failing supplier cannot multiply the load on the others.
+type failoverBudget struct {
+	active atomic.Int64 // requests in their attempt loop
+	extra  atomic.Int64 // attempts beyond a request's first, under way
+}
+
+// take reserves an extra attempt, or reports that the budget is spent.
+// The caller gives it back (extra.Add(-1)) when the attempt ends.
+func (b *failoverBudget) take(percent, minimum int) bool {
+	limit := max(int64(minimum), b.active.Load()*int64(percent)/100)
+	if b.extra.Add(1) > limit {
+		b.extra.Add(-1)
+		return false
+	}
+	return true
+}
 
 // codeCacheMiss marks the refusal of a prompt-cache entry the upstream no
 // longer has: never answered, the request is sent again uncached.

@@ -26,7 +26,8 @@ const (
 // answer names the supplier and the attempts. Buffered and streamed, on
 // Gemini and Claude models.
 func TestFailoverToVertex(t *testing.T) {
-	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"}})
+	// No cool-down after a 429, so that each request meets its fault.
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"}, Limits: server.Limits{Cooldown429: time.Nanosecond}})
 	for _, c := range []struct {
 		name, model string
 		fault       func()
@@ -231,4 +232,76 @@ func TestSilentSupplierIsLeft(t *testing.T) {
 			t.Errorf("stream %v: %d %s, supplier %q", stream, r.Status, r.Body, r.Header.Get("X-OpenToken-Supplier"))
 		}
 	}
+}
+
+// TestBreakerSkipsAFlappingSupplier: a supplier failing five times in a
+// row for a model is skipped for that model while its breaker is open —
+// one attempt a request, at the next supplier — and when every supplier
+// is open the one that reopens first is still tried, not an instant 503.
+// A model with one supplier passes every request through.
+func TestBreakerSkipsAFlappingSupplier(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"}, Metrics: true,
+		Limits: server.Limits{BreakerOpen: time.Hour, BreakerMaxOpen: time.Hour}})
+	body := `{"model":"anthropic/claude-haiku-4-5",` + okMessages + `}`
+	for range 5 {
+		env.Anthropic.Faults.Push(emulator.Fault{Status: 503, Body: `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`})
+		if r := env.Chat(t, body); r.Status != 200 || r.Header.Get("X-OpenToken-Attempts") != "2" {
+			t.Fatalf("while anthropic fails: %d, attempts %q", r.Status, r.Header.Get("X-OpenToken-Attempts"))
+		}
+	}
+	before := env.Anthropic.Requests.Count()
+	for range 3 {
+		if r := env.Chat(t, body); r.Status != 200 || r.Header.Get("X-OpenToken-Supplier") != "vertex:global" || r.Header.Get("X-OpenToken-Attempts") != "" {
+			t.Errorf("anthropic's breaker open: %d, supplier %q, attempts %q", r.Status, r.Header.Get("X-OpenToken-Supplier"), r.Header.Get("X-OpenToken-Attempts"))
+		}
+	}
+	if n := env.Anthropic.Requests.Count() - before; n != 0 {
+		t.Errorf("an open breaker let %d requests through", n)
+	}
+	// Another model of the same supplier has its own breaker.
+	if r := env.Chat(t, `{"model":"anthropic/claude-sonnet-4-5",`+okMessages+`}`); r.Header.Get("X-OpenToken-Supplier") != "anthropic" {
+		t.Errorf("another model: supplier %q", r.Header.Get("X-OpenToken-Supplier"))
+	}
+	// Vertex fails five times too: both open. A request still tries the
+	// supplier whose breaker reopens first.
+	for range 5 {
+		env.Vertex.Faults.Push(emulator.Fault{Status: 500, Body: `{"error":{"code":500,"message":"Internal error encountered.","status":"INTERNAL"}}`})
+		env.Chat(t, body)
+	}
+	r := env.Chat(t, body)
+	if r.Status != 200 || r.Header.Get("X-OpenToken-Attempts") != "" {
+		t.Errorf("every breaker open: %d %s, attempts %q; want one attempt at the first to reopen", r.Status, r.Body, r.Header.Get("X-OpenToken-Attempts"))
+	}
+	text := string(env.Do(t, "GET", "/metrics", "", nil).Body)
+	for _, want := range []string{
+		`opentoken_breaker_state{supplier="vertex:global",model="anthropic/claude-haiku-4-5"} 1`,
+		`opentoken_breaker_state{supplier="anthropic",model="anthropic/claude-sonnet-4-5"} 0`,
+		`opentoken_upstream_attempts_total{supplier="anthropic",outcome="failed_over"} 5`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestBudgetSpent: with no failover budget, a failed attempt answers the
+// request instead of moving on.
+func TestBudgetSpent(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"},
+		Limits: server.Limits{FailoverBudgetPercent: 1, FailoverBudgetMin: 1}})
+	// One extra attempt is allowed at a time: a stalled failover holds it.
+	release := make(chan struct{})
+	arrived := make(chan struct{})
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 529, Body: claudeOverloaded})
+	env.Vertex.Faults.Push(emulator.Fault{Hang: release, Arrived: arrived})
+	done := make(chan *gatewaytest.Response, 1)
+	go func() { done <- env.Chat(t, `{"model":"anthropic/claude-haiku-4-5",`+okMessages+`}`) }()
+	<-arrived
+	env.Anthropic.Faults.Push(emulator.Fault{Status: 529, Body: claudeOverloaded})
+	r := env.Chat(t, `{"model":"anthropic/claude-opus-4-6",`+okMessages+`}`)
+	if r.Status != 503 || r.Header.Get("X-OpenToken-Attempts") != "" || !strings.Contains(string(r.Body), "Overloaded") {
+		t.Errorf("with the budget spent: %d %s, attempts %q; want anthropic's failure, one attempt", r.Status, r.Body, r.Header.Get("X-OpenToken-Attempts"))
+	}
+	close(release)
+	<-done
 }

@@ -52,6 +52,23 @@ const (
 	// what remains of the upstream timeout. A thinking model's first token
 	// can take seconds; 20 s leaves it room.
 	DefaultFailoverFirstByteTimeout = 20 * time.Second
+	// The circuit breakers' defaults (breaker.go): open on 5 consecutive
+	// failures, or on more than half of at least 10 attempts in 30 s
+	// failing; stay open 30 s, doubled at each reopening up to 5 min; a
+	// 429 without Retry-After cools a supplier down 10 s.
+	DefaultBreakerFailures       = 5
+	DefaultBreakerFailurePercent = 50
+	DefaultBreakerMinRequests    = 10
+	DefaultBreakerWindow         = 30 * time.Second
+	DefaultBreakerOpen           = 30 * time.Second
+	DefaultBreakerMaxOpen        = 5 * time.Minute
+	DefaultCooldown429           = 10 * time.Second
+	// The failover budget's defaults: attempts beyond a request's first
+	// stay under 20% of the requests being attempted, and 3 are always
+	// allowed, so that a failing supplier cannot double the load on the
+	// others.
+	DefaultFailoverBudgetPercent = 20
+	DefaultFailoverBudgetMin     = 3
 	// DefaultPromptCacheEntries bounds the Gemini cache entries a replica
 	// keeps (each a few hundred bytes here; the prompt stays upstream).
 	DefaultPromptCacheEntries = 1000
@@ -76,6 +93,21 @@ type Limits struct {
 	LingerTimeout            time.Duration
 	PromptCacheEntries       int
 	FailoverFirstByteTimeout time.Duration
+	BreakerFailures          int
+	BreakerFailurePercent    int
+	BreakerMinRequests       int
+	BreakerWindow            time.Duration
+	BreakerOpen              time.Duration
+	BreakerMaxOpen           time.Duration
+	Cooldown429              time.Duration
+	FailoverBudgetPercent    int
+	FailoverBudgetMin        int
+}
+
+// breakers are the breaker settings of l.
+func (l *Limits) breakers() *BreakerSettings {
+	return &BreakerSettings{Failures: l.BreakerFailures, FailurePercent: l.BreakerFailurePercent, MinRequests: l.BreakerMinRequests,
+		Window: l.BreakerWindow, Open: l.BreakerOpen, MaxOpen: l.BreakerMaxOpen, Cooldown: l.Cooldown429}
 }
 
 // WithDefaults returns l with every zero or negative field set to its
@@ -107,5 +139,14 @@ func (l Limits) WithDefaults() Limits {
 	dur(&l.LingerTimeout, DefaultLingerTimeout)
 	size(&l.PromptCacheEntries, DefaultPromptCacheEntries)
 	dur(&l.FailoverFirstByteTimeout, DefaultFailoverFirstByteTimeout)
+	size(&l.BreakerFailures, DefaultBreakerFailures)
+	size(&l.BreakerFailurePercent, DefaultBreakerFailurePercent)
+	size(&l.BreakerMinRequests, DefaultBreakerMinRequests)
+	dur(&l.BreakerWindow, DefaultBreakerWindow)
+	dur(&l.BreakerOpen, DefaultBreakerOpen)
+	dur(&l.BreakerMaxOpen, DefaultBreakerMaxOpen)
+	dur(&l.Cooldown429, DefaultCooldown429)
+	size(&l.FailoverBudgetPercent, DefaultFailoverBudgetPercent)
+	size(&l.FailoverBudgetMin, DefaultFailoverBudgetMin)
 	return l
 }

@@ -38,6 +38,42 @@ type meters struct {
 	tokens                        [][numTokenKinds]*metrics.Counter // by model index
 	dropped                       [generated.NumParams]*metrics.Counter
 	adjusted                      map[string]*metrics.Counter // by the client's parameter name; read only
+	// attempts by supplier and outcome; filled by New, read only after.
+	attempts map[string]*[numAttemptOutcomes]*metrics.Counter
+}
+
+// Outcomes of an upstream attempt, for opentoken_upstream_attempts_total.
+const (
+	attemptServed     = iota // the supplier answered
+	attemptFailedOver        // it failed, and the next supplier was tried
+	attemptFailed            // it failed, and its error answered the request
+	numAttemptOutcomes
+)
+
+var attemptOutcomeNames = [numAttemptOutcomes]string{"served", "failed_over", "failed"}
+
+// supplier creates the attempt counters of a supplier, once.
+func (m *meters) supplier(name string) {
+	if m.attempts[name] != nil {
+		return
+	}
+	var c [numAttemptOutcomes]*metrics.Counter
+	for o, outcome := range attemptOutcomeNames {
+		c[o] = m.set.NewCounter(`opentoken_upstream_attempts_total{supplier="` + name + `",outcome="` + outcome + `"}`)
+	}
+	m.attempts[name] = &c
+}
+
+// attempt counts an attempt's outcome.
+func (m *meters) attempt(supplier string, outcome int) {
+	if c := m.attempts[supplier]; c != nil {
+		c[outcome].Inc()
+	}
+}
+
+// breakerGauge exposes a (supplier, model) breaker's state.
+func (m *meters) breakerGauge(supplier, model string, state func() float64) {
+	m.set.NewGauge(`opentoken_breaker_state{supplier="`+supplier+`",model="`+model+`"}`, state)
 }
 
 const numProviders = 3 // indexed by matrix.Provider
@@ -85,7 +121,7 @@ var (
 )
 
 func newMeters(openStreams func() float64) *meters {
-	m := &meters{set: metrics.NewSet(), requests: map[requestKey]*metrics.Counter{},
+	m := &meters{set: metrics.NewSet(), requests: map[requestKey]*metrics.Counter{}, attempts: map[string]*[numAttemptOutcomes]*metrics.Counter{},
 		tokens: make([][numTokenKinds]*metrics.Counter, len(generated.Models))}
 	for _, p := range []matrix.Provider{matrix.ProviderAnthropic, matrix.ProviderGoogle} {
 		l := `{provider="` + p.String() + `"}`
@@ -184,6 +220,8 @@ var help = map[string]string{
 	"opentoken_dropped_params_total":      "Request parameters dropped because the model's upstream does not take them.",
 	"opentoken_adjusted_params_total":     "Request parameters rewritten to fit the model (clamped, mapped, cut).",
 	"opentoken_open_streams":              "Streams in flight.",
+	"opentoken_upstream_attempts_total":   "Upstream attempts, by supplier and outcome (served, failed_over, failed).",
+	"opentoken_breaker_state":             "Circuit breaker state per supplier and model: 0 closed, 1 open, 2 half-open.",
 }
 
 func init() {

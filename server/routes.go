@@ -8,7 +8,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
+	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/store"
 	"github.com/opentoken/opentoken/tenancy"
@@ -132,13 +134,37 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	for i := range s.upstreams {
-		if rt := &s.upstreams[i]; rt.adapter != nil && len(rt.suppliers) == 0 {
+		rt := &s.upstreams[i]
+		switch {
+		case rt.adapter == nil:
+		case len(rt.suppliers) == 0:
 			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 			ctx.SetBodyString(`{"status":"not_ready","reason":"no ` + rt.name + ` upstream is configured"}`)
+			return
+		case !s.usable(matrix.Provider(i)):
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+			ctx.SetBodyString(`{"status":"not_ready","reason":"every ` + rt.name + ` supplier's circuit breaker is open"}`)
 			return
 		}
 	}
 	ctx.SetBody(readyBody)
+}
+
+// usable reports whether some supplier of a provider's models would be
+// tried now: one whose breaker is closed or half-open (or has none).
+func (s *Server) usable(p matrix.Provider) bool {
+	now := time.Now()
+	for _, m := range generated.Models {
+		if m.Provider != p {
+			continue
+		}
+		for _, c := range s.candidates[m.Index] {
+			if c.br == nil || c.br.usable(now) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // finishRequest sets the request id on the answer, and observes the

@@ -79,6 +79,7 @@ type Server struct {
 	lnMu      sync.Mutex
 	listeners []net.Listener
 	inflight  inflight // upstream exchanges in flight, for the drain
+	budget    failoverBudget
 	hangups   *hangup.Notifier
 	meters    *meters
 	metricsOn bool
@@ -117,10 +118,13 @@ type supplier struct {
 	client   *transport.Client
 }
 
-// candidate is a supplier that serves a model, and the model's id there.
+// candidate is a supplier that serves a model, the model's id there, and
+// the pair's circuit breaker (nil when the model has one supplier: its
+// every request and every error pass as they would without failover).
 type candidate struct {
 	sup        *supplier
 	upstreamID string
+	br         *breaker
 }
 
 // candidatesOf lists, in the route's order, the suppliers that serve m:
@@ -206,8 +210,20 @@ func New(opt Options) (*Server, error) {
 		s.upstreams[p.provider] = rt
 	}
 	s.candidates = make([][]candidate, len(generated.Models))
+	breakers := s.lim.breakers()
 	for _, m := range generated.Models {
-		s.candidates[m.Index] = candidatesOf(&s.upstreams[m.Provider], m)
+		cands := candidatesOf(&s.upstreams[m.Provider], m)
+		if len(cands) > 1 {
+			for i := range cands {
+				br := &breaker{cfg: breakers}
+				cands[i].br = br
+				s.meters.breakerGauge(cands[i].sup.name, m.ID, br.openState)
+			}
+		}
+		for i := range cands {
+			s.meters.supplier(cands[i].sup.name)
+		}
+		s.candidates[m.Index] = cands
 	}
 	s.models = appendModels(nil)
 	s.srv = &fasthttp.Server{

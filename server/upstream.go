@@ -73,10 +73,34 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 		return nil, noSupplier(call.Model)
 	}
 	deadline := time.Now().Add(s.lim.UpstreamTimeout)
+	s.budget.active.Add(1)
+	defer s.budget.active.Add(-1)
 	var failed attempts
-	for i := range cands {
+	bypass := -1 // every breaker is open: the one that reopens first
+	var reopens time.Time
+	for i := 0; i < len(cands); i++ {
 		c := &cands[i]
-		last := i == len(cands)-1
+		now := time.Now()
+		if i != bypass && c.br != nil {
+			if ok, at := c.br.allow(now); !ok {
+				if bypass < 0 || at.Before(reopens) {
+					bypass, reopens = i, at
+				}
+				if i == len(cands)-1 && rec.attempts == 0 {
+					i = bypass - 1 // the loop's i++ lands on it
+				}
+				continue
+			}
+		}
+		last := !s.anyAfter(cands, i, now)
+		if rec.attempts > 0 {
+			// An attempt beyond the request's first spends the budget.
+			if !s.budget.take(s.lim.FailoverBudgetPercent, s.lim.FailoverBudgetMin) {
+				s.log.Warn("failover budget spent: answering the failure", "model", call.Model.ID, "supplier", c.sup.name)
+				return nil, failed.final()
+			}
+			defer s.budget.extra.Add(-1)
+		}
 		if call.Cached != nil && c.sup != cacheAt {
 			call.Cached = nil
 		}
@@ -104,17 +128,64 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 				s.finish(ex)
 			}
 		}
+		s.verdict(c, e, kind)
 		if e == nil {
+			s.meters.attempt(c.sup.name, attemptServed)
 			return ex, nil
 		}
 		failed.add(c.sup.name, e, kind)
 		if e == errGone || !failsOver(e, kind) || last || !time.Now().Before(deadline) {
+			s.meters.attempt(c.sup.name, attemptFailed)
 			rec.errKind = kind
 			return nil, failed.final()
 		}
-		s.log.Info("failing over", "model", call.Model.ID, "from", c.sup.name, "to", cands[i+1].sup.name, "status", e.Status, "code", e.Code)
+		s.meters.attempt(c.sup.name, attemptFailedOver)
+		s.log.Info("failing over", "model", call.Model.ID, "from", c.sup.name, "status", e.Status, "code", e.Code)
 	}
-	return nil, failed.final() // not reached: the last attempt returns
+	if failed.n == 0 {
+		return nil, noSupplier(call.Model)
+	}
+	return nil, failed.final()
+}
+
+// anyAfter reports whether a candidate after i could be tried now: a
+// supplier that is not the last does not get the rest of the deadline.
+func (s *Server) anyAfter(cands []candidate, i int, now time.Time) bool {
+	for _, c := range cands[i+1:] {
+		if c.br == nil || c.br.usable(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// verdict tells an attempt's breaker how it went: a failure of the
+// supplier counts against it (credentials refused and a model it does not
+// serve open it at once), a 429 cools it down, and an answer — an error
+// of the request's own included — counts for it.
+func (s *Server) verdict(c *candidate, e *openai.Error, kind int) {
+	br := c.br
+	if br == nil {
+		return
+	}
+	now := time.Now()
+	switch {
+	case e == nil:
+		br.success(now)
+	case e == errGone:
+		br.abandon()
+	case kind == upstreamThrottled:
+		secs, _ := strconv.Atoi(e.RetryAfter)
+		br.throttled(now, time.Duration(secs)*time.Second)
+	case !failsOver(e, kind):
+		br.success(now)
+	case kind == upstreamAuth:
+		br.failure(now, authOpen)
+	case kind == upstreamRejected: // a model the supplier does not serve
+		br.failure(now, missingModelOpen)
+	default:
+		br.failure(now, 0)
+	}
 }
 
 // attempt makes one attempt at sup, waiting up to wait for its head (its
