@@ -39,3 +39,33 @@ func TestTranslationAllocations(t *testing.T) {
 		}
 	}
 }
+
+// TestAttemptLoopAllocations: a request its first supplier serves costs
+// the same allocations whether the model has one supplier or two (the
+// attempt loop, its breaker and the failover budget allocate nothing on
+// that path).
+func TestAttemptLoopAllocations(t *testing.T) {
+	mock := serve(t, loadtest.NewMock(0, 600, 8).Handle)
+	body := loadtest.GatewayRequest("anthropic/claude-sonnet-4-5")
+	roundTrip := func(addr string) float64 {
+		client := &fasthttp.Client{}
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.SetRequestURI("http://" + addr + "/v1/chat/completions")
+		req.Header.SetMethod("POST")
+		req.Header.Set("Authorization", "Bearer k")
+		req.SetBodyRaw(body)
+		do := func() {
+			if err := client.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+				t.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body())
+			}
+		}
+		do() // connections and pools warm
+		return testing.AllocsPerRun(200, do)
+	}
+	one := roundTrip(gatewayOf(t, mock, false, nil, false))
+	two := roundTrip(gatewayOf(t, mock, false, nil, true))
+	t.Logf("allocations a round trip: %v with one supplier, %v with two", one, two)
+	if two > one {
+		t.Errorf("a round trip allocates %v times with two suppliers, %v with one", two, one)
+	}
+}

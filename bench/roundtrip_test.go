@@ -25,7 +25,7 @@ import (
 	"github.com/opentoken/opentoken/tenancy"
 )
 
-func serve(b *testing.B, h fasthttp.RequestHandler) string {
+func serve(b testing.TB, h fasthttp.RequestHandler) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -43,14 +43,29 @@ func gateway(b *testing.B, mock string, logged bool) string {
 }
 
 // gatewayWith is gateway serving tn's issued keys too.
-func gatewayWith(b *testing.B, mock string, logged bool, tn *tenancy.Tenancy) string {
+func gatewayWith(b testing.TB, mock string, logged bool, tn *tenancy.Tenancy) string {
+	return gatewayOf(b, mock, logged, tn, false)
+}
+
+// gatewayOf is gatewayWith, where failover gives every model a second
+// supplier (a Vertex location, never reached while the first answers):
+// the attempt loop with its breakers, on the path of a first-attempt
+// success.
+func gatewayOf(b testing.TB, mock string, logged bool, tn *tenancy.Tenancy, failover bool) string {
+	upstreams := map[matrix.Provider][]adapter.Upstream{
+		matrix.ProviderAnthropic: {{BaseURL: "http://" + mock, APIKey: "u"}},
+		matrix.ProviderGoogle:    {{BaseURL: "http://" + mock, APIKey: "u"}},
+	}
+	if failover {
+		for p := range upstreams {
+			upstreams[p] = append(upstreams[p], adapter.Upstream{BaseURL: "http://" + mock, Kind: matrix.SupplierVertex,
+				Vertex: &adapter.Vertex{Project: "bench", Location: "global", Token: func() (string, error) { return "t", nil }}})
+		}
+	}
 	gw, err := server.New(server.Options{
-		Tenancy: tn,
-		APIKeys: []string{"k"},
-		Upstreams: map[matrix.Provider][]adapter.Upstream{
-			matrix.ProviderAnthropic: {{BaseURL: "http://" + mock, APIKey: "u"}},
-			matrix.ProviderGoogle:    {{BaseURL: "http://" + mock, APIKey: "u"}},
-		},
+		Tenancy:   tn,
+		APIKeys:   []string{"k"},
+		Upstreams: upstreams,
 		AccessLog: accessTo(logged),
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -72,6 +87,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	proxy := serve(b, loadtest.NewBareProxy(mock).Handle)
 	tn, issued := issuedKey(b)
 	tenant := gatewayWith(b, mock, false, tn)
+	failover := gatewayOf(b, mock, false, nil, true)
 
 	claude := loadtest.GatewayRequest("anthropic/claude-sonnet-4-5")
 	native := []byte(`{"model":"claude-sonnet-4-5","max_tokens":512,"messages":[{"role":"user","content":"hi"}]}`)
@@ -86,6 +102,9 @@ func BenchmarkRoundTrip(b *testing.B) {
 		// An issued key with a spend limit: the tenancy check, the limit's
 		// lease, and the ledger written to SQLite (on another core).
 		{"opentoken-claude-issued-key", "http://" + tenant + "/v1/chat/completions", claude, issued},
+		// Two suppliers: the attempt loop, its breaker and budget, served
+		// by the first.
+		{"opentoken-claude-two-suppliers", "http://" + failover + "/v1/chat/completions", claude, "k"},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
