@@ -44,7 +44,7 @@ func init() {
 	commands = []*command{
 		{name: "serve", synopsis: "[--config FILE]", summary: "serve the gateway (the default command)", define: defineServe},
 		{name: "check-config", synopsis: "[--config FILE]", summary: "check a configuration as serving would, then exit", define: defineCheckConfig},
-		{name: "emulate", synopsis: "[--anthropic ADDR] [--gemini ADDR] [--key KEY]", summary: "serve the strict upstream emulators alone", define: defineEmulate},
+		{name: "emulate", synopsis: "[--anthropic ADDR] [--gemini ADDR] [--key KEY] [--vertex ADDR --vertex-credentials FILE]", summary: "serve the strict upstream emulators alone", define: defineEmulate},
 		{name: "workspaces create", synopsis: "NAME [--config FILE]", summary: "create a workspace", operands: 1, define: defineWorkspacesCreate},
 		{name: "keys create", synopsis: "--workspace W --name N [--expires RFC3339|30d] [--limit-usd X --limit-reset daily|weekly|monthly] [--config FILE]",
 			summary: "issue a key; its secret is printed once", define: defineKeysCreate},

@@ -16,6 +16,7 @@ import (
 	"github.com/opentoken/opentoken/emulator"
 	emuanthropic "github.com/opentoken/opentoken/emulator/anthropic"
 	emugemini "github.com/opentoken/opentoken/emulator/gemini"
+	emuvertex "github.com/opentoken/opentoken/emulator/vertex"
 	"github.com/opentoken/opentoken/gateway"
 )
 
@@ -68,7 +69,14 @@ func defineEmulate(fs *flag.FlagSet) action {
 	anthropicAddr := fs.String("anthropic", "127.0.0.1:8081", "listen `ADDR`ess of the Anthropic Messages emulator (empty: off)")
 	geminiAddr := fs.String("gemini", "127.0.0.1:8082", "listen `ADDR`ess of the Gemini emulator (empty: off)")
 	key := fs.String("key", "emulator-key", "the API `KEY` the emulators accept")
+	vertexAddr := fs.String("vertex", "", "listen `ADDR`ess of the Vertex AI emulator, with its OAuth token endpoint (empty: off)")
+	vertexKey := fs.String("vertex-credentials", "", "the `FILE` the Vertex emulator writes its service account's JSON key to (its token_uri is the emulator)")
+	vertexProject := fs.String("vertex-project", "opentoken-emulated", "the Google Cloud `PROJECT` the Vertex emulator serves")
+	vertexTTL := fs.Duration("vertex-token-ttl", emuvertex.DefaultTokenTTL, "the lifetime of the access tokens the Vertex emulator issues")
 	return func(ctx context.Context, e *env, _ []string) error {
+		if (*vertexAddr == "") != (*vertexKey == "") {
+			return &usageError{msg: "--vertex and --vertex-credentials go together: the key file is how a client reaches the emulator"}
+		}
 		log := slog.New(slog.NewTextHandler(e.stderr, nil))
 		var servers []*emulator.Server
 		defer func() {
@@ -91,6 +99,23 @@ func defineEmulate(fs *flag.FlagSet) action {
 			}
 			servers = append(servers, s)
 			log.Info("Gemini emulator", "url", s.URL, "path", "/v1beta/models/{model}:generateContent", "x-goog-api-key", "(--key)")
+		}
+		if *vertexAddr != "" {
+			v, err := emuvertex.New(*vertexProject)
+			if err != nil {
+				return err
+			}
+			v.TokenTTL = *vertexTTL
+			s, err := emulator.Start(*vertexAddr, v.Handle)
+			if err != nil {
+				return err
+			}
+			servers = append(servers, s)
+			if err := os.WriteFile(*vertexKey, v.Credentials(s.URL), 0o600); err != nil {
+				return fmt.Errorf("--vertex-credentials: %w", err)
+			}
+			log.Info("Vertex AI emulator", "url", s.URL, "project", v.Project, "credentials", *vertexKey,
+				"path", "/v1/projects/{project}/locations/{location}/publishers/{google|anthropic}/models/{model}:{method}")
 		}
 		if e.ready != nil {
 			urls := make([]string, len(servers))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentoken/opentoken/internal/gcpauth"
 	"github.com/opentoken/opentoken/internal/gotool"
 )
 
@@ -97,5 +98,55 @@ func TestLinksNoTestClient(t *testing.T) {
 				t.Errorf("the binary links %s", dep)
 			}
 		}
+	}
+}
+
+// TestEmulateVertex: `opentoken emulate --vertex` writes a service
+// account's key whose token endpoint is the emulator; a token exchanged
+// with it is taken by Vertex's paths.
+func TestEmulateVertex(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	keyFile := filepath.Join(t.TempDir(), "sa.json")
+	urls := make(chan []string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- dispatch(ctx, []string{"emulate", "--anthropic", "", "--gemini", "", "--vertex", "127.0.0.1:0", "--vertex-credentials", keyFile},
+			&env{stdout: io.Discard, stderr: io.Discard, ready: func(u []string) { urls <- u }})
+	}()
+	var u []string
+	select {
+	case u = <-urls:
+	case err := <-done:
+		t.Fatalf("emulate ended early: %v", err)
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	src, err := gcpauth.Load(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", u[0]+"/v1/projects/opentoken-emulated/locations/global/publishers/anthropic/models/claude-haiku-4-5@20251001:rawPredict",
+		strings.NewReader(`{"anthropic_version":"vertex-2023-10-16","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("Claude on the Vertex emulator: %d", resp.StatusCode)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if err := dispatch(ctx, []string{"emulate", "--vertex", "127.0.0.1:0"}, &env{stdout: io.Discard, stderr: io.Discard}); err == nil {
+		t.Error("--vertex without --vertex-credentials was taken")
 	}
 }
