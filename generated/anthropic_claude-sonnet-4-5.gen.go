@@ -22,7 +22,9 @@ const (
 		1<<ParamParallelToolCalls |
 		1<<ParamFunctions |
 		1<<ParamFunctionCall |
-		1<<ParamResponseFormat
+		1<<ParamResponseFormat |
+		1<<ParamModels |
+		1<<ParamProvider
 	// thinkingDropsAnthropicClaudeSonnet45 is removed from the forwarded set when thinking is on.
 	thinkingDropsAnthropicClaudeSonnet45 matrix.Mask = 1<<ParamTemperature |
 		1<<ParamTopP |

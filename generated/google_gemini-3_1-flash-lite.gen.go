@@ -21,7 +21,9 @@ const (
 		1<<ParamToolChoice |
 		1<<ParamFunctions |
 		1<<ParamFunctionCall |
-		1<<ParamResponseFormat
+		1<<ParamResponseFormat |
+		1<<ParamModels |
+		1<<ParamProvider
 	// thinkingDropsGoogleGemini31FlashLite is removed from the forwarded set when thinking is on.
 	thinkingDropsGoogleGemini31FlashLite matrix.Mask = 0
 )

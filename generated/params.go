@@ -52,9 +52,16 @@ const (
 	ParamAudio                matrix.Param = 38 // audio
 	ParamPrediction           matrix.Param = 39 // prediction
 	ParamWebSearchOptions     matrix.Param = 40 // web_search_options
+	ParamModels               matrix.Param = 41 // models
+	ParamProvider             matrix.Param = 42 // provider
+	ParamRoute                matrix.Param = 43 // route
+	ParamUsage                matrix.Param = 44 // usage
+	ParamTransforms           matrix.Param = 45 // transforms
+	ParamPlugins              matrix.Param = 46 // plugins
+	ParamDebug                matrix.Param = 47 // debug
 
 	// NumParams is how many parameters are numbered.
-	NumParams = 41
+	NumParams = 48
 )
 
 const (
@@ -86,7 +93,12 @@ const (
 		1<<ParamModalities |
 		1<<ParamModeration |
 		1<<ParamStreamOptions |
-		1<<ParamParallelToolCalls
+		1<<ParamParallelToolCalls |
+		1<<ParamRoute |
+		1<<ParamUsage |
+		1<<ParamTransforms |
+		1<<ParamPlugins |
+		1<<ParamDebug
 	// RejectParams change what the answer is: where a model lacks one, the
 	// request is refused with 400 unsupported_parameter, never silently changed.
 	RejectParams matrix.Mask = 1<<ParamTools |
@@ -102,7 +114,9 @@ const (
 		1<<ParamReasoningEffort |
 		1<<ParamIncludeReasoning |
 		1<<ParamStream |
-		1<<ParamN
+		1<<ParamN |
+		1<<ParamModels |
+		1<<ParamProvider
 )
 
 // CoreFields are the request's own structure; hand-written code decodes them.
@@ -151,6 +165,13 @@ var ParamSpecs = [NumParams]matrix.ParamSpec{
 	ParamAudio:                {Name: "audio", Type: matrix.TypeObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamPrediction:           {Name: "prediction", Type: matrix.TypeObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
 	ParamWebSearchOptions:     {Name: "web_search_options", Type: matrix.TypeObject, Policy: matrix.PolicyReject, Min: math.Inf(-1), Max: math.Inf(1)},
+	ParamModels:               {Name: "models", Type: matrix.TypeArray, Policy: matrix.PolicyControl, Min: math.Inf(-1), Max: math.Inf(1), MaxItems: 8},
+	ParamProvider:             {Name: "provider", Type: matrix.TypeObject, Policy: matrix.PolicyControl, Min: math.Inf(-1), Max: math.Inf(1)},
+	ParamRoute:                {Name: "route", Type: matrix.TypeString, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
+	ParamUsage:                {Name: "usage", Type: matrix.TypeObject, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
+	ParamTransforms:           {Name: "transforms", Type: matrix.TypeArray, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
+	ParamPlugins:              {Name: "plugins", Type: matrix.TypeArray, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
+	ParamDebug:                {Name: "debug", Type: matrix.TypeObject, Policy: matrix.PolicyDrop, Min: math.Inf(-1), Max: math.Inf(1)},
 }
 
 // Superset holds the numbered parameters of a chat request body. A nil field
@@ -197,6 +218,13 @@ type Superset struct {
 	Audio                json.RawMessage `json:"audio,omitempty"`
 	Prediction           json.RawMessage `json:"prediction,omitempty"`
 	WebSearchOptions     json.RawMessage `json:"web_search_options,omitempty"`
+	Models               json.RawMessage `json:"models,omitempty"`
+	Provider             json.RawMessage `json:"provider,omitempty"`
+	Route                *string         `json:"route,omitempty"`
+	Usage                json.RawMessage `json:"usage,omitempty"`
+	Transforms           json.RawMessage `json:"transforms,omitempty"`
+	Plugins              json.RawMessage `json:"plugins,omitempty"`
+	Debug                json.RawMessage `json:"debug,omitempty"`
 }
 
 // Present returns the set of parameters the client sent.
@@ -325,6 +353,27 @@ func (s *Superset) Present() matrix.Mask {
 	if matrix.RawPresent(s.WebSearchOptions) {
 		m |= 1 << ParamWebSearchOptions
 	}
+	if matrix.RawPresent(s.Models) {
+		m |= 1 << ParamModels
+	}
+	if matrix.RawPresent(s.Provider) {
+		m |= 1 << ParamProvider
+	}
+	if s.Route != nil {
+		m |= 1 << ParamRoute
+	}
+	if matrix.RawPresent(s.Usage) {
+		m |= 1 << ParamUsage
+	}
+	if matrix.RawPresent(s.Transforms) {
+		m |= 1 << ParamTransforms
+	}
+	if matrix.RawPresent(s.Plugins) {
+		m |= 1 << ParamPlugins
+	}
+	if matrix.RawPresent(s.Debug) {
+		m |= 1 << ParamDebug
+	}
 	return m
 }
 
@@ -423,6 +472,24 @@ func (s *Superset) Validate() (bad matrix.Param, ok bool) {
 	}
 	if matrix.RawPresent(s.WebSearchOptions) && matrix.RawKind(s.WebSearchOptions) != '{' {
 		return ParamWebSearchOptions, false
+	}
+	if matrix.RawPresent(s.Models) && matrix.RawKind(s.Models) != '[' {
+		return ParamModels, false
+	}
+	if matrix.RawPresent(s.Provider) && matrix.RawKind(s.Provider) != '{' {
+		return ParamProvider, false
+	}
+	if matrix.RawPresent(s.Usage) && matrix.RawKind(s.Usage) != '{' {
+		return ParamUsage, false
+	}
+	if matrix.RawPresent(s.Transforms) && matrix.RawKind(s.Transforms) != '[' {
+		return ParamTransforms, false
+	}
+	if matrix.RawPresent(s.Plugins) && matrix.RawKind(s.Plugins) != '[' {
+		return ParamPlugins, false
+	}
+	if matrix.RawPresent(s.Debug) && matrix.RawKind(s.Debug) != '{' {
+		return ParamDebug, false
 	}
 	return 0, true
 }
@@ -551,6 +618,10 @@ func (s *Superset) String(p matrix.Param) string {
 		if s.PromptCacheRetention != nil {
 			return *s.PromptCacheRetention
 		}
+	case ParamRoute:
+		if s.Route != nil {
+			return *s.Route
+		}
 	}
 	return ""
 }
@@ -597,6 +668,18 @@ func (s *Superset) Raw(p matrix.Param) json.RawMessage {
 		return s.Prediction
 	case ParamWebSearchOptions:
 		return s.WebSearchOptions
+	case ParamModels:
+		return s.Models
+	case ParamProvider:
+		return s.Provider
+	case ParamUsage:
+		return s.Usage
+	case ParamTransforms:
+		return s.Transforms
+	case ParamPlugins:
+		return s.Plugins
+	case ParamDebug:
+		return s.Debug
 	}
 	return nil
 }
@@ -605,7 +688,7 @@ func (s *Superset) Raw(p matrix.Param) json.RawMessage {
 // request body: a numbered parameter or a core field.
 func KnownField(name string) bool {
 	switch name {
-	case "model", "messages", "temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty", "repetition_penalty", "min_p", "top_a", "seed", "max_tokens", "max_completion_tokens", "stop", "logit_bias", "logprobs", "top_logprobs", "reasoning", "reasoning_effort", "include_reasoning", "verbosity", "user", "service_tier", "metadata", "store", "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "prompt_cache_options", "modalities", "moderation", "stream_options", "stream", "n", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "response_format", "audio", "prediction", "web_search_options":
+	case "model", "messages", "temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty", "repetition_penalty", "min_p", "top_a", "seed", "max_tokens", "max_completion_tokens", "stop", "logit_bias", "logprobs", "top_logprobs", "reasoning", "reasoning_effort", "include_reasoning", "verbosity", "user", "service_tier", "metadata", "store", "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "prompt_cache_options", "modalities", "moderation", "stream_options", "stream", "n", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "response_format", "audio", "prediction", "web_search_options", "models", "provider", "route", "usage", "transforms", "plugins", "debug":
 		return true
 	}
 	return false

@@ -38,8 +38,8 @@ func contractForwards(id, param string, present map[string]bool, thinking bool) 
 		return false
 	}
 	switch param {
-	case "reasoning", "reasoning_effort", "include_reasoning", "stream", "n":
-		return !embedding(id) // honoured by every chat model
+	case "reasoning", "reasoning_effort", "include_reasoning", "stream", "n", "models", "provider":
+		return !embedding(id) // honoured by every chat model (models and provider by the gateway's routing)
 	case "tools", "tool_choice", "functions", "function_call", "response_format":
 		return !embedding(id) // every chat model serves tools and structured outputs
 	case "parallel_tool_calls":

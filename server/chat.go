@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
@@ -38,36 +39,42 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 			Message: m.ID + " is an embeddings model; it does not serve chat completions"})
 		return
 	}
-	rec.model = m
-	call, e := adapter.NewCall(&req, m)
+	route, e := parseRouting(&req, m)
 	if e != nil {
 		s.writeError(ctx, e)
 		return
 	}
-	rec.dropped, rec.adjusted = call.Dropped(), call.Adjusted
-	if e := strictError(ctx, call); e != nil {
-		s.writeError(ctx, e)
-		return
-	}
-	rt := &s.upstreams[m.Provider]
-	var cacheAt *supplier // where the prompt's cache entry lives
-	if cands := s.candidates[m.Index]; len(cands) > 0 && m.Cache.Style == matrix.CacheGeminiExplicit && req.CacheBreakpoints > 0 {
-		cacheAt = cands[0].sup
-		s.cache.prepare(rt, cacheAt, call)
-	}
-	var prefix openai.ChunkPrefix // a stream's chunks begin with it
-	if call.Stream {
-		id := s.ids.appendID(nil, "chatcmpl-")
-		prefix = openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(req.Model))
-	}
-	ex, e := s.send(ctx, rt, call, rec, cacheAt, prefix)
-	if e != nil && e.Code == codeCacheMiss {
-		// The entry expired or was deleted upstream: the request goes once
-		// more, uncached, and the next one creates it anew.
-		s.log.Warn("prompt cache entry refused; sending uncached", "model", m.ID, "err", e.Message)
-		s.cache.invalidate(call.Cached.Name)
-		call.Cached, rec.errKind = nil, noUpstreamError
-		ex, e = s.send(ctx, rt, call, rec, nil, prefix)
+	deadline := time.Now().Add(s.lim.UpstreamTimeout) // for every model and supplier tried
+	var (
+		call   *adapter.Call
+		ex     *exchange
+		prefix openai.ChunkPrefix // a stream's chunks begin with it
+	)
+	// The request's model, then its fallbacks (models), each with its own
+	// filtering, while the last failed for a reason of its suppliers.
+	for i := 0; ; i++ {
+		if i > 0 {
+			m = route.models[i-1]
+			req.Model = m.ID
+			s.log.Info("falling back to the next model", "model", m.ID)
+		}
+		rec.model = m
+		if call, e = s.prepareCall(ctx, &req, m, &route); e != nil {
+			break
+		}
+		rec.dropped, rec.adjusted = call.Dropped(), call.Adjusted
+		if call.Stream {
+			id := s.ids.appendID(nil, "chatcmpl-")
+			prefix = openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(req.Model))
+		}
+		ex, e = s.serve(ctx, m, call, rec, &route, prefix, deadline)
+		if e == nil || e == errGone || i == len(route.models) || !time.Now().Before(deadline) {
+			break
+		}
+		if !failsOver(e, rec.errKind) && e.Code != openai.CodeNoSupplier {
+			break // the request's own error: another model would fail the same way
+		}
+		rec.errKind = noUpstreamError
 	}
 	switch {
 	case e == errGone:
@@ -75,7 +82,9 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	case e != nil:
 		s.writeError(ctx, e)
-		setChanged(ctx, call)
+		if call != nil {
+			setChanged(ctx, call)
+		}
 		return
 	case call.Stream:
 		s.chatStream(ctx, ex, call, prefix, rec)
@@ -103,6 +112,57 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	ctx.SetBody(*buf)
 	putBuf(buf)
 	setChanged(ctx, call)
+}
+
+// prepareCall makes the call of a request to model m: its filtering, the
+// routing's ignored fields reported as dropped, strict mode and
+// require_parameters.
+func (s *Server) prepareCall(ctx *fasthttp.RequestCtx, req *openai.ChatRequest, m *matrix.Model, route *routing) (*adapter.Call, *openai.Error) {
+	call, e := adapter.NewCall(req, m)
+	if e != nil {
+		return nil, e
+	}
+	call.DroppedExtra = append(call.DroppedExtra, route.ignored...)
+	if e := strictError(ctx, call); e != nil {
+		return nil, e
+	}
+	if route.requireParameters && call.Dropped() != 0 {
+		return nil, openai.Unsupported(generated.ParamSpecs[firstParam(call.Dropped())].Name,
+			"provider.require_parameters: "+m.ID+" would drop "+string(appendParamNames(nil, call.Dropped())))
+	}
+	return call, nil
+}
+
+func firstParam(mask matrix.Mask) matrix.Param {
+	p, _ := mask.Next()
+	return p
+}
+
+// serve sends call to m's suppliers, as the routing orders them, with
+// its prompt cache prepared at the first.
+func (s *Server) serve(ctx *fasthttp.RequestCtx, m *matrix.Model, call *adapter.Call, rec *record, route *routing,
+	prefix openai.ChunkPrefix, deadline time.Time) (*exchange, *openai.Error) {
+	rt := &s.upstreams[m.Provider]
+	var buf [8]candidate
+	cands, e := route.suppliers(m, s.candidates[m.Index], buf[:])
+	if e != nil {
+		return nil, e
+	}
+	var cacheAt *supplier // where the prompt's cache entry lives
+	if len(cands) > 0 && m.Cache.Style == matrix.CacheGeminiExplicit && call.Req.CacheBreakpoints > 0 {
+		cacheAt = cands[0].sup
+		s.cache.prepare(rt, cacheAt, call)
+	}
+	ex, e := s.send(ctx, rt, call, rec, cands, cacheAt, prefix, deadline)
+	if e != nil && e.Code == codeCacheMiss {
+		// The entry expired or was deleted upstream: the request goes once
+		// more, uncached, and the next one creates it anew.
+		s.log.Warn("prompt cache entry refused; sending uncached", "model", m.ID, "err", e.Message)
+		s.cache.invalidate(call.Cached.Name)
+		call.Cached, rec.errKind = nil, noUpstreamError
+		ex, e = s.send(ctx, rt, call, rec, cands, nil, prefix, deadline)
+	}
+	return ex, e
 }
 
 // setChanged writes X-OpenToken-Dropped-Params and

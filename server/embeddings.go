@@ -57,6 +57,10 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, rec *record) {
 		s.writeError(ctx, e)
 		return
 	}
+	if len(req.ServiceTier) > 0 && string(req.ServiceTier) != "null" {
+		ctx.Response.Header.DisableNormalizing()
+		ctx.Response.Header.Set(HeaderDroppedParams, "service_tier")
+	}
 	call.Finish(vectors)
 	usage := openai.Usage{Prompt: call.EstimateTokens()}
 	usage.Cost = openai.Cost(&usage, &m.Pricing)

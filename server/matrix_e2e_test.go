@@ -26,6 +26,8 @@ var sampleValues = map[string]string{
 	"parallel_tool_calls": `false`, "functions": `[{"name":"f"}]`, "function_call": `"auto"`,
 	"response_format": `{"type":"json_object"}`, "audio": `{"voice":"alloy","format":"mp3"}`,
 	"prediction": `{"type":"content","content":"x"}`, "web_search_options": `{}`,
+	"models": `["anthropic/claude-haiku-4-5"]`, "provider": `{"allow_fallbacks":true}`, "route": `"fallback"`,
+	"usage": `{"include":true}`, "transforms": `["middle-out"]`, "plugins": `[{"id":"web"}]`, "debug": `{"echo_upstream_body":false}`,
 }
 
 func TestSampleValuesCoverTheSuperset(t *testing.T) {

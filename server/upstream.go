@@ -67,12 +67,11 @@ var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Messag
 // upstream's 200: an upstream failing before it (Anthropic's
 // overloaded_error as the first event) is a failed attempt like any
 // other. prefix starts the stream's chunks; it is unused when buffered.
-func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record, cacheAt *supplier, prefix openai.ChunkPrefix) (*exchange, *openai.Error) {
-	cands := s.candidates[call.Model.Index]
+func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record, cands []candidate, cacheAt *supplier,
+	prefix openai.ChunkPrefix, deadline time.Time) (*exchange, *openai.Error) {
 	if len(cands) == 0 {
 		return nil, noSupplier(call.Model)
 	}
-	deadline := time.Now().Add(s.lim.UpstreamTimeout)
 	s.budget.active.Add(1)
 	defer s.budget.active.Add(-1)
 	var failed attempts

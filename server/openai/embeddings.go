@@ -24,6 +24,9 @@ type EmbeddingsRequest struct {
 	User           string          `json:"user"`
 	TaskType       string          `json:"task_type"`
 	Title          string          `json:"title"`
+	// ServiceTier is accepted and ignored: no embeddings lane differs
+	// (the flex lane is for chat), so it is reported as dropped.
+	ServiceTier json.RawMessage `json:"service_tier"`
 	// Inputs is input decoded: one text per vector.
 	Inputs []string `json:"-"`
 }
@@ -31,7 +34,7 @@ type EmbeddingsRequest struct {
 // embeddingsFields are the fields of an embeddings request; OpenAI's
 // schema allows no other.
 var embeddingsFields = map[string]bool{"model": true, "input": true, "encoding_format": true, "dimensions": true,
-	"user": true, "task_type": true, "title": true}
+	"user": true, "task_type": true, "title": true, "service_tier": true}
 
 // DecodeEmbeddings parses and checks an embeddings body. Every failure is
 // a 400 naming the field.
