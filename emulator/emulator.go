@@ -171,10 +171,13 @@ type StreamFault struct {
 	Wait <-chan struct{}
 }
 
-// Faults is a queue of faults, consumed one per request.
+// Faults is a queue of faults, consumed one per request, and the rules
+// given over HTTP (rules.go), applied to the requests they match.
 type Faults struct {
-	mu sync.Mutex
-	q  []Fault
+	mu      sync.Mutex
+	q       []Fault
+	rules   []Rule
+	release chan struct{} // closed when the rules are deleted: held requests end
 }
 
 // Push queues f for the next request.
@@ -189,12 +192,27 @@ func (f *Faults) Push(fault Fault) {
 // carry out.
 func (f *Faults) Apply(ctx *fasthttp.RequestCtx) (applied bool, stream *StreamFault) {
 	f.mu.Lock()
-	if len(f.q) == 0 {
+	var fault Fault
+	switch {
+	case len(f.q) > 0:
+		fault = f.q[0]
+		f.q = f.q[1:]
+	case len(f.rules) > 0:
+		var delay time.Duration
+		var ok bool
+		if fault, delay, ok = f.ruleFault(ctx); !ok {
+			f.mu.Unlock()
+			return false, nil
+		}
+		if delay > 0 && fault.Status == 0 && !fault.Reset && fault.Hang == nil && fault.Stream == nil {
+			f.mu.Unlock()
+			time.Sleep(delay) // the fault is the delay: then the answer, as usual
+			return false, nil
+		}
+	default:
 		f.mu.Unlock()
 		return false, nil
 	}
-	fault := f.q[0]
-	f.q = f.q[1:]
 	f.mu.Unlock()
 	if fault.Arrived != nil {
 		close(fault.Arrived)

@@ -37,6 +37,9 @@ func New(key string) *Emulator { return &Emulator{Key: key} }
 const MaxRequestBytes = 32 << 20
 
 func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
+	if e.Faults.ServeFaults(ctx) {
+		return
+	}
 	e.Requests.Record(ctx)
 	id := e.ids.Add(1)
 	ctx.Response.Header.Set("request-id", fmt.Sprintf("req_emu%016x", id))

@@ -36,6 +36,9 @@ func New(key string) *Emulator { return &Emulator{Key: key} }
 const MaxRequestBytes = 20 << 20
 
 func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
+	if e.Faults.ServeFaults(ctx) {
+		return
+	}
 	e.Requests.Record(ctx)
 	applied, streamFault := e.Faults.Apply(ctx)
 	if applied {

@@ -108,6 +108,9 @@ func (e *Emulator) SetClock(now func() time.Time) {
 
 // Handle serves the token endpoint and the Vertex paths.
 func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
+	if e.Faults.ServeFaults(ctx) {
+		return
+	}
 	if string(ctx.Path()) == TokenPath {
 		e.exchange.Add(1)
 		e.token(ctx)
