@@ -110,6 +110,7 @@ var limitSettings = []limitSetting{
 	{key: "OPENTOKEN_BREAKER_OPEN", dur: func(l *server.Limits) *time.Duration { return &l.BreakerOpen }},
 	{key: "OPENTOKEN_BREAKER_MAX_OPEN", dur: func(l *server.Limits) *time.Duration { return &l.BreakerMaxOpen }},
 	{key: "OPENTOKEN_COOLDOWN_429", dur: func(l *server.Limits) *time.Duration { return &l.Cooldown429 }},
+	{key: "OPENTOKEN_FLEX_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.FlexTimeout }},
 }
 
 // Keys lists every setting's name, as an environment variable and a TOML key.

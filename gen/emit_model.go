@@ -65,12 +65,7 @@ func names(ps []*paramInfo) string {
 }
 
 func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops string) {
-	price := func(p *float64) jen.Code {
-		if p == nil {
-			return e.mx("Price").Values()
-		}
-		return e.mx("Price").Values(field("USD", jen.Lit(*p)), field("Valid", jen.True()))
-	}
+	price := e.price
 	thinking := []jen.Code{
 		field("Style", e.mx(thinkingStyles[m.thinkingStyle].constant)),
 		field("Drops", jen.Id(drops)),
@@ -114,6 +109,7 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 			field("CacheRead", price(m.cacheRead)),
 			field("CacheWrite", price(m.cacheWrite)),
 			field("CacheWrite1h", price(m.cacheWrite1h)),
+			field("Flex", e.flexPricing(m.flex)),
 		)),
 		field("Embedding", e.embeddingOf(m.embed)),
 		field("Retired", e.retiredOf(m.retired)),
@@ -148,6 +144,28 @@ func (e *emitter) embeddingOf(d *EmbeddingDecl) jen.Code {
 	)
 }
 
+// price is an optional price: invalid when left out.
+func (e *emitter) price(p *float64) jen.Code {
+	if p == nil {
+		return e.mx("Price").Values()
+	}
+	return e.mx("Price").Values(field("USD", jen.Lit(*p)), field("Valid", jen.True()))
+}
+
+// flexPricing is the flex lane's prices; nil for none.
+func (e *emitter) flexPricing(p *PricingDecl) jen.Code {
+	if p == nil {
+		return jen.Nil()
+	}
+	return jen.Op("&").Add(e.mx("Pricing")).Custom(multi,
+		field("Input", jen.Lit(*p.Input)),
+		field("Output", jen.Lit(*p.Output)),
+		field("CacheRead", e.price(p.CacheRead)),
+		field("CacheWrite", e.price(p.CacheWrite)),
+		field("CacheWrite1h", e.price(p.CacheWrite1h)),
+	)
+}
+
 // suppliesOf lists the supplier kinds that serve a model.
 func (e *emitter) suppliesOf(supplies []SupplierDecl) jen.Code {
 	return jen.Index().Add(e.mx("Supply")).CustomFunc(multi, func(g *jen.Group) {
@@ -155,6 +173,9 @@ func (e *emitter) suppliesOf(supplies []SupplierDecl) jen.Code {
 			fields := []jen.Code{
 				field("Kind", e.mx(supplierConsts[s.Kind])),
 				field("UpstreamID", jen.Lit(s.UpstreamID)),
+			}
+			if s.Flex {
+				fields = append(fields, field("Flex", jen.True()))
 			}
 			if len(s.Locations) > 0 {
 				fields = append(fields, field("Locations", jen.Index().String().ValuesFunc(func(l *jen.Group) {

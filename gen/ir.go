@@ -116,6 +116,7 @@ type modelInfo struct {
 
 	input, output                       float64
 	cacheRead, cacheWrite, cacheWrite1h *float64
+	flex                                *PricingDecl // the flex lane's prices
 
 	caps     []string // capability names, in matrix.CapabilityNames order
 	toolLoop toolLoopInfo
@@ -355,6 +356,13 @@ func buildPricing(m *modelInfo, p PricingDecl, file string, errs *errorList) {
 		return
 	}
 	m.input, m.output, m.cacheRead, m.cacheWrite, m.cacheWrite1h = *p.Input, *p.Output, p.CacheRead, p.CacheWrite, p.CacheWrite1h
+	if f := p.Flex; f != nil {
+		if f.Input == nil || f.Output == nil || f.Flex != nil {
+			errs.addf(file, "pricing.flex", "input and output prices are required, and no flex of its own")
+		} else {
+			m.flex = f
+		}
+	}
 	prices := []struct {
 		key string
 		v   *float64
@@ -663,6 +671,14 @@ func buildSupplies(m *modelInfo, d ModelDecl, file string, errs *errorList) {
 		}
 		if s.UpstreamID == "" {
 			s.UpstreamID = m.upstreamID
+		}
+		switch {
+		case s.Flex && (s.Kind != "vertex" || m.provider != "google" || m.kind != "chat"):
+			errs.addf(file, key+".flex", "the flex lane is Vertex AI's, for Google's chat models")
+		case s.Flex && !slices.Contains(s.Locations, "global") && !slices.Contains(s.Locations, "*"):
+			errs.addf(file, key+".flex", "the flex lane is served at the global location only")
+		case s.Flex && d.Pricing.Flex == nil:
+			errs.addf(file, key+".flex", "a flex lane needs [pricing.flex]")
 		}
 		m.supplies = append(m.supplies, s)
 	}

@@ -75,6 +75,7 @@ type SupplierDecl struct {
 	Kind       string   `toml:"kind"`
 	UpstreamID string   `toml:"upstream_id"`
 	Locations  []string `toml:"locations"`
+	Flex       bool     `toml:"flex"`
 }
 
 // RetiredDecl is a model's [retired] table: its upstream no longer serves
@@ -120,6 +121,8 @@ type PricingDecl struct {
 	CacheWrite *float64 `toml:"cache_write"`
 	// CacheWrite1h is the 1-hour cache write rate, where the upstream has one.
 	CacheWrite1h *float64 `toml:"cache_write_1h"`
+	// Flex is the flex lane's prices, for a model a supplier serves flex.
+	Flex *PricingDecl `toml:"flex"`
 }
 
 // ThinkingDecl is a model's [thinking] table.

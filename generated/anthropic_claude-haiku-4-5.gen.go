@@ -77,6 +77,7 @@ var modelAnthropicClaudeHaiku45 = matrix.Model{
 		CacheRead:    matrix.Price{USD: 0.1, Valid: true},
 		CacheWrite:   matrix.Price{USD: 1.25, Valid: true},
 		CacheWrite1h: matrix.Price{USD: 2.0, Valid: true},
+		Flex:         nil,
 	},
 	Embedding: nil,
 	Retired:   nil,

@@ -70,6 +70,7 @@ var modelAnthropicClaudeOpus47 = matrix.Model{
 		CacheRead:    matrix.Price{USD: 0.5, Valid: true},
 		CacheWrite:   matrix.Price{USD: 6.25, Valid: true},
 		CacheWrite1h: matrix.Price{USD: 10.0, Valid: true},
+		Flex:         nil,
 	},
 	Embedding: nil,
 	Retired:   nil,

@@ -77,6 +77,7 @@ var modelAnthropicClaudeSonnet45 = matrix.Model{
 		CacheRead:    matrix.Price{USD: 0.3, Valid: true},
 		CacheWrite:   matrix.Price{USD: 3.75, Valid: true},
 		CacheWrite1h: matrix.Price{USD: 6.0, Valid: true},
+		Flex:         nil,
 	},
 	Embedding: nil,
 	Retired:   nil,

@@ -74,6 +74,13 @@ var modelGoogleGemini25Pro = matrix.Model{
 		CacheRead:    matrix.Price{USD: 0.125, Valid: true},
 		CacheWrite:   matrix.Price{USD: 1.25, Valid: true},
 		CacheWrite1h: matrix.Price{},
+		Flex: &matrix.Pricing{
+			Input:        0.625,
+			Output:       5.0,
+			CacheRead:    matrix.Price{USD: 0.0625, Valid: true},
+			CacheWrite:   matrix.Price{},
+			CacheWrite1h: matrix.Price{},
+		},
 	},
 	Embedding: nil,
 	Retired:   nil,
@@ -85,6 +92,7 @@ var modelGoogleGemini25Pro = matrix.Model{
 		{
 			Kind:       matrix.SupplierVertex,
 			UpstreamID: "gemini-2.5-pro",
+			Flex:       true,
 			Locations:  []string{"*"},
 		},
 	},

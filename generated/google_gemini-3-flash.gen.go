@@ -69,6 +69,13 @@ var modelGoogleGemini3Flash = matrix.Model{
 		CacheRead:    matrix.Price{USD: 0.05, Valid: true},
 		CacheWrite:   matrix.Price{USD: 0.5, Valid: true},
 		CacheWrite1h: matrix.Price{},
+		Flex: &matrix.Pricing{
+			Input:        0.25,
+			Output:       1.5,
+			CacheRead:    matrix.Price{USD: 0.025, Valid: true},
+			CacheWrite:   matrix.Price{},
+			CacheWrite1h: matrix.Price{},
+		},
 	},
 	Embedding: nil,
 	Retired:   nil,
@@ -80,6 +87,7 @@ var modelGoogleGemini3Flash = matrix.Model{
 		{
 			Kind:       matrix.SupplierVertex,
 			UpstreamID: "gemini-3-flash-preview",
+			Flex:       true,
 			Locations:  []string{"global"},
 		},
 	},

@@ -69,6 +69,13 @@ var modelGoogleGemini31FlashLite = matrix.Model{
 		CacheRead:    matrix.Price{USD: 0.025, Valid: true},
 		CacheWrite:   matrix.Price{USD: 0.25, Valid: true},
 		CacheWrite1h: matrix.Price{},
+		Flex: &matrix.Pricing{
+			Input:        0.125,
+			Output:       0.75,
+			CacheRead:    matrix.Price{USD: 0.0125, Valid: true},
+			CacheWrite:   matrix.Price{},
+			CacheWrite1h: matrix.Price{},
+		},
 	},
 	Embedding: nil,
 	Retired:   nil,
@@ -80,6 +87,7 @@ var modelGoogleGemini31FlashLite = matrix.Model{
 		{
 			Kind:       matrix.SupplierVertex,
 			UpstreamID: "gemini-3.1-flash-lite",
+			Flex:       true,
 			Locations:  []string{"global"},
 		},
 	},

@@ -69,6 +69,13 @@ var modelGoogleGemini31Pro = matrix.Model{
 		CacheRead:    matrix.Price{USD: 0.2, Valid: true},
 		CacheWrite:   matrix.Price{USD: 2.0, Valid: true},
 		CacheWrite1h: matrix.Price{},
+		Flex: &matrix.Pricing{
+			Input:        1.0,
+			Output:       6.0,
+			CacheRead:    matrix.Price{USD: 0.1, Valid: true},
+			CacheWrite:   matrix.Price{},
+			CacheWrite1h: matrix.Price{},
+		},
 	},
 	Embedding: nil,
 	Retired:   nil,
@@ -80,6 +87,7 @@ var modelGoogleGemini31Pro = matrix.Model{
 		{
 			Kind:       matrix.SupplierVertex,
 			UpstreamID: "gemini-3.1-pro-preview",
+			Flex:       true,
 			Locations:  []string{"global"},
 		},
 	},

@@ -43,6 +43,7 @@ var modelGoogleGeminiEmbedding001 = matrix.Model{
 		CacheRead:    matrix.Price{},
 		CacheWrite:   matrix.Price{},
 		CacheWrite1h: matrix.Price{},
+		Flex:         nil,
 	},
 	Embedding: &matrix.Embedding{
 		Dimensions:         3072,

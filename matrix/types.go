@@ -102,6 +102,10 @@ type Supply struct {
 	// Locations are the Vertex locations that serve the model ("global",
 	// "us-central1", …); "*" is every location. Empty for other kinds.
 	Locations []string
+	// Flex: the supplier serves the model in the flex lane at its global
+	// location (Vertex's X-Vertex-AI-LLM-Shared-Request-Type: flex), at
+	// the model's Pricing.Flex.
+	Flex bool
 }
 
 // Serves reports whether the supply serves the model at a Vertex location
@@ -216,6 +220,9 @@ type Price struct {
 type Pricing struct {
 	Input, Output                       float64
 	CacheRead, CacheWrite, CacheWrite1h Price
+	// Flex is the flex lane's prices (Vertex AI's global endpoint, for
+	// Google's models), nil where the model has no flex lane.
+	Flex *Pricing
 }
 
 // Model is one registered model: everything the hot path needs to route,

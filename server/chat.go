@@ -45,6 +45,13 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	}
 	deadline := time.Now().Add(s.lim.UpstreamTimeout) // for every model and supplier tried
+	tier := ""
+	if req.Present().Has(generated.ParamServiceTier) {
+		tier = req.Superset.String(generated.ParamServiceTier)
+	}
+	if tier == "flex" && m.Pricing.Flex != nil {
+		deadline = time.Now().Add(s.lim.FlexTimeout) // the flex lane is slow by design
+	}
 	var (
 		call   *adapter.Call
 		ex     *exchange
@@ -62,12 +69,20 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		if call, e = s.prepareCall(ctx, &req, m, &route); e != nil {
 			break
 		}
+		if m.Pricing.Flex != nil {
+			call.Tier = tier // echoed as served, flex or default
+		}
 		rec.dropped, rec.adjusted = call.Dropped(), call.Adjusted
 		if call.Stream {
 			id := s.ids.appendID(nil, "chatcmpl-")
 			prefix = openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(req.Model))
 		}
 		ex, e = s.serve(ctx, m, call, rec, &route, prefix, deadline)
+		if e == nil && call.Flex {
+			// service_tier was honoured, not dropped.
+			call.Forward |= matrix.MaskOf(generated.ParamServiceTier)
+			rec.dropped = call.Dropped()
+		}
 		if e == nil || e == errGone || i == len(route.models) || !time.Now().Before(deadline) {
 			break
 		}
@@ -147,6 +162,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, m *matrix.Model, call *adapter.
 	cands, e := route.suppliers(m, s.candidates[m.Index], buf[:])
 	if e != nil {
 		return nil, e
+	}
+	if call.Tier == "flex" {
+		cands = preferFlex(cands, buf[:])
 	}
 	var cacheAt *supplier // where the prompt's cache entry lives
 	if len(cands) > 0 && m.Cache.Style == matrix.CacheGeminiExplicit && call.Req.CacheBreakpoints > 0 {
@@ -256,4 +274,30 @@ func putBuf(b *[]byte) {
 		*b = (*b)[:0]
 		bufPool.Put(b)
 	}
+}
+
+// preferFlex puts the suppliers serving the flex lane first, the others
+// after in their order (the flex lane is tried first; failing over, the
+// request runs standard).
+func preferFlex(cands, buf []candidate) []candidate {
+	first := -1
+	for i, c := range cands {
+		if c.flex {
+			first = i
+			break
+		}
+	}
+	if first <= 0 {
+		return cands
+	}
+	out := buf[:0]
+	if &cands[0] == &buf[0] { // already in buf: reorder in place
+		c := cands[first]
+		copy(cands[1:first+1], cands[:first])
+		cands[0] = c
+		return cands
+	}
+	out = append(out, cands[first])
+	out = append(out, cands[:first]...)
+	return append(out, cands[first+1:]...)
 }

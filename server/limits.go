@@ -69,6 +69,9 @@ const (
 	// others.
 	DefaultFailoverBudgetPercent = 20
 	DefaultFailoverBudgetMin     = 3
+	// DefaultFlexTimeout bounds a request in the flex lane: Vertex's
+	// default for it is 20 minutes and its most 30.
+	DefaultFlexTimeout = 30 * time.Minute
 	// DefaultPromptCacheEntries bounds the Gemini cache entries a replica
 	// keeps (each a few hundred bytes here; the prompt stays upstream).
 	DefaultPromptCacheEntries = 1000
@@ -102,6 +105,7 @@ type Limits struct {
 	Cooldown429              time.Duration
 	FailoverBudgetPercent    int
 	FailoverBudgetMin        int
+	FlexTimeout              time.Duration
 }
 
 // breakers are the breaker settings of l.
@@ -148,5 +152,6 @@ func (l Limits) WithDefaults() Limits {
 	dur(&l.Cooldown429, DefaultCooldown429)
 	size(&l.FailoverBudgetPercent, DefaultFailoverBudgetPercent)
 	size(&l.FailoverBudgetMin, DefaultFailoverBudgetMin)
+	dur(&l.FlexTimeout, DefaultFlexTimeout)
 	return l
 }

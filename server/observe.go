@@ -100,7 +100,11 @@ func (s *Server) observe(status int, r *record) {
 // bill records an issued key's answer in the ledger, with its cost.
 func (s *Server) bill(status int, r *record) {
 	u := r.usage
-	cost := openai.Cost(&u, &r.model.Pricing)
+	pricing := &r.model.Pricing
+	if u.Flex && pricing.Flex != nil {
+		pricing = pricing.Flex // the lane that served
+	}
+	cost := openai.Cost(&u, pricing)
 	s.tenancy.Bill(r.principal, store.UsageRecord{
 		RequestID: string(r.requestID()), Model: r.model.ID,
 		Prompt: u.Prompt, Completion: u.Completion, Cached: u.Cached, CacheWrite: u.CacheCreation, Reasoning: u.Reasoning,

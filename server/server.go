@@ -125,6 +125,7 @@ type candidate struct {
 	sup        *supplier
 	upstreamID string
 	br         *breaker
+	flex       bool // serves the model's flex lane
 }
 
 // candidatesOf lists, in the route's order, the suppliers that serve m:
@@ -137,7 +138,8 @@ func candidatesOf(rt *route, m *matrix.Model) []candidate {
 			location = v.Location
 		}
 		if id, ok := m.ServedBy(sup.kind, location); ok {
-			out = append(out, candidate{sup: sup, upstreamID: id})
+			flex := location == "global" && m.Supply(sup.kind).Flex && m.Pricing.Flex != nil
+			out = append(out, candidate{sup: sup, upstreamID: id, flex: flex})
 		}
 	}
 	return out

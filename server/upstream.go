@@ -104,6 +104,7 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 			call.Cached = nil
 		}
 		call.UpstreamID = c.upstreamID
+		call.Flex = c.flex && call.Tier == "flex"
 		rec.supplier = c.sup.name
 		rec.attempts++
 		wait := time.Until(deadline)
@@ -112,15 +113,16 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 			// token; its silence is bounded by the idle timeout.
 			wait = min(wait, s.lim.StreamIdleTimeout)
 		}
-		if !last {
+		if !last && !call.Flex {
 			// A supplier that does not answer in time is left for the
-			// next; the last has what remains of the deadline.
+			// next; the last has what remains of the deadline. The flex
+			// lane is slow by design: it has no first-byte bound.
 			wait = min(wait, s.lim.FailoverFirstByteTimeout)
 		}
 		ex, kind, e := s.attempt(ctx, rt, c.sup, call, wait, rec)
 		if e == nil && call.Stream {
 			firstContent := s.lim.StreamIdleTimeout
-			if !last {
+			if !last && !call.Flex {
 				firstContent = min(firstContent, s.lim.FailoverFirstByteTimeout)
 			}
 			if kind, e = s.open(ex, call, prefix, firstContent); e != nil {

@@ -100,6 +100,8 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		cachedTokens = n
 	}
 	r := reply(req, name, &m, func() string { return fmt.Sprintf("fc_emu%016x", e.ids.Add(1)) })
+	// Behind the Vertex front, the lane it served (usageMetadata.trafficType).
+	r.traffic = string(ctx.Request.Header.Peek(TrafficHeader))
 	// The prompt count includes the cached tokens, which are also counted
 	// apart.
 	r.prompt += cachedTokens
@@ -161,7 +163,12 @@ var thoughtTokens = map[string]int{"MINIMAL": 8, "LOW": 24, "MEDIUM": 64, "HIGH"
 
 // reply is a deterministic answer: it quotes the last user turn, honours
 // maxOutputTokens and stopSequences, and thinks as configured.
+// TrafficHeader carries, from the Vertex emulator's front, the lane a
+// request is served in, which the answer reports as trafficType.
+const TrafficHeader = "X-Emulator-Traffic-Type"
+
 type replyData struct {
+	traffic        string // Vertex's trafficType, "" on the Gemini API
 	thoughts       string // sent only when includeThoughts is set
 	text, finish   string
 	prompt, output int
@@ -222,6 +229,9 @@ func (r *replyData) usage(output int) map[string]any {
 	}
 	if r.cached > 0 {
 		u["cachedContentTokenCount"] = r.cached
+	}
+	if r.traffic != "" {
+		u["trafficType"] = r.traffic
 	}
 	return u
 }

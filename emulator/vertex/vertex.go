@@ -164,9 +164,16 @@ func (e *Emulator) serveGemini(ctx *fasthttp.RequestCtx, p path) {
 	if q := ctx.QueryArgs().QueryString(); len(q) > 0 {
 		uri += "?" + string(q)
 	}
+	// The lane: flex when asked for at the global endpoint (the only one
+	// that has it), else the standard pay-as-you-go lane.
+	traffic := "ON_DEMAND"
+	if string(ctx.Request.Header.Peek("X-Vertex-AI-LLM-Shared-Request-Type")) == "flex" && p.location == "global" {
+		traffic = "ON_DEMAND_FLEX"
+	}
 	ctx.Request.SetRequestURI(uri)
 	ctx.Request.Header.Del("Authorization")
 	ctx.Request.Header.Set("x-goog-api-key", innerKey)
+	ctx.Request.Header.Set(emugemini.TrafficHeader, traffic)
 	e.gemini.Handle(ctx)
 }
 

@@ -103,8 +103,13 @@ type Call struct {
 	// UpstreamID is the model's id at the supplier an attempt goes to;
 	// empty for the model's own upstream_id.
 	UpstreamID string
-	Present    matrix.Mask // what the client sent
-	Forward    matrix.Mask // what the model's filter lets through
+	// Flex: the attempt asks for the flex lane (service_tier "flex" at a
+	// supplier that serves it); Tier is the service_tier the client asked
+	// for, to echo ("" for none).
+	Flex    bool
+	Tier    string
+	Present matrix.Mask // what the client sent
+	Forward matrix.Mask // what the model's filter lets through
 	// MaxTokens is the output limit to send, 0 for none: the client's
 	// max_tokens (or max_completion_tokens), else the model's default,
 	// clamped to the model's limit and raised to make room for a thinking

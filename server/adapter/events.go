@@ -15,6 +15,10 @@ import (
 type answer struct {
 	finish string
 	usage  openai.Usage
+	// flexAsked: the request went in the flex lane; tier is the
+	// service_tier to echo.
+	flexAsked bool
+	tier      string
 	// reasoningBytes is the length of the reasoning text: Anthropic reports
 	// no reasoning token count, so it is estimated from it.
 	reasoningBytes int
@@ -42,7 +46,8 @@ type answer struct {
 
 // streamed starts the answer of a stream whose frames start with prefix.
 func streamed(c *Call, prefix openai.ChunkPrefix) answer {
-	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude, legacy: c.Legacy(), pricing: &c.Model.Pricing, written: c.CacheWritten}
+	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude, legacy: c.Legacy(), pricing: &c.Model.Pricing, written: c.CacheWritten,
+		flexAsked: c.Flex, tier: c.Tier}
 }
 
 // toolStart begins a call; its arguments follow in toolArgs fragments (a
@@ -130,7 +135,17 @@ func (a *answer) price() {
 	w := min(a.written, a.usage.Cached)
 	a.usage.Cached -= w
 	a.usage.CacheCreation += w
-	a.usage.Cost = openai.Cost(&a.usage, a.pricing)
+	pricing := a.pricing
+	if a.usage.Flex && pricing.Flex != nil {
+		pricing = pricing.Flex
+	}
+	if a.tier != "" {
+		a.usage.Tier = "default"
+		if a.usage.Flex {
+			a.usage.Tier = "flex"
+		}
+	}
+	a.usage.Cost = openai.Cost(&a.usage, pricing)
 }
 
 // Usage implements Stream.

@@ -33,6 +33,12 @@ func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstr
 		if e := v.authorize(req); e != nil {
 			return body, e
 		}
+		if c.Flex {
+			// The flex lane, and the shared pool rather than provisioned
+			// throughput (which flex does not apply to).
+			req.Header.Set("X-Vertex-AI-LLM-Shared-Request-Type", "flex")
+			req.Header.Set("X-Vertex-AI-LLM-Request-Type", "shared")
+		}
 	} else {
 		req.SetRequestURI(up.BaseURL + "/v1beta/models/" + c.upstreamID() + ":" + method)
 		req.Header.Set("x-goog-api-key", up.APIKey)

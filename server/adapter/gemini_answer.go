@@ -1,6 +1,8 @@
 package adapter
 
 import (
+	"strings"
+
 	"hash/fnv"
 	"strconv"
 
@@ -38,6 +40,9 @@ type geminiUsage struct {
 	ThoughtsTokenCount      int64 `json:"thoughtsTokenCount"`
 	CachedContentTokenCount int64 `json:"cachedContentTokenCount"`
 	ToolUsePromptTokenCount int64 `json:"toolUsePromptTokenCount"`
+	// TrafficType is the lane Vertex served (ON_DEMAND, ON_DEMAND_FLEX or
+	// FLEX, …); absent on the Gemini API.
+	TrafficType string `json:"trafficType"`
 }
 
 // GeminiCallFields are the fields of a Gemini part that function calls
@@ -102,6 +107,8 @@ func (r *geminiResponse) walk(a *answer, tools *openai.Tools, signed bool) {
 			// tokens include reasoning.
 			Completion: u.CandidatesTokenCount + u.ThoughtsTokenCount,
 			Reasoning:  u.ThoughtsTokenCount,
+			// The lane served: as Vertex says, else as asked.
+			Flex: strings.Contains(u.TrafficType, "FLEX") || u.TrafficType == "" && a.flexAsked,
 		}
 	}
 }
@@ -138,7 +145,7 @@ func (Gemini) ParseResponse(c *Call, body []byte, out *openai.Completion) error 
 	if len(r.Candidates) == 0 && r.PromptFeedback.BlockReason == "" {
 		return errNotAnAnswer
 	}
-	a := answer{finish: openai.FinishStop, legacy: c.Legacy(), pricing: &c.Model.Pricing, written: c.CacheWritten}
+	a := answer{finish: openai.FinishStop, legacy: c.Legacy(), pricing: &c.Model.Pricing, written: c.CacheWritten, flexAsked: c.Flex, tier: c.Tier}
 	r.walk(&a, c.Req.ToolSet, c.signed())
 	a.completion(out)
 	return nil

@@ -51,6 +51,11 @@ type Usage struct {
 	Reasoning             int64
 	// Cost is what the answer cost in USD, from the model's prices.
 	Cost float64
+	// Flex: the answer was served in the flex lane, at its prices.
+	Flex bool
+	// Tier is the service_tier the answer reports ("flex" or "default"),
+	// "" when the request did not ask for one.
+	Tier string
 }
 
 // Cost is what u's tokens cost at prices p (USD per 1M tokens): the
@@ -130,7 +135,18 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 	dst = jsonw.String(dst, finish)
 	dst = append(dst, `}],"usage":`...)
 	dst = AppendUsage(dst, &c.Usage)
+	dst = appendTier(dst, &c.Usage)
 	return append(dst, '}')
+}
+
+// appendTier appends the service_tier the answer was served in, when the
+// request asked for one.
+func appendTier(dst []byte, u *Usage) []byte {
+	if u.Tier == "" {
+		return dst
+	}
+	dst = append(dst, `,"service_tier":`...)
+	return jsonw.String(dst, u.Tier)
 }
 
 // AppendUsage appends a usage object with its detail breakdowns.

@@ -109,6 +109,7 @@ func AppendFinishChunk(dst []byte, p ChunkPrefix, finish string, u *Usage) []byt
 	dst = append(dst, p...)
 	dst = append(dst, `,"choices":[],"usage":`...)
 	dst = AppendUsage(dst, u)
+	dst = appendTier(dst, u)
 	return append(dst, "}\n\n"...)
 }
 
