@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -304,4 +306,42 @@ func TestBudgetSpent(t *testing.T) {
 	}
 	close(release)
 	<-done
+}
+
+// TestClientLeavesDuringFailover: a client that leaves while its request
+// is upstream stops the attempts: the attempt in flight is cancelled, no
+// other supplier is tried, and nothing leaks (TestMain's goleak).
+func TestClientLeavesDuringFailover(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"}})
+	for _, stream := range []bool{false, true} {
+		release, arrived := make(chan struct{}), make(chan struct{})
+		env.Anthropic.Faults.Push(emulator.Fault{Hang: release, Arrived: arrived})
+		before := env.Vertex.Requests.Count()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			req, _ := http.NewRequestWithContext(ctx, "POST", env.URL+"/v1/chat/completions",
+				strings.NewReader(`{"model":"anthropic/claude-haiku-4-5","stream":`+strconv.FormatBool(stream)+`,`+okMessages+`}`))
+			req.Header.Set("Authorization", "Bearer "+gatewaytest.ClientKey)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		<-arrived
+		cancel()
+		<-done
+		close(release)
+		if n := env.Vertex.Requests.Count() - before; n != 0 {
+			t.Errorf("stream %v: a client that left made %d attempts at the next supplier", stream, n)
+		}
+	}
+	// Shutdown waits for every request in flight: none may be left
+	// attempting.
+	if err := env.Server.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if n := env.Vertex.Requests.Count(); n != 0 {
+		t.Errorf("%d attempts at Vertex in all", n)
+	}
 }

@@ -104,7 +104,15 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 			call.Cached = nil
 		}
 		call.UpstreamID = c.upstreamID
+		wasFlex := call.Flex
 		call.Flex = c.flex && call.Tier == "flex"
+		if rec.attempts > 0 && call.Flex != wasFlex && rec.principal != nil {
+			// Priced differently from the last attempt: the key's credit
+			// and limit are checked again before it.
+			if err := s.tenancy.Admit(rec.principal, time.Now()); err != nil {
+				return nil, refusal(err, time.Now())
+			}
+		}
 		rec.supplier = c.sup.name
 		rec.attempts++
 		wait := time.Until(deadline)

@@ -264,12 +264,23 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, error) {
 	if p == nil {
 		return nil, ErrInvalidKey
 	}
+	if k := p.Key; k.RevokedAt != nil || k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+		return nil, t.Admit(p, now) // refused, and not even for itself
+	}
+	return p, t.Admit(p, now)
+}
+
+// Admit checks a key found by Check again, as a request goes on: its
+// expiry, its workspace's credit and its spend limit, as they stand now
+// (another answer may have spent them meanwhile). Before a failover to a
+// supplier priced differently, the gateway asks again.
+func (t *Tenancy) Admit(p *Principal, now time.Time) error {
 	k := p.Key
 	switch {
 	case k.RevokedAt != nil:
-		return nil, ErrInvalidKey
+		return ErrInvalidKey
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return nil, &ExpiredError{At: *k.ExpiresAt}
+		return &ExpiredError{At: *k.ExpiresAt}
 	}
 	// The view is read under the lock: a load replaces it and takes what
 	// it holds from the pending sums in one step.
@@ -278,7 +289,7 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, error) {
 	balance := v.balances[k.WorkspaceID] - t.pendingWS[k.WorkspaceID]
 	if balance <= 0 {
 		t.mu.Unlock()
-		return p, &NoCreditError{Workspace: k.Workspace}
+		return &NoCreditError{Workspace: k.Workspace}
 	}
 	// A limited key is admitted by its lease (lease.go); what the view
 	// knows it spent refuses it without asking the database.
@@ -289,9 +300,9 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, error) {
 	}
 	t.mu.Unlock()
 	if !admitted {
-		return p, &LimitError{Limit: *k.SpendLimit, Reset: k.LimitReset, ResetAt: windowEnd(k.LimitReset, now)}
+		return &LimitError{Limit: *k.SpendLimit, Reset: k.LimitReset, ResetAt: windowEnd(k.LimitReset, now)}
 	}
-	return p, nil
+	return nil
 }
 
 // windowEnd is when the window that now falls in ends.

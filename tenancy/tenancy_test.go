@@ -383,3 +383,29 @@ func TestExcludedSecret(t *testing.T) {
 		t.Errorf("another key: %q", c)
 	}
 }
+
+// TestAdmitAgain: a key admitted at a request's start is refused by
+// Admit once answers billed meanwhile spent its limit (the check before a
+// failover to a supplier priced differently).
+func TestAdmitAgain(t *testing.T) {
+	db, tn, _ := setup(t)
+	defer tn.Close()
+	ctx := context.Background()
+	if err := db.AddCredit(ctx, "acme", store.FromDollars(10), "test"); err != nil {
+		t.Fatal(err)
+	}
+	limit := store.FromDollars(1)
+	k, secret := mustKey(t, db, store.NewKey{Name: "capped", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	if err := tn.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	p, err := tn.Check([]byte(secret), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.Bill(&Principal{Key: &k}, store.UsageRecord{RequestID: "other", Model: "m", Cost: limit, StartedAt: now, FinishedAt: now})
+	if refusedFor(tn.Admit(p, now)) != refusedLimit {
+		t.Errorf("admitted again after the limit was spent: %v", tn.Admit(p, now))
+	}
+}
