@@ -77,6 +77,7 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 	var failed attempts
 	bypass := -1 // every breaker is open: the one that reopens first
 	var reopens time.Time
+	tried := 0 // attempts of this call, at this model
 	for i := 0; i < len(cands); i++ {
 		c := &cands[i]
 		now := time.Now()
@@ -85,7 +86,7 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 				if bypass < 0 || at.Before(reopens) {
 					bypass, reopens = i, at
 				}
-				if i == len(cands)-1 && rec.attempts == 0 {
+				if i == len(cands)-1 && tried == 0 {
 					i = bypass - 1 // the loop's i++ lands on it
 				}
 				continue
@@ -115,6 +116,7 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 		}
 		rec.supplier = c.sup.name
 		rec.attempts++
+		tried++
 		wait := time.Until(deadline)
 		if call.Stream {
 			// A stream's head comes at once, before the model's first
