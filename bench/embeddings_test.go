@@ -67,7 +67,7 @@ func BenchmarkEmbeddingsRequest(b *testing.B) {
 		if e != nil {
 			b.Fatal(e.Message)
 		}
-		sinkBytes = adapter.Gemini{}.BuildEmbed(&req, buf[:0], call, er.Inputs, &adapter.Upstream{BaseURL: "http://127.0.0.1:1", APIKey: "k"})
+		sinkBytes, _ = adapter.Gemini{}.BuildEmbed(&req, buf[:0], call, er.Inputs, &adapter.Upstream{BaseURL: "http://127.0.0.1:1", APIKey: "k"})
 	}
 }
 

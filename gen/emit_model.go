@@ -177,6 +177,9 @@ func (e *emitter) suppliesOf(supplies []SupplierDecl) jen.Code {
 			if s.Flex {
 				fields = append(fields, field("Flex", jen.True()))
 			}
+			if s.MaxBatch > 0 {
+				fields = append(fields, field("MaxBatch", jen.Lit(s.MaxBatch)))
+			}
 			if len(s.Locations) > 0 {
 				fields = append(fields, field("Locations", jen.Index().String().ValuesFunc(func(l *jen.Group) {
 					for _, loc := range s.Locations {

@@ -679,6 +679,8 @@ func buildSupplies(m *modelInfo, d ModelDecl, file string, errs *errorList) {
 			errs.addf(file, key+".flex", "the flex lane is served at the global location only")
 		case s.Flex && d.Pricing.Flex == nil:
 			errs.addf(file, key+".flex", "a flex lane needs [pricing.flex]")
+		case s.MaxBatch < 0 || s.MaxBatch > 0 && m.kind != "embedding":
+			errs.addf(file, key+".max_batch", "a positive batch size, for an embedding model's supplier")
 		}
 		m.supplies = append(m.supplies, s)
 	}

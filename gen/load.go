@@ -76,6 +76,7 @@ type SupplierDecl struct {
 	UpstreamID string   `toml:"upstream_id"`
 	Locations  []string `toml:"locations"`
 	Flex       bool     `toml:"flex"`
+	MaxBatch   int      `toml:"max_batch"`
 }
 
 // RetiredDecl is a model's [retired] table: its upstream no longer serves

@@ -59,6 +59,12 @@ var modelGoogleGeminiEmbedding001 = matrix.Model{
 			Kind:       matrix.SupplierGemini,
 			UpstreamID: "gemini-embedding-001",
 		},
+		{
+			Kind:       matrix.SupplierVertex,
+			UpstreamID: "gemini-embedding-001",
+			MaxBatch:   1,
+			Locations:  []string{"us-central1", "us-east1", "us-east4", "us-west1", "europe-west1", "europe-west4", "asia-northeast1"},
+		},
 	},
 	Cache: matrix.Cache{},
 	Caps:  matrix.Caps(0),

@@ -106,6 +106,9 @@ type Supply struct {
 	// location (Vertex's X-Vertex-AI-LLM-Shared-Request-Type: flex), at
 	// the model's Pricing.Flex.
 	Flex bool
+	// MaxBatch is the most inputs one embeddings call of this supplier
+	// takes, 0 for the model's own (Embedding.MaxBatch).
+	MaxBatch int
 }
 
 // Serves reports whether the supply serves the model at a Vertex location

@@ -72,14 +72,60 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, rec *record) {
 	putBuf(buf)
 }
 
-// embed makes the upstream calls of call and returns one vector per input.
+// embed makes the upstream calls of call and returns one vector per
+// input: at the model's suppliers in order, each with every chunk, moving
+// on as a chat request does (failover.go) when a supplier failed for a
+// reason of its own — a whole request at one supplier, so that no answer
+// mixes vectors of two.
 func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Embedder, call *adapter.EmbedCall, rec *record) ([][]float32, *openai.Error) {
 	cands := s.candidates[call.Model.Index]
 	if len(cands) == 0 {
 		return nil, noSupplier(call.Model)
 	}
-	sup := cands[0].sup
-	rec.supplier, rec.attempts = sup.name, 1
+	s.budget.active.Add(1)
+	defer s.budget.active.Add(-1)
+	var failed attempts
+	for i := range cands {
+		c := &cands[i]
+		last := i == len(cands)-1
+		if c.br != nil && !last {
+			if ok, _ := c.br.allow(time.Now()); !ok {
+				continue
+			}
+		}
+		if rec.attempts > 0 {
+			if !s.budget.take(s.lim.FailoverBudgetPercent, s.lim.FailoverBudgetMin) {
+				return nil, failed.final()
+			}
+			defer s.budget.extra.Add(-1)
+		}
+		call.UpstreamID, call.Batch = c.upstreamID, c.batch
+		rec.supplier = c.sup.name
+		rec.attempts++
+		vectors, kind, e := s.embedAt(ctx, rt, c.sup, embedder, call, rec)
+		s.verdict(c, e, kind)
+		if e == nil {
+			s.meters.attempt(c.sup.name, attemptServed)
+			return vectors, nil
+		}
+		failed.add(c.sup.name, e, kind)
+		if e == errGone || !failsOver(e, kind) || last {
+			s.meters.attempt(c.sup.name, attemptFailed)
+			rec.errKind = kind
+			return nil, failed.final()
+		}
+		s.meters.attempt(c.sup.name, attemptFailedOver)
+	}
+	if failed.n == 0 {
+		return nil, noSupplier(call.Model)
+	}
+	return nil, failed.final()
+}
+
+// embedAt makes every chunk's call at sup, a few at a time; the first
+// failure stops the others.
+func (s *Server) embedAt(ctx *fasthttp.RequestCtx, rt *route, sup *supplier, embedder adapter.Embedder, call *adapter.EmbedCall,
+	rec *record) ([][]float32, int, *openai.Error) {
 	vectors := make([][]float32, len(call.Req.Inputs))
 	n := call.Chunks()
 	g := &chunkGroup{errs: make([]*openai.Error, n), kinds: make([]int, n)}
@@ -106,19 +152,18 @@ func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Emb
 		}()
 	}
 	wg.Wait()
-	rec.upstream = time.Since(start)
+	rec.upstream += time.Since(start)
 	if g.gone {
-		return nil, errGone
+		return nil, noUpstreamError, errGone
 	}
 	// The first failure in input order is the request's: a chunk cancelled
 	// because another failed says nothing of its own.
 	for i, e := range g.errs {
 		if e != nil && e != errCancelled {
-			rec.errKind = g.kinds[i]
-			return nil, e
+			return nil, g.kinds[i], e
 		}
 	}
-	return vectors, nil
+	return vectors, noUpstreamError, nil
 }
 
 // embedChunk makes one upstream call for inputs and reads their vectors
@@ -127,7 +172,16 @@ func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Emb
 func (s *Server) embedChunk(g *chunkGroup, rt *route, sup *supplier, embedder adapter.Embedder, call *adapter.EmbedCall,
 	inputs []string, dst [][]float32) (*openai.Error, int) {
 	ex := newExchange(rt, sup)
-	*ex.buf = embedder.BuildEmbed(ex.req, (*ex.buf)[:0], call, inputs, &sup.upstream)
+	body, e := embedder.BuildEmbed(ex.req, (*ex.buf)[:0], call, inputs, &sup.upstream)
+	*ex.buf = body
+	if e != nil {
+		s.release(ex)
+		kind := noUpstreamError
+		if e.Code == openai.CodeVertexAuthFailed {
+			kind = upstreamAuth
+		}
+		return e, kind
+	}
 	if !g.join(&ex.Exchange) {
 		s.release(ex)
 		return errCancelled, noUpstreamError

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -343,5 +344,35 @@ func TestClientLeavesDuringFailover(t *testing.T) {
 	}
 	if n := env.Vertex.Requests.Count(); n != 0 {
 		t.Errorf("%d attempts at Vertex in all", n)
+	}
+}
+
+// TestEmbeddingsFailover: an embeddings request whose first supplier
+// fails for a reason of its own is served whole by the next — Vertex's
+// :predict, one input a call for gemini-embedding-001 — never a mix.
+func TestEmbeddingsFailover(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{Suppliers: func(env *gatewaytest.Env) map[matrix.Provider][]adapter.Upstream {
+		return map[matrix.Provider][]adapter.Upstream{
+			matrix.ProviderGoogle:    {env.Supplier("gemini"), env.Supplier("vertex:us-central1")},
+			matrix.ProviderAnthropic: {env.Supplier("anthropic")},
+		}
+	}})
+	env.Gemini.Faults.Push(emulator.Fault{Status: 503, Body: `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`})
+	r := env.Do(t, "POST", "/v1/embeddings", gatewaytest.ClientKey, []byte(`{"model":"google/gemini-embedding-001","input":["a","b","c"],"dimensions":768}`))
+	var out struct {
+		Data []struct {
+			Index     int       `json:"index"`
+			Embedding []float64 `json:"embedding"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(r.Body, &out)
+	last, _ := env.Vertex.Requests.Last()
+	if r.Status != 200 || r.Header.Get("X-OpenToken-Supplier") != "vertex:us-central1" || r.Header.Get("X-OpenToken-Attempts") != "2" ||
+		len(out.Data) != 3 || out.Data[2].Index != 2 || len(out.Data[0].Embedding) != 768 {
+		t.Fatalf("embeddings failing over: %d %.300s, supplier %q, attempts %q", r.Status, r.Body, r.Header.Get("X-OpenToken-Supplier"), r.Header.Get("X-OpenToken-Attempts"))
+	}
+	if n := env.Vertex.Requests.Count(); n != 3 || !strings.HasSuffix(last.Path, "/locations/us-central1/publishers/google/models/gemini-embedding-001:predict") ||
+		!strings.Contains(string(last.Body), `"outputDimensionality":768`) {
+		t.Errorf("Vertex got %d calls, the last %s %s; want one input a call", n, last.Path, last.Body)
 	}
 }

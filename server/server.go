@@ -126,6 +126,7 @@ type candidate struct {
 	upstreamID string
 	br         *breaker
 	flex       bool // serves the model's flex lane
+	batch      int  // the most embedding inputs a call takes there, 0 for the model's own
 }
 
 // candidatesOf lists, in the route's order, the suppliers that serve m:
@@ -138,8 +139,9 @@ func candidatesOf(rt *route, m *matrix.Model) []candidate {
 			location = v.Location
 		}
 		if id, ok := m.ServedBy(sup.kind, location); ok {
-			flex := location == "global" && m.Supply(sup.kind).Flex && m.Pricing.Flex != nil
-			out = append(out, candidate{sup: sup, upstreamID: id, flex: flex})
+			supply := m.Supply(sup.kind)
+			flex := location == "global" && supply.Flex && m.Pricing.Flex != nil
+			out = append(out, candidate{sup: sup, upstreamID: id, flex: flex, batch: supply.MaxBatch})
 		}
 	}
 	return out

@@ -8,9 +8,12 @@ package vertex
 var (
 	geminiModels = map[string]bool{ // true: global only
 		"gemini-2.5-pro": false, "gemini-3-flash-preview": true, "gemini-3.1-pro-preview": true,
-		"gemini-3.1-flash-lite": true, "gemini-embedding-001": false,
+		"gemini-3.1-flash-lite": true,
 	}
-	claudeModels = map[string]bool{
+	// embeddingModels are served by :predict in the regions, each taking
+	// at most this many instances a call.
+	embeddingModels = map[string]int{"gemini-embedding-001": 1}
+	claudeModels    = map[string]bool{
 		"claude-haiku-4-5@20251001": true, "claude-sonnet-4-5@20250929": true, "claude-sonnet-4-6": true,
 		"claude-opus-4-6": true, "claude-opus-4-7": true,
 	}
@@ -21,6 +24,9 @@ var (
 func served(publisher, model, location string) bool {
 	switch publisher {
 	case "google":
+		if _, embedding := embeddingModels[model]; embedding {
+			return location != "global"
+		}
 		globalOnly, known := geminiModels[model]
 		return known && (!globalOnly || location == "global")
 	case "anthropic":

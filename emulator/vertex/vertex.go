@@ -154,6 +154,12 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 // serveGemini answers a Gemini request as the Gemini API would, without
 // the RetryInfo Vertex's 429s lack.
 func (e *Emulator) serveGemini(ctx *fasthttp.RequestCtx, p path) {
+	if p.method == "predict" {
+		if _, ok := embeddingModels[p.model]; ok {
+			e.serveEmbeddings(ctx, p)
+			return
+		}
+	}
 	switch p.method {
 	case "generateContent", "streamGenerateContent":
 	default:

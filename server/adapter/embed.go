@@ -19,7 +19,7 @@ import (
 type Embedder interface {
 	// BuildEmbed writes the upstream request for the inputs of a chunk of
 	// c (at most the model's MaxBatch) into req, the body appended to buf.
-	BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, up *Upstream) []byte
+	BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, up *Upstream) ([]byte, *openai.Error)
 	// ParseEmbed reads a 2xx answer into dst, one vector per input.
 	ParseEmbed(body []byte, dst [][]float32) error
 }
@@ -30,6 +30,18 @@ type EmbedCall struct {
 	Model *matrix.Model
 	// Dimensions is the size asked for, 0 for the model's own (not sent).
 	Dimensions int
+	// Batch is the most inputs one call of the attempt's supplier takes,
+	// 0 for the model's own; UpstreamID the model's id there.
+	Batch      int
+	UpstreamID string
+}
+
+// batch is the size of a chunk of inputs.
+func (c *EmbedCall) batch() int {
+	if c.Batch > 0 {
+		return c.Batch
+	}
+	return c.Model.Embedding.MaxBatch
 }
 
 // NewEmbedCall checks the request against the model's embedding facts.
@@ -52,13 +64,13 @@ func NewEmbedCall(req *openai.EmbeddingsRequest, m *matrix.Model) (*EmbedCall, *
 
 // Chunks is how many upstream calls the inputs take.
 func (c *EmbedCall) Chunks() int {
-	n := c.Model.Embedding.MaxBatch
+	n := c.batch()
 	return (len(c.Req.Inputs) + n - 1) / n
 }
 
 // Chunk returns the bounds of chunk i of the inputs.
 func (c *EmbedCall) Chunk(i int) (lo, hi int) {
-	n := c.Model.Embedding.MaxBatch
+	n := c.batch()
 	return i * n, min((i+1)*n, len(c.Req.Inputs))
 }
 
@@ -97,7 +109,10 @@ func (c *EmbedCall) EstimateTokens() int64 {
 
 // BuildEmbed implements Embedder: batchEmbedContents, which Google's own
 // SDK uses for one input too.
-func (Gemini) BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, up *Upstream) []byte {
+func (Gemini) BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, up *Upstream) ([]byte, *openai.Error) {
+	if up.Vertex != nil {
+		return buildVertexEmbed(req, buf, c, inputs, up.BaseURL, up.Vertex)
+	}
 	model := c.Model.UpstreamID
 	buf = append(buf, `{"requests":[`...)
 	for i, text := range inputs {
@@ -129,7 +144,40 @@ func (Gemini) BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs
 	req.Header.SetContentType("application/json")
 	req.Header.Set("x-goog-api-key", up.APIKey)
 	req.SetBodyRaw(buf)
-	return buf
+	return buf, nil
+}
+
+// buildVertexEmbed writes Vertex AI's :predict for the inputs: one
+// instance each, the task and title in each, the size in the parameters.
+func buildVertexEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, origin string, v *Vertex) ([]byte, *openai.Error) {
+	buf = append(buf, `{"instances":[`...)
+	for i, text := range inputs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"content":`...)
+		buf = jsonw.String(buf, text)
+		if t := c.Req.TaskType; t != "" {
+			buf = append(buf, `,"task_type":`...)
+			buf = jsonw.String(buf, t)
+		}
+		if t := c.Req.Title; t != "" {
+			buf = append(buf, `,"title":`...)
+			buf = jsonw.String(buf, t)
+		}
+		buf = append(buf, '}')
+	}
+	buf = append(buf, `],"parameters":{"autoTruncate":false`...)
+	if c.Dimensions > 0 {
+		buf = append(buf, `,"outputDimensionality":`...)
+		buf = jsonw.Int(buf, int64(c.Dimensions))
+	}
+	buf = append(buf, "}}"...)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(origin + v.path("google", c.upstreamID(), "predict"))
+	req.Header.SetContentType("application/json")
+	req.SetBodyRaw(buf)
+	return buf, v.authorize(req)
 }
 
 var errEmbedCount = errors.New("gemini: the answer has a different number of embeddings than inputs")
@@ -140,9 +188,18 @@ func (Gemini) ParseEmbed(body []byte, dst [][]float32) error {
 		Embeddings []struct {
 			Values []float32 `json:"values"`
 		} `json:"embeddings"`
+		// Vertex's :predict: a prediction per instance.
+		Predictions []struct {
+			Embeddings struct {
+				Values []float32 `json:"values"`
+			} `json:"embeddings"`
+		} `json:"predictions"`
 	}
 	if err := json.UnmarshalNoCopy(body, &r); err != nil {
 		return err
+	}
+	for _, p := range r.Predictions {
+		r.Embeddings = append(r.Embeddings, p.Embeddings)
 	}
 	if len(r.Embeddings) != len(dst) {
 		return errEmbedCount
@@ -154,4 +211,12 @@ func (Gemini) ParseEmbed(body []byte, dst [][]float32) error {
 		dst[i] = r.Embeddings[i].Values
 	}
 	return nil
+}
+
+// upstreamID is the model's id at the attempt's supplier.
+func (c *EmbedCall) upstreamID() string {
+	if c.UpstreamID != "" {
+		return c.UpstreamID
+	}
+	return c.Model.UpstreamID
 }
