@@ -89,7 +89,7 @@ func (f *Faults) ServeFaults(ctx *fasthttp.RequestCtx) bool {
 			f.release = make(chan struct{})
 		}
 		f.mu.Unlock()
-		ctx.SetBodyString(`{"added":` + itoa(len(rules)) + `}`)
+		ctx.SetBodyString(`{"added":` + strconv.Itoa(len(rules)) + `}`)
 	case ctx.IsDelete():
 		f.mu.Lock()
 		f.rules = nil
@@ -162,5 +162,3 @@ func (r *Rule) matches(ctx *fasthttp.RequestCtx) bool {
 	}
 	return true
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

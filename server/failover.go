@@ -70,7 +70,7 @@ func failsOver(e *openai.Error, kind int) bool {
 type attempts struct {
 	list [4]failedAttempt // a model has few suppliers: no allocation
 	n    int
-	more int // beyond list
+	more int // attempts beyond the list's room, the last kept in its last place
 }
 
 type failedAttempt struct {
@@ -139,6 +139,9 @@ func (a *attempts) final() *openai.Error {
 	for i, f := range a.list[:a.n] {
 		if i > 0 {
 			msg.WriteString("; ")
+		}
+		if i == a.n-1 && a.more > 0 {
+			msg.WriteString("(" + strconv.Itoa(a.more) + " more) ")
 		}
 		msg.WriteString(f.supplier + ": " + f.e.Message)
 	}
