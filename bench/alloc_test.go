@@ -3,6 +3,8 @@
 package bench
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -67,5 +69,22 @@ func TestAttemptLoopAllocations(t *testing.T) {
 	t.Logf("allocations a round trip: %v with one supplier, %v with two", one, two)
 	if two > one {
 		t.Errorf("a round trip allocates %v times with two suppliers, %v with one", two, one)
+	}
+}
+
+// TestTenancyCheckAllocations: checking an issued key (with a spend
+// limit and its lease) allocates nothing, as BenchmarkTenancy reports.
+func TestTenancyCheckAllocations(t *testing.T) {
+	tn, secret := issuedKey(t)
+	key, now := []byte(secret), time.Now()
+	if _, err := tn.Check(key, now); err != nil { // the lease's first share
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(200, func() {
+		if _, err := tn.Check(key, now); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("a key check allocates %v times, want 0", n)
 	}
 }

@@ -126,7 +126,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 
 // issuedKey starts tenancy on a fresh SQLite database holding a funded
 // workspace and a key with a daily limit far above what a run spends.
-func issuedKey(b *testing.B) (*tenancy.Tenancy, string) {
+func issuedKey(b testing.TB) (*tenancy.Tenancy, string) {
 	ctx := context.Background()
 	dir := b.TempDir()
 	db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "bench.db"))

@@ -103,18 +103,13 @@ func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Emb
 		rec.supplier = c.sup.name
 		rec.attempts++
 		vectors, kind, e := s.embedAt(ctx, rt, c.sup, embedder, call, rec)
-		s.verdict(c, e, kind)
-		if e == nil {
-			s.meters.attempt(c.sup.name, attemptServed)
-			return vectors, nil
-		}
-		failed.add(c.sup.name, e, kind)
-		if e == errGone || !failsOver(e, kind) || last {
-			s.meters.attempt(c.sup.name, attemptFailed)
+		if s.settle(c, &failed, e, kind, last) {
+			if e == nil {
+				return vectors, nil
+			}
 			rec.errKind = kind
 			return nil, failed.final()
 		}
-		s.meters.attempt(c.sup.name, attemptFailedOver)
 	}
 	if failed.n == 0 {
 		return nil, noSupplier(call.Model)
@@ -176,11 +171,7 @@ func (s *Server) embedChunk(g *chunkGroup, rt *route, sup *supplier, embedder ad
 	*ex.buf = body
 	if e != nil {
 		s.release(ex)
-		kind := noUpstreamError
-		if e.Code == openai.CodeVertexAuthFailed {
-			kind = upstreamAuth
-		}
-		return e, kind
+		return e, buildKind(e)
 	}
 	if !g.join(&ex.Exchange) {
 		s.release(ex)

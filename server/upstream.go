@@ -139,18 +139,13 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 				s.finish(ex)
 			}
 		}
-		s.verdict(c, e, kind)
-		if e == nil {
-			s.meters.attempt(c.sup.name, attemptServed)
-			return ex, nil
-		}
-		failed.add(c.sup.name, e, kind)
-		if e == errGone || !failsOver(e, kind) || last || !time.Now().Before(deadline) {
-			s.meters.attempt(c.sup.name, attemptFailed)
+		if s.settle(c, &failed, e, kind, last || !time.Now().Before(deadline)) {
+			if e == nil {
+				return ex, nil
+			}
 			rec.errKind = kind
 			return nil, failed.final()
 		}
-		s.meters.attempt(c.sup.name, attemptFailedOver)
 		s.log.Info("failing over", "model", call.Model.ID, "from", c.sup.name, "status", e.Status, "code", e.Code)
 	}
 	if failed.n == 0 {
@@ -168,6 +163,35 @@ func (s *Server) anyAfter(cands []candidate, i int, now time.Time) bool {
 		}
 	}
 	return false
+}
+
+// settle records how an attempt went — its breaker, its metrics, the
+// failures so far — and reports whether the request ends with it: served,
+// or failed for good (its own error, the client gone, no supplier left
+// with stop).
+func (s *Server) settle(c *candidate, failed *attempts, e *openai.Error, kind int, stop bool) bool {
+	s.verdict(c, e, kind)
+	if e == nil {
+		s.meters.attempt(c.sup.name, attemptServed)
+		return true
+	}
+	failed.add(c.sup.name, e, kind)
+	if e == errGone || !failsOver(e, kind) || stop {
+		s.meters.attempt(c.sup.name, attemptFailed)
+		return true
+	}
+	s.meters.attempt(c.sup.name, attemptFailedOver)
+	return false
+}
+
+// buildKind is the failure kind of an upstream request that could not be
+// built: a Vertex token exchange refused is the supplier's credentials;
+// anything else is the request's own.
+func buildKind(e *openai.Error) int {
+	if e.Code == openai.CodeVertexAuthFailed {
+		return upstreamAuth
+	}
+	return noUpstreamError
 }
 
 // verdict tells an attempt's breaker how it went: a failure of the
@@ -208,11 +232,7 @@ func (s *Server) attempt(ctx *fasthttp.RequestCtx, rt *route, sup *supplier, cal
 	*ex.buf = body
 	if e != nil {
 		s.release(ex)
-		kind := noUpstreamError
-		if e.Code == openai.CodeVertexAuthFailed {
-			kind = upstreamAuth
-		}
-		return nil, kind, e
+		return nil, buildKind(e), e
 	}
 	ex.watch = clientWatch(ctx.Conn())
 	ex.watch.Arm(&ex.Exchange)

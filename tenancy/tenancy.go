@@ -264,10 +264,12 @@ func (t *Tenancy) Check(secret []byte, now time.Time) (*Principal, error) {
 	if p == nil {
 		return nil, ErrInvalidKey
 	}
-	if k := p.Key; k.RevokedAt != nil || k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
-		return nil, t.Admit(p, now) // refused, and not even for itself
+	err := t.Admit(p, now)
+	switch err.(type) {
+	case nil, *NoCreditError, *LimitError:
+		return p, err // refused for money, it may still ask about itself
 	}
-	return p, t.Admit(p, now)
+	return nil, err // unknown, revoked or expired: refused, and not even for itself
 }
 
 // Admit checks a key found by Check again, as a request goes on: its
