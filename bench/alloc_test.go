@@ -5,6 +5,8 @@ package bench
 import (
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -33,7 +35,7 @@ func TestTranslationAllocations(t *testing.T) {
 		}
 		upstream, call := []byte(m.response), plainCall(m.id)
 		if n := testing.AllocsPerRun(200, func() {
-			var c openai.Completion
+			var c llm.Completion
 			_ = m.adapter.ParseResponse(call, upstream, &c)
 			sinkBytes = openai.AppendCompletion(buf[:0], "chatcmpl-x", 1, m.id, &c, true)
 		}); n > responseAllocBudget {

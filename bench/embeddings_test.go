@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
@@ -59,7 +61,7 @@ func BenchmarkEmbeddingsRequest(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		var er openai.EmbeddingsRequest
+		var er llm.EmbeddingsRequest
 		if e := openai.DecodeEmbeddings(body, &er); e != nil {
 			b.Fatal(e.Message)
 		}
@@ -77,7 +79,7 @@ func BenchmarkEmbeddingsResponse(b *testing.B) {
 		b.Run(format, func(b *testing.B) {
 			vectors := make([][]float32, 100)
 			buf := make([]byte, 0, 1<<20)
-			u := openai.Usage{Prompt: 2400}
+			u := llm.Usage{Prompt: 2400}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(answer)))
 			for b.Loop() {
@@ -96,7 +98,7 @@ func BenchmarkEmbeddingsResponse(b *testing.B) {
 func BenchmarkPromptCacheKey(b *testing.B) {
 	body := []byte(`{"model":"google/gemini-3-flash","messages":[{"role":"system","content":[{"type":"text","text":"` +
 		strings.Repeat("house rules ", 3400) + `","cache_control":{"type":"ephemeral"}}]},{"role":"user","content":"hi"}]}`)
-	var chat openai.ChatRequest
+	var chat llm.Request
 	if e := openai.DecodeChat(body, &chat); e != nil {
 		b.Fatal(e.Message)
 	}

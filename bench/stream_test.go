@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/gatewaytest"
 	"github.com/opentoken/opentoken/server/adapter"
@@ -35,15 +37,15 @@ var streamEvents = []struct {
 func BenchmarkStreamEvent(b *testing.B) {
 	for _, ev := range streamEvents {
 		b.Run(ev.name, func(b *testing.B) {
-			call := &adapter.Call{Model: generated.Lookup(ev.id), Req: &openai.ChatRequest{}}
+			call := &adapter.Call{Model: generated.Lookup(ev.id), Req: &llm.Request{}}
 			prefix := openai.NewChunkPrefix(nil, "chatcmpl-0123456789abcdef01234567", 1730000000, ev.id)
-			st := ev.adapter.NewStream(call, prefix)
+			st := ev.adapter.NewStream(call, &openai.ChunkWriter{Prefix: prefix, Exclude: call.Thinking.Exclude, Legacy: call.Legacy()})
 			name, data := []byte(ev.event), []byte(ev.data)
 			out := make([]byte, 0, 1024)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				var err *openai.Error
+				var err *llm.Error
 				if out, err = st.Event(out[:0], name, data); err != nil || len(out) == 0 {
 					b.Fatal(err)
 				}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
@@ -73,7 +75,7 @@ var toolStreams = []struct {
 func BenchmarkToolStream(b *testing.B) {
 	for _, ts := range toolStreams {
 		b.Run(ts.name, func(b *testing.B) {
-			var chat openai.ChatRequest
+			var chat llm.Request
 			if err := openai.DecodeChat(golden(ts.golden+"/request.json"), &chat); err != nil {
 				b.Fatal(err.Message)
 			}
@@ -95,10 +97,10 @@ func BenchmarkToolStream(b *testing.B) {
 			out := make([]byte, 0, 16384)
 			b.ReportAllocs()
 			for b.Loop() {
-				st := ts.adapter.NewStream(call, prefix)
+				st := ts.adapter.NewStream(call, &openai.ChunkWriter{Prefix: prefix, Exclude: call.Thinking.Exclude, Legacy: call.Legacy()})
 				out = out[:0]
 				for _, ev := range events {
-					var err *openai.Error
+					var err *llm.Error
 					if out, err = st.Event(out, ev.name, ev.data); err != nil {
 						b.Fatal(err)
 					}

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/bench/loadtest"
@@ -46,7 +48,7 @@ var sinkBytes []byte
 // translateRequest is the gateway's request path up to the bytes it sends.
 // plainCall is the call of the load test's plain request to model id.
 func plainCall(id string) *adapter.Call {
-	var chat openai.ChatRequest
+	var chat llm.Request
 	if err := openai.DecodeChat(loadtest.GatewayRequest(id), &chat); err != nil {
 		panic(err.Message)
 	}
@@ -58,7 +60,7 @@ func plainCall(id string) *adapter.Call {
 }
 
 func translateRequest(body []byte, ad adapter.Adapter, req *fasthttp.Request, buf []byte) []byte {
-	var chat openai.ChatRequest
+	var chat llm.Request
 	if err := openai.DecodeChat(body, &chat); err != nil {
 		panic(err.Message)
 	}
@@ -115,7 +117,7 @@ func BenchmarkResponseTranslation(b *testing.B) {
 			b.SetBytes(int64(len(upstream)))
 			buf := make([]byte, 0, 4096)
 			for b.Loop() {
-				var c openai.Completion
+				var c llm.Completion
 				if err := m.adapter.ParseResponse(call, upstream, &c); err != nil {
 					b.Fatal(err)
 				}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
@@ -24,7 +26,7 @@ const HeaderAdjustedParams = "X-OpenToken-Adjusted-Params"
 
 // chat serves POST /v1/chat/completions.
 func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
-	var req openai.ChatRequest
+	var req llm.Request
 	if e := openai.DecodeChat(ctx.PostBody(), &req); e != nil {
 		s.writeError(ctx, e)
 		return
@@ -35,7 +37,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	}
 	if m.Kind != matrix.KindChat {
-		s.writeError(ctx, &openai.Error{Status: 400, Type: openai.TypeInvalidRequest, Code: openai.CodeModelNotSupported, Param: "model",
+		s.writeError(ctx, &llm.Error{Status: 400, Type: llm.TypeInvalidRequest, Code: llm.CodeModelNotSupported, Param: "model",
 			Message: m.ID + " is an embeddings model; it does not serve chat completions"})
 		return
 	}
@@ -53,9 +55,9 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		deadline = time.Now().Add(s.lim.FlexTimeout) // the flex lane is slow by design
 	}
 	var (
-		call   *adapter.Call
-		ex     *exchange
-		prefix openai.ChunkPrefix // a stream's chunks begin with it
+		call *adapter.Call
+		ex   *exchange
+		sw   llm.StreamWriter // a stream's frames
 	)
 	// The request's model, then its fallbacks (models), each with its own
 	// filtering, while the last failed for a reason of its suppliers.
@@ -75,9 +77,10 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		rec.dropped, rec.adjusted = call.Dropped(), call.Adjusted
 		if call.Stream {
 			id := s.ids.appendID(nil, "chatcmpl-")
-			prefix = openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(req.Model))
+			sw = &openai.ChunkWriter{Prefix: openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(req.Model)),
+				Exclude: call.Thinking.Exclude, Legacy: call.Legacy()}
 		}
-		ex, e = s.serve(ctx, m, call, rec, &route, prefix, deadline)
+		ex, e = s.serve(ctx, m, call, rec, &route, sw, deadline)
 		if e == nil && call.Flex {
 			// service_tier was honoured, not dropped.
 			call.Forward |= matrix.MaskOf(generated.ParamServiceTier)
@@ -86,7 +89,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		if e == nil || e == errGone || i == len(route.models) || !time.Now().Before(deadline) {
 			break
 		}
-		if !failsOver(e, rec.errKind) && e.Code != openai.CodeNoSupplier {
+		if !failsOver(e, rec.errKind) && e.Code != llm.CodeNoSupplier {
 			break // the request's own error: another model would fail the same way
 		}
 		rec.errKind = noUpstreamError
@@ -102,15 +105,15 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		}
 		return
 	case call.Stream:
-		s.chatStream(ctx, ex, call, prefix, rec)
+		s.stream(ctx, ex, call, sw, rec)
 		return
 	}
 	defer s.finish(ex)
-	var out openai.Completion
+	var out llm.Completion
 	if err := ex.rt.adapter.ParseResponse(call, ex.resp.Body(), &out); err != nil {
 		s.log.Warn("unreadable upstream response", "upstream", ex.sup.name, "err", err)
 		rec.errKind = upstreamMalformed
-		s.writeError(ctx, &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+		s.writeError(ctx, &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
 			Message: ex.sup.name + " upstream sent a response the gateway could not read"})
 		setChanged(ctx, call)
 		return
@@ -132,7 +135,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 // prepareCall makes the call of a request to model m: its filtering, the
 // routing's ignored fields reported as dropped, strict mode and
 // require_parameters.
-func (s *Server) prepareCall(ctx *fasthttp.RequestCtx, req *openai.ChatRequest, m *matrix.Model, route *routing) (*adapter.Call, *openai.Error) {
+func (s *Server) prepareCall(ctx *fasthttp.RequestCtx, req *llm.Request, m *matrix.Model, route *routing) (*adapter.Call, *llm.Error) {
 	call, e := adapter.NewCall(req, m)
 	if e != nil {
 		return nil, e
@@ -142,7 +145,7 @@ func (s *Server) prepareCall(ctx *fasthttp.RequestCtx, req *openai.ChatRequest, 
 		return nil, e
 	}
 	if route.requireParameters && call.Dropped() != 0 {
-		return nil, openai.Unsupported(generated.ParamSpecs[firstParam(call.Dropped())].Name,
+		return nil, llm.Unsupported(generated.ParamSpecs[firstParam(call.Dropped())].Name,
 			"provider.require_parameters: "+m.ID+" would drop "+string(appendParamNames(nil, call.Dropped())))
 	}
 	return call, nil
@@ -156,7 +159,7 @@ func firstParam(mask matrix.Mask) matrix.Param {
 // serve sends call to m's suppliers, as the routing orders them, with
 // its prompt cache prepared at the first.
 func (s *Server) serve(ctx *fasthttp.RequestCtx, m *matrix.Model, call *adapter.Call, rec *record, route *routing,
-	prefix openai.ChunkPrefix, deadline time.Time) (*exchange, *openai.Error) {
+	out llm.StreamWriter, deadline time.Time) (*exchange, *llm.Error) {
 	rt := &s.upstreams[m.Provider]
 	var buf [8]candidate
 	cands, e := route.suppliers(m, s.candidates[m.Index], buf[:])
@@ -171,14 +174,14 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, m *matrix.Model, call *adapter.
 		cacheAt = cands[0].sup
 		s.cache.prepare(rt, cacheAt, call)
 	}
-	ex, e := s.send(ctx, rt, call, rec, cands, cacheAt, prefix, deadline)
+	ex, e := s.send(ctx, rt, call, rec, cands, cacheAt, out, deadline)
 	if e != nil && e.Code == codeCacheMiss {
 		// The entry expired or was deleted upstream: the request goes once
 		// more, uncached, and the next one creates it anew.
 		s.log.Warn("prompt cache entry refused; sending uncached", "model", m.ID, "err", e.Message)
 		s.cache.invalidate(call.Cached.Name)
 		call.Cached, rec.errKind = nil, noUpstreamError
-		ex, e = s.send(ctx, rt, call, rec, cands, nil, prefix, deadline)
+		ex, e = s.send(ctx, rt, call, rec, cands, nil, out, deadline)
 	}
 	return ex, e
 }
@@ -235,7 +238,7 @@ const HeaderStrict = "X-OpenToken-Strict"
 
 // strictError refuses a call that would drop or adjust anything, when the
 // client asked for strict mode; nil otherwise.
-func strictError(ctx *fasthttp.RequestCtx, call *adapter.Call) *openai.Error {
+func strictError(ctx *fasthttp.RequestCtx, call *adapter.Call) *llm.Error {
 	if v := ctx.Request.Header.Peek(HeaderStrict); !strings.EqualFold(string(v), "true") && string(v) != "1" {
 		return nil
 	}
@@ -260,7 +263,7 @@ func strictError(ctx *fasthttp.RequestCtx, call *adapter.Call) *openai.Error {
 		msg.WriteString(" would adjust " + string(appendAdjusted(nil, call.Adjusted)))
 	}
 	msg.WriteString("; send only what the model takes, or leave " + HeaderStrict + " off")
-	return openai.Unsupported(first, msg.String())
+	return llm.Unsupported(first, msg.String())
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
@@ -25,7 +27,7 @@ const embedParallel = 4
 // order. One failed chunk fails the request, with that chunk's error; the
 // others are cancelled.
 func (s *Server) embeddings(ctx *fasthttp.RequestCtx, rec *record) {
-	var req openai.EmbeddingsRequest
+	var req llm.EmbeddingsRequest
 	if e := openai.DecodeEmbeddings(ctx.PostBody(), &req); e != nil {
 		s.writeError(ctx, e)
 		return
@@ -38,7 +40,7 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, rec *record) {
 	rt := &s.upstreams[m.Provider]
 	embedder, ok := rt.adapter.(adapter.Embedder)
 	if m.Kind != matrix.KindEmbedding || !ok {
-		s.writeError(ctx, &openai.Error{Status: 400, Type: openai.TypeInvalidRequest, Code: openai.CodeEmbeddingsUnsupported, Param: "model",
+		s.writeError(ctx, &llm.Error{Status: 400, Type: llm.TypeInvalidRequest, Code: llm.CodeEmbeddingsUnsupported, Param: "model",
 			Message: m.ID + " is not an embedding model; /v1/embeddings serves " + embeddingModels()})
 		return
 	}
@@ -62,8 +64,8 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, rec *record) {
 		ctx.Response.Header.Set(HeaderDroppedParams, "service_tier")
 	}
 	call.Finish(vectors)
-	usage := openai.Usage{Prompt: call.EstimateTokens()}
-	usage.Cost = openai.Cost(&usage, &m.Pricing)
+	usage := llm.Usage{Prompt: call.EstimateTokens()}
+	usage.Cost = usage.Price(&m.Pricing)
 	rec.usage, rec.hasUsage = usage, true
 	buf := getBuf()
 	*buf = openai.AppendEmbeddings((*buf)[:0], req.Model, vectors, req.EncodingFormat == "base64", &usage)
@@ -77,7 +79,7 @@ func (s *Server) embeddings(ctx *fasthttp.RequestCtx, rec *record) {
 // on as a chat request does (failover.go) when a supplier failed for a
 // reason of its own — a whole request at one supplier, so that no answer
 // mixes vectors of two.
-func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Embedder, call *adapter.EmbedCall, rec *record) ([][]float32, *openai.Error) {
+func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Embedder, call *adapter.EmbedCall, rec *record) ([][]float32, *llm.Error) {
 	cands := s.candidates[call.Model.Index]
 	if len(cands) == 0 {
 		return nil, noSupplier(call.Model)
@@ -120,10 +122,10 @@ func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Emb
 // embedAt makes every chunk's call at sup, a few at a time; the first
 // failure stops the others.
 func (s *Server) embedAt(ctx *fasthttp.RequestCtx, rt *route, sup *supplier, embedder adapter.Embedder, call *adapter.EmbedCall,
-	rec *record) ([][]float32, int, *openai.Error) {
+	rec *record) ([][]float32, int, *llm.Error) {
 	vectors := make([][]float32, len(call.Req.Inputs))
 	n := call.Chunks()
-	g := &chunkGroup{errs: make([]*openai.Error, n), kinds: make([]int, n)}
+	g := &chunkGroup{errs: make([]*llm.Error, n), kinds: make([]int, n)}
 	watch := clientWatch(ctx.Conn())
 	watch.Arm(g)
 	defer watch.Disarm()
@@ -165,7 +167,7 @@ func (s *Server) embedAt(ctx *fasthttp.RequestCtx, rt *route, sup *supplier, emb
 // into dst. The vectors are decoded numbers, which hold nothing of the
 // answer's bytes: they outlive the exchange.
 func (s *Server) embedChunk(g *chunkGroup, rt *route, sup *supplier, embedder adapter.Embedder, call *adapter.EmbedCall,
-	inputs []string, dst [][]float32) (*openai.Error, int) {
+	inputs []string, dst [][]float32) (*llm.Error, int) {
 	ex := newExchange(rt, sup)
 	body, e := embedder.BuildEmbed(ex.req, (*ex.buf)[:0], call, inputs, &sup.upstream)
 	*ex.buf = body
@@ -188,7 +190,7 @@ func (s *Server) embedChunk(g *chunkGroup, rt *route, sup *supplier, embedder ad
 	defer s.finish(ex)
 	if err := embedder.ParseEmbed(ex.resp.Body(), dst); err != nil {
 		s.log.Warn("unreadable upstream embeddings", "upstream", sup.name, "err", err)
-		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+		return &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
 			Message: sup.name + " upstream sent embeddings the gateway could not read"}, upstreamMalformed
 	}
 	return nil, noUpstreamError
@@ -197,8 +199,8 @@ func (s *Server) embedChunk(g *chunkGroup, rt *route, sup *supplier, embedder ad
 // chunkGroup is the upstream calls of one embeddings request: a client
 // that hangs up, or one call that fails, cancels them all.
 type chunkGroup struct {
-	errs  []*openai.Error // per chunk
-	kinds []int           // per chunk, the upstream error kind
+	errs  []*llm.Error // per chunk
+	kinds []int        // per chunk, the upstream error kind
 	mu    sync.Mutex
 	live  map[*transport.Exchange]struct{}
 	cause error // set once cancelled
@@ -208,7 +210,7 @@ type chunkGroup struct {
 // Errors of a cancelled chunk.
 var (
 	errChunkFailed = errors.New("another chunk failed")
-	errCancelled   = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Message: "cancelled"}
+	errCancelled   = &llm.Error{Status: 499, Type: llm.TypeInvalidRequest, Message: "cancelled"}
 )
 
 // Cancel implements hangup.Canceler, and is called by a failed chunk.

@@ -5,6 +5,8 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/server/openai"
@@ -13,7 +15,7 @@ import (
 // writeError answers with e in the standard envelope. The message may
 // quote an upstream, which may quote the request's headers: every
 // configured key in it is replaced by a placeholder.
-func (s *Server) writeError(ctx *fasthttp.RequestCtx, e *openai.Error) {
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, e *llm.Error) {
 	ctx.Response.Reset()
 	ctx.SetStatusCode(e.Status)
 	ctx.SetContentType("application/json")
@@ -24,7 +26,7 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, e *openai.Error) {
 	clean := *e
 	clean.Message = s.secrets.String(e.Message)
 	buf := getBuf()
-	*buf = clean.AppendJSON((*buf)[:0])
+	*buf = openai.AppendError((*buf)[:0], &clean)
 	ctx.SetBody(*buf)
 	putBuf(buf)
 }
@@ -46,18 +48,18 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	// close resets the connection and the client never sees the answer.
 	switch {
 	case errors.As(err, &small):
-		s.writeError(ctx, &openai.Error{Status: 431, Type: openai.TypeInvalidRequest, Code: openai.CodeHeadersTooLarge,
+		s.writeError(ctx, &llm.Error{Status: 431, Type: llm.TypeInvalidRequest, Code: llm.CodeHeadersTooLarge,
 			Message: "request headers are larger than the limit of " + strconv.Itoa(s.lim.MaxHeaderBytes) + " bytes"})
 		lingerAfterAnswer(ctx.Conn())
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		s.writeError(ctx, &openai.Error{Status: 413, Type: openai.TypeInvalidRequest, Code: openai.CodeRequestTooLarge,
+		s.writeError(ctx, &llm.Error{Status: 413, Type: llm.TypeInvalidRequest, Code: llm.CodeRequestTooLarge,
 			Message: "request body is larger than the limit of " + strconv.Itoa(s.lim.MaxBodyBytes) + " bytes"})
 		lingerAfterAnswer(ctx.Conn())
 	case errors.As(err, &netErr) && netErr.Timeout():
-		s.writeError(ctx, &openai.Error{Status: 408, Type: openai.TypeInvalidRequest, Code: openai.CodeRequestTimeout,
+		s.writeError(ctx, &llm.Error{Status: 408, Type: llm.TypeInvalidRequest, Code: llm.CodeRequestTimeout,
 			Message: "the request was not received in time"})
 	default:
-		s.writeError(ctx, openai.BadRequest("", "malformed HTTP request"))
+		s.writeError(ctx, llm.BadRequest("", "malformed HTTP request"))
 		lingerAfterAnswer(ctx.Conn())
 	}
 }

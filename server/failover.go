@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/opentoken/opentoken/server/openai"
+	"github.com/opentoken/opentoken/llm"
 )
 
 // Failover: which failed attempts move on to the model's next supplier,
@@ -48,11 +48,11 @@ const codeCacheMiss = "cache_miss"
 
 // failsOver reports whether a failed attempt moves on to the next
 // supplier.
-func failsOver(e *openai.Error, kind int) bool {
+func failsOver(e *llm.Error, kind int) bool {
 	switch {
-	case e == errGone, e.Code == openai.CodeShuttingDown, e.Code == codeCacheMiss:
+	case e == errGone, e.Code == llm.CodeShuttingDown, e.Code == codeCacheMiss:
 		return false
-	case e.Code == openai.CodeVertexAuthFailed:
+	case e.Code == llm.CodeVertexAuthFailed:
 		return true // the token exchange: this supplier's credentials
 	}
 	switch kind {
@@ -75,11 +75,11 @@ type attempts struct {
 
 type failedAttempt struct {
 	supplier string
-	e        *openai.Error
+	e        *llm.Error
 	kind     int
 }
 
-func (a *attempts) add(supplier string, e *openai.Error, kind int) {
+func (a *attempts) add(supplier string, e *llm.Error, kind int) {
 	if a.n == len(a.list) {
 		a.more++
 		a.list[a.n-1] = failedAttempt{supplier, e, kind}
@@ -96,7 +96,7 @@ func (a *attempts) add(supplier string, e *openai.Error, kind int) {
 // gateway's credentials, a 502 (vertex_auth_failed when a token exchange
 // failed); else, every attempt timed out, a 504; else a 503 no_supplier.
 // With one attempt, its own error answers.
-func (a *attempts) final() *openai.Error {
+func (a *attempts) final() *llm.Error {
 	last := a.list[a.n-1]
 	if a.n == 1 || !failsOver(last.e, last.kind) {
 		return last.e
@@ -109,10 +109,10 @@ func (a *attempts) final() *openai.Error {
 		}
 		return true
 	}
-	var e openai.Error
+	var e llm.Error
 	switch {
 	case all(func(f failedAttempt) bool { return f.kind == upstreamThrottled }):
-		e = openai.Error{Status: 429, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError}
+		e = llm.Error{Status: 429, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError}
 		best := -1
 		for _, f := range a.list[:a.n] {
 			if n, err := strconv.Atoi(f.e.RetryAfter); err == nil && (best < 0 || n < best) {
@@ -123,16 +123,16 @@ func (a *attempts) final() *openai.Error {
 			e.RetryAfter = strconv.Itoa(best)
 		}
 	case all(func(f failedAttempt) bool { return f.kind == upstreamAuth }):
-		e = openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamAuthFailed}
+		e = llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamAuthFailed}
 		for _, f := range a.list[:a.n] {
-			if f.e.Code == openai.CodeVertexAuthFailed {
-				e.Code = openai.CodeVertexAuthFailed
+			if f.e.Code == llm.CodeVertexAuthFailed {
+				e.Code = llm.CodeVertexAuthFailed
 			}
 		}
 	case all(func(f failedAttempt) bool { return f.kind == upstreamTimeout }):
-		e = openai.Error{Status: 504, Type: openai.TypeUpstream, Code: openai.CodeUpstreamTimeout}
+		e = llm.Error{Status: 504, Type: llm.TypeUpstream, Code: llm.CodeUpstreamTimeout}
 	default:
-		e = openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier}
+		e = llm.Error{Status: 503, Type: llm.TypeUpstream, Code: llm.CodeNoSupplier}
 	}
 	var msg strings.Builder
 	msg.WriteString("every supplier failed: ")

@@ -6,13 +6,14 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // Endpoints, as the requests_total label names them.
@@ -185,7 +186,7 @@ func (m *meters) newRequestCounter(k requestKey) *metrics.Counter {
 	return c
 }
 
-func (m *meters) usage(model int, u *openai.Usage) {
+func (m *meters) usage(model int, u *llm.Usage) {
 	t := &m.tokens[model]
 	t[tokensPrompt].Add(int(u.Prompt))
 	t[tokensCompletion].Add(int(u.Completion))

@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/opentoken/opentoken/generated"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 func observedServer(tb testing.TB) (*Server, *record) {
@@ -23,7 +24,7 @@ func observedServer(tb testing.TB) (*Server, *record) {
 	}
 	tb.Cleanup(func() { _ = s.Shutdown() })
 	r := &record{start: time.Now(), endpoint: endpointChat, key: 0, errKind: noUpstreamError,
-		upstream: time.Millisecond, usage: openai.Usage{Prompt: 200, Completion: 40}, hasUsage: true}
+		upstream: time.Millisecond, usage: llm.Usage{Prompt: 200, Completion: 40}, hasUsage: true}
 	r.model = generated.Lookup("anthropic/claude-sonnet-4-5")
 	r.dropped = 1<<generated.ParamSeed | 1<<generated.ParamFrequencyPenalty
 	return s, r

@@ -4,11 +4,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/internal/suggest"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // modelsCreated is the fixed "created" of every /v1/models entry.
@@ -44,17 +45,17 @@ func served(m *matrix.Model) bool {
 // it: 410 model_retired naming the replacement for a model its upstream
 // retired, 400 model_not_found otherwise, with the id meant when the id
 // lacks its provider ("claude-sonnet-4-6") or is a close typo.
-func lookupModel(id string) (*matrix.Model, *openai.Error) {
+func lookupModel(id string) (*matrix.Model, *llm.Error) {
 	m := generated.Lookup(id)
 	switch {
 	case m != nil && m.Retired != nil:
-		return nil, &openai.Error{Status: 410, Type: openai.TypeInvalidRequest, Code: openai.CodeModelRetired, Param: "model",
+		return nil, &llm.Error{Status: 410, Type: llm.TypeInvalidRequest, Code: llm.CodeModelRetired, Param: "model",
 			Message: "model " + strconv.Quote(id) + " was retired by its upstream on " + m.Retired.On + "; use " + strconv.Quote(m.Retired.Replacement) +
 				" (its results are not comparable with the retired model's: what you stored from it must be made again)"}
 	case m != nil && served(m):
 		return m, nil
 	}
-	e := openai.ModelNotFound(id)
+	e := llm.ModelNotFound(id)
 	if meant := meantModel(id); meant != "" {
 		e.Message += "; did you mean " + strconv.Quote(meant) + "?"
 	}

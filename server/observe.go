@@ -4,12 +4,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
-	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/store"
 	"github.com/opentoken/opentoken/tenancy"
 )
@@ -27,7 +28,7 @@ type record struct {
 	code     string
 	errKind  int // upstream error kind, noUpstreamError when none
 	stream   bool
-	usage    openai.Usage
+	usage    llm.Usage
 	hasUsage bool
 	dropped  matrix.Mask
 	adjusted []adapter.Adjustment
@@ -104,7 +105,7 @@ func (s *Server) bill(status int, r *record) {
 	if u.Flex && pricing.Flex != nil {
 		pricing = pricing.Flex // the lane that served
 	}
-	cost := openai.Cost(&u, pricing)
+	cost := u.Price(pricing)
 	s.tenancy.Bill(r.principal, store.UsageRecord{
 		RequestID: string(r.requestID()), Model: r.model.ID,
 		Prompt: u.Prompt, Completion: u.Completion, Cached: u.Cached, CacheWrite: u.CacheCreation, Reasoning: u.Reasoning,

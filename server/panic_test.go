@@ -10,19 +10,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/emulator"
 	emugemini "github.com/opentoken/opentoken/emulator/gemini"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // panicking is an adapter that fails as a bug would.
 type panicking struct{ adapter.Anthropic }
 
-func (panicking) BuildRequest(*fasthttp.Request, []byte, *adapter.Call, *adapter.Upstream) ([]byte, *openai.Error) {
+func (panicking) BuildRequest(*fasthttp.Request, []byte, *adapter.Call, *adapter.Upstream) ([]byte, *llm.Error) {
 	panic("adapter bug")
 }
 
@@ -65,21 +66,21 @@ func TestPanicBecomes500(t *testing.T) {
 // panickingStream fails as a bug in a stream translator would.
 type panickingStream struct{ adapter.Gemini }
 
-func (panickingStream) NewStream(*adapter.Call, openai.ChunkPrefix) adapter.Stream { return &boom{} }
+func (panickingStream) NewStream(*adapter.Call, llm.StreamWriter) adapter.Stream { return &boom{} }
 
 // boom translates its first event into a frame, which commits the
 // stream, and panics on the next.
 type boom struct{ events int }
 
-func (b *boom) Event(dst []byte, _, _ []byte) ([]byte, *openai.Error) {
+func (b *boom) Event(dst []byte, _, _ []byte) ([]byte, *llm.Error) {
 	if b.events++; b.events > 1 {
 		panic("translator bug")
 	}
 	return append(dst, "data: {}\n\n"...), nil
 }
-func (*boom) Done() bool                         { return false }
-func (*boom) End([]byte) ([]byte, *openai.Error) { return nil, nil }
-func (*boom) Usage() openai.Usage                { return openai.Usage{} }
+func (*boom) Done() bool                      { return false }
+func (*boom) End([]byte) ([]byte, *llm.Error) { return nil, nil }
+func (*boom) Usage() llm.Usage                { return llm.Usage{} }
 
 // TestPanicInStream checks that a panic after the stream began ends only
 // that stream, with an api_error frame and [DONE], and frees its resources.

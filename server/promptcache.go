@@ -6,10 +6,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/server/adapter"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // promptCache is the gateway-managed explicit cache of Gemini prompts: the
@@ -49,7 +50,7 @@ const cacheRetry = time.Minute
 
 // cacher is what the adapter of a caching upstream offers.
 type cacher interface {
-	BuildCacheCreate(req *fasthttp.Request, buf []byte, c *adapter.Call, p adapter.CachePrefix, up *adapter.Upstream) ([]byte, int, *openai.Error)
+	BuildCacheCreate(req *fasthttp.Request, buf []byte, c *adapter.Call, p adapter.CachePrefix, up *adapter.Upstream) ([]byte, int, *llm.Error)
 	ParseCacheCreate(body []byte) (adapter.CacheEntry, error)
 	BuildCacheDelete(req *fasthttp.Request, name string, up *adapter.Upstream)
 }

@@ -6,12 +6,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/store"
 	"github.com/opentoken/opentoken/tenancy"
 )
@@ -197,7 +198,7 @@ func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
 func (s *Server) model(ctx *fasthttp.RequestCtx, id []byte) {
 	m, e := lookupModel(bytesconv.String(id))
 	if e != nil {
-		if e.Code == openai.CodeModelNotFound {
+		if e.Code == llm.CodeModelNotFound {
 			e.Status = 404
 		}
 		s.writeError(ctx, e)
@@ -233,7 +234,7 @@ func safeID(v []byte) bool {
 }
 
 func (s *Server) notFound(ctx *fasthttp.RequestCtx) {
-	s.writeError(ctx, &openai.Error{Status: 404, Type: openai.TypeInvalidRequest, Code: openai.CodeNotFound,
+	s.writeError(ctx, &llm.Error{Status: 404, Type: llm.TypeInvalidRequest, Code: llm.CodeNotFound,
 		Message: "no route for " + string(ctx.Method()) + " " + strconv.Quote(string(ctx.Path()))})
 }
 
@@ -244,7 +245,7 @@ func (s *Server) allowMethod(ctx *fasthttp.RequestCtx, method string) bool {
 	if m == method || (method == fasthttp.MethodGet && m == fasthttp.MethodHead) {
 		return true
 	}
-	s.writeError(ctx, &openai.Error{Status: 405, Type: openai.TypeInvalidRequest, Code: openai.CodeMethodNotAllowed,
+	s.writeError(ctx, &llm.Error{Status: 405, Type: llm.TypeInvalidRequest, Code: llm.CodeMethodNotAllowed,
 		Message: string(ctx.Path()) + " takes " + method})
 	ctx.Response.Header.Set("Allow", method)
 	return false
@@ -264,12 +265,12 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, rec *record) bool {
 		}
 	}
 	if n > 1 {
-		s.writeError(ctx, openai.BadRequest("", "more than one Authorization header; send exactly one"))
+		s.writeError(ctx, llm.BadRequest("", "more than one Authorization header; send exactly one"))
 		return false
 	}
 	key, ok := cutBearer(h)
 	if !ok {
-		s.writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeMissingAuth,
+		s.writeError(ctx, &llm.Error{Status: 401, Type: llm.TypeAuthentication, Code: llm.CodeMissingAuth,
 			Message: "missing or malformed Authorization header; send Authorization: Bearer <key>"})
 		return false
 	}
@@ -286,7 +287,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, rec *record) bool {
 		rec.principal = p
 		return true
 	}
-	s.writeError(ctx, &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey,
+	s.writeError(ctx, &llm.Error{Status: 401, Type: llm.TypeAuthentication, Code: llm.CodeInvalidKey,
 		Message: "invalid api key"})
 	return false
 }
@@ -299,20 +300,20 @@ func unbilled(ctx *fasthttp.RequestCtx) bool {
 }
 
 // refusal is the answer to a key tenancy refused.
-func refusal(err error, now time.Time) *openai.Error {
+func refusal(err error, now time.Time) *llm.Error {
 	var expired *tenancy.ExpiredError
 	var noCredit *tenancy.NoCreditError
 	var limit *tenancy.LimitError
 	switch {
 	case errors.As(err, &expired):
-		return &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeExpiredKey, Message: err.Error()}
+		return &llm.Error{Status: 401, Type: llm.TypeAuthentication, Code: llm.CodeExpiredKey, Message: err.Error()}
 	case errors.As(err, &noCredit):
-		return &openai.Error{Status: 402, Type: openai.TypeInvalidRequest, Code: openai.CodeInsufficientCredit, Message: err.Error()}
+		return &llm.Error{Status: 402, Type: llm.TypeInvalidRequest, Code: llm.CodeInsufficientCredit, Message: err.Error()}
 	case errors.As(err, &limit):
-		return &openai.Error{Status: 429, Type: openai.TypeInvalidRequest, Code: openai.CodeSpendLimitExceeded,
+		return &llm.Error{Status: 429, Type: llm.TypeInvalidRequest, Code: llm.CodeSpendLimitExceeded,
 			RetryAfter: strconv.FormatInt(limit.RetryAfter(now), 10), Message: err.Error()}
 	}
-	return &openai.Error{Status: 401, Type: openai.TypeAuthentication, Code: openai.CodeInvalidKey, Message: "invalid api key"}
+	return &llm.Error{Status: 401, Type: llm.TypeAuthentication, Code: llm.CodeInvalidKey, Message: "invalid api key"}
 }
 
 // cutBearer returns the credentials of an Authorization value with the
@@ -337,6 +338,6 @@ func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx, rid []byte) {
 	}
 	id := string(rid)
 	s.log.Error("panic in handler", "event_id", id, "panic", r, "path", string(ctx.Path()))
-	s.writeError(ctx, &openai.Error{Status: 500, Type: openai.TypeAPI, EventID: id,
+	s.writeError(ctx, &llm.Error{Status: 500, Type: llm.TypeAPI, EventID: id,
 		Message: "internal error; quote event_id " + id + " to support"})
 }

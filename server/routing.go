@@ -5,10 +5,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // OpenRouter's routing fields, as this gateway honours them: `models`
@@ -31,12 +32,12 @@ type routing struct {
 }
 
 // parseRouting reads the routing fields of a request for model m.
-func parseRouting(req *openai.ChatRequest, m *matrix.Model) (routing, *openai.Error) {
+func parseRouting(req *llm.Request, m *matrix.Model) (routing, *llm.Error) {
 	var r routing
 	if raw := req.Superset.Raw(generated.ParamProvider); len(raw) > 0 {
 		var p map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &p); err != nil {
-			return r, openai.BadRequest("provider", "provider must be an object")
+			return r, llm.BadRequest("provider", "provider must be an object")
 		}
 		for key, v := range p {
 			var err error
@@ -59,7 +60,7 @@ func parseRouting(req *openai.ChatRequest, m *matrix.Model) (routing, *openai.Er
 				r.ignored = append(r.ignored, "provider."+key)
 			}
 			if err != nil {
-				return r, openai.BadRequest("provider."+key, "provider."+key+" has the wrong type")
+				return r, llm.BadRequest("provider."+key, "provider."+key+" has the wrong type")
 			}
 		}
 		slices.Sort(r.ignored)
@@ -67,7 +68,7 @@ func parseRouting(req *openai.ChatRequest, m *matrix.Model) (routing, *openai.Er
 	if raw := req.Superset.Raw(generated.ParamModels); len(raw) > 0 {
 		var ids []string
 		if err := json.Unmarshal(raw, &ids); err != nil {
-			return r, openai.BadRequest("models", "models must be an array of model ids")
+			return r, llm.BadRequest("models", "models must be an array of model ids")
 		}
 		seen := map[string]bool{m.ID: true}
 		for i, id := range ids {
@@ -77,7 +78,7 @@ func parseRouting(req *openai.ChatRequest, m *matrix.Model) (routing, *openai.Er
 				return r, e
 			}
 			if fm.Kind != matrix.KindChat {
-				return r, openai.BadRequest("models["+strconv.Itoa(i)+"]", fm.ID+" is not a chat model")
+				return r, llm.BadRequest("models["+strconv.Itoa(i)+"]", fm.ID+" is not a chat model")
 			}
 			if !seen[fm.ID] {
 				seen[fm.ID] = true
@@ -92,7 +93,7 @@ func parseRouting(req *openai.ChatRequest, m *matrix.Model) (routing, *openai.Er
 // dst: only and ignore pick, order puts the named first (in its order,
 // the others after), allow_fallbacks: false keeps the first. A request
 // whose fields leave no supplier is refused, naming the model's.
-func (r *routing) suppliers(m *matrix.Model, cands, dst []candidate) ([]candidate, *openai.Error) {
+func (r *routing) suppliers(m *matrix.Model, cands, dst []candidate) ([]candidate, *llm.Error) {
 	dst = dst[:0]
 	if len(r.order) == 0 && len(r.only) == 0 && len(r.ignore) == 0 && !r.noFallbacks {
 		return cands, nil
@@ -107,7 +108,7 @@ func (r *routing) suppliers(m *matrix.Model, cands, dst []candidate) ([]candidat
 		for i, c := range cands {
 			names[i] = c.sup.name
 		}
-		return nil, openai.BadRequest("provider", "provider.only and provider.ignore leave no supplier of "+m.ID+
+		return nil, llm.BadRequest("provider", "provider.only and provider.ignore leave no supplier of "+m.ID+
 			"; it is served by "+strings.Join(names, ", "))
 	}
 	if len(r.order) > 0 {

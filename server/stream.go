@@ -8,11 +8,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/internal/sse"
 	"github.com/opentoken/opentoken/server/adapter"
-	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/server/transport"
 )
 
@@ -31,7 +32,7 @@ const (
 // before any content is a failed attempt, which the caller may take to
 // another supplier. An answer complete without content (an empty answer)
 // commits too.
-func (s *Server) open(ex *exchange, call *adapter.Call, prefix openai.ChunkPrefix, firstContent time.Duration) (int, *openai.Error) {
+func (s *Server) open(ex *exchange, call *adapter.Call, out llm.StreamWriter, firstContent time.Duration) (int, *llm.Error) {
 	defer func() {
 		// A bug in a translator: the exchange ends here, and the handler
 		// answers 500, nothing having been sent.
@@ -40,7 +41,7 @@ func (s *Server) open(ex *exchange, call *adapter.Call, prefix openai.ChunkPrefi
 			panic(r)
 		}
 	}()
-	ex.st = ex.rt.adapter.NewStream(call, prefix)
+	ex.st = ex.rt.adapter.NewStream(call, out)
 	ex.events = sse.NewReader(&ex.Exchange, s.lim.MaxSSELineBytes)
 	ex.held = getBuf()
 	ex.SetIdle(firstContent)
@@ -79,9 +80,9 @@ func (s *Server) open(ex *exchange, call *adapter.Call, prefix openai.ChunkPrefi
 	}
 }
 
-// chatStream serves stream: true once the upstream's stream committed
+// stream serves stream: true once the upstream's stream committed
 // (open): from here a failure is one error frame followed by [DONE].
-func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Call, prefix openai.ChunkPrefix, rec *record) {
+func (s *Server) stream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Call, out llm.StreamWriter, rec *record) {
 	rec.stream = true
 	committed := false
 	defer func() {
@@ -107,7 +108,7 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapte
 			if r := recover(); r != nil {
 				id := string(s.ids.appendID(nil, "evt_"))
 				s.log.Error("panic in stream", "event_id", id, "panic", r)
-				_ = s.writeFrames(w, client, openai.AppendDone(openai.AppendErrorFrame(nil, &openai.Error{Status: 500, Type: openai.TypeAPI,
+				_ = s.writeFrames(w, client, out.Close(out.Fail(nil, &llm.Error{Status: 500, Type: llm.TypeAPI,
 					EventID: id, Message: "internal error; quote event_id " + id + " to support"})))
 			}
 			s.finish(ex)
@@ -119,7 +120,7 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapte
 				s.onStreamEnd(reason)
 			}
 		}()
-		reason = s.pump(w, client, prefix, st, ex, rec)
+		reason = s.pump(w, client, out, st, ex, rec)
 	})
 	committed = true
 }
@@ -127,11 +128,12 @@ func (s *Server) chatStream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapte
 // pump moves one stream: the role chunk and the frames held back by the
 // opening first, then each upstream event as it comes, translated and
 // flushed to the client.
-func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefix, st adapter.Stream, ex *exchange, rec *record) string {
+func (s *Server) pump(w *bufio.Writer, client net.Conn, sw llm.StreamWriter, st adapter.Stream, ex *exchange, rec *record) string {
 	out := make([]byte, 0, 4096)
-	out = openai.AppendRoleChunk(out, prefix)
+	u := st.Usage()
+	out = sw.Start(out, &u)
 	if ex.ended {
-		return s.finishStream(w, client, append(out, *ex.held...), ex.end, rec)
+		return s.finishStream(w, client, sw, append(out, *ex.held...), ex.end, rec)
 	}
 	if !s.writeFrames(w, client, append(out, *ex.held...)) {
 		return StreamClientGone
@@ -144,7 +146,7 @@ func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefi
 			if errors.Is(ex.Cause(), errClientGone) {
 				return StreamClientGone
 			}
-			var e *openai.Error
+			var e *llm.Error
 			out, e = st.End(out[:0])
 			if err != io.EOF {
 				e = s.streamTransportError(ex.sup.name, err)
@@ -152,34 +154,35 @@ func (s *Server) pump(w *bufio.Writer, client net.Conn, prefix openai.ChunkPrefi
 			} else if e != nil {
 				rec.errKind = upstreamInterrupted
 			}
-			return s.finishStream(w, client, out, e, rec)
+			return s.finishStream(w, client, sw, out, e, rec)
 		}
-		var e *openai.Error
+		var e *llm.Error
 		if out, e = st.Event(out[:0], ev, data); e != nil {
 			rec.errKind = upstreamInterrupted
-			return s.finishStream(w, client, out, e, rec)
+			return s.finishStream(w, client, sw, out, e, rec)
 		}
 		if len(out) > 0 && !s.writeFrames(w, client, out) {
 			return StreamClientGone
 		}
 		if st.Done() {
 			out, e = st.End(out[:0])
-			return s.finishStream(w, client, out, e, rec)
+			return s.finishStream(w, client, sw, out, e, rec)
 		}
 	}
 }
 
-// finishStream sends the closing frames, or an error frame, then [DONE].
+// finishStream sends the closing frames, or an error frame, then the
+// dialect's last frame.
 // The error's message may quote the upstream, so it is redacted.
-func (s *Server) finishStream(w *bufio.Writer, client net.Conn, out []byte, e *openai.Error, rec *record) string {
+func (s *Server) finishStream(w *bufio.Writer, client net.Conn, sw llm.StreamWriter, out []byte, e *llm.Error, rec *record) string {
 	reason := StreamComplete
 	if e != nil {
 		reason = StreamUpstreamError
 		rec.code = e.Code
 		e.Message = s.secrets.String(e.Message)
-		out = openai.AppendErrorFrame(out[:0], e)
+		out = sw.Fail(out[:0], e)
 	}
-	if !s.writeFrames(w, client, openai.AppendDone(out)) {
+	if !s.writeFrames(w, client, sw.Close(out)) {
 		return StreamClientGone
 	}
 	return reason
@@ -214,19 +217,19 @@ func streamKind(err error) int {
 // streamTransportError describes an upstream stream that failed after it
 // began: it stalled past the idle timeout, sent a line over the limit, was
 // cut, or the gateway is shutting down.
-func (s *Server) streamTransportError(name string, err error) *openai.Error {
+func (s *Server) streamTransportError(name string, err error) *llm.Error {
 	switch {
 	case errors.Is(err, errDraining):
 		return drainError()
 	case errors.Is(err, transport.ErrTimeout):
-		return &openai.Error{Status: 504, Type: openai.TypeUpstream, Code: openai.CodeUpstreamTimeout,
+		return &llm.Error{Status: 504, Type: llm.TypeUpstream, Code: llm.CodeUpstreamTimeout,
 			Message: name + " upstream stalled: no data for " + s.lim.StreamIdleTimeout.String()}
 	case errors.Is(err, sse.ErrLineTooLong):
 		s.log.Warn("upstream event line over the limit", "upstream", name, "limit", s.lim.MaxSSELineBytes)
-		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+		return &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
 			Message: name + " upstream sent an event line longer than the gateway's limit of " + strconv.Itoa(s.lim.MaxSSELineBytes) + " bytes"}
 	}
 	s.log.Warn("upstream stream interrupted", "upstream", name, "err", err)
-	return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+	return &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
 		Message: name + " upstream stream interrupted: " + describeTransport(err)}
 }

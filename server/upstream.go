@@ -10,13 +10,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/internal/hangup"
 	"github.com/opentoken/opentoken/internal/sse"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
-	"github.com/opentoken/opentoken/server/openai"
 	"github.com/opentoken/opentoken/server/transport"
 )
 
@@ -39,7 +40,7 @@ type exchange struct {
 	events *sse.Reader
 	held   *[]byte
 	ended  bool
-	end    *openai.Error
+	end    *llm.Error
 }
 
 var exchangePool sync.Pool
@@ -51,7 +52,7 @@ var (
 )
 
 // errGone stands for "the client left": there is no one to answer.
-var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Message: "client disconnected"}
+var errGone = &llm.Error{Status: 499, Type: llm.TypeInvalidRequest, Message: "client disconnected"}
 
 // send makes call's attempts at the suppliers that serve its model, in
 // order, until one answers 2xx (failover.go says which failures move on)
@@ -66,9 +67,9 @@ var errGone = &openai.Error{Status: 499, Type: openai.TypeInvalidRequest, Messag
 // A stream commits at its first content-bearing event, not at the
 // upstream's 200: an upstream failing before it (Anthropic's
 // overloaded_error as the first event) is a failed attempt like any
-// other. prefix starts the stream's chunks; it is unused when buffered.
+// other. out writes the stream's frames; it is unused when buffered.
 func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, rec *record, cands []candidate, cacheAt *supplier,
-	prefix openai.ChunkPrefix, deadline time.Time) (*exchange, *openai.Error) {
+	out llm.StreamWriter, deadline time.Time) (*exchange, *llm.Error) {
 	if len(cands) == 0 {
 		return nil, noSupplier(call.Model)
 	}
@@ -135,7 +136,7 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 			if !last && !call.Flex {
 				firstContent = min(firstContent, s.lim.FailoverFirstByteTimeout)
 			}
-			if kind, e = s.open(ex, call, prefix, firstContent); e != nil {
+			if kind, e = s.open(ex, call, out, firstContent); e != nil {
 				s.finish(ex)
 			}
 		}
@@ -169,7 +170,7 @@ func (s *Server) anyAfter(cands []candidate, i int, now time.Time) bool {
 // failures so far — and reports whether the request ends with it: served,
 // or failed for good (its own error, the client gone, no supplier left
 // with stop).
-func (s *Server) settle(c *candidate, failed *attempts, e *openai.Error, kind int, stop bool) bool {
+func (s *Server) settle(c *candidate, failed *attempts, e *llm.Error, kind int, stop bool) bool {
 	s.verdict(c, e, kind)
 	if e == nil {
 		s.meters.attempt(c.sup.name, attemptServed)
@@ -187,8 +188,8 @@ func (s *Server) settle(c *candidate, failed *attempts, e *openai.Error, kind in
 // buildKind is the failure kind of an upstream request that could not be
 // built: a Vertex token exchange refused is the supplier's credentials;
 // anything else is the request's own.
-func buildKind(e *openai.Error) int {
-	if e.Code == openai.CodeVertexAuthFailed {
+func buildKind(e *llm.Error) int {
+	if e.Code == llm.CodeVertexAuthFailed {
 		return upstreamAuth
 	}
 	return noUpstreamError
@@ -198,7 +199,7 @@ func buildKind(e *openai.Error) int {
 // supplier counts against it (credentials refused and a model it does not
 // serve open it at once), a 429 cools it down, and an answer — an error
 // of the request's own included — counts for it.
-func (s *Server) verdict(c *candidate, e *openai.Error, kind int) {
+func (s *Server) verdict(c *candidate, e *llm.Error, kind int) {
 	br := c.br
 	if br == nil {
 		return
@@ -226,7 +227,7 @@ func (s *Server) verdict(c *candidate, e *openai.Error, kind int) {
 // attempt makes one attempt at sup, waiting up to wait for its head (its
 // whole body when buffered), and reports the failure's kind for the
 // metrics.
-func (s *Server) attempt(ctx *fasthttp.RequestCtx, rt *route, sup *supplier, call *adapter.Call, wait time.Duration, rec *record) (*exchange, int, *openai.Error) {
+func (s *Server) attempt(ctx *fasthttp.RequestCtx, rt *route, sup *supplier, call *adapter.Call, wait time.Duration, rec *record) (*exchange, int, *llm.Error) {
 	ex := newExchange(rt, sup)
 	body, e := rt.adapter.BuildRequest(ex.req, (*ex.buf)[:0], call, &sup.upstream)
 	*ex.buf = body
@@ -245,8 +246,8 @@ func (s *Server) attempt(ctx *fasthttp.RequestCtx, rt *route, sup *supplier, cal
 }
 
 // noSupplier is the 503 of a model no configured supplier serves.
-func noSupplier(m *matrix.Model) *openai.Error {
-	return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
+func noSupplier(m *matrix.Model) *llm.Error {
+	return &llm.Error{Status: 503, Type: llm.TypeUpstream, Code: llm.CodeNoSupplier,
 		Message: "no configured supplier serves " + m.ID}
 }
 
@@ -266,7 +267,7 @@ func newExchange(rt *route, sup *supplier) *exchange {
 // upstream took and, on failure, the failure's kind for the metrics and the
 // client's error, having ended the exchange; on success the caller ends it
 // with finish.
-func (s *Server) do(ex *exchange, wait time.Duration, stream bool) (time.Duration, int, *openai.Error) {
+func (s *Server) do(ex *exchange, wait time.Duration, stream bool) (time.Duration, int, *llm.Error) {
 	sup := ex.sup
 	s.inflight.add(&ex.Exchange)
 	ok := false
@@ -297,7 +298,7 @@ func (s *Server) do(ex *exchange, wait time.Duration, stream bool) (time.Duratio
 	// A 200 that is not an event stream (a proxy's HTML page) would
 	// otherwise be read as a silent stream until the idle timeout.
 	if ct := ex.resp.Header.ContentType(); stream && !isEventStream(ct) {
-		return took, upstreamMalformed, &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+		return took, upstreamMalformed, &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
 			Message: "the " + sup.name + " upstream answered a streamed request with Content-Type " + strconv.Quote(string(ct)) + ", not text/event-stream"}
 	}
 	ok = true
@@ -337,7 +338,7 @@ func (s *Server) release(ex *exchange) {
 // 503 with the upstream's Retry-After, a redirect (which no API sends on
 // these paths) is 502, and any other 4xx keeps its status with the
 // upstream's message.
-func (s *Server) upstreamFailure(rt *route, name string, status int, body []byte, h *fasthttp.ResponseHeader) *openai.Error {
+func (s *Server) upstreamFailure(rt *route, name string, status int, body []byte, h *fasthttp.ResponseHeader) *llm.Error {
 	ue := rt.adapter.ParseError(status, body)
 	retryAfter := retryAfterSeconds(string(h.Peek("Retry-After")))
 	if retryAfter == "" {
@@ -345,26 +346,26 @@ func (s *Server) upstreamFailure(rt *route, name string, status int, body []byte
 	}
 	switch {
 	case ue.CacheMiss:
-		return &openai.Error{Status: 404, Type: openai.TypeUpstream, Code: codeCacheMiss, Message: ue.Message}
+		return &llm.Error{Status: 404, Type: llm.TypeUpstream, Code: codeCacheMiss, Message: ue.Message}
 	case status == 401 || status == 403 || ue.AuthFailed:
 		s.log.Error("upstream rejected the gateway's credentials", "upstream", name, "status", status)
-		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamAuthFailed,
+		return &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamAuthFailed,
 			Message: name + " upstream rejected the gateway's credentials; the operator must fix its API key"}
 	case status == 429:
-		return &openai.Error{Status: 429, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+		return &llm.Error{Status: 429, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
 			Message: ue.Message, RetryAfter: retryAfter}
 	case status >= 500:
 		s.log.Warn("upstream failed", "upstream", name, "status", status, "message", ue.Message)
-		return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier, RetryAfter: retryAfter,
+		return &llm.Error{Status: 503, Type: llm.TypeUpstream, Code: llm.CodeNoSupplier, RetryAfter: retryAfter,
 			Message: name + " upstream is unavailable (HTTP " + strconv.Itoa(status) + "): " + ue.Message}
 	case status == 408:
-		return &openai.Error{Status: 504, Type: openai.TypeUpstream, Code: openai.CodeUpstreamTimeout, Message: ue.Message}
+		return &llm.Error{Status: 504, Type: llm.TypeUpstream, Code: llm.CodeUpstreamTimeout, Message: ue.Message}
 	case status < 400:
 		s.log.Warn("upstream answered with a redirect", "upstream", name, "status", status)
-		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+		return &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
 			Message: name + " upstream answered HTTP " + strconv.Itoa(status) + " instead of an answer; check its base URL"}
 	}
-	return &openai.Error{Status: status, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError, Message: ue.Message}
+	return &llm.Error{Status: status, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError, Message: ue.Message}
 }
 
 // retryAfterSeconds passes on a Retry-After of whole seconds (fractions
@@ -390,7 +391,7 @@ func retryAfterSeconds(v string) string {
 // transportError maps a failed exchange: a timeout is 504, an answer or a
 // head over the gateway's limits is 502, and anything that kept the
 // upstream from answering (refused, reset, DNS, TLS) is 503.
-func (s *Server) transportError(name string, err error, wait time.Duration) *openai.Error {
+func (s *Server) transportError(name string, err error, wait time.Duration) *llm.Error {
 	switch {
 	case errors.Is(err, errClientGone):
 		return errGone
@@ -399,19 +400,19 @@ func (s *Server) transportError(name string, err error, wait time.Duration) *ope
 	case errors.Is(err, errChunkFailed):
 		return errCancelled
 	case errors.Is(err, transport.ErrTimeout):
-		return &openai.Error{Status: 504, Type: openai.TypeUpstream, Code: openai.CodeUpstreamTimeout,
+		return &llm.Error{Status: 504, Type: llm.TypeUpstream, Code: llm.CodeUpstreamTimeout,
 			Message: name + " upstream did not answer within " + wait.String()}
 	case errors.Is(err, transport.ErrBodyTooLarge):
 		s.log.Warn("upstream answer over the limit", "upstream", name, "limit", s.lim.MaxResponseBytes)
-		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+		return &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
 			Message: name + " upstream answer is larger than the gateway's limit of " + strconv.Itoa(s.lim.MaxResponseBytes) + " bytes"}
 	case errors.Is(err, transport.ErrHeaderTooLarge):
 		s.log.Warn("upstream headers over the limit", "upstream", name, "limit", s.lim.MaxUpstreamHeaderBytes)
-		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError,
+		return &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
 			Message: name + " upstream answer headers are larger than the gateway's limit of " + strconv.Itoa(s.lim.MaxUpstreamHeaderBytes) + " bytes"}
 	}
 	s.log.Warn("upstream unreachable", "upstream", name, "err", err)
-	return &openai.Error{Status: 503, Type: openai.TypeUpstream, Code: openai.CodeNoSupplier,
+	return &llm.Error{Status: 503, Type: llm.TypeUpstream, Code: llm.CodeNoSupplier,
 		Message: name + " upstream is unreachable: " + describeTransport(err)}
 }
 
@@ -430,9 +431,9 @@ func transportKind(err error) int {
 
 // statusKind classifies an upstream's error status for the metrics, as
 // upstreamFailure mapped it.
-func statusKind(status int, e *openai.Error) int {
+func statusKind(status int, e *llm.Error) int {
 	switch {
-	case e.Code == openai.CodeUpstreamAuthFailed:
+	case e.Code == llm.CodeUpstreamAuthFailed:
 		return upstreamAuth
 	case status == 429:
 		return upstreamThrottled
@@ -446,8 +447,8 @@ func statusKind(status int, e *openai.Error) int {
 	return upstreamRejected
 }
 
-func drainError() *openai.Error {
-	return &openai.Error{Status: 503, Type: openai.TypeAPI, Code: openai.CodeShuttingDown,
+func drainError() *llm.Error {
+	return &llm.Error{Status: 503, Type: llm.TypeAPI, Code: llm.CodeShuttingDown,
 		Message: "the gateway is shutting down; retry the request"}
 }
 

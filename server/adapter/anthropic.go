@@ -3,13 +3,14 @@ package adapter
 import (
 	"strconv"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // AnthropicVersion is the anthropic-version header every request carries.
@@ -25,7 +26,7 @@ type Anthropic struct{}
 var anthropicImageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true}
 
 // BuildRequest implements Adapter.
-func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *openai.Error) {
+func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *llm.Error) {
 	v := up.Vertex
 	body, err := appendAnthropicBody(buf, c, v != nil)
 	if err != nil {
@@ -53,7 +54,7 @@ func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Up
 
 // appendAnthropicBody writes the Messages body; for Vertex, without the
 // model and with Vertex's anthropic_version.
-func appendAnthropicBody(dst []byte, c *Call, vertex bool) ([]byte, *openai.Error) {
+func appendAnthropicBody(dst []byte, c *Call, vertex bool) ([]byte, *llm.Error) {
 	if vertex {
 		dst = append(dst, `{"anthropic_version":"`+VertexAnthropicVersion+`"`...)
 	} else {
@@ -65,7 +66,7 @@ func appendAnthropicBody(dst []byte, c *Call, vertex bool) ([]byte, *openai.Erro
 		dst = jsonw.Key(dst, c.Model.Rename[generated.ParamMaxTokens])
 		dst = jsonw.Int(dst, c.MaxTokens)
 	}
-	var err *openai.Error
+	var err *llm.Error
 	if dst, err = appendAnthropicSystem(dst, c.Req.Messages); err != nil {
 		return dst, err
 	}
@@ -112,7 +113,7 @@ func appendAnthropicBody(dst []byte, c *Call, vertex bool) ([]byte, *openai.Erro
 
 // appendAnthropicFormat writes output_config.format: the schema in
 // Anthropic's dialect, or for json_object an object of any members.
-func appendAnthropicFormat(dst []byte, f *openai.ResponseFormat) ([]byte, *openai.Error) {
+func appendAnthropicFormat(dst []byte, f *llm.ResponseFormat) ([]byte, *llm.Error) {
 	dst = append(dst, `"format":{"type":"json_schema","schema":`...)
 	schema := f.Schema()
 	if schema == nil {
@@ -125,7 +126,7 @@ func appendAnthropicFormat(dst []byte, f *openai.ResponseFormat) ([]byte, *opena
 // appendAnthropicTools writes tools and tool_choice. A history with tool
 // blocks needs its tools declared: when the request declares none, the
 // called ones are declared with any input and tool_choice none.
-func appendAnthropicTools(dst []byte, c *Call) ([]byte, *openai.Error) {
+func appendAnthropicTools(dst []byte, c *Call) ([]byte, *llm.Error) {
 	t := c.Req.ToolSet
 	if t == nil || len(t.Functions) == 0 {
 		names := historyTools(c.Req.Messages)
@@ -161,7 +162,7 @@ func appendAnthropicTools(dst []byte, c *Call) ([]byte, *openai.Error) {
 		case !matrix.RawPresent(f.Parameters):
 			dst = append(dst, `{"type":"object","properties":{}}`...)
 		case isStrict:
-			var err *openai.Error
+			var err *llm.Error
 			if dst, err = appendSchema(dst, f.Parameters, &claudeSchema, "tools["+strconv.Itoa(i)+"].function.parameters"); err != nil {
 				return dst, err
 			}
@@ -176,11 +177,11 @@ func appendAnthropicTools(dst []byte, c *Call) ([]byte, *openai.Error) {
 	}
 	dst = append(dst, `],"tool_choice":{"type":`...)
 	switch t.Choice.Mode {
-	case openai.ToolNone:
+	case llm.ToolNone:
 		return append(dst, `"none"}`...), nil
-	case openai.ToolRequired:
+	case llm.ToolRequired:
 		dst = append(dst, `"any"`...)
-	case openai.ToolNamed:
+	case llm.ToolNamed:
 		dst = append(dst, `"tool","name":`...)
 		dst = jsonw.String(dst, t.Choice.Name)
 	default:
@@ -195,9 +196,9 @@ func appendAnthropicTools(dst []byte, c *Call) ([]byte, *openai.Error) {
 // appendAnthropicSystem gathers system and developer messages, in order, into
 // the top-level system blocks, keeping their cache_control breakpoints.
 // Blocks without text are left out: Anthropic rejects them.
-func appendAnthropicSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.Error) {
+func appendAnthropicSystem(dst []byte, msgs []llm.Message) ([]byte, *llm.Error) {
 	opened := false
-	block := func(text string, cc *openai.CacheControl) {
+	block := func(text string, cc *llm.CacheControl) {
 		if !hasText(text) {
 			return
 		}
@@ -220,7 +221,7 @@ func appendAnthropicSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.E
 		for j := range m.Content.Parts {
 			p := &m.Content.Parts[j]
 			if p.Type != "text" {
-				return dst, openai.BadRequest(partParam(i, j)+".type", "system messages take only text parts")
+				return dst, llm.BadRequest(partParam(i, j)+".type", "system messages take only text parts")
 			}
 			block(p.Text, p.CacheControl)
 		}
@@ -237,7 +238,7 @@ func appendAnthropicSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.E
 // skipped, and a user turn left with nothing is refused with a clear 400.
 // Consecutive tool messages become one user turn of tool_result blocks,
 // which Anthropic requires first in the turn after the calls.
-func appendAnthropicMessages(dst []byte, c *Call) ([]byte, *openai.Error) {
+func appendAnthropicMessages(dst []byte, c *Call) ([]byte, *llm.Error) {
 	msgs := c.Req.Messages
 	dst = append(dst, `,"messages":[`...)
 	for i := 0; i < len(msgs); i++ {
@@ -262,7 +263,7 @@ func appendAnthropicMessages(dst []byte, c *Call) ([]byte, *openai.Error) {
 			if m.Role == "assistant" {
 				continue
 			}
-			return dst, openai.BadRequest("messages["+strconv.Itoa(i)+"].content",
+			return dst, llm.BadRequest("messages["+strconv.Itoa(i)+"].content",
 				"Claude models reject a user message without text or an image; this one is empty or only white space")
 		}
 		dst = jsonw.Comma(dst)
@@ -274,7 +275,7 @@ func appendAnthropicMessages(dst []byte, c *Call) ([]byte, *openai.Error) {
 			dst = append(dst, '}')
 			continue
 		}
-		var err *openai.Error
+		var err *llm.Error
 		if dst, err = appendAnthropicParts(append(dst, '['), m, i); err != nil {
 			return dst, err
 		}
@@ -283,7 +284,7 @@ func appendAnthropicMessages(dst []byte, c *Call) ([]byte, *openai.Error) {
 	return append(dst, ']'), nil
 }
 
-func appendAnthropicParts(dst []byte, m *openai.Message, i int) ([]byte, *openai.Error) {
+func appendAnthropicParts(dst []byte, m *llm.Message, i int) ([]byte, *llm.Error) {
 	for j := range m.Content.Parts {
 		p := &m.Content.Parts[j]
 		switch p.Type {
@@ -293,7 +294,7 @@ func appendAnthropicParts(dst []byte, m *openai.Message, i int) ([]byte, *openai
 				dst = appendAnthropicText(dst, p.Text, p.CacheControl)
 			}
 		case "image_url":
-			var err *openai.Error
+			var err *llm.Error
 			dst = jsonw.Comma(dst)
 			if dst, err = appendAnthropicImage(dst, p, i, j); err != nil {
 				return dst, err
@@ -306,7 +307,7 @@ func appendAnthropicParts(dst []byte, m *openai.Message, i int) ([]byte, *openai
 // appendAnthropicCalls writes an assistant turn that made calls: its
 // thinking blocks as they came (when thinking is on), its text, then a
 // tool_use block per call.
-func appendAnthropicCalls(dst []byte, m *openai.Message, thinking bool) []byte {
+func appendAnthropicCalls(dst []byte, m *llm.Message, thinking bool) []byte {
 	dst = append(dst, `{"role":"assistant","content":[`...)
 	if thinking {
 		for j := range m.ReasoningDetails {
@@ -315,7 +316,7 @@ func appendAnthropicCalls(dst []byte, m *openai.Message, thinking bool) []byte {
 				continue
 			}
 			dst = jsonw.Comma(dst)
-			if d.Type == openai.DetailEncrypted {
+			if d.Type == llm.DetailEncrypted {
 				dst = append(dst, `{"type":"redacted_thinking","data":`...)
 				dst = jsonw.String(dst, d.Data)
 			} else {
@@ -350,7 +351,7 @@ func appendAnthropicCalls(dst []byte, m *openai.Message, thinking bool) []byte {
 }
 
 // appendToolResult writes a tool message as a tool_result block.
-func appendToolResult(dst []byte, m *openai.Message) []byte {
+func appendToolResult(dst []byte, m *llm.Message) []byte {
 	dst = append(dst, `{"type":"tool_result","tool_use_id":`...)
 	dst = appendAnthropicID(dst, m.ToolCallID)
 	if text := toolResultText(m); hasText(text) {
@@ -383,7 +384,7 @@ func appendAnthropicID(dst []byte, id string) []byte {
 }
 
 // anthropicHasContent reports whether c has a block Anthropic would accept.
-func anthropicHasContent(c *openai.Content) bool {
+func anthropicHasContent(c *llm.Content) bool {
 	if !c.IsParts {
 		return hasText(c.Text)
 	}
@@ -395,14 +396,14 @@ func anthropicHasContent(c *openai.Content) bool {
 	return false
 }
 
-func appendAnthropicText(dst []byte, text string, cc *openai.CacheControl) []byte {
+func appendAnthropicText(dst []byte, text string, cc *llm.CacheControl) []byte {
 	dst = append(dst, `{"type":"text","text":`...)
 	dst = jsonw.String(dst, text)
 	dst = appendCacheControl(dst, cc)
 	return append(dst, '}')
 }
 
-func appendCacheControl(dst []byte, cc *openai.CacheControl) []byte {
+func appendCacheControl(dst []byte, cc *llm.CacheControl) []byte {
 	if !live(cc) {
 		return dst
 	}
@@ -414,11 +415,11 @@ func appendCacheControl(dst []byte, cc *openai.CacheControl) []byte {
 	return append(dst, '}')
 }
 
-func appendAnthropicImage(dst []byte, p *openai.Part, i, j int) ([]byte, *openai.Error) {
+func appendAnthropicImage(dst []byte, p *llm.Part, i, j int) ([]byte, *llm.Error) {
 	url := p.ImageURL.URL
 	if mediaType, data, ok := dataURL(url); ok {
 		if !anthropicImageTypes[mediaType] {
-			return dst, openai.BadRequest(partParam(i, j)+".image_url.url", "Claude models take image/jpeg, image/png, image/gif or image/webp, not "+mediaType)
+			return dst, llm.BadRequest(partParam(i, j)+".image_url.url", "Claude models take image/jpeg, image/png, image/gif or image/webp, not "+mediaType)
 		}
 		dst = append(dst, `{"type":"image","source":{"type":"base64","media_type":`...)
 		dst = jsonw.String(dst, mediaType)
@@ -428,7 +429,7 @@ func appendAnthropicImage(dst []byte, p *openai.Part, i, j int) ([]byte, *openai
 		dst = append(dst, `{"type":"image","source":{"type":"url","url":`...)
 		dst = jsonw.String(dst, url)
 	} else {
-		return dst, openai.BadRequest(partParam(i, j)+".image_url.url", "an image URL must be a base64 data: URL or an http(s) URL")
+		return dst, llm.BadRequest(partParam(i, j)+".image_url.url", "an image URL must be a base64 data: URL or an http(s) URL")
 	}
 	dst = append(dst, '}')
 	dst = appendCacheControl(dst, p.CacheControl)

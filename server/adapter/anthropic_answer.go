@@ -3,9 +3,10 @@ package adapter
 import (
 	"strings"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // An Anthropic answer, whole or streamed, is parsed here into the neutral
@@ -56,11 +57,11 @@ func (b *anthropicBlock) piece(a *answer, signed bool) {
 		t := b.tool()
 		a.reasoning(t.Thinking)
 		if signed && t.Signature != "" {
-			a.detail(openai.ReasoningDetail{Type: openai.DetailText, Text: t.Thinking, Signature: t.Signature, Format: openai.FormatAnthropic})
+			a.detail(llm.ReasoningDetail{Type: llm.DetailText, Text: t.Thinking, Signature: t.Signature, Format: llm.FormatAnthropic})
 		}
 	case "redacted_thinking":
 		if signed {
-			a.detail(openai.ReasoningDetail{Type: openai.DetailEncrypted, Data: b.tool().Data, Format: openai.FormatAnthropic})
+			a.detail(llm.ReasoningDetail{Type: llm.DetailEncrypted, Data: b.tool().Data, Format: llm.FormatAnthropic})
 		}
 	case "tool_use":
 		t := b.tool()
@@ -80,6 +81,8 @@ type anthropicDelta struct {
 	Signature   string `json:"signature"`
 	PartialJSON string `json:"partial_json"`
 	StopReason  string `json:"stop_reason"` // message_delta's
+	// StopSequence is message_delta's: the stop sequence that matched.
+	StopSequence string `json:"stop_sequence"`
 }
 
 // piece emits a delta by its type.
@@ -138,8 +141,8 @@ func (t *anthropicTokens) add(u *anthropicUsage) {
 }
 
 // usage maps the counts the OpenAI way.
-func (t *anthropicTokens) usage(reasoningBytes int) openai.Usage {
-	return openai.Usage{
+func (t *anthropicTokens) usage(reasoningBytes int) llm.Usage {
+	return llm.Usage{
 		// Anthropic's input_tokens excludes cache reads and writes; OpenAI's
 		// prompt_tokens includes them.
 		Prompt: t.input + t.cacheWrite + t.cacheRead, Cached: t.cacheRead, CacheCreation: t.cacheWrite, CacheWrite1h: t.cacheWrite1h,
@@ -150,26 +153,31 @@ func (t *anthropicTokens) usage(reasoningBytes int) openai.Usage {
 	}
 }
 
-func anthropicFinish(stop string) string {
+func anthropicFinish(stop string) llm.Finish {
 	switch stop {
 	case "max_tokens", "model_context_window_exceeded":
-		return openai.FinishLength
+		return llm.FinishLength
 	case "refusal":
-		return openai.FinishContentFilter
+		return llm.FinishRefusal
 	case "tool_use":
-		return openai.FinishToolCalls
+		return llm.FinishToolCalls
+	case "stop_sequence":
+		return llm.FinishStopSequence
+	case "pause_turn":
+		return llm.FinishPause
 	}
-	return openai.FinishStop // end_turn, stop_sequence, pause_turn
+	return llm.FinishStop // end_turn
 }
 
 type anthropicMessage struct {
-	Content    []anthropicBlock `json:"content"`
-	StopReason string           `json:"stop_reason"`
-	Usage      anthropicCounts  `json:"usage"`
+	Content      []anthropicBlock `json:"content"`
+	StopReason   string           `json:"stop_reason"`
+	StopSequence string           `json:"stop_sequence"`
+	Usage        anthropicCounts  `json:"usage"`
 }
 
 // ParseResponse implements Adapter.
-func (Anthropic) ParseResponse(c *Call, body []byte, out *openai.Completion) error {
+func (Anthropic) ParseResponse(c *Call, body []byte, out *llm.Completion) error {
 	var msg anthropicMessage
 	if err := json.UnmarshalNoCopy(body, &msg); err != nil {
 		return err
@@ -179,7 +187,7 @@ func (Anthropic) ParseResponse(c *Call, body []byte, out *openai.Completion) err
 	if msg.Content == nil || msg.StopReason == "" {
 		return errNotAMessage
 	}
-	a := answer{legacy: c.Legacy(), pricing: &c.Model.Pricing}
+	a := buffered(c)
 	signed := c.signed()
 	for i := range msg.Content {
 		msg.Content[i].piece(&a, signed)
@@ -187,7 +195,7 @@ func (Anthropic) ParseResponse(c *Call, body []byte, out *openai.Completion) err
 	u := &msg.Usage
 	t := anthropicTokens{input: u.InputTokens, cacheWrite: u.CacheCreationInputTokens, cacheWrite1h: u.CacheCreation.Ephemeral1h,
 		cacheRead: u.CacheReadInputTokens, output: u.OutputTokens}
-	a.finish, a.usage = anthropicFinish(msg.StopReason), t.usage(a.reasoningBytes)
+	a.finish, a.stopSequence, a.usage = anthropicFinish(msg.StopReason), msg.StopSequence, t.usage(a.reasoningBytes)
 	a.completion(out)
 	if msg.StopReason == "refusal" {
 		// Claude's classifiers stopped the answer: what it said is a refusal,
@@ -216,8 +224,8 @@ type anthropicStream struct {
 }
 
 // NewStream implements Adapter.
-func (Anthropic) NewStream(c *Call, prefix openai.ChunkPrefix) Stream {
-	return &anthropicStream{answer: streamed(c, prefix), signed: c.signed()}
+func (Anthropic) NewStream(c *Call, w llm.StreamWriter) Stream {
+	return &anthropicStream{answer: streamed(c, w), signed: c.signed()}
 }
 
 type anthropicEvent struct {
@@ -236,7 +244,7 @@ type anthropicEvent struct {
 	} `json:"error"`
 }
 
-func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Error) {
+func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *llm.Error) {
 	var ev anthropicEvent
 	if err := json.UnmarshalNoCopy(data, &ev); err != nil {
 		return dst, errMalformedEvent
@@ -276,11 +284,12 @@ func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Err
 	case "content_block_stop":
 		if s.inThought {
 			s.inThought = false
-			s.detail(openai.ReasoningDetail{Type: openai.DetailText, Text: string(s.thinking), Signature: s.signature, Format: openai.FormatAnthropic})
+			s.detail(llm.ReasoningDetail{Type: llm.DetailText, Text: string(s.thinking), Signature: s.signature, Format: llm.FormatAnthropic})
 		}
 	case "message_delta":
 		if ev.Delta.StopReason != "" {
 			s.finish = anthropicFinish(ev.Delta.StopReason)
+			s.stopSequence = strings.Clone(ev.Delta.StopSequence)
 		}
 		s.tokens.add(&ev.Usage)
 	case "message_stop":
@@ -294,14 +303,11 @@ func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Err
 func (s *anthropicStream) Done() bool { return s.done }
 
 // Usage implements Stream: the counts so far, for a stream cut short too.
-func (s *anthropicStream) Usage() openai.Usage { return s.tokens.usage(s.reasoningBytes) }
+func (s *anthropicStream) Usage() llm.Usage { return s.tokens.usage(s.reasoningBytes) }
 
-func (s *anthropicStream) End(dst []byte) ([]byte, *openai.Error) {
+func (s *anthropicStream) End(dst []byte) ([]byte, *llm.Error) {
 	if !s.done {
 		return dst, streamError("anthropic: the stream ended before message_stop")
-	}
-	if s.finish == "" {
-		s.finish = openai.FinishStop
 	}
 	s.dst, s.usage = dst, s.tokens.usage(s.reasoningBytes)
 	s.end()

@@ -5,11 +5,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // resolveBreakpoints fits the request's cache_control breakpoints to what
@@ -22,11 +23,11 @@ func (c *Call) resolveBreakpoints() {
 	if c.Model.Cache.Style != matrix.CacheAnthropicBreakpoints {
 		return
 	}
-	var points []*openai.CacheControl
-	c.eachBreakpoint(func(cc *openai.CacheControl) { points = append(points, cc) })
+	var points []*llm.CacheControl
+	c.eachBreakpoint(func(cc *llm.CacheControl) { points = append(points, cc) })
 	if extra := len(points) - c.Model.Cache.MaxBreakpoints; extra > 0 {
 		for _, cc := range points[:extra] {
-			*cc = openai.CacheControl{} // written as none
+			*cc = llm.CacheControl{} // written as none
 		}
 		points = points[extra:]
 		c.DroppedExtra = append(c.DroppedExtra, "cache_control")
@@ -45,7 +46,7 @@ func (c *Call) resolveBreakpoints() {
 
 // eachBreakpoint calls fn with every breakpoint of the request, in the
 // order of the prefix they end: tools, system, messages.
-func (c *Call) eachBreakpoint(fn func(*openai.CacheControl)) {
+func (c *Call) eachBreakpoint(fn func(*llm.CacheControl)) {
 	if t := c.Req.ToolSet; t != nil {
 		for i := range t.Functions {
 			if cc := t.Functions[i].CacheControl; cc != nil {
@@ -70,7 +71,7 @@ func (c *Call) eachBreakpoint(fn func(*openai.CacheControl)) {
 }
 
 // live reports whether a breakpoint survived resolveBreakpoints.
-func live(cc *openai.CacheControl) bool { return cc != nil && cc.Type != "" }
+func live(cc *llm.CacheControl) bool { return cc != nil && cc.Type != "" }
 
 // CachePrefix is the part of a request that a Gemini cache entry would
 // hold: the messages before To, the system instruction and the tools.
@@ -91,8 +92,8 @@ func (c *Call) GeminiCachePrefix() (CachePrefix, bool) {
 	}
 	msgs := c.Req.Messages
 	p := CachePrefix{TTL: "300s"}
-	var last *openai.CacheControl
-	c.eachBreakpoint(func(cc *openai.CacheControl) { last = cc })
+	var last *llm.CacheControl
+	c.eachBreakpoint(func(cc *llm.CacheControl) { last = cc })
 	for i := range msgs {
 		if msgs[i].Role == "system" || msgs[i].Role == "developer" {
 			continue
@@ -125,7 +126,7 @@ func (c *Call) GeminiCachePrefix() (CachePrefix, bool) {
 // BuildCacheCreate writes the request that creates a cache entry for the
 // prefix p of c (POST /v1beta/cachedContents). The body's bytes before
 // its TTL identify the prefix: keyLen is their length.
-func (Gemini) BuildCacheCreate(req *fasthttp.Request, buf []byte, c *Call, p CachePrefix, up *Upstream) (body []byte, keyLen int, e *openai.Error) {
+func (Gemini) BuildCacheCreate(req *fasthttp.Request, buf []byte, c *Call, p CachePrefix, up *Upstream) (body []byte, keyLen int, e *llm.Error) {
 	buf = append(buf, `{"model":"models/`...)
 	buf = append(buf, c.Model.UpstreamID...)
 	buf = append(buf, `",`...)

@@ -1,4 +1,4 @@
-// Package adapter translates a validated OpenAI chat request into one
+// Package adapter translates a validated llm.Request into one
 // upstream's native request, and the upstream's answer back. Per-model facts
 // come from the generated matrix; this package holds only the mechanism.
 package adapter
@@ -7,27 +7,28 @@ import (
 	"bytes"
 	"strconv"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // Adapter speaks one upstream API.
 type Adapter interface {
 	// BuildRequest writes the upstream HTTP request for c into req; the body
 	// is appended to buf, which must stay untouched until the request is done.
-	BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *openai.Error)
+	BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *llm.Error)
 	// ParseResponse decodes a 2xx upstream body. The strings of out may
 	// point into body: use out only while body is alive.
-	ParseResponse(c *Call, body []byte, out *openai.Completion) error
+	ParseResponse(c *Call, body []byte, out *llm.Completion) error
 	// ParseError reads an upstream error body.
 	ParseError(status int, body []byte) UpstreamError
 	// NewStream starts translating the event stream of a call made with
-	// Call.Stream set; prefix starts every chunk it writes.
-	NewStream(c *Call, prefix openai.ChunkPrefix) Stream
+	// Call.Stream set into w's frames.
+	NewStream(c *Call, w llm.StreamWriter) Stream
 }
 
 // Upstream is where an adapter sends its requests: one supplier.
@@ -68,10 +69,10 @@ func (v *Vertex) path(publisher, model, method string) string {
 }
 
 // authorize sets the bearer token of a Vertex request.
-func (v *Vertex) authorize(req *fasthttp.Request) *openai.Error {
+func (v *Vertex) authorize(req *fasthttp.Request) *llm.Error {
 	tok, err := v.Token()
 	if err != nil {
-		return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeVertexAuthFailed,
+		return &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeVertexAuthFailed,
 			Message: "vertex:" + v.Location + ": " + err.Error()}
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -98,7 +99,7 @@ type UpstreamError struct {
 // Call is one chat request ready for an upstream: the request, its model and
 // every forwarding decision, made once before any adapter runs.
 type Call struct {
-	Req   *openai.ChatRequest
+	Req   *llm.Request
 	Model *matrix.Model
 	// UpstreamID is the model's id at the supplier an attempt goes to;
 	// empty for the model's own upstream_id.
@@ -157,7 +158,7 @@ func (c *Call) Dropped() matrix.Mask { return c.Present &^ c.Forward }
 // NewCall resolves reasoning, runs the model's filter and settles max_tokens.
 // It fails when the client sent a parameter that the model cannot honour and
 // that must not be dropped silently.
-func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
+func NewCall(req *llm.Request, m *matrix.Model) (*Call, *llm.Error) {
 	c := &Call{Req: req, Model: m, Present: req.Present() &^ noOps(&req.Superset), Stream: req.Stream != nil && *req.Stream}
 	if c.Stream && !usageDeclined(req.Superset.Raw(generated.ParamStreamOptions)) {
 		// Honoured by the gateway itself: every stream ends with its usage.
@@ -179,16 +180,16 @@ func NewCall(req *openai.ChatRequest, m *matrix.Model) (*Call, *openai.Error) {
 	if rejected := c.Dropped() & generated.RejectParams; rejected != 0 {
 		p, _ := rejected.Next()
 		name := generated.ParamSpecs[p].Name
-		return nil, openai.Unsupported(name, name+" is not supported by "+m.ID+" through this gateway; it would change the answer, so it is refused rather than dropped")
+		return nil, llm.Unsupported(name, name+" is not supported by "+m.ID+" through this gateway; it would change the answer, so it is refused rather than dropped")
 	}
 	if m.MaxStop > 0 && c.Forward.Has(generated.ParamStop) && len(req.Stop) > m.MaxStop {
-		return nil, openai.BadRequest("stop", m.ID+" takes at most "+strconv.Itoa(m.MaxStop)+" stop sequences; "+strconv.Itoa(len(req.Stop))+" were sent")
+		return nil, llm.BadRequest("stop", m.ID+" takes at most "+strconv.Itoa(m.MaxStop)+" stop sequences; "+strconv.Itoa(len(req.Stop))+" were sent")
 	}
 	if req.Images != "" && !m.Caps.Has(matrix.CapVision) {
-		return nil, openai.Unsupported(req.Images, m.ID+" does not take images")
+		return nil, llm.Unsupported(req.Images, m.ID+" does not take images")
 	}
 	if req.N != nil && *req.N > 1 {
-		return nil, openai.Unsupported("n", "n > 1 is not supported: every registered upstream returns one choice")
+		return nil, llm.Unsupported("n", "n > 1 is not supported: every registered upstream returns one choice")
 	}
 	return c, nil
 }
@@ -270,7 +271,7 @@ func plainText(raw []byte) bool {
 func (c *Call) resolveThinking() {
 	req, t := c.Req, &c.Thinking
 	effortName, effortParam := "", ""
-	var r openai.Reasoning
+	var r llm.Reasoning
 	if req.ReasoningObject != nil {
 		t.Requested = true
 		r = *req.ReasoningObject

@@ -3,6 +3,8 @@ package adapter
 import (
 	"testing"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/openai"
@@ -10,7 +12,7 @@ import (
 
 func call(t *testing.T, model, extra string) *Call {
 	t.Helper()
-	var req openai.ChatRequest
+	var req llm.Request
 	if e := openai.DecodeChat([]byte(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]`+extra+`}`), &req); e != nil {
 		t.Fatalf("%s %s: %s", model, extra, e.Message)
 	}
@@ -120,14 +122,14 @@ func TestNoOpsAccepted(t *testing.T) {
 // TestVisionCapability: a model whose capabilities lack vision refuses
 // image parts before any upstream call, naming the part.
 func TestVisionCapability(t *testing.T) {
-	var req openai.ChatRequest
+	var req llm.Request
 	body := `{"model":"google/gemini-3-flash","messages":[{"role":"user","content":"a"},{"role":"user","content":[{"type":"text","text":"b"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}`
 	if e := openai.DecodeChat([]byte(body), &req); e != nil {
 		t.Fatal(e.Message)
 	}
 	blind := *generated.Lookup(req.Model)
 	blind.Caps &^= 1 << matrix.CapVision
-	if _, e := NewCall(&req, &blind); e == nil || e.Code != openai.CodeUnsupportedParameter || e.Param != "messages[1].content[1]" {
+	if _, e := NewCall(&req, &blind); e == nil || e.Code != llm.CodeUnsupportedParameter || e.Param != "messages[1].content[1]" {
 		t.Errorf("got %+v, want unsupported_parameter at messages[1].content[1]", e)
 	}
 	if _, e := NewCall(&req, generated.Lookup(req.Model)); e != nil {

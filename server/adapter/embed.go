@@ -7,26 +7,27 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // Embedder speaks one upstream's embeddings API.
 type Embedder interface {
 	// BuildEmbed writes the upstream request for the inputs of a chunk of
 	// c (at most the model's MaxBatch) into req, the body appended to buf.
-	BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, up *Upstream) ([]byte, *openai.Error)
+	BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, up *Upstream) ([]byte, *llm.Error)
 	// ParseEmbed reads a 2xx answer into dst, one vector per input.
 	ParseEmbed(body []byte, dst [][]float32) error
 }
 
 // EmbedCall is one embeddings request ready for an upstream.
 type EmbedCall struct {
-	Req   *openai.EmbeddingsRequest
+	Req   *llm.EmbeddingsRequest
 	Model *matrix.Model
 	// Dimensions is the size asked for, 0 for the model's own (not sent).
 	Dimensions int
@@ -45,19 +46,19 @@ func (c *EmbedCall) batch() int {
 }
 
 // NewEmbedCall checks the request against the model's embedding facts.
-func NewEmbedCall(req *openai.EmbeddingsRequest, m *matrix.Model) (*EmbedCall, *openai.Error) {
+func NewEmbedCall(req *llm.EmbeddingsRequest, m *matrix.Model) (*EmbedCall, *llm.Error) {
 	e := m.Embedding
 	c := &EmbedCall{Req: req, Model: m}
 	if d := req.Dimensions; d != nil {
 		if *d < int64(e.MinDimensions) || *d > int64(e.Dimensions) {
-			return nil, openai.BadRequest("dimensions", m.ID+" takes dimensions from "+strconv.Itoa(e.MinDimensions)+" to "+strconv.Itoa(e.Dimensions))
+			return nil, llm.BadRequest("dimensions", m.ID+" takes dimensions from "+strconv.Itoa(e.MinDimensions)+" to "+strconv.Itoa(e.Dimensions))
 		}
 		if *d != int64(e.Dimensions) {
 			c.Dimensions = int(*d)
 		}
 	}
 	if req.TaskType != "" && !slices.Contains(e.TaskTypes, req.TaskType) {
-		return nil, openai.BadRequest("task_type", m.ID+" takes task_type "+strings.Join(e.TaskTypes, ", "))
+		return nil, llm.BadRequest("task_type", m.ID+" takes task_type "+strings.Join(e.TaskTypes, ", "))
 	}
 	return c, nil
 }
@@ -109,7 +110,7 @@ func (c *EmbedCall) EstimateTokens() int64 {
 
 // BuildEmbed implements Embedder: batchEmbedContents, which Google's own
 // SDK uses for one input too.
-func (Gemini) BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, up *Upstream) ([]byte, *openai.Error) {
+func (Gemini) BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, up *Upstream) ([]byte, *llm.Error) {
 	if up.Vertex != nil {
 		return buildVertexEmbed(req, buf, c, inputs, up.BaseURL, up.Vertex)
 	}
@@ -149,7 +150,7 @@ func (Gemini) BuildEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs
 
 // buildVertexEmbed writes Vertex AI's :predict for the inputs: one
 // instance each, the task and title in each, the size in the parameters.
-func buildVertexEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, origin string, v *Vertex) ([]byte, *openai.Error) {
+func buildVertexEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []string, origin string, v *Vertex) ([]byte, *llm.Error) {
 	buf = append(buf, `{"instances":[`...)
 	for i, text := range inputs {
 		if i > 0 {

@@ -1,20 +1,24 @@
 package adapter
 
 import (
+	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // answer receives an upstream answer as neutral events: pieces of the
 // answer and of the reasoning, in order, then its finish reason and usage.
 // Each provider parses its answer into these events in one place, whether
 // it came as a whole body or as a stream. A buffered answer accumulates
-// into a chat.completion; a streamed one writes each piece at once as a
-// chat.completion.chunk frame. Both are one concrete type, so that the
-// parsers' calls are static and nothing escapes to the heap.
+// into an llm.Completion; a streamed one hands each piece at once to the
+// door's llm.StreamWriter. Both are one concrete type, so that the
+// parsers' calls are static.
 type answer struct {
-	finish string
-	usage  openai.Usage
+	finish       llm.Finish
+	stopSequence string
+	// finished: the upstream said why the answer ended (a stream that
+	// stops before it was cut).
+	finished bool
+	usage    llm.Usage
 	// flexAsked: the request went in the flex lane; tier is the
 	// service_tier to echo.
 	flexAsked bool
@@ -26,13 +30,11 @@ type answer struct {
 	stream bool
 	// Buffered: the text so far, the calls and the signed reasoning.
 	content, thoughts joined
-	calls             []openai.ToolCall
-	details           []openai.ReasoningDetail
-	// Streamed: the frames are appended to dst.
-	dst     []byte
-	prefix  openai.ChunkPrefix
-	exclude bool // the client asked not to see reasoning text
-	legacy  bool // answer calls in the deprecated function_call form
+	calls             []llm.ToolCall
+	details           []llm.ReasoningDetail
+	// Streamed: the door's writer appends its frames to dst.
+	dst []byte
+	w   llm.StreamWriter
 	// pricing prices the usage: every answer says what it cost.
 	pricing *matrix.Pricing
 	// written is the size of the cache entry the request created before
@@ -44,57 +46,54 @@ type answer struct {
 	nCalls, nDetails int
 }
 
-// streamed starts the answer of a stream whose frames start with prefix.
-func streamed(c *Call, prefix openai.ChunkPrefix) answer {
-	return answer{stream: true, prefix: prefix, exclude: c.Thinking.Exclude, legacy: c.Legacy(), pricing: &c.Model.Pricing, written: c.CacheWritten,
-		flexAsked: c.Flex, tier: c.Tier}
+// streamed starts the answer of a stream written by w.
+func streamed(c *Call, w llm.StreamWriter) answer {
+	return answer{stream: true, w: w, pricing: &c.Model.Pricing, written: c.CacheWritten, flexAsked: c.Flex, tier: c.Tier}
+}
+
+// buffered starts the answer of a whole body.
+func buffered(c *Call) answer {
+	return answer{pricing: &c.Model.Pricing, written: c.CacheWritten, flexAsked: c.Flex, tier: c.Tier}
 }
 
 // toolStart begins a call; its arguments follow in toolArgs fragments (a
 // whole buffered call passes them all at once). signature is Gemini's
-// thought signature of the call, "" for none. The legacy form answers only
-// the first call.
+// thought signature of the call, "" for none.
 func (a *answer) toolStart(id, name, signature string) {
 	a.nCalls++
-	if a.legacy && a.nCalls > 1 {
-		return
-	}
 	if !a.stream {
-		tc := openai.ToolCall{ID: id, Type: "function", Function: openai.FunctionCall{Name: name}}
+		tc := llm.ToolCall{ID: id, Type: "function", Function: llm.FunctionCall{Name: name}}
 		if signature != "" {
-			tc.ExtraContent = openai.GoogleSignature(signature)
+			tc.ExtraContent = llm.GoogleSignature(signature)
 		}
 		a.calls = append(a.calls, tc)
 		return
 	}
-	a.dst = openai.AppendToolStartChunk(a.dst, a.prefix, a.nCalls-1, id, name, signature, a.legacy)
+	a.dst = a.w.ToolStart(a.dst, a.nCalls-1, id, name, signature)
 }
 
 // toolArgs adds a fragment of the current call's arguments.
 func (a *answer) toolArgs(fragment string) {
 	switch {
-	case a.nCalls == 0 || a.legacy && a.nCalls > 1:
+	case a.nCalls == 0:
 	case !a.stream:
 		tc := &a.calls[len(a.calls)-1]
 		tc.Function.Arguments += fragment
 	case fragment != "":
-		a.dst = openai.AppendToolArgsChunk(a.dst, a.prefix, a.nCalls-1, fragment, a.legacy)
+		a.dst = a.w.ToolArgs(a.dst, a.nCalls-1, fragment)
 	}
 }
 
 // detail returns signed reasoning the client must send back for a tool
 // loop to go on thinking.
-func (a *answer) detail(d openai.ReasoningDetail) {
-	if a.legacy {
-		return // a function_call has no id for the history to name it by
-	}
+func (a *answer) detail(d llm.ReasoningDetail) {
 	d.Index = a.nDetails
 	a.nDetails++
 	if !a.stream {
 		a.details = append(a.details, d)
 		return
 	}
-	a.dst = openai.AppendDetailChunk(a.dst, a.prefix, &d)
+	a.dst = a.w.Detail(a.dst, d)
 }
 
 func (a *answer) text(s string) {
@@ -102,7 +101,7 @@ func (a *answer) text(s string) {
 	case !a.stream:
 		a.content.add(s)
 	case s != "":
-		a.dst = openai.AppendContentChunk(a.dst, a.prefix, s)
+		a.dst = a.w.Text(a.dst, s)
 	}
 }
 
@@ -111,18 +110,21 @@ func (a *answer) reasoning(s string) {
 	switch {
 	case !a.stream:
 		a.thoughts.add(s)
-	case s != "" && !a.exclude:
-		a.dst = openai.AppendReasoningChunk(a.dst, a.prefix, s)
+	case s != "":
+		a.dst = a.w.Reasoning(a.dst, s)
 	}
 }
 
 // completion fills out with a buffered answer. Its strings may point into
 // the upstream body.
-func (a *answer) completion(out *openai.Completion) {
+func (a *answer) completion(out *llm.Completion) {
 	a.price()
-	*out = openai.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), FinishReason: a.finish, Usage: a.usage}
+	if len(a.calls) > 0 {
+		a.finish = llm.FinishToolCalls
+	}
+	*out = llm.Completion{Content: a.content.String(), Reasoning: a.thoughts.String(), Finish: a.finish, StopSequence: a.stopSequence, Usage: a.usage}
 	if a.calls != nil || a.details != nil {
-		out.Tools = &openai.ToolAnswer{Calls: a.calls, ReasoningDetails: a.details}
+		out.Tools = &llm.ToolAnswer{Calls: a.calls, ReasoningDetails: a.details}
 	}
 }
 
@@ -145,44 +147,41 @@ func (a *answer) price() {
 			a.usage.Tier = "flex"
 		}
 	}
-	a.usage.Cost = openai.Cost(&a.usage, pricing)
+	a.usage.Cost = a.usage.Price(pricing)
 }
 
 // Usage implements Stream.
-func (a *answer) Usage() openai.Usage { return a.usage }
+func (a *answer) Usage() llm.Usage { return a.usage }
 
-// end appends a stream's finish frame and usage frame.
+// end appends a stream's closing frames: its finish and usage. An answer
+// that called tools finishes for them, whatever the upstream said.
 func (a *answer) end() {
-	finish := a.finish
-	switch {
-	case a.nCalls > 0 && a.legacy:
-		finish = openai.FinishFunctionCall
-	case a.nCalls > 0:
-		finish = openai.FinishToolCalls
+	if a.nCalls > 0 {
+		a.finish = llm.FinishToolCalls
 	}
 	a.price()
-	a.dst = openai.AppendFinishChunk(a.dst, a.prefix, finish, &a.usage)
+	a.dst = a.w.End(a.dst, a.finish, a.stopSequence, &a.usage)
 }
 
-// Stream translates one upstream event stream into chat.completion.chunk
-// frames, event by event, so that nothing waits for the whole answer.
+// Stream translates one upstream event stream into the door's frames,
+// event by event, so that nothing waits for the whole answer.
 type Stream interface {
 	// Event translates one upstream SSE event (name is empty where the
 	// upstream sends none) and appends the frames it yields to dst. An
 	// error is the upstream's failure, to be sent as an error frame.
-	Event(dst []byte, name, data []byte) ([]byte, *openai.Error)
+	Event(dst []byte, name, data []byte) ([]byte, *llm.Error)
 	// Done reports whether the upstream has said its answer is complete.
 	Done() bool
-	// End appends the closing frames: the finish chunk and the usage chunk.
+	// End appends the closing frames: the finish and the usage.
 	// It fails when the upstream stopped before completing its answer.
-	End(dst []byte) ([]byte, *openai.Error)
+	End(dst []byte) ([]byte, *llm.Error)
 	// Usage is the answer's usage as far as the upstream reported it.
-	Usage() openai.Usage
+	Usage() llm.Usage
 }
 
 // streamError is an upstream failure reported inside a stream.
-func streamError(message string) *openai.Error {
-	return &openai.Error{Status: 502, Type: openai.TypeUpstream, Code: openai.CodeUpstreamError, Message: message}
+func streamError(message string) *llm.Error {
+	return &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError, Message: message}
 }
 
 var errMalformedEvent = streamError("the upstream sent an event the gateway could not read")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
@@ -25,7 +27,7 @@ import (
 
 func fuzzCall(t testing.TB, model string, stream bool) *Call {
 	t.Helper()
-	var req openai.ChatRequest
+	var req llm.Request
 	body := `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}],"reasoning":{"effort":"low"},"tools":[{"type":"function","function":{"name":"f"}}]`
 	if stream {
 		body += `,"stream":true`
@@ -59,7 +61,7 @@ func fuzzResponse(f *testing.F, a Adapter, model, seeds string) {
 	f.Add([]byte(`{"candidates":[{"content":{"parts":[{"text":"\ud800"}]}}]}`))
 	c := fuzzCall(f, model, false)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var out openai.Completion
+		var out llm.Completion
 		if err := a.ParseResponse(c, body, &out); err != nil {
 			return
 		}
@@ -85,7 +87,7 @@ func fuzzStream(f *testing.F, a Adapter, model, seeds string) {
 	c := fuzzCall(f, model, true)
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		prefix := openai.NewChunkPrefix(nil, "chatcmpl-1", 1, model)
-		st := a.NewStream(c, prefix)
+		st := a.NewStream(c, &openai.ChunkWriter{Prefix: prefix, Exclude: c.Thinking.Exclude, Legacy: c.Legacy()})
 		events := sse.NewReader(bytes.NewReader(stream), 1<<16)
 		var out []byte
 		for {
@@ -96,7 +98,7 @@ func fuzzStream(f *testing.F, a Adapter, model, seeds string) {
 				}
 				break
 			}
-			var e *openai.Error
+			var e *llm.Error
 			if out, e = st.Event(out, ev, data); e != nil || st.Done() {
 				break
 			}
@@ -135,7 +137,7 @@ func FuzzBuildRequest(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var chat openai.ChatRequest
+		var chat llm.Request
 		if e := openai.DecodeChat(body, &chat); e != nil {
 			return
 		}

@@ -4,20 +4,21 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // Gemini speaks the Google Gemini API (POST /v1beta/models/{id}:generateContent).
 type Gemini struct{}
 
 // BuildRequest implements Adapter.
-func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *openai.Error) {
+func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *llm.Error) {
 	body, err := appendGeminiBody(buf, c)
 	if err != nil {
 		return buf, err
@@ -47,8 +48,8 @@ func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstr
 	return body, nil
 }
 
-func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
-	var err *openai.Error
+func appendGeminiBody(dst []byte, c *Call) ([]byte, *llm.Error) {
+	var err *llm.Error
 	if use := c.Cached; use != nil {
 		// The cached entry holds the system instruction, the tools and the
 		// contents before use.From; the request must not repeat them.
@@ -77,7 +78,7 @@ func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 		dst = append(dst, `"responseMimeType":"application/json"`...)
 		if schema := f.Schema(); schema != nil {
 			dst = append(dst, `,"responseJsonSchema":`...)
-			var err *openai.Error
+			var err *llm.Error
 			if dst, err = appendSchema(dst, schema, &geminiSchema, "response_format.json_schema.schema"); err != nil {
 				return dst, err
 			}
@@ -88,7 +89,7 @@ func appendGeminiBody(dst []byte, c *Call) ([]byte, *openai.Error) {
 
 // appendGeminiTools writes the function declarations and the calling
 // config that tool_choice asks for.
-func appendGeminiTools(dst []byte, t *openai.Tools) ([]byte, *openai.Error) {
+func appendGeminiTools(dst []byte, t *llm.Tools) ([]byte, *llm.Error) {
 	dst = append(dst, `,"tools":[{"functionDeclarations":[`...)
 	for i := range t.Functions {
 		f := &t.Functions[i]
@@ -101,7 +102,7 @@ func appendGeminiTools(dst []byte, t *openai.Tools) ([]byte, *openai.Error) {
 		}
 		if matrix.RawPresent(f.Parameters) {
 			dst = append(dst, `,"parametersJsonSchema":`...)
-			var err *openai.Error
+			var err *llm.Error
 			if dst, err = appendSchema(dst, f.Parameters, &geminiSchema, "tools["+strconv.Itoa(i)+"].function.parameters"); err != nil {
 				return dst, err
 			}
@@ -111,11 +112,11 @@ func appendGeminiTools(dst []byte, t *openai.Tools) ([]byte, *openai.Error) {
 	dst = append(dst, `]}],"toolConfig":{"functionCallingConfig":{"mode":`...)
 	names := t.Choice.Allowed
 	switch t.Choice.Mode {
-	case openai.ToolNone:
+	case llm.ToolNone:
 		return append(dst, `"NONE"}}`...), nil
-	case openai.ToolNamed:
+	case llm.ToolNamed:
 		dst, names = append(dst, `"ANY"`...), []string{t.Choice.Name}
-	case openai.ToolRequired:
+	case llm.ToolRequired:
 		dst = append(dst, `"ANY"`...)
 	default:
 		if names == nil {
@@ -139,7 +140,7 @@ func appendGeminiTools(dst []byte, t *openai.Tools) ([]byte, *openai.Error) {
 // content: its text, then a functionCall part per call. The first call of
 // the step carries the thought signature the client echoed, or in the
 // current turn the model's placeholder when it has none.
-func appendFunctionCalls(dst []byte, c *Call, m *openai.Message, current bool) []byte {
+func appendFunctionCalls(dst []byte, c *Call, m *llm.Message, current bool) []byte {
 	dst = append(dst, `{"role":"model","parts":[`...)
 	if text := toolResultText(m); text != "" {
 		dst = append(dst, `{"text":`...)
@@ -175,13 +176,13 @@ func appendFunctionCalls(dst []byte, c *Call, m *openai.Message, current bool) [
 
 // thoughtSignature returns the signature a client echoed for a call, in
 // extra_content or reasoning_details.
-func thoughtSignature(m *openai.Message, tc *openai.ToolCall) string {
+func thoughtSignature(m *llm.Message, tc *llm.ToolCall) string {
 	if sig := tc.ThoughtSignature(); sig != "" {
 		return sig
 	}
 	for k := range m.ReasoningDetails {
 		d := &m.ReasoningDetails[k]
-		if d.Type == openai.DetailEncrypted && d.Format == openai.FormatGoogle && d.ID == tc.ID {
+		if d.Type == llm.DetailEncrypted && d.Format == llm.FormatGoogle && d.ID == tc.ID {
 			return d.Data
 		}
 	}
@@ -192,9 +193,9 @@ func thoughtSignature(m *openai.Message, tc *openai.ToolCall) string {
 // user content of functionResponse parts, in the order of the calls they
 // answer, each with the name of its function (which OpenAI's tool message
 // does not carry) and its text wrapped as {"output": text}.
-func appendFunctionResponses(dst []byte, msgs []openai.Message, from, to int) []byte {
+func appendFunctionResponses(dst []byte, msgs []llm.Message, from, to int) []byte {
 	dst = append(dst, `{"role":"user","parts":[`...)
-	var calls []openai.ToolCall
+	var calls []llm.ToolCall
 	if from > 0 {
 		calls = msgs[from-1].ToolCalls
 	}
@@ -208,7 +209,7 @@ func appendFunctionResponses(dst []byte, msgs []openai.Message, from, to int) []
 	return append(dst, "]}"...)
 }
 
-func appendFunctionResponse(dst []byte, m *openai.Message, name string) []byte {
+func appendFunctionResponse(dst []byte, m *llm.Message, name string) []byte {
 	dst = append(dst, `{"functionResponse":{`...)
 	if geminiID(m.ToolCallID) {
 		dst = append(dst, `"id":`...)
@@ -240,7 +241,7 @@ func appendGeminiName(dst []byte, name string) []byte {
 }
 
 // openaiName reverses appendGeminiName for a name Gemini answered with.
-func openaiName(t *openai.Tools, name string) string {
+func openaiName(t *llm.Tools, name string) string {
 	if t == nil || len(name) < 2 || name[0] != '_' || !geminiRenamed(name[1:]) {
 		return name
 	}
@@ -255,19 +256,19 @@ func openaiName(t *openai.Tools, name string) string {
 // checkGeminiNames refuses declarations that Gemini's naming would make
 // one: "1x" is sent as "_1x", which must not also be declared, and a name
 // of 64 characters has no room for the underscore.
-func checkGeminiNames(t *openai.Tools) *openai.Error {
+func checkGeminiNames(t *llm.Tools) *llm.Error {
 	for i := range t.Functions {
 		n := t.Functions[i].Name
 		if !geminiRenamed(n) {
 			continue
 		}
 		if len(n) == 64 {
-			return openai.BadRequest("tools", "Gemini function names must start with a letter or an underscore; "+strconv.Quote(n)+
+			return llm.BadRequest("tools", "Gemini function names must start with a letter or an underscore; "+strconv.Quote(n)+
 				" is sent with an underscore before it, which makes it longer than 64 characters")
 		}
 		for j := range t.Functions {
 			if t.Functions[j].Name == "_"+n {
-				return openai.BadRequest("tools", "Gemini function names must start with a letter or an underscore; "+strconv.Quote(n)+
+				return llm.BadRequest("tools", "Gemini function names must start with a letter or an underscore; "+strconv.Quote(n)+
 					" is sent as "+strconv.Quote("_"+n)+", which is declared too")
 			}
 		}
@@ -283,13 +284,13 @@ const madeUpGeminiID = "call_otk_"
 // geminiID reports whether a call id is sent to Gemini: every id but the
 // ones the gateway made up.
 func geminiID(id string) bool {
-	return !strings.HasPrefix(id, madeUpGeminiID) && !strings.HasPrefix(id, openai.LegacyCallIDPrefix)
+	return !strings.HasPrefix(id, madeUpGeminiID) && !strings.HasPrefix(id, llm.LegacyCallIDPrefix)
 }
 
 // appendGeminiPrefix writes what a cached entry would hold: the contents
 // of messages[:to], the system instruction and the tools.
-func appendGeminiPrefix(dst []byte, c *Call, to int) ([]byte, *openai.Error) {
-	var err *openai.Error
+func appendGeminiPrefix(dst []byte, c *Call, to int) ([]byte, *llm.Error) {
+	var err *llm.Error
 	if dst, err = appendGeminiContents(dst, c, 0, to); err != nil {
 		return dst, err
 	}
@@ -309,7 +310,7 @@ func appendGeminiPrefix(dst []byte, c *Call, to int) ([]byte, *openai.Error) {
 
 // appendGeminiContents writes "contents": the user and assistant turns of
 // messages[from:to], tool calls and results included.
-func appendGeminiContents(dst []byte, c *Call, from, to int) ([]byte, *openai.Error) {
+func appendGeminiContents(dst []byte, c *Call, from, to int) ([]byte, *llm.Error) {
 	msgs := c.Req.Messages
 	turn := currentTurn(msgs)
 	dst = append(dst, `"contents":[`...)
@@ -340,7 +341,7 @@ func appendGeminiContents(dst []byte, c *Call, from, to int) ([]byte, *openai.Er
 		} else {
 			dst = append(dst, `{"role":"user","parts":[`...)
 		}
-		var err *openai.Error
+		var err *llm.Error
 		if dst, err = appendGeminiParts(dst, m, i); err != nil {
 			return dst, err
 		}
@@ -351,7 +352,7 @@ func appendGeminiContents(dst []byte, c *Call, from, to int) ([]byte, *openai.Er
 
 // appendGeminiSystem writes systemInstruction: one Content of the text
 // parts of the system and developer messages, in order.
-func appendGeminiSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.Error) {
+func appendGeminiSystem(dst []byte, msgs []llm.Message) ([]byte, *llm.Error) {
 	opened := false
 	for i := range msgs {
 		m := &msgs[i]
@@ -362,7 +363,7 @@ func appendGeminiSystem(dst []byte, msgs []openai.Message) ([]byte, *openai.Erro
 			dst = append(dst, `,"systemInstruction":{"parts":[`...)
 			opened = true
 		}
-		var err *openai.Error
+		var err *llm.Error
 		if dst, err = appendGeminiParts(dst, m, i); err != nil {
 			return dst, err
 		}
@@ -405,7 +406,7 @@ func appendThinkingConfig(dst []byte, c *Call) []byte {
 	return append(dst, '}')
 }
 
-func appendGeminiParts(dst []byte, m *openai.Message, i int) ([]byte, *openai.Error) {
+func appendGeminiParts(dst []byte, m *llm.Message, i int) ([]byte, *llm.Error) {
 	if !m.Content.IsParts {
 		dst = jsonw.Comma(dst)
 		dst = append(dst, `{"text":`...)
@@ -422,11 +423,11 @@ func appendGeminiParts(dst []byte, m *openai.Message, i int) ([]byte, *openai.Er
 			dst = append(dst, '}')
 		case "image_url":
 			if m.Role != "user" {
-				return dst, openai.BadRequest(partParam(i, j)+".type", "Gemini takes images only in user messages")
+				return dst, llm.BadRequest(partParam(i, j)+".type", "Gemini takes images only in user messages")
 			}
 			mediaType, data, ok := dataURL(p.ImageURL.URL)
 			if !ok {
-				return dst, openai.BadRequest(partParam(i, j)+".image_url.url", "Gemini models take images as base64 data: URLs; the gateway does not fetch http(s) URLs for them")
+				return dst, llm.BadRequest(partParam(i, j)+".image_url.url", "Gemini models take images as base64 data: URLs; the gateway does not fetch http(s) URLs for them")
 			}
 			dst = append(dst, `{"inlineData":{"mimeType":`...)
 			dst = jsonw.String(dst, mediaType)

@@ -3,12 +3,13 @@ package adapter
 import (
 	"strings"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"hash/fnv"
 	"strconv"
 
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // A Gemini answer, whole or streamed, is parsed here into the neutral
@@ -62,7 +63,7 @@ type geminiCall struct {
 // walk emits the parts of the first candidate and records its finish
 // reason, a blocked prompt's, and the usage, when the response has them.
 // A call's thought signature is returned only when signed.
-func (r *geminiResponse) walk(a *answer, tools *openai.Tools, signed bool) {
+func (r *geminiResponse) walk(a *answer, tools *llm.Tools, signed bool) {
 	if len(r.Candidates) > 0 {
 		cand := &r.Candidates[0]
 		for _, p := range cand.Content.Parts {
@@ -78,7 +79,7 @@ func (r *geminiResponse) walk(a *answer, tools *openai.Tools, signed bool) {
 					sig = p.ThoughtSignature
 				}
 				if sig != "" {
-					a.detail(openai.ReasoningDetail{Type: openai.DetailEncrypted, Data: sig, ID: id, Format: openai.FormatGoogle})
+					a.detail(llm.ReasoningDetail{Type: llm.DetailEncrypted, Data: sig, ID: id, Format: llm.FormatGoogle})
 				}
 				a.toolStart(id, openaiName(tools, fc.Name), sig)
 				// Gemini sends each call whole: its arguments are one fragment.
@@ -94,13 +95,13 @@ func (r *geminiResponse) walk(a *answer, tools *openai.Tools, signed bool) {
 			}
 		}
 		if cand.FinishReason != "" {
-			a.finish = geminiFinish(cand.FinishReason)
+			a.finish, a.finished = geminiFinish(cand.FinishReason), true
 		}
 	} else if r.PromptFeedback.BlockReason != "" {
-		a.finish = openai.FinishContentFilter // a blocked prompt has no candidates
+		a.finish, a.finished = llm.FinishRefusal, true // a blocked prompt has no candidates
 	}
 	if u := &r.UsageMetadata; *u != (geminiUsage{}) {
-		a.usage = openai.Usage{
+		a.usage = llm.Usage{
 			Prompt: u.PromptTokenCount + u.ToolUsePromptTokenCount,
 			Cached: u.CachedContentTokenCount,
 			// candidatesTokenCount excludes thoughts; OpenAI's completion
@@ -123,19 +124,19 @@ func madeUpCallID(n int, fc *geminiCall) string {
 	return madeUpGeminiID + strconv.Itoa(n) + "_" + strconv.FormatUint(h.Sum64(), 36)
 }
 
-func geminiFinish(reason string) string {
+func geminiFinish(reason string) llm.Finish {
 	switch reason {
 	case "MAX_TOKENS":
-		return openai.FinishLength
+		return llm.FinishLength
 	case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
 		"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "IMAGE_OTHER":
-		return openai.FinishContentFilter
+		return llm.FinishRefusal
 	}
-	return openai.FinishStop
+	return llm.FinishStop
 }
 
 // ParseResponse implements Adapter.
-func (Gemini) ParseResponse(c *Call, body []byte, out *openai.Completion) error {
+func (Gemini) ParseResponse(c *Call, body []byte, out *llm.Completion) error {
 	var r geminiResponse
 	if err := json.UnmarshalNoCopy(body, &r); err != nil {
 		return err
@@ -145,7 +146,7 @@ func (Gemini) ParseResponse(c *Call, body []byte, out *openai.Completion) error 
 	if len(r.Candidates) == 0 && r.PromptFeedback.BlockReason == "" {
 		return errNotAnAnswer
 	}
-	a := answer{finish: openai.FinishStop, legacy: c.Legacy(), pricing: &c.Model.Pricing, written: c.CacheWritten, flexAsked: c.Flex, tier: c.Tier}
+	a := buffered(c)
 	r.walk(&a, c.Req.ToolSet, c.signed())
 	a.completion(out)
 	return nil
@@ -157,13 +158,13 @@ func (Gemini) ParseResponse(c *Call, body []byte, out *openai.Completion) error 
 // ends when the connection does.
 type geminiStream struct {
 	answer
-	tools  *openai.Tools
+	tools  *llm.Tools
 	signed bool
 }
 
 // NewStream implements Adapter.
-func (Gemini) NewStream(c *Call, prefix openai.ChunkPrefix) Stream {
-	return &geminiStream{streamed(c, prefix), c.Req.ToolSet, c.signed()}
+func (Gemini) NewStream(c *Call, w llm.StreamWriter) Stream {
+	return &geminiStream{streamed(c, w), c.Req.ToolSet, c.signed()}
 }
 
 type geminiStreamChunk struct {
@@ -173,7 +174,7 @@ type geminiStreamChunk struct {
 	} `json:"error"`
 }
 
-func (s *geminiStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Error) {
+func (s *geminiStream) Event(dst []byte, _, data []byte) ([]byte, *llm.Error) {
 	var ch geminiStreamChunk
 	if err := json.UnmarshalNoCopy(data, &ch); err != nil {
 		return dst, errMalformedEvent
@@ -189,8 +190,8 @@ func (s *geminiStream) Event(dst []byte, _, data []byte) ([]byte, *openai.Error)
 // Done is false: Gemini says nothing after its last chunk but closes.
 func (s *geminiStream) Done() bool { return false }
 
-func (s *geminiStream) End(dst []byte) ([]byte, *openai.Error) {
-	if s.finish == "" {
+func (s *geminiStream) End(dst []byte) ([]byte, *llm.Error) {
+	if !s.finished {
 		return dst, streamError("gemini: the stream ended before a finishReason")
 	}
 	s.dst = dst

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
@@ -47,7 +49,7 @@ func TestWireGoldens(t *testing.T) {
 
 func goldenCase(t *testing.T, a Adapter, dir string) {
 	request := readFile(t, filepath.Join(dir, "request.json"))
-	var chat openai.ChatRequest
+	var chat llm.Request
 	if e := openai.DecodeChat(request, &chat); e != nil {
 		t.Fatalf("request.json: %s", e.Message)
 	}
@@ -65,7 +67,7 @@ func goldenCase(t *testing.T, a Adapter, dir string) {
 	compareJSON(t, filepath.Join(dir, "upstream_request.json"), sent)
 
 	if answer, err := os.ReadFile(filepath.Join(dir, "upstream_response.json")); err == nil {
-		var out openai.Completion
+		var out llm.Completion
 		var got []byte
 		if err := a.ParseResponse(call, answer, &out); err != nil {
 			got, _ = json.Marshal(map[string]string{"unreadable": err.Error()})
@@ -85,9 +87,9 @@ func goldenCase(t *testing.T, a Adapter, dir string) {
 func translateStream(a Adapter, call *Call, model string, stream []byte) []byte {
 	prefix := openai.NewChunkPrefix(nil, "chatcmpl-golden", 1700000000, model)
 	out := openai.AppendRoleChunk(nil, prefix)
-	st := a.NewStream(call, prefix)
+	st := a.NewStream(call, &openai.ChunkWriter{Prefix: prefix, Exclude: call.Thinking.Exclude, Legacy: call.Legacy()})
 	events := sse.NewReader(bytes.NewReader(stream), 1<<20)
-	var e *openai.Error
+	var e *llm.Error
 	for {
 		ev, data, err := events.Next()
 		if err != nil {

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"strconv"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/jsonscan"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // schemaDialect is the part of JSON Schema one upstream's constrained
@@ -74,16 +75,16 @@ type schemaWriter struct {
 
 // appendSchema appends the schema raw rewritten into dialect d. param
 // names the schema in a 400 for what no upstream can take.
-func appendSchema(dst, raw []byte, d *schemaDialect, param string) ([]byte, *openai.Error) {
+func appendSchema(dst, raw []byte, d *schemaDialect, param string) ([]byte, *llm.Error) {
 	var buf [128]byte
 	w := schemaWriter{d: d, path: append(buf[:0], param...)}
 	if matrix.RawKind(raw) != '{' {
-		return dst, openai.BadRequest(param, param+" must be a JSON Schema object")
+		return dst, llm.BadRequest(param, param+" must be a JSON Schema object")
 	}
 	return w.schema(dst, raw)
 }
 
-func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *openai.Error) {
+func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
 	if matrix.RawKind(raw) != '{' {
 		return append(dst, raw...), nil // true, false: schemas too
 	}
@@ -141,7 +142,7 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *openai.Error) {
 		}
 		mark := len(w.path)
 		w.path = append(append(w.path, '.'), key...)
-		var err *openai.Error
+		var err *llm.Error
 		dst, err = w.subSchemas(dst, k, val)
 		w.path = w.path[:mark]
 		if err != nil {
@@ -182,8 +183,8 @@ func appendEscapedNotes(dst, text []byte, n int) []byte {
 
 // subSchemas appends the value of keyword key, rewriting the schemas it
 // holds.
-func (w *schemaWriter) subSchemas(dst []byte, key string, val []byte) ([]byte, *openai.Error) {
-	var err *openai.Error
+func (w *schemaWriter) subSchemas(dst []byte, key string, val []byte) ([]byte, *llm.Error) {
+	var err *llm.Error
 	switch kind := matrix.RawKind(val); {
 	case schemaMaps[key] && kind == '{':
 		dst = append(dst, '{')
@@ -229,9 +230,9 @@ func (w *schemaWriter) subSchemas(dst []byte, key string, val []byte) ([]byte, *
 }
 
 // refused is the 400 for keyword key of the schema at w.path.
-func (w *schemaWriter) refused(key []byte, why string) *openai.Error {
+func (w *schemaWriter) refused(key []byte, why string) *llm.Error {
 	at := string(w.path) + "." + string(key)
-	return openai.BadRequest(at, at+" "+why)
+	return llm.BadRequest(at, at+" "+why)
 }
 
 // unquoted returns a JSON string literal's content as written (escapes

@@ -2,17 +2,17 @@ package adapter
 
 import (
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
-	"github.com/opentoken/opentoken/server/openai"
 )
 
 // resolveTools settles what tools and a response format do to the call,
 // by the model's tool-loop facts: thinking the upstream would refuse with
 // them is turned off and reported, rather than the request failing
 // upstream.
-func (c *Call) resolveTools() *openai.Error {
+func (c *Call) resolveTools() *llm.Error {
 	m, t := c.Model, c.Req.ToolSet
-	forced := t != nil && (t.Choice.Mode == openai.ToolRequired || t.Choice.Mode == openai.ToolNamed)
+	forced := t != nil && (t.Choice.Mode == llm.ToolRequired || t.Choice.Mode == llm.ToolNamed)
 	if c.Thinking.On && forced && m.ToolLoop.ForcedChoiceDropsThinking {
 		// The upstream takes a forced choice only without (manual)
 		// thinking: the forced call is what the client asked for.
@@ -24,7 +24,7 @@ func (c *Call) resolveTools() *openai.Error {
 		c.dropThinking()
 	}
 	if c.Req.Format != nil && c.usesTools() && !m.Caps.Has(matrix.CapStructuredOutputsWithTools) {
-		return openai.Unsupported("response_format", m.ID+" cannot combine tools with a JSON response_format; send one of them, or use a model that takes both")
+		return llm.Unsupported("response_format", m.ID+" cannot combine tools with a JSON response_format; send one of them, or use a model that takes both")
 	}
 	if t != nil && !m.Caps.Has(matrix.CapStrictTools) {
 		for i := range t.Functions {
@@ -56,7 +56,7 @@ func (c *Call) signed() bool {
 // usesTools reports whether the model may call a tool in this request.
 func (c *Call) usesTools() bool {
 	t := c.Req.ToolSet
-	return t != nil && len(t.Functions) > 0 && t.Choice.Mode != openai.ToolNone
+	return t != nil && len(t.Functions) > 0 && t.Choice.Mode != llm.ToolNone
 }
 
 // parallelOff reports whether the client limited the model to one call
@@ -69,7 +69,7 @@ func (c *Call) parallelOff() bool {
 // currentTurn returns the index of the first message of the current turn:
 // the one after the last user message. A tool loop is one assistant turn,
 // so its calls and results all come after it.
-func currentTurn(msgs []openai.Message) int {
+func currentTurn(msgs []llm.Message) int {
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i].Role == "user" {
 			return i + 1
@@ -101,15 +101,15 @@ func (c *Call) currentTurnSigned() bool {
 
 // claudeBlock reports whether a reasoning detail is a Claude thinking block
 // that can go back: signed thinking, or redacted thinking.
-func claudeBlock(d *openai.ReasoningDetail) bool {
-	if d.Format != "" && d.Format != openai.FormatAnthropic {
+func claudeBlock(d *llm.ReasoningDetail) bool {
+	if d.Format != "" && d.Format != llm.FormatAnthropic {
 		return false
 	}
-	return d.Type == openai.DetailText && d.Signature != "" || d.Type == openai.DetailEncrypted && d.Data != ""
+	return d.Type == llm.DetailText && d.Signature != "" || d.Type == llm.DetailEncrypted && d.Data != ""
 }
 
 // toolResultText returns a tool message's content as one text.
-func toolResultText(m *openai.Message) string {
+func toolResultText(m *llm.Message) string {
 	if !m.Content.IsParts {
 		return m.Content.Text
 	}
@@ -122,7 +122,7 @@ func toolResultText(m *openai.Message) string {
 
 // historyTools returns the names of the functions called in msgs, each
 // once, for an upstream that needs every called tool declared.
-func historyTools(msgs []openai.Message) []string {
+func historyTools(msgs []llm.Message) []string {
 	var names []string
 	for i := range msgs {
 		for _, tc := range msgs[i].ToolCalls {
@@ -139,7 +139,7 @@ func historyTools(msgs []openai.Message) []string {
 }
 
 // allowed reports whether the choice lets the model call name.
-func allowed(ch *openai.ToolChoice, name string) bool {
+func allowed(ch *llm.ToolChoice, name string) bool {
 	if ch.Allowed == nil {
 		return true
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opentoken/opentoken/llm"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
@@ -16,41 +18,41 @@ import (
 
 // DecodeChat parses and validates a chat request body into req. Every
 // failure is a 400 whose param names the offending field.
-func DecodeChat(body []byte, req *ChatRequest) *Error {
+func DecodeChat(body []byte, req *llm.Request) *llm.Error {
 	if matrix.RawKind(body) != '{' {
 		if len(body) == 0 {
-			return BadRequest("", "request body is empty; send a JSON object")
+			return llm.BadRequest("", "request body is empty; send a JSON object")
 		}
-		return BadRequest("", "request body must be a JSON object")
+		return llm.BadRequest("", "request body must be a JSON object")
 	}
 	if err := json.UnmarshalNoCopy(body, req); err != nil {
 		return decodeError(body, err)
 	}
 	if key, ok := unknownKey(body); !ok {
-		return BadRequest(key, "unknown field "+strconv.Quote(key)+": not an OpenAI Chat Completions or OpenRouter parameter")
+		return llm.BadRequest(key, "unknown field "+strconv.Quote(key)+": not an OpenAI Chat Completions or OpenRouter parameter")
 	}
 	if req.Model == "" {
-		return BadRequest("model", "model is required: a {provider}/{model} id such as google/gemini-3-flash")
+		return llm.BadRequest("model", "model is required: a {provider}/{model} id such as google/gemini-3-flash")
 	}
 	if len(req.Messages) == 0 {
-		return BadRequest("messages", "messages must be a non-empty array")
+		return llm.BadRequest("messages", "messages must be a non-empty array")
 	}
 	if bad, ok := req.Superset.Validate(); !ok {
 		return rangeError(bad)
 	}
 	if matrix.RawPresent(req.Reasoning) {
-		r := &Reasoning{}
+		r := &llm.Reasoning{}
 		if err := json.Unmarshal(req.Reasoning, r); err != nil {
-			return BadRequest("reasoning", "reasoning must be an object with effort, max_tokens, exclude and enabled")
+			return llm.BadRequest("reasoning", "reasoning must be an object with effort, max_tokens, exclude and enabled")
 		}
 		req.ReasoningObject = r
 		if r.Effort != nil {
 			if _, ok := matrix.ParseEffort(*r.Effort); !ok {
-				return BadRequest("reasoning.effort", "reasoning.effort must be one of: "+strings.Join(matrix.EffortNames[:], ", "))
+				return llm.BadRequest("reasoning.effort", "reasoning.effort must be one of: "+strings.Join(matrix.EffortNames[:], ", "))
 			}
 		}
 		if r.MaxTokens != nil && *r.MaxTokens < 0 {
-			return BadRequest("reasoning.max_tokens", "reasoning.max_tokens must not be negative")
+			return llm.BadRequest("reasoning.max_tokens", "reasoning.max_tokens must not be negative")
 		}
 	}
 	if raw := &req.Superset; matrix.RawPresent(raw.Tools) || matrix.RawPresent(raw.Functions) ||
@@ -69,10 +71,10 @@ func DecodeChat(body []byte, req *ChatRequest) *Error {
 
 // decodeError turns a decoding failure into a 400 naming the field, in
 // the one spelling the gateway uses for paths: messages[0].content[1].text.
-func decodeError(body []byte, err error) *Error {
+func decodeError(body []byte, err error) *llm.Error {
 	var syntaxErr *json.SyntaxError
 	if errors.As(err, &syntaxErr) {
-		return BadRequest("", "request body is not valid JSON: "+err.Error())
+		return llm.BadRequest("", "request body is not valid JSON: "+err.Error())
 	}
 	// The decoder names the field of a plain type mismatch, but not of a
 	// value a custom decoder (content, stop) refused, nor the index of a
@@ -82,18 +84,18 @@ func decodeError(body []byte, err error) *Error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case path == "":
-		return BadRequest("", "invalid request body: "+err.Error())
+		return llm.BadRequest("", "invalid request body: "+err.Error())
 	case errors.As(err, &typeErr):
-		return BadRequest(path, path+": wrong type ("+typeErr.Value+"); see the OpenAI Chat Completions schema")
+		return llm.BadRequest(path, path+": wrong type ("+typeErr.Value+"); see the OpenAI Chat Completions schema")
 	}
 	// A custom decoder's message says which shape it wanted.
-	return BadRequest(path, path+": "+err.Error())
+	return llm.BadRequest(path, path+": "+err.Error())
 }
 
 // locate returns the path of the first value of body, in key order, that
 // does not decode into a chat request.
 func locate(body []byte) string {
-	return locateIn(body, func(one []byte) error { var r ChatRequest; return json.Unmarshal(one, &r) },
+	return locateIn(body, func(one []byte) error { var r llm.Request; return json.Unmarshal(one, &r) },
 		func(key string, raw []byte) string {
 			if key == "messages" {
 				return locateMessages(raw)
@@ -112,7 +114,7 @@ func locateMessages(raw []byte) string {
 		if matrix.RawKind(m) != '{' {
 			return at
 		}
-		path := locateIn(m, func(one []byte) error { var msg Message; return json.Unmarshal(one, &msg) },
+		path := locateIn(m, func(one []byte) error { var msg llm.Message; return json.Unmarshal(one, &msg) },
 			func(key string, raw []byte) string {
 				if key == "content" {
 					return at + ".content" + locateParts(raw)
@@ -134,7 +136,7 @@ func locateParts(raw []byte) string {
 		return ""
 	}
 	for j, p := range parts {
-		var part Part
+		var part llm.Part
 		err := json.Unmarshal(p, &part)
 		if err == nil {
 			continue
@@ -170,23 +172,23 @@ func locateIn(obj []byte, decode func([]byte) error, describe func(key string, r
 }
 
 // rangeError explains why a parameter failed its spec.
-func rangeError(p matrix.Param) *Error {
+func rangeError(p matrix.Param) *llm.Error {
 	s := &generated.ParamSpecs[p]
 	switch s.Type {
 	case matrix.TypeNumber, matrix.TypeInteger:
-		return BadRequest(s.Name, s.Name+" must be "+describeRange(s))
+		return llm.BadRequest(s.Name, s.Name+" must be "+describeRange(s))
 	case matrix.TypeEnum:
-		return BadRequest(s.Name, s.Name+" must be one of: "+strings.Join(s.Enum, ", "))
+		return llm.BadRequest(s.Name, s.Name+" must be one of: "+strings.Join(s.Enum, ", "))
 	case matrix.TypeStringOrArray:
-		return BadRequest(s.Name, s.Name+" must have at most "+strconv.Itoa(s.MaxItems)+" items")
+		return llm.BadRequest(s.Name, s.Name+" must have at most "+strconv.Itoa(s.MaxItems)+" items")
 	case matrix.TypeObject:
-		return BadRequest(s.Name, s.Name+" must be an object")
+		return llm.BadRequest(s.Name, s.Name+" must be an object")
 	case matrix.TypeArray:
-		return BadRequest(s.Name, s.Name+" must be an array")
+		return llm.BadRequest(s.Name, s.Name+" must be an array")
 	case matrix.TypeStringOrObject:
-		return BadRequest(s.Name, s.Name+" must be a string or an object")
+		return llm.BadRequest(s.Name, s.Name+" must be a string or an object")
 	}
-	return BadRequest(s.Name, s.Name+" is invalid")
+	return llm.BadRequest(s.Name, s.Name+" is invalid")
 }
 
 func describeRange(s *matrix.ParamSpec) string {
@@ -203,7 +205,7 @@ func describeRange(s *matrix.ParamSpec) string {
 
 var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
 
-func validateMessages(req *ChatRequest) *Error {
+func validateMessages(req *llm.Request) *llm.Error {
 	msgs := req.Messages
 	conversation := false
 	var loop toolLoop
@@ -214,7 +216,7 @@ func validateMessages(req *ChatRequest) *Error {
 			// function, and is a tool message from here on.
 			m.Role, m.ToolCallID = "tool", loop.byName(m.Name)
 			if m.ToolCallID == "" {
-				return BadRequest(msgAt(i)+".name", "a function message must answer a function_call of the assistant message before it; none calls "+strconv.Quote(m.Name))
+				return llm.BadRequest(msgAt(i)+".name", "a function message must answer a function_call of the assistant message before it; none calls "+strconv.Quote(m.Name))
 			}
 		}
 		if m.Role != "tool" {
@@ -224,15 +226,15 @@ func validateMessages(req *ChatRequest) *Error {
 		}
 		switch {
 		case !roles[m.Role]:
-			return BadRequest(msgAt(i)+".role", msgAt(i)+".role must be system, developer, user, assistant or tool")
+			return llm.BadRequest(msgAt(i)+".role", msgAt(i)+".role must be system, developer, user, assistant or tool")
 		case m.Role == "tool":
 			if e := loop.answer(m, i); e != nil {
 				return e
 			}
 		case m.Audio != nil && matrix.RawPresent(m.Audio):
-			return Unsupported(msgAt(i)+".audio", "audio is not supported")
+			return llm.Unsupported(msgAt(i)+".audio", "audio is not supported")
 		case m.Content.IsNull && m.Role != "assistant":
-			return BadRequest(msgAt(i)+".content", msgAt(i)+".content is required")
+			return llm.BadRequest(msgAt(i)+".content", msgAt(i)+".content is required")
 		}
 		if m.Role == "assistant" {
 			if e := loop.open(m, i); e != nil {
@@ -251,7 +253,7 @@ func validateMessages(req *ChatRequest) *Error {
 		return e
 	}
 	if !conversation {
-		return BadRequest("messages", "messages must include at least one user or assistant message")
+		return llm.BadRequest("messages", "messages must include at least one user or assistant message")
 	}
 	return nil
 }
@@ -259,14 +261,14 @@ func validateMessages(req *ChatRequest) *Error {
 // checkCacheControl refuses a malformed breakpoint on every model: the
 // caching is best-effort, but a breakpoint no upstream would take is the
 // client's mistake to hear about.
-func checkCacheControl(cc *CacheControl, at string) *Error {
+func checkCacheControl(cc *llm.CacheControl, at string) *llm.Error {
 	switch {
 	case cc == nil:
 		return nil
 	case cc.Type != "ephemeral":
-		return BadRequest(at+".cache_control.type", "cache_control.type must be ephemeral")
+		return llm.BadRequest(at+".cache_control.type", "cache_control.type must be ephemeral")
 	case cc.TTL != "" && cc.TTL != "5m" && cc.TTL != "1h":
-		return BadRequest(at+".cache_control.ttl", "cache_control.ttl must be 5m or 1h")
+		return llm.BadRequest(at+".cache_control.ttl", "cache_control.ttl must be 5m or 1h")
 	}
 	return nil
 }
@@ -276,7 +278,7 @@ func msgAt(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
 
 // validateParts checks message i's parts, and notes on req its first image
 // and its cache breakpoints. A part's path is built only for an error.
-func validateParts(req *ChatRequest, m *Message, i int) *Error {
+func validateParts(req *llm.Request, m *llm.Message, i int) *llm.Error {
 	for j := range m.Content.Parts {
 		p := &m.Content.Parts[j]
 		pat := func() string { return msgAt(i) + ".content[" + strconv.Itoa(j) + "]" }
@@ -287,19 +289,19 @@ func validateParts(req *ChatRequest, m *Message, i int) *Error {
 				req.Images = pat()
 			}
 			if m.Role != "user" {
-				return BadRequest(pat()+".type", "image parts are allowed only in user messages")
+				return llm.BadRequest(pat()+".type", "image parts are allowed only in user messages")
 			}
 			if p.ImageURL == nil || p.ImageURL.URL == "" {
-				return BadRequest(pat()+".image_url.url", pat()+".image_url.url is required")
+				return llm.BadRequest(pat()+".image_url.url", pat()+".image_url.url is required")
 			}
 		case "refusal":
 			if m.Role != "assistant" {
-				return BadRequest(pat()+".type", "refusal parts are allowed only in assistant messages")
+				return llm.BadRequest(pat()+".type", "refusal parts are allowed only in assistant messages")
 			}
 		case "input_audio", "file":
-			return Unsupported(pat()+".type", p.Type+" content parts are not supported by any registered model")
+			return llm.Unsupported(pat()+".type", p.Type+" content parts are not supported by any registered model")
 		default:
-			return BadRequest(pat()+".type", pat()+".type must be text or image_url")
+			return llm.BadRequest(pat()+".type", pat()+".type must be text or image_url")
 		}
 		if p.CacheControl != nil {
 			req.CacheBreakpoints++
@@ -315,41 +317,41 @@ func validateParts(req *ChatRequest, m *Message, i int) *Error {
 // answered by a tool message before the conversation goes on, as OpenAI
 // requires and both upstreams do too.
 type toolLoop struct {
-	calls    []ToolCall // of the latest assistant message
+	calls    []llm.ToolCall // of the latest assistant message
 	answered []bool
 }
 
 // open starts following an assistant message's calls, mapping a legacy
 // function_call onto a call with an id of its own.
-func (l *toolLoop) open(m *Message, i int) *Error {
+func (l *toolLoop) open(m *llm.Message, i int) *llm.Error {
 	if len(m.ToolCalls) == 0 && m.FunctionCall == nil {
 		return nil
 	}
 	at := msgAt(i)
 	if m.FunctionCall != nil {
 		if len(m.ToolCalls) > 0 {
-			return BadRequest(at+".function_call", "an assistant message carries tool_calls or the deprecated function_call, not both")
+			return llm.BadRequest(at+".function_call", "an assistant message carries tool_calls or the deprecated function_call, not both")
 		}
 		// Legacy calls have no id: one is made from the message's position,
 		// the same on every turn of the loop.
-		m.ToolCalls = []ToolCall{{ID: LegacyCallIDPrefix + strconv.Itoa(i), Type: "function", Function: *m.FunctionCall}}
+		m.ToolCalls = []llm.ToolCall{{ID: llm.LegacyCallIDPrefix + strconv.Itoa(i), Type: "function", Function: *m.FunctionCall}}
 	}
 	for j := range m.ToolCalls {
 		c := &m.ToolCalls[j]
 		cat := at + ".tool_calls[" + strconv.Itoa(j) + "]"
 		switch {
 		case c.ID == "":
-			return BadRequest(cat+".id", cat+".id is required")
+			return llm.BadRequest(cat+".id", cat+".id is required")
 		case c.Type != "function" && c.Type != "":
-			return BadRequest(cat+".type", cat+".type must be function")
+			return llm.BadRequest(cat+".type", cat+".type must be function")
 		case !validName(c.Function.Name):
-			return BadRequest(cat+".function.name", cat+".function.name must be "+nameRule)
+			return llm.BadRequest(cat+".function.name", cat+".function.name must be "+nameRule)
 		}
 		if c.Function.Arguments == "" {
 			c.Function.Arguments = "{}"
 		}
 		if args := []byte(c.Function.Arguments); matrix.RawKind(args) != '{' || !json.Valid(args) {
-			return BadRequest(cat+".function.arguments", cat+".function.arguments must be a JSON object, as text")
+			return llm.BadRequest(cat+".function.arguments", cat+".function.arguments must be a JSON object, as text")
 		}
 	}
 	if len(m.ToolCalls) > 0 {
@@ -359,26 +361,26 @@ func (l *toolLoop) open(m *Message, i int) *Error {
 }
 
 // answer checks a tool message against the calls it may answer.
-func (l *toolLoop) answer(m *Message, i int) *Error {
+func (l *toolLoop) answer(m *llm.Message, i int) *llm.Error {
 	at := msgAt(i)
 	if m.ToolCallID == "" {
-		return BadRequest(at+".tool_call_id", at+".tool_call_id is required")
+		return llm.BadRequest(at+".tool_call_id", at+".tool_call_id is required")
 	}
 	for j := range m.Content.Parts {
 		if m.Content.Parts[j].Type != "text" {
-			return BadRequest(at+".content["+strconv.Itoa(j)+"].type", "tool messages take only text parts")
+			return llm.BadRequest(at+".content["+strconv.Itoa(j)+"].type", "tool messages take only text parts")
 		}
 	}
 	for j := range l.calls {
 		if l.calls[j].ID == m.ToolCallID {
 			if l.answered[j] {
-				return BadRequest(at+".tool_call_id", "tool_call_id "+strconv.Quote(m.ToolCallID)+" is answered twice")
+				return llm.BadRequest(at+".tool_call_id", "tool_call_id "+strconv.Quote(m.ToolCallID)+" is answered twice")
 			}
 			l.answered[j] = true
 			return nil
 		}
 	}
-	return BadRequest(at+".tool_call_id", "Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'; "+
+	return llm.BadRequest(at+".tool_call_id", "Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'; "+
 		strconv.Quote(m.ToolCallID)+" is not a call of the assistant message before it")
 }
 
@@ -393,7 +395,7 @@ func (l *toolLoop) byName(name string) string {
 }
 
 // close ends the loop: every call must have been answered.
-func (l *toolLoop) close() *Error {
+func (l *toolLoop) close() *llm.Error {
 	var missing []string
 	for j := range l.calls {
 		if !l.answered[j] {
@@ -402,7 +404,7 @@ func (l *toolLoop) close() *Error {
 	}
 	l.calls, l.answered = nil, nil
 	if missing != nil {
-		return BadRequest("messages", "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: "+strings.Join(missing, ", "))
+		return llm.BadRequest("messages", "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: "+strings.Join(missing, ", "))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/llm"
 )
 
 func TestUnknownKey(t *testing.T) {
@@ -53,7 +54,7 @@ func FuzzUnknownKey(f *testing.F) {
 }
 
 func TestDecodeChatKeepsValues(t *testing.T) {
-	var req ChatRequest
+	var req llm.Request
 	body := `{"model":"google/gemini-3-flash","messages":[{"role":"system","content":[{"type":"text","text":"sys","cache_control":{"type":"ephemeral","ttl":"1h"}}]},{"role":"user","content":[{"type":"text","text":"look"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}],"stop":"END","max_completion_tokens":7,"temperature":null}`
 	if err := DecodeChat([]byte(body), &req); err != nil {
 		t.Fatal(err.Message)
@@ -76,7 +77,7 @@ func FuzzDecodeChat(f *testing.F) {
 	f.Add(`{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0.5,"stop":["a"]}`)
 	f.Add(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:x"}}]}],"reasoning":{"effort":"high"}}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		var req ChatRequest
+		var req llm.Request
 		if err := DecodeChat([]byte(body), &req); err != nil && err.Status != 400 {
 			t.Fatalf("status %d for %q", err.Status, body)
 		}

@@ -8,28 +8,12 @@ import (
 
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/internal/jsonw"
+	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
 )
 
 // MaxEmbeddingInputs is the most inputs one request takes, as OpenAI's.
 const MaxEmbeddingInputs = 2048
-
-// EmbeddingsRequest is a POST /v1/embeddings body: OpenAI's fields, and
-// the docs' task_type and title extensions for Gemini's task types.
-type EmbeddingsRequest struct {
-	Model          string          `json:"model"`
-	Input          json.RawMessage `json:"input"`
-	EncodingFormat string          `json:"encoding_format"`
-	Dimensions     *int64          `json:"dimensions"`
-	User           string          `json:"user"`
-	TaskType       string          `json:"task_type"`
-	Title          string          `json:"title"`
-	// ServiceTier is accepted and ignored: no embeddings lane differs
-	// (the flex lane is for chat), so it is reported as dropped.
-	ServiceTier json.RawMessage `json:"service_tier"`
-	// Inputs is input decoded: one text per vector.
-	Inputs []string `json:"-"`
-}
 
 // embeddingsFields are the fields of an embeddings request; OpenAI's
 // schema allows no other.
@@ -38,38 +22,38 @@ var embeddingsFields = map[string]bool{"model": true, "input": true, "encoding_f
 
 // DecodeEmbeddings parses and checks an embeddings body. Every failure is
 // a 400 naming the field.
-func DecodeEmbeddings(body []byte, req *EmbeddingsRequest) *Error {
+func DecodeEmbeddings(body []byte, req *llm.EmbeddingsRequest) *llm.Error {
 	if matrix.RawKind(body) != '{' {
-		return BadRequest("", "request body must be a JSON object")
+		return llm.BadRequest("", "request body must be a JSON object")
 	}
 	if err := json.UnmarshalNoCopy(body, req); err != nil {
 		return decodeEmbeddingsError(body, err)
 	}
 	if key, ok := unknownIn(body, embeddingsFields); !ok {
-		return BadRequest(key, "unknown field "+strconv.Quote(key)+": not an OpenAI embeddings parameter")
+		return llm.BadRequest(key, "unknown field "+strconv.Quote(key)+": not an OpenAI embeddings parameter")
 	}
 	switch {
 	case req.Model == "":
-		return BadRequest("model", "model is required: an embedding model id such as google/gemini-embedding-001")
+		return llm.BadRequest("model", "model is required: an embedding model id such as google/gemini-embedding-001")
 	case req.EncodingFormat != "" && req.EncodingFormat != "float" && req.EncodingFormat != "base64":
-		return BadRequest("encoding_format", "encoding_format must be float or base64")
+		return llm.BadRequest("encoding_format", "encoding_format must be float or base64")
 	case req.Dimensions != nil && *req.Dimensions < 1:
-		return BadRequest("dimensions", "dimensions must be at least 1")
+		return llm.BadRequest("dimensions", "dimensions must be at least 1")
 	case req.Title != "" && req.TaskType != "RETRIEVAL_DOCUMENT":
-		return BadRequest("title", "title goes only with task_type RETRIEVAL_DOCUMENT")
+		return llm.BadRequest("title", "title goes only with task_type RETRIEVAL_DOCUMENT")
 	}
 	return decodeInputs(req)
 }
 
 // decodeInputs reads input: a string, or an array of 1 to 2048 strings.
 // Token arrays are refused: the upstreams take text.
-func decodeInputs(req *EmbeddingsRequest) *Error {
+func decodeInputs(req *llm.EmbeddingsRequest) *llm.Error {
 	const param = "input"
 	switch matrix.RawKind(req.Input) {
 	case '"':
 		var s string
 		if json.UnmarshalNoCopy(req.Input, &s) != nil {
-			return BadRequest(param, "input must be a string or an array of strings")
+			return llm.BadRequest(param, "input must be a string or an array of strings")
 		}
 		req.Inputs = []string{s}
 	case '[':
@@ -80,48 +64,48 @@ func decodeInputs(req *EmbeddingsRequest) *Error {
 		}
 		var list []json.RawMessage
 		if json.UnmarshalNoCopy(req.Input, &list) != nil {
-			return BadRequest(param, "input must be a string or an array of strings")
+			return llm.BadRequest(param, "input must be a string or an array of strings")
 		}
 		if len(list) == 0 || len(list) > MaxEmbeddingInputs {
-			return BadRequest(param, "input must hold 1 to "+strconv.Itoa(MaxEmbeddingInputs)+" strings; it holds "+strconv.Itoa(len(list)))
+			return llm.BadRequest(param, "input must hold 1 to "+strconv.Itoa(MaxEmbeddingInputs)+" strings; it holds "+strconv.Itoa(len(list)))
 		}
 		req.Inputs = make([]string, len(list))
 		for i, raw := range list {
 			if matrix.RawKind(raw) != '"' {
-				return BadRequest(param, "input["+strconv.Itoa(i)+"] is not a string: token arrays are not supported, as the upstreams take text")
+				return llm.BadRequest(param, "input["+strconv.Itoa(i)+"] is not a string: token arrays are not supported, as the upstreams take text")
 			}
 			if json.UnmarshalNoCopy([]byte(raw), &req.Inputs[i]) != nil {
-				return BadRequest(param, "input["+strconv.Itoa(i)+"] is not a valid string")
+				return llm.BadRequest(param, "input["+strconv.Itoa(i)+"] is not a valid string")
 			}
 		}
 	case 0, 'n':
-		return BadRequest(param, "input is required: a string or an array of strings")
+		return llm.BadRequest(param, "input is required: a string or an array of strings")
 	default:
-		return BadRequest(param, "input must be a string or an array of strings")
+		return llm.BadRequest(param, "input must be a string or an array of strings")
 	}
 	for i, s := range req.Inputs {
 		if s == "" {
-			return BadRequest(param, "input["+strconv.Itoa(i)+"] is empty; every input needs text")
+			return llm.BadRequest(param, "input["+strconv.Itoa(i)+"] is empty; every input needs text")
 		}
 	}
 	return nil
 }
 
-func decodeEmbeddingsError(body []byte, err error) *Error {
+func decodeEmbeddingsError(body []byte, err error) *llm.Error {
 	var members map[string]json.RawMessage
 	if json.Unmarshal(body, &members) != nil {
-		return BadRequest("", "request body is not valid JSON: "+err.Error())
+		return llm.BadRequest("", "request body is not valid JSON: "+err.Error())
 	}
 	for _, k := range []string{"model", "input", "encoding_format", "dimensions", "user", "task_type", "title"} {
 		if raw, ok := members[k]; ok {
 			one, _ := json.Marshal(map[string]json.RawMessage{k: raw})
-			var probe EmbeddingsRequest
+			var probe llm.EmbeddingsRequest
 			if json.Unmarshal(one, &probe) != nil {
-				return BadRequest(k, k+": wrong type; see the OpenAI embeddings schema")
+				return llm.BadRequest(k, k+": wrong type; see the OpenAI embeddings schema")
 			}
 		}
 	}
-	return BadRequest("", "invalid request body: "+err.Error())
+	return llm.BadRequest("", "invalid request body: "+err.Error())
 }
 
 // unknownIn returns the first top-level key of obj not in known.
@@ -142,7 +126,7 @@ func unknownIn(obj []byte, known map[string]bool) (string, bool) {
 // order, each a float array or, with asBase64, the base64 of its
 // little-endian float32 bytes (what the openai npm package asks for by
 // default).
-func AppendEmbeddings(dst []byte, model string, vectors [][]float32, asBase64 bool, u *Usage) []byte {
+func AppendEmbeddings(dst []byte, model string, vectors [][]float32, asBase64 bool, u *llm.Usage) []byte {
 	dst = append(dst, `{"object":"list","model":`...)
 	dst = jsonw.String(dst, model)
 	dst = append(dst, `,"data":[`...)

@@ -1,65 +1,12 @@
 package openai
 
 import (
-	"errors"
-	"strconv"
-
 	"github.com/opentoken/opentoken/internal/jsonw"
+	"github.com/opentoken/opentoken/llm"
 )
 
-var errContentType = errors.New("content must be a string, an array of parts or null")
-
-// Error types and codes of the OpenToken error envelope.
-const (
-	TypeInvalidRequest = "invalid_request_error"
-	TypeAuthentication = "authentication_error"
-	TypeUpstream       = "upstream_error"
-	TypeAPI            = "api_error"
-
-	CodeModelNotFound        = "model_not_found"
-	CodeModelRetired         = "model_retired"
-	CodeVertexAuthFailed     = "vertex_auth_failed"
-	CodeUnsupportedParameter = "unsupported_parameter"
-	CodeMissingAuth          = "missing_auth"
-	CodeInvalidKey           = "invalid_key"
-	CodeNotFound             = "not_found"
-	CodeNoSupplier           = "no_supplier"
-	CodeUpstreamTimeout      = "upstream_timeout"
-	CodeUpstreamError        = "upstream_error"
-	CodeUpstreamAuthFailed   = "upstream_auth_failed"
-	CodeRequestTooLarge      = "request_too_large"
-	CodeMethodNotAllowed     = "method_not_allowed"
-	CodeInvalidValue         = "invalid_value"
-	CodeHeadersTooLarge      = "headers_too_large"
-	CodeRequestTimeout       = "request_timeout"
-	CodeShuttingDown         = "shutting_down"
-	// A model on the wrong endpoint.
-	CodeModelNotSupported     = "model_not_supported"
-	CodeEmbeddingsUnsupported = "embeddings_unsupported"
-	// An issued key refused (tenancy).
-	CodeExpiredKey         = "expired_key"
-	CodeInsufficientCredit = "insufficient_credit"
-	CodeSpendLimitExceeded = "spend_limit_exceeded"
-)
-
-// Error is a failed request, written as
-// {"error":{"message","type","param","code"}} with its HTTP status.
-type Error struct {
-	Status  int
-	Type    string
-	Code    string // "" is written as null
-	Param   string // "" is written as null
-	Message string
-	// EventID correlates a 500 with the server's log line.
-	EventID string
-	// RetryAfter is passed on from an upstream's Retry-After header.
-	RetryAfter string
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// AppendJSON appends the error envelope.
-func (e *Error) AppendJSON(dst []byte) []byte {
+// AppendError appends the chat door's error envelope of e.
+func AppendError(dst []byte, e *llm.Error) []byte {
 	dst = append(dst, `{"error":{"message":`...)
 	dst = jsonw.String(dst, e.Message)
 	dst = append(dst, `,"type":`...)
@@ -80,21 +27,4 @@ func nullable(dst []byte, s string) []byte {
 		return append(dst, "null"...)
 	}
 	return jsonw.String(dst, s)
-}
-
-// BadRequest is a 400 invalid_request_error about param.
-func BadRequest(param, message string) *Error {
-	return &Error{Status: 400, Type: TypeInvalidRequest, Param: param, Message: message}
-}
-
-// Unsupported is a 400 unsupported_parameter: the model cannot honour param,
-// and dropping it would change what the answer is.
-func Unsupported(param, message string) *Error {
-	return &Error{Status: 400, Type: TypeInvalidRequest, Code: CodeUnsupportedParameter, Param: param, Message: message}
-}
-
-// ModelNotFound is the 400 for an unregistered model id.
-func ModelNotFound(id string) *Error {
-	return &Error{Status: 400, Type: TypeInvalidRequest, Code: CodeModelNotFound, Param: "model",
-		Message: "model " + strconv.Quote(id) + " not found"}
 }

@@ -5,82 +5,30 @@ import (
 	"strconv"
 
 	"github.com/opentoken/opentoken/internal/jsonw"
-	"github.com/opentoken/opentoken/matrix"
+	"github.com/opentoken/opentoken/llm"
 )
 
-// Finish reasons of a chat completion choice.
-const (
-	FinishStop          = "stop"
-	FinishLength        = "length"
-	FinishContentFilter = "content_filter"
-	FinishToolCalls     = "tool_calls"
-	// FinishFunctionCall ends a call in the deprecated function_call form.
-	FinishFunctionCall = "function_call"
-)
-
-// Completion is an upstream's answer in neutral form, as an adapter parses it.
-type Completion struct {
-	Content      string
-	Reasoning    string
-	FinishReason string
-	Usage        Usage
-	// Refusal is the model's refusal to answer, written in place of the
-	// content.
-	Refusal string
-	// Tools are the calls and the signed reasoning; nil for an answer
-	// without them, which keeps a text answer's Completion small.
-	Tools *ToolAnswer
-	// Legacy answers a call in the deprecated function_call form.
-	Legacy bool
-}
-
-// ToolAnswer is what an answer returns for a tool loop.
-type ToolAnswer struct {
-	Calls []ToolCall
-	// ReasoningDetails is the signed reasoning a tool loop needs back.
-	ReasoningDetails []ReasoningDetail
-}
-
-// Usage counts tokens the OpenAI way: Cached and CacheCreation are parts of
-// Prompt, Reasoning is part of Completion. CacheWrite1h is the part of
-// CacheCreation written for an hour (Anthropic), which has its own price.
-type Usage struct {
-	Prompt, Completion    int64
-	Cached, CacheCreation int64
-	CacheWrite1h          int64
-	Reasoning             int64
-	// Cost is what the answer cost in USD, from the model's prices.
-	Cost float64
-	// Flex: the answer was served in the flex lane, at its prices.
-	Flex bool
-	// Tier is the service_tier the answer reports ("flex" or "default"),
-	// "" when the request did not ask for one.
-	Tier string
-}
-
-// Cost is what u's tokens cost at prices p (USD per 1M tokens): the
-// uncached prompt at the input rate, cache reads and writes at theirs (the
-// input rate where the model has none), the completion at the output rate.
-func Cost(u *Usage, p *matrix.Pricing) float64 {
-	rate := func(pr matrix.Price) float64 {
-		if pr.Valid {
-			return pr.USD
+// finishReason is a choice's finish_reason, a JSON string: a stop
+// sequence and a paused turn are a stop, a refusal is content_filter, and
+// calls in the deprecated form finish as function_call.
+func finishReason(f llm.Finish, legacy bool) string {
+	switch f {
+	case llm.FinishLength:
+		return `"length"`
+	case llm.FinishRefusal:
+		return `"content_filter"`
+	case llm.FinishToolCalls:
+		if legacy {
+			return `"function_call"`
 		}
-		return p.Input
+		return `"tool_calls"`
 	}
-	write1h := rate(p.CacheWrite1h)
-	if !p.CacheWrite1h.Valid {
-		write1h = rate(p.CacheWrite)
-	}
-	uncached := u.Prompt - u.Cached - u.CacheCreation
-	usd := float64(uncached)*p.Input + float64(u.Completion)*p.Output + float64(u.Cached)*rate(p.CacheRead) +
-		float64(u.CacheCreation-u.CacheWrite1h)*rate(p.CacheWrite) + float64(u.CacheWrite1h)*write1h
-	return usd / 1e6
+	return `"stop"`
 }
 
 // AppendCompletion appends a chat.completion object. model is the id the
 // client asked for; reasoning text is written only when withReasoning.
-func AppendCompletion(dst []byte, id string, created int64, model string, c *Completion, withReasoning bool) []byte {
+func AppendCompletion(dst []byte, id string, created int64, model string, c *llm.Completion, withReasoning bool) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = jsonw.String(dst, id)
 	dst = append(dst, `,"object":"chat.completion","created":`...)
@@ -88,9 +36,9 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 	dst = append(dst, `,"model":`...)
 	dst = jsonw.String(dst, model)
 	dst = append(dst, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	finish := c.FinishReason
-	var calls []ToolCall
-	var details []ReasoningDetail
+	finish := finishReason(c.Finish, c.Legacy)
+	var calls []llm.ToolCall
+	var details []llm.ReasoningDetail
 	if c.Tools != nil {
 		calls, details = c.Tools.Calls, c.Tools.ReasoningDetails
 	}
@@ -107,7 +55,7 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 	case len(calls) > 0 && c.Legacy:
 		dst = append(dst, `,"function_call":`...)
 		dst = appendFunction(dst, &calls[0].Function)
-		finish = FinishFunctionCall
+		details = nil // a function_call has no id for the history to name it by
 	case len(calls) > 0:
 		dst = append(dst, `,"tool_calls":[`...)
 		for i := range calls {
@@ -115,7 +63,6 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 			dst = appendToolCall(dst, &calls[i])
 		}
 		dst = append(dst, ']')
-		finish = FinishToolCalls
 	}
 	if len(details) > 0 {
 		dst = append(dst, `,"reasoning_details":[`...)
@@ -132,7 +79,7 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 		dst = append(dst, `,"refusal":null`...)
 	}
 	dst = append(dst, `},"logprobs":null,"finish_reason":`...)
-	dst = jsonw.String(dst, finish)
+	dst = append(dst, finish...)
 	dst = append(dst, `}],"usage":`...)
 	dst = AppendUsage(dst, &c.Usage)
 	dst = appendTier(dst, &c.Usage)
@@ -141,7 +88,7 @@ func AppendCompletion(dst []byte, id string, created int64, model string, c *Com
 
 // appendTier appends the service_tier the answer was served in, when the
 // request asked for one.
-func appendTier(dst []byte, u *Usage) []byte {
+func appendTier(dst []byte, u *llm.Usage) []byte {
 	if u.Tier == "" {
 		return dst
 	}
@@ -150,7 +97,7 @@ func appendTier(dst []byte, u *Usage) []byte {
 }
 
 // AppendUsage appends a usage object with its detail breakdowns.
-func AppendUsage(dst []byte, u *Usage) []byte {
+func AppendUsage(dst []byte, u *llm.Usage) []byte {
 	dst = append(dst, `{"prompt_tokens":`...)
 	dst = jsonw.Int(dst, u.Prompt)
 	dst = append(dst, `,"completion_tokens":`...)
@@ -204,7 +151,7 @@ func AppendUSD(dst []byte, usd float64) []byte {
 	return append(dst, digits[:n]...)
 }
 
-func appendFunction(dst []byte, f *FunctionCall) []byte {
+func appendFunction(dst []byte, f *llm.FunctionCall) []byte {
 	dst = append(dst, `{"name":`...)
 	dst = jsonw.String(dst, f.Name)
 	dst = append(dst, `,"arguments":`...)
@@ -212,7 +159,7 @@ func appendFunction(dst []byte, f *FunctionCall) []byte {
 	return append(dst, '}')
 }
 
-func appendToolCall(dst []byte, tc *ToolCall) []byte {
+func appendToolCall(dst []byte, tc *llm.ToolCall) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = jsonw.String(dst, tc.ID)
 	dst = append(dst, `,"type":"function","function":`...)
@@ -231,11 +178,11 @@ func appendExtraContent(dst []byte, signature string) []byte {
 	return append(dst, "}}"...)
 }
 
-func appendDetail(dst []byte, d *ReasoningDetail) []byte {
+func appendDetail(dst []byte, d *llm.ReasoningDetail) []byte {
 	dst = append(dst, `{"type":`...)
 	dst = jsonw.String(dst, d.Type)
 	for _, f := range [...]struct{ key, v string }{{"text", d.Text}, {"signature", d.Signature}, {"data", d.Data}, {"id", d.ID}, {"format", d.Format}} {
-		if f.v != "" || f.key == "text" && d.Type == DetailText {
+		if f.v != "" || f.key == "text" && d.Type == llm.DetailText {
 			dst = append(dst, ',')
 			dst = jsonw.Key(dst, f.key)
 			dst = jsonw.String(dst, f.v)
@@ -244,12 +191,4 @@ func appendDetail(dst []byte, d *ReasoningDetail) []byte {
 	dst = append(dst, `,"index":`...)
 	dst = jsonw.Int(dst, int64(d.Index))
 	return append(dst, '}')
-}
-
-// GoogleSignature wraps a Gemini thought signature as a call's extra_content.
-func GoogleSignature(signature string) *ExtraContent {
-	e := &ExtraContent{Google: &struct {
-		ThoughtSignature string `json:"thought_signature"`
-	}{signature}}
-	return e
 }

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"github.com/opentoken/opentoken/internal/jsonw"
+	"github.com/opentoken/opentoken/llm"
 )
 
 // ChunkPrefix is the start every chat.completion.chunk of one stream shares:
@@ -89,7 +90,7 @@ func AppendToolArgsChunk(dst []byte, p ChunkPrefix, index int, fragment string, 
 
 // AppendDetailChunk appends a frame with one whole reasoning_details entry:
 // signed reasoning that a tool loop needs back.
-func AppendDetailChunk(dst []byte, p ChunkPrefix, d *ReasoningDetail) []byte {
+func AppendDetailChunk(dst []byte, p ChunkPrefix, d *llm.ReasoningDetail) []byte {
 	dst = append(dst, "data: "...)
 	dst = append(dst, p...)
 	dst = append(dst, `,"choices":[{"index":0,"delta":{"reasoning_details":[`...)
@@ -100,11 +101,11 @@ func AppendDetailChunk(dst []byte, p ChunkPrefix, d *ReasoningDetail) []byte {
 // AppendFinishChunk appends the frame with an empty delta and the finish
 // reason, then the usage frame with no choices, which every stream ends with
 // whatever stream_options said.
-func AppendFinishChunk(dst []byte, p ChunkPrefix, finish string, u *Usage) []byte {
+func AppendFinishChunk(dst []byte, p ChunkPrefix, finish llm.Finish, legacy bool, u *llm.Usage) []byte {
 	dst = append(dst, "data: "...)
 	dst = append(dst, p...)
 	dst = append(dst, `,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":`...)
-	dst = jsonw.String(dst, finish)
+	dst = append(dst, finishReason(finish, legacy)...)
 	dst = append(dst, "}]}\n\ndata: "...)
 	dst = append(dst, p...)
 	dst = append(dst, `,"choices":[],"usage":`...)
@@ -115,11 +116,71 @@ func AppendFinishChunk(dst []byte, p ChunkPrefix, finish string, u *Usage) []byt
 
 // AppendErrorFrame appends a failure after the 200 was sent: one data frame
 // with the standard error envelope.
-func AppendErrorFrame(dst []byte, e *Error) []byte {
+func AppendErrorFrame(dst []byte, e *llm.Error) []byte {
 	dst = append(dst, "data: "...)
-	dst = e.AppendJSON(dst)
+	dst = AppendError(dst, e)
 	return append(dst, "\n\n"...)
 }
 
 // AppendDone appends the stream's last frame.
 func AppendDone(dst []byte) []byte { return append(dst, "data: [DONE]\n\n"...) }
+
+// ChunkWriter writes an answer as chat.completion.chunk frames: the chat
+// door's llm.StreamWriter.
+type ChunkWriter struct {
+	Prefix ChunkPrefix
+	// Exclude: the client asked not to see the reasoning text.
+	Exclude bool
+	// Legacy answers the first call only, in the deprecated function_call
+	// form, without reasoning details (it has no id to name them by).
+	Legacy bool
+}
+
+// Start implements llm.StreamWriter: the role chunk.
+func (w *ChunkWriter) Start(dst []byte, _ *llm.Usage) []byte { return AppendRoleChunk(dst, w.Prefix) }
+
+// Text implements llm.StreamWriter.
+func (w *ChunkWriter) Text(dst []byte, s string) []byte { return AppendContentChunk(dst, w.Prefix, s) }
+
+// Reasoning implements llm.StreamWriter.
+func (w *ChunkWriter) Reasoning(dst []byte, s string) []byte {
+	if w.Exclude {
+		return dst
+	}
+	return AppendReasoningChunk(dst, w.Prefix, s)
+}
+
+// Detail implements llm.StreamWriter.
+func (w *ChunkWriter) Detail(dst []byte, d llm.ReasoningDetail) []byte {
+	if w.Legacy {
+		return dst
+	}
+	return AppendDetailChunk(dst, w.Prefix, &d)
+}
+
+// ToolStart implements llm.StreamWriter.
+func (w *ChunkWriter) ToolStart(dst []byte, index int, id, name, signature string) []byte {
+	if w.Legacy && index > 0 {
+		return dst
+	}
+	return AppendToolStartChunk(dst, w.Prefix, index, id, name, signature, w.Legacy)
+}
+
+// ToolArgs implements llm.StreamWriter.
+func (w *ChunkWriter) ToolArgs(dst []byte, index int, fragment string) []byte {
+	if w.Legacy && index > 0 {
+		return dst
+	}
+	return AppendToolArgsChunk(dst, w.Prefix, index, fragment, w.Legacy)
+}
+
+// End implements llm.StreamWriter: the finish chunk and the usage chunk.
+func (w *ChunkWriter) End(dst []byte, finish llm.Finish, _ string, u *llm.Usage) []byte {
+	return AppendFinishChunk(dst, w.Prefix, finish, w.Legacy, u)
+}
+
+// Fail implements llm.StreamWriter: an error frame.
+func (w *ChunkWriter) Fail(dst []byte, e *llm.Error) []byte { return AppendErrorFrame(dst, e) }
+
+// Close implements llm.StreamWriter: [DONE].
+func (w *ChunkWriter) Close(dst []byte) []byte { return AppendDone(dst) }

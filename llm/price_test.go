@@ -1,11 +1,11 @@
-package openai_test
+package llm_test
 
 import (
 	"math"
 	"testing"
 
 	"github.com/opentoken/opentoken/generated"
-	"github.com/opentoken/opentoken/server/openai"
+	"github.com/opentoken/opentoken/llm"
 )
 
 // TestCostPerModel checks the arithmetic of usage.cost on every model,
@@ -14,10 +14,10 @@ import (
 // 3,000 written to it (Claude: 1,000 of them for an hour), and 1,000
 // completion tokens.
 func TestCostPerModel(t *testing.T) {
-	claude := openai.Usage{Prompt: 10000, Cached: 2000, CacheCreation: 3000, CacheWrite1h: 1000, Completion: 1000}
-	gemini := openai.Usage{Prompt: 10000, Cached: 2000, CacheCreation: 3000, Completion: 1000}
+	claude := llm.Usage{Prompt: 10000, Cached: 2000, CacheCreation: 3000, CacheWrite1h: 1000, Completion: 1000}
+	gemini := llm.Usage{Prompt: 10000, Cached: 2000, CacheCreation: 3000, Completion: 1000}
 	cases := map[string]struct {
-		u    openai.Usage
+		u    llm.Usage
 		want float64
 	}{
 		// 5000×1 + 1000×5 + 2000×0.1 + 2000×1.25 + 1000×2
@@ -38,9 +38,9 @@ func TestCostPerModel(t *testing.T) {
 		"google/gemini-3.1-pro": {gemini, 0.0284},
 		// 10000×0.025: an embedding model has no cache rates; reads and
 		// writes would be priced as input.
-		"google/text-embedding-004": {openai.Usage{Prompt: 10000}, 0.00025},
+		"google/text-embedding-004": {llm.Usage{Prompt: 10000}, 0.00025},
 		// 10000×0.15
-		"google/gemini-embedding-001": {openai.Usage{Prompt: 10000}, 0.0015},
+		"google/gemini-embedding-001": {llm.Usage{Prompt: 10000}, 0.0015},
 	}
 	for _, m := range generated.Models {
 		c, ok := cases[m.ID]
@@ -48,19 +48,8 @@ func TestCostPerModel(t *testing.T) {
 			t.Errorf("%s: no worked figure; add one", m.ID)
 			continue
 		}
-		if got := openai.Cost(&c.u, &m.Pricing); math.Abs(got-c.want) > 1e-12 {
+		if got := c.u.Price(&m.Pricing); math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("%s: cost %v, want %v", m.ID, got, c.want)
-		}
-	}
-}
-
-func TestAppendUSD(t *testing.T) {
-	for v, want := range map[float64]string{
-		0: "0", 1: "1", 0.0147: "0.0147", 0.00000025: "0.00000025", 1234.5: "1234.5",
-		0.0000000001: "0.0000000001", 0.00000000004: "0", 12.3456789012: "12.3456789012",
-	} {
-		if got := string(openai.AppendUSD(nil, v)); got != want {
-			t.Errorf("%v: %s, want %s", v, got, want)
 		}
 	}
 }

@@ -1,36 +1,46 @@
-// Package openai is the client-facing wire format of OpenToken: the OpenAI
-// Chat Completions request it accepts, the response and error envelope it
-// writes. It knows nothing of upstreams.
-package openai
+// Package llm is OpenToken's neutral model of a generation: the request
+// every front door decodes into (messages, content parts, tool calls and
+// results, signed reasoning, cache marks, and the sampling values as the
+// generated filters see them), the answer the adapters parse each
+// upstream's reply into, and the errors both speak. It knows no client
+// dialect and no upstream: the doors (server/openai, server/anthropic)
+// translate to and from it, the adapters (server/adapter) from and to the
+// upstreams.
+//
+// Its JSON tags are the OpenRouter superset's names, the one spelling the
+// chat door decodes straight into; other doors fill it in Go.
+package llm
 
 import (
+	"errors"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/matrix"
 )
 
-// ChatRequest is a POST /v1/chat/completions body: the core fields, and every
+// Request is a generation request: its model, its messages, and every
 // parameter of the superset through the generated Superset.
-type ChatRequest struct {
+type Request struct {
 	Model    string    `json:"model"`
 	Messages []Message `json:"messages"`
 	generated.Superset
 	// ReasoningObject is the reasoning parameter decoded and validated by
-	// DecodeChat; nil when the client sent none (or null).
+	// the door's decoder; nil when the client sent none (or null).
 	ReasoningObject *Reasoning `json:"-"`
 	// ToolSet is tools and tool_choice (or functions and function_call)
-	// decoded and checked by DecodeChat; nil when the client sent none.
+	// decoded and checked by the door's decoder; nil when the client sent none.
 	ToolSet *Tools `json:"-"`
-	// Format is a response_format asking for JSON, checked by DecodeChat;
+	// Format is a response_format asking for JSON, checked by the door's decoder;
 	// nil for none or plain text.
 	Format *ResponseFormat `json:"-"`
-	// ToolHistory: messages hold tool calls and results (DecodeChat sets
+	// ToolHistory: messages hold tool calls and results (the door's decoder sets
 	// it), whether or not the request declares tools.
 	ToolHistory bool `json:"-"`
 	// CacheBreakpoints counts the cache_control breakpoints of parts and
-	// tools (DecodeChat sets it).
+	// tools (the door's decoder sets it).
 	CacheBreakpoints int `json:"-"`
-	// Images is the path of the first image part, "" for none (DecodeChat
+	// Images is the path of the first image part, "" for none (the door's decoder
 	// sets it), for a model that cannot see.
 	Images string `json:"-"`
 }
@@ -43,7 +53,7 @@ type Message struct {
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
 	Refusal    *string    `json:"refusal,omitempty"`
-	// FunctionCall is the deprecated form of ToolCalls; DecodeChat maps it
+	// FunctionCall is the deprecated form of ToolCalls; the door's decoder maps it
 	// onto ToolCalls.
 	FunctionCall *FunctionCall `json:"function_call,omitempty"`
 	// ReasoningDetails is what an earlier answer returned of its reasoning
@@ -111,3 +121,5 @@ type Reasoning struct {
 	// Summary is OpenAI's Responses-API spelling, accepted and ignored.
 	Summary *string `json:"summary"`
 }
+
+var errContentType = errors.New("content must be a string, an array of parts or null")
