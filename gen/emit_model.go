@@ -89,6 +89,8 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 	}
 	f.Var().Id("model"+m.ident).Op("=").Add(e.mx("Model")).Custom(multi,
 		field("ID", jen.Lit(m.id)),
+		field("Name", jen.Lit(m.name)),
+		field("Aliases", e.strings(m.aliases)),
 		field("Index", jen.Lit(m.index)),
 		field("Provider", e.mx(providerConsts[m.provider])),
 		field("Kind", e.mx(kindConsts[m.kind])),
@@ -180,6 +182,9 @@ func (e *emitter) suppliesOf(supplies []SupplierDecl) jen.Code {
 			if s.MaxBatch > 0 {
 				fields = append(fields, field("MaxBatch", jen.Lit(s.MaxBatch)))
 			}
+			if len(s.Betas) > 0 {
+				fields = append(fields, field("Betas", e.strings(s.Betas)))
+			}
 			if len(s.Locations) > 0 {
 				fields = append(fields, field("Locations", jen.Index().String().ValuesFunc(func(l *jen.Group) {
 					for _, loc := range s.Locations {
@@ -188,6 +193,18 @@ func (e *emitter) suppliesOf(supplies []SupplierDecl) jen.Code {
 				})))
 			}
 			g.Add(jen.Custom(multi, fields...))
+		}
+	})
+}
+
+// strings is a []string literal; nil for none.
+func (e *emitter) strings(list []string) jen.Code {
+	if len(list) == 0 {
+		return jen.Nil()
+	}
+	return jen.Index().String().ValuesFunc(func(g *jen.Group) {
+		for _, s := range list {
+			g.Lit(s)
 		}
 	})
 }

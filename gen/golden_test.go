@@ -154,6 +154,14 @@ enum = ["none", "low", "high", "ultra"]
 		"models/anthropic/a.toml": file(model("anthropic/a", "[retired]\non = \"2026-01-14\"\nreplacement = \"anthropic/b\"")),
 		"models/anthropic/b.toml": file(model("anthropic/b", "[retired]\non = \"2026-01-14\"\nreplacement = \"anthropic/a\"")),
 	}, `retired.replacement: "anthropic/b" is retired too`)
+	f("alias of two models", fstest.MapFS{
+		"models/anthropic/a.toml": file(model("anthropic/a", `aliases = ["claude-a"]`)),
+		"models/anthropic/b.toml": file(model("anthropic/b", `aliases = ["claude-a"]`)),
+	}, `spec/models/anthropic/b.toml: aliases: "claude-a" already names anthropic/a`)
+	f("alias that is an id", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", `aliases = ["anthropic/a"]`))},
+		`aliases: "anthropic/a" is not a bare model id`)
+	f("beta of a bad shape", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "[[supplier]]\nkind = \"anthropic\"\nbetas = [\"Interleaved Thinking\"]"))},
+		`supplier[0].betas: "Interleaved Thinking" is not an anthropic-beta value`)
 	f("retired on no day", fstest.MapFS{
 		"models/anthropic/a.toml": file(model("anthropic/a", "[retired]\non = \"January\"\nreplacement = \"anthropic/b\"")),
 		"models/anthropic/b.toml": file(model("anthropic/b", "")),

@@ -92,6 +92,8 @@ func (p *paramInfo) numeric() bool { return p.typ == "number" || p.typ == "integ
 type modelInfo struct {
 	file       string
 	id         string
+	name       string   // display name
+	aliases    []string // the upstream's own ids for the model
 	ident      string // Go name: "AnthropicClaudeHaiku45"
 	index      int    // position in the registry, which lists models sorted by id
 	goFile     string // generated file name
@@ -133,6 +135,10 @@ type toolLoopInfo struct {
 
 var (
 	paramNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// aliasRE is an upstream's own model id: no provider prefix.
+	aliasRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+	// betaRE is an anthropic-beta value such as interleaved-thinking-2025-05-14.
+	betaRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	modelIDRE   = regexp.MustCompile(`^[a-z][a-z0-9]*/[a-z0-9][a-z0-9.-]*$`)
 )
 
@@ -171,6 +177,7 @@ func build(s *Specs) (*matrixIR, error) {
 		m.index = i
 	}
 	checkReplacements(ir, &errs)
+	checkAliases(ir, &errs)
 	if len(errs) > 0 {
 		return nil, errs.err()
 	}
@@ -196,6 +203,24 @@ func checkReplacements(ir *matrixIR, errs *errorList) {
 			errs.addf(m.file, "retired.replacement", "%q is retired too", r.id)
 		case r.provider != m.provider || r.kind != m.kind:
 			errs.addf(m.file, "retired.replacement", "%q is not a %s %s model", r.id, m.provider, m.kind)
+		}
+	}
+}
+
+// checkAliases checks that an alias names one model only, and that no
+// alias is a registered model's id: a lookup must find one model.
+func checkAliases(ir *matrixIR, errs *errorList) {
+	owner := map[string]string{}
+	for _, m := range ir.models {
+		owner[m.id] = m.id
+	}
+	for _, m := range ir.models {
+		for _, a := range m.aliases {
+			if prev, ok := owner[a]; ok {
+				errs.addf(m.file, "aliases", "%q already names %s", a, prev)
+				continue
+			}
+			owner[a] = m.id
 		}
 	}
 }
@@ -299,7 +324,7 @@ func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
 	}
 	provider, _, _ := strings.Cut(d.ID, "/")
 	m := &modelInfo{
-		file: file, id: d.ID, ident: goName(d.ID), provider: d.Provider, kind: d.Kind,
+		file: file, id: d.ID, name: d.Name, aliases: d.Aliases, ident: goName(d.ID), provider: d.Provider, kind: d.Kind,
 		goFile:     strings.ReplaceAll(strings.ReplaceAll(d.ID, "/", "_"), ".", "_") + ".gen.go",
 		upstreamID: d.UpstreamID, rename: map[*paramInfo]string{}, clamps: map[*paramInfo][2]float64{},
 		maxStop: d.MaxStop, stopText: d.StopNeedsText, contextLength: d.ContextLength, maxOutput: d.MaxOutputTokens,
@@ -318,6 +343,14 @@ func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
 	}
 	if d.UpstreamID == "" {
 		errs.addf(file, "upstream_id", "required")
+	}
+	if strings.TrimSpace(d.Name) == "" {
+		m.name = d.ID // no display name: the id
+	}
+	for _, a := range d.Aliases {
+		if !aliasRE.MatchString(a) {
+			errs.addf(file, "aliases", "%q is not a bare model id such as claude-sonnet-4-6", a)
+		}
 	}
 	if d.ContextLength <= 0 {
 		errs.addf(file, "context_length", "must be positive")
@@ -671,6 +704,14 @@ func buildSupplies(m *modelInfo, d ModelDecl, file string, errs *errorList) {
 		}
 		if s.UpstreamID == "" {
 			s.UpstreamID = m.upstreamID
+		}
+		if len(s.Betas) > 0 && m.provider != "anthropic" {
+			errs.addf(file, key+".betas", "anthropic-beta values go only to Claude models")
+		}
+		for _, b := range s.Betas {
+			if !betaRE.MatchString(b) {
+				errs.addf(file, key+".betas", "%q is not an anthropic-beta value such as interleaved-thinking-2025-05-14", b)
+			}
 		}
 		switch {
 		case s.Flex && (s.Kind != "vertex" || m.provider != "google" || m.kind != "chat"):

@@ -47,6 +47,8 @@ type ModelFile struct {
 // ModelDecl is the content of a model file.
 type ModelDecl struct {
 	ID               string               `toml:"id"`
+	Name             string               `toml:"name"`
+	Aliases          []string             `toml:"aliases"`
 	Provider         string               `toml:"provider"`
 	Kind             string               `toml:"kind"`
 	UpstreamID       string               `toml:"upstream_id"`
@@ -77,6 +79,7 @@ type SupplierDecl struct {
 	Locations  []string `toml:"locations"`
 	Flex       bool     `toml:"flex"`
 	MaxBatch   int      `toml:"max_batch"`
+	Betas      []string `toml:"betas"`
 }
 
 // RetiredDecl is a model's [retired] table: its upstream no longer serves

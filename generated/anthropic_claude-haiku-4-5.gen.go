@@ -43,6 +43,8 @@ func filterAnthropicClaudeHaiku45(present matrix.Mask, thinking bool) matrix.Mas
 
 var modelAnthropicClaudeHaiku45 = matrix.Model{
 	ID:               "anthropic/claude-haiku-4-5",
+	Name:             "Claude Haiku 4.5",
+	Aliases:          []string{"claude-haiku-4-5", "claude-haiku-4-5-20251001"},
 	Index:            0,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
@@ -85,10 +87,12 @@ var modelAnthropicClaudeHaiku45 = matrix.Model{
 		{
 			Kind:       matrix.SupplierAnthropic,
 			UpstreamID: "claude-haiku-4-5",
+			Betas:      []string{"claude-code-20250219", "interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14", "context-management-2025-06-27"},
 		},
 		{
 			Kind:       matrix.SupplierVertex,
 			UpstreamID: "claude-haiku-4-5@20251001",
+			Betas:      []string{"interleaved-thinking-2025-05-14"},
 			Locations:  []string{"global", "us-east5", "europe-west1"},
 		},
 	},

@@ -43,6 +43,8 @@ func filterAnthropicClaudeOpus46(present matrix.Mask, thinking bool) matrix.Mask
 
 var modelAnthropicClaudeOpus46 = matrix.Model{
 	ID:               "anthropic/claude-opus-4-6",
+	Name:             "Claude Opus 4.6",
+	Aliases:          []string{"claude-opus-4-6"},
 	Index:            1,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
@@ -83,10 +85,12 @@ var modelAnthropicClaudeOpus46 = matrix.Model{
 		{
 			Kind:       matrix.SupplierAnthropic,
 			UpstreamID: "claude-opus-4-6",
+			Betas:      []string{"claude-code-20250219", "interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14", "context-management-2025-06-27"},
 		},
 		{
 			Kind:       matrix.SupplierVertex,
 			UpstreamID: "claude-opus-4-6",
+			Betas:      []string{"interleaved-thinking-2025-05-14"},
 			Locations:  []string{"global", "us-east5", "europe-west1"},
 		},
 	},

@@ -38,6 +38,8 @@ func filterAnthropicClaudeOpus47(present matrix.Mask, thinking bool) matrix.Mask
 
 var modelAnthropicClaudeOpus47 = matrix.Model{
 	ID:               "anthropic/claude-opus-4-7",
+	Name:             "Claude Opus 4.7",
+	Aliases:          []string{"claude-opus-4-7"},
 	Index:            2,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
@@ -78,10 +80,12 @@ var modelAnthropicClaudeOpus47 = matrix.Model{
 		{
 			Kind:       matrix.SupplierAnthropic,
 			UpstreamID: "claude-opus-4-7",
+			Betas:      []string{"claude-code-20250219", "interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14", "context-management-2025-06-27"},
 		},
 		{
 			Kind:       matrix.SupplierVertex,
 			UpstreamID: "claude-opus-4-7",
+			Betas:      []string{"interleaved-thinking-2025-05-14"},
 			Locations:  []string{"global", "us-east5", "europe-west1"},
 		},
 	},

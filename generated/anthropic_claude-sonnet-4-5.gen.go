@@ -43,6 +43,8 @@ func filterAnthropicClaudeSonnet45(present matrix.Mask, thinking bool) matrix.Ma
 
 var modelAnthropicClaudeSonnet45 = matrix.Model{
 	ID:               "anthropic/claude-sonnet-4-5",
+	Name:             "Claude Sonnet 4.5",
+	Aliases:          []string{"claude-sonnet-4-5", "claude-sonnet-4-5-20250929"},
 	Index:            3,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
@@ -85,10 +87,12 @@ var modelAnthropicClaudeSonnet45 = matrix.Model{
 		{
 			Kind:       matrix.SupplierAnthropic,
 			UpstreamID: "claude-sonnet-4-5",
+			Betas:      []string{"claude-code-20250219", "interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14", "context-management-2025-06-27", "context-1m-2025-08-07"},
 		},
 		{
 			Kind:       matrix.SupplierVertex,
 			UpstreamID: "claude-sonnet-4-5@20250929",
+			Betas:      []string{"interleaved-thinking-2025-05-14", "context-1m-2025-08-07"},
 			Locations:  []string{"global", "us-east5", "europe-west1"},
 		},
 	},

@@ -43,6 +43,8 @@ func filterAnthropicClaudeSonnet46(present matrix.Mask, thinking bool) matrix.Ma
 
 var modelAnthropicClaudeSonnet46 = matrix.Model{
 	ID:               "anthropic/claude-sonnet-4-6",
+	Name:             "Claude Sonnet 4.6",
+	Aliases:          []string{"claude-sonnet-4-6"},
 	Index:            4,
 	Provider:         matrix.ProviderAnthropic,
 	Kind:             matrix.KindChat,
@@ -83,10 +85,12 @@ var modelAnthropicClaudeSonnet46 = matrix.Model{
 		{
 			Kind:       matrix.SupplierAnthropic,
 			UpstreamID: "claude-sonnet-4-6",
+			Betas:      []string{"claude-code-20250219", "interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14", "context-management-2025-06-27", "context-1m-2025-08-07"},
 		},
 		{
 			Kind:       matrix.SupplierVertex,
 			UpstreamID: "claude-sonnet-4-6",
+			Betas:      []string{"interleaved-thinking-2025-05-14", "context-1m-2025-08-07"},
 			Locations:  []string{"global", "us-east5", "europe-west1"},
 		},
 	},

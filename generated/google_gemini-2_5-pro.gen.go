@@ -40,6 +40,8 @@ func filterGoogleGemini25Pro(present matrix.Mask, thinking bool) matrix.Mask {
 
 var modelGoogleGemini25Pro = matrix.Model{
 	ID:               "google/gemini-2.5-pro",
+	Name:             "Gemini 2.5 Pro",
+	Aliases:          []string{"gemini-2.5-pro"},
 	Index:            5,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindChat,

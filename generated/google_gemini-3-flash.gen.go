@@ -37,6 +37,8 @@ func filterGoogleGemini3Flash(present matrix.Mask, thinking bool) matrix.Mask {
 
 var modelGoogleGemini3Flash = matrix.Model{
 	ID:               "google/gemini-3-flash",
+	Name:             "Gemini 3 Flash",
+	Aliases:          []string{"gemini-3-flash", "gemini-3-flash-preview"},
 	Index:            6,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindChat,

@@ -37,6 +37,8 @@ func filterGoogleGemini31FlashLite(present matrix.Mask, thinking bool) matrix.Ma
 
 var modelGoogleGemini31FlashLite = matrix.Model{
 	ID:               "google/gemini-3.1-flash-lite",
+	Name:             "Gemini 3.1 Flash-Lite",
+	Aliases:          []string{"gemini-3.1-flash-lite"},
 	Index:            7,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindChat,

@@ -37,6 +37,8 @@ func filterGoogleGemini31Pro(present matrix.Mask, thinking bool) matrix.Mask {
 
 var modelGoogleGemini31Pro = matrix.Model{
 	ID:               "google/gemini-3.1-pro",
+	Name:             "Gemini 3.1 Pro",
+	Aliases:          []string{"gemini-3.1-pro", "gemini-3.1-pro-preview"},
 	Index:            8,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindChat,

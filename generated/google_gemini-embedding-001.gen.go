@@ -20,6 +20,8 @@ func filterGoogleGeminiEmbedding001(present matrix.Mask, thinking bool) matrix.M
 
 var modelGoogleGeminiEmbedding001 = matrix.Model{
 	ID:               "google/gemini-embedding-001",
+	Name:             "Gemini Embedding 001",
+	Aliases:          []string{"gemini-embedding-001"},
 	Index:            9,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindEmbedding,

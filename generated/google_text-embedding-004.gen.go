@@ -20,6 +20,8 @@ func filterGoogleTextEmbedding004(present matrix.Mask, thinking bool) matrix.Mas
 
 var modelGoogleTextEmbedding004 = matrix.Model{
 	ID:               "google/text-embedding-004",
+	Name:             "Text Embedding 004",
+	Aliases:          nil,
 	Index:            10,
 	Provider:         matrix.ProviderGoogle,
 	Kind:             matrix.KindEmbedding,

@@ -48,3 +48,31 @@ func Lookup(id string) *matrix.Model {
 	}
 	return nil
 }
+
+// LookupAlias returns the model an upstream's own id names (spec's aliases,
+// such as claude-sonnet-4-6 or a dated claude-haiku-4-5-20251001), or nil.
+func LookupAlias(id string) *matrix.Model {
+	switch id {
+	case "claude-haiku-4-5", "claude-haiku-4-5-20251001":
+		return &modelAnthropicClaudeHaiku45
+	case "claude-opus-4-6":
+		return &modelAnthropicClaudeOpus46
+	case "claude-opus-4-7":
+		return &modelAnthropicClaudeOpus47
+	case "claude-sonnet-4-5", "claude-sonnet-4-5-20250929":
+		return &modelAnthropicClaudeSonnet45
+	case "claude-sonnet-4-6":
+		return &modelAnthropicClaudeSonnet46
+	case "gemini-2.5-pro":
+		return &modelGoogleGemini25Pro
+	case "gemini-3-flash", "gemini-3-flash-preview":
+		return &modelGoogleGemini3Flash
+	case "gemini-3.1-flash-lite":
+		return &modelGoogleGemini31FlashLite
+	case "gemini-3.1-pro", "gemini-3.1-pro-preview":
+		return &modelGoogleGemini31Pro
+	case "gemini-embedding-001":
+		return &modelGoogleGeminiEmbedding001
+	}
+	return nil
+}

@@ -109,6 +109,9 @@ type Supply struct {
 	// MaxBatch is the most inputs one embeddings call of this supplier
 	// takes, 0 for the model's own (Embedding.MaxBatch).
 	MaxBatch int
+	// Betas are the anthropic-beta values this supplier accepts for the
+	// model; a client's others are dropped and reported.
+	Betas []string
 }
 
 // Serves reports whether the supply serves the model at a Vertex location
@@ -231,8 +234,12 @@ type Pricing struct {
 // Model is one registered model: everything the hot path needs to route,
 // filter and translate a request, compiled from spec/models/<id>.toml.
 type Model struct {
-	ID         string // the client-facing "{provider}/{model}" id
-	Index      int    // its position in the registry (generated.Models), for per-model tables
+	ID   string // the client-facing "{provider}/{model}" id
+	Name string // its display name, "Claude Sonnet 4.6"
+	// Aliases are the upstream's own ids for the model (bare, dated), by
+	// which a client of that upstream's dialect names it.
+	Aliases    []string
+	Index      int // its position in the registry (generated.Models), for per-model tables
 	Provider   Provider
 	Kind       Kind
 	UpstreamID string // the id sent to the upstream API
