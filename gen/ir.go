@@ -94,9 +94,9 @@ type modelInfo struct {
 	id         string
 	name       string   // display name
 	aliases    []string // the upstream's own ids for the model
-	ident      string // Go name: "AnthropicClaudeHaiku45"
-	index      int    // position in the registry, which lists models sorted by id
-	goFile     string // generated file name
+	ident      string   // Go name: "AnthropicClaudeHaiku45"
+	index      int      // position in the registry, which lists models sorted by id
+	goFile     string   // generated file name
 	provider   string
 	kind       string
 	upstreamID string
@@ -138,8 +138,8 @@ var (
 	// aliasRE is an upstream's own model id: no provider prefix.
 	aliasRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
 	// betaRE is an anthropic-beta value such as interleaved-thinking-2025-05-14.
-	betaRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	modelIDRE   = regexp.MustCompile(`^[a-z][a-z0-9]*/[a-z0-9][a-z0-9.-]*$`)
+	betaRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	modelIDRE = regexp.MustCompile(`^[a-z][a-z0-9]*/[a-z0-9][a-z0-9.-]*$`)
 )
 
 // build validates the specs and lowers them to the intermediate model. It
