@@ -43,6 +43,9 @@ type Request struct {
 	// Images is the path of the first image part, "" for none (the door's decoder
 	// sets it), for a model that cannot see.
 	Images string `json:"-"`
+	// Betas are the anthropic-beta values the client sent (the Messages
+	// door); each is forwarded only where the serving supplier takes it.
+	Betas []string `json:"-"`
 }
 
 // Message is one entry of messages.
@@ -63,6 +66,9 @@ type Message struct {
 	ReasoningDetails []ReasoningDetail `json:"reasoning_details,omitempty"`
 	// Audio references an earlier audio answer.
 	Audio json.RawMessage `json:"audio,omitempty"`
+	// ToolError marks a tool message as the tool's failure (Anthropic's
+	// is_error).
+	ToolError bool `json:"-"`
 }
 
 // Content is a message's content: a string, or an array of parts.
@@ -98,6 +104,22 @@ type Part struct {
 	// InputAudio and File are OpenAI part kinds no current model takes.
 	InputAudio json.RawMessage `json:"input_audio,omitempty"`
 	File       json.RawMessage `json:"file,omitempty"`
+	// Document is a "document" part's source (the Messages door's PDFs
+	// and texts).
+	Document *Document `json:"-"`
+}
+
+// Document is a document given whole: base64 data of a media type
+// (application/pdf), plain text, or a URL the upstream fetches.
+type Document struct {
+	MediaType string
+	Data      string // base64
+	Text      string
+	URL       string
+	Title     string
+	Context   string
+	// Citations is the document's citations setting, passed on as sent.
+	Citations json.RawMessage
 }
 
 // ImageURL is an image_url part's payload: a data: URL or an http(s) URL.
@@ -123,3 +145,18 @@ type Reasoning struct {
 }
 
 var errContentType = errors.New("content must be a string, an array of parts or null")
+
+// CheckCacheControl refuses a malformed breakpoint on every model: the
+// caching is best-effort, but a breakpoint no upstream would take is the
+// client's mistake to hear about.
+func CheckCacheControl(cc *CacheControl, at string) *Error {
+	switch {
+	case cc == nil:
+		return nil
+	case cc.Type != "ephemeral":
+		return BadRequest(at+".cache_control.type", "cache_control.type must be ephemeral")
+	case cc.TTL != "" && cc.TTL != "5m" && cc.TTL != "1h":
+		return BadRequest(at+".cache_control.ttl", "cache_control.ttl must be 5m or 1h")
+	}
+	return nil
+}

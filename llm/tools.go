@@ -26,6 +26,8 @@ type ToolCall struct {
 	// ExtraContent carries Gemini's thought signature for the call, as
 	// Google's own OpenAI-compatible endpoint does.
 	ExtraContent *ExtraContent `json:"extra_content,omitempty"`
+	// CacheControl is a breakpoint on the call's block (the Messages door).
+	CacheControl *CacheControl `json:"-"`
 }
 
 // FunctionCall is a call's function and its arguments, a JSON text.
@@ -133,3 +135,21 @@ func GoogleSignature(signature string) *ExtraContent {
 	}{signature}}
 	return e
 }
+
+// ValidToolName reports whether s is a function name OpenAI accepts: 1 to 64
+// characters of a-z, A-Z, 0-9, _ and -. Both upstreams take the same.
+func ValidToolName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ToolNameRule says what ValidToolName takes.
+const ToolNameRule = "1 to 64 characters of a-z, A-Z, 0-9, underscores and dashes"

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,64 +37,12 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		s.writeError(ctx, e)
 		return
 	}
-	if m.Kind != matrix.KindChat {
-		s.writeError(ctx, &llm.Error{Status: 400, Type: llm.TypeInvalidRequest, Code: llm.CodeModelNotSupported, Param: "model",
-			Message: m.ID + " is an embeddings model; it does not serve chat completions"})
-		return
+	chunks := func(call *adapter.Call, model string) llm.StreamWriter {
+		id := s.ids.appendID(nil, "chatcmpl-")
+		return &openai.ChunkWriter{Prefix: openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(model)),
+			Exclude: call.Thinking.Exclude, Legacy: call.Legacy()}
 	}
-	route, e := parseRouting(&req, m)
-	if e != nil {
-		s.writeError(ctx, e)
-		return
-	}
-	deadline := time.Now().Add(s.lim.UpstreamTimeout) // for every model and supplier tried
-	tier := ""
-	if req.Present().Has(generated.ParamServiceTier) {
-		tier = req.Superset.String(generated.ParamServiceTier)
-	}
-	if tier == "flex" && m.Pricing.Flex != nil {
-		deadline = time.Now().Add(s.lim.FlexTimeout) // the flex lane is slow by design
-	}
-	var (
-		call *adapter.Call
-		ex   *exchange
-		sw   llm.StreamWriter // a stream's frames
-	)
-	// The request's model, then its fallbacks (models), each with its own
-	// filtering, while the last failed for a reason of its suppliers.
-	for i := 0; ; i++ {
-		if i > 0 {
-			m = route.models[i-1]
-			req.Model = m.ID
-			s.log.Info("falling back to the next model", "model", m.ID)
-		}
-		rec.model = m
-		if call, e = s.prepareCall(ctx, &req, m, &route); e != nil {
-			break
-		}
-		if m.Pricing.Flex != nil {
-			call.Tier = tier // echoed as served, flex or default
-		}
-		rec.dropped, rec.adjusted = call.Dropped(), call.Adjusted
-		if call.Stream {
-			id := s.ids.appendID(nil, "chatcmpl-")
-			sw = &openai.ChunkWriter{Prefix: openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(req.Model)),
-				Exclude: call.Thinking.Exclude, Legacy: call.Legacy()}
-		}
-		ex, e = s.serve(ctx, m, call, rec, &route, sw, deadline)
-		if e == nil && call.Flex {
-			// service_tier was honoured, not dropped.
-			call.Forward |= matrix.MaskOf(generated.ParamServiceTier)
-			rec.dropped = call.Dropped()
-		}
-		if e == nil || e == errGone || i == len(route.models) || !time.Now().Before(deadline) {
-			break
-		}
-		if !failsOver(e, rec.errKind) && e.Code != llm.CodeNoSupplier {
-			break // the request's own error: another model would fail the same way
-		}
-		rec.errKind = noUpstreamError
-	}
+	call, ex, sw, e := s.generate(ctx, rec, &req, m, chunks)
 	switch {
 	case e == errGone:
 		ctx.SetConnectionClose()
@@ -110,16 +59,10 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	}
 	defer s.finish(ex)
 	var out llm.Completion
-	if err := ex.rt.adapter.ParseResponse(call, ex.resp.Body(), &out); err != nil {
-		s.log.Warn("unreadable upstream response", "upstream", ex.sup.name, "err", err)
-		rec.errKind = upstreamMalformed
-		s.writeError(ctx, &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
-			Message: ex.sup.name + " upstream sent a response the gateway could not read"})
-		setChanged(ctx, call)
+	if !s.parseAnswer(ctx, ex, call, rec, &out) {
 		return
 	}
 	out.Legacy = call.Legacy()
-	rec.usage, rec.hasUsage = out.Usage, true
 	// The completion's strings point into the upstream body, alive until
 	// finish.
 	buf := getBuf()
@@ -130,6 +73,84 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	ctx.SetBody(*buf)
 	putBuf(buf)
 	setChanged(ctx, call)
+}
+
+// generate sends a decoded request to model m, then to its fallbacks, each
+// with its own filtering, while the last failed for a reason of its
+// suppliers: the part every door shares. writer makes a stream's writer
+// for a call, given the model id the answer names. On success the
+// exchange holds the answer (a committed stream's opening, or a whole
+// body) and the caller must end it; req.Model is the model that served.
+func (s *Server) generate(ctx *fasthttp.RequestCtx, rec *record, req *llm.Request, m *matrix.Model,
+	writer func(call *adapter.Call, model string) llm.StreamWriter) (*adapter.Call, *exchange, llm.StreamWriter, *llm.Error) {
+	if m.Kind != matrix.KindChat {
+		return nil, nil, nil, &llm.Error{Status: 400, Type: llm.TypeInvalidRequest, Code: llm.CodeModelNotSupported, Param: "model",
+			Message: m.ID + " is an embeddings model; it does not serve chat completions"}
+	}
+	route, e := parseRouting(req, m)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	deadline := time.Now().Add(s.lim.UpstreamTimeout) // for every model and supplier tried
+	tier := ""
+	if req.Present().Has(generated.ParamServiceTier) {
+		tier = req.Superset.String(generated.ParamServiceTier)
+	}
+	if tier == "flex" && m.Pricing.Flex != nil {
+		deadline = time.Now().Add(s.lim.FlexTimeout) // the flex lane is slow by design
+	}
+	var (
+		call *adapter.Call
+		ex   *exchange
+		sw   llm.StreamWriter // a stream's frames
+	)
+	for i := 0; ; i++ {
+		if i > 0 {
+			m = route.models[i-1]
+			req.Model = m.ID
+			s.log.Info("falling back to the next model", "model", m.ID)
+		}
+		rec.model = m
+		if call, e = s.prepareCall(ctx, req, m, &route); e != nil {
+			break
+		}
+		if m.Pricing.Flex != nil {
+			call.Tier = tier // echoed as served, flex or default
+		}
+		rec.dropped, rec.adjusted = call.Dropped(), call.Adjusted
+		if call.Stream {
+			sw = writer(call, req.Model)
+		}
+		ex, e = s.serve(ctx, m, call, rec, &route, sw, deadline)
+		if e == nil && call.Flex {
+			// service_tier was honoured, not dropped.
+			call.Forward |= matrix.MaskOf(generated.ParamServiceTier)
+			rec.dropped = call.Dropped()
+		}
+		if e == nil || e == errGone || i == len(route.models) || !time.Now().Before(deadline) {
+			break
+		}
+		if !failsOver(e, rec.errKind) && e.Code != llm.CodeNoSupplier {
+			break // the request's own error: another model would fail the same way
+		}
+		rec.errKind = noUpstreamError
+	}
+	return call, ex, sw, e
+}
+
+// parseAnswer reads a whole answer's body into out, and answers 502 when
+// the upstream sent something it could not read.
+func (s *Server) parseAnswer(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Call, rec *record, out *llm.Completion) bool {
+	if err := ex.rt.adapter.ParseResponse(call, ex.resp.Body(), out); err != nil {
+		s.log.Warn("unreadable upstream response", "upstream", ex.sup.name, "err", err)
+		rec.errKind = upstreamMalformed
+		s.writeError(ctx, &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
+			Message: ex.sup.name + " upstream sent a response the gateway could not read"})
+		setChanged(ctx, call)
+		return false
+	}
+	rec.usage, rec.hasUsage = out.Usage, true
+	return true
 }
 
 // prepareCall makes the call of a request to model m: its filtering, the
@@ -192,10 +213,12 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, m *matrix.Model, call *adapter.
 func setChanged(ctx *fasthttp.RequestCtx, call *adapter.Call) {
 	// Keep the headers' documented spelling; fasthttp would write
 	// X-Opentoken-Dropped-Params.
-	if dropped := call.Dropped(); dropped != 0 || call.DroppedExtra != nil {
+	if dropped := call.Dropped(); dropped != 0 || call.DroppedExtra != nil || call.Req.Betas != nil {
 		var b [512]byte
-		ctx.Response.Header.DisableNormalizing()
-		ctx.Response.Header.SetBytesV(HeaderDroppedParams, appendDropped(b[:0], call))
+		if names := appendDropped(b[:0], call); len(names) > 0 {
+			ctx.Response.Header.DisableNormalizing()
+			ctx.Response.Header.SetBytesV(HeaderDroppedParams, names)
+		}
 	}
 	if len(call.Adjusted) > 0 {
 		var b [512]byte
@@ -205,7 +228,8 @@ func setChanged(ctx *fasthttp.RequestCtx, call *adapter.Call) {
 }
 
 // appendDropped writes the names of what the upstream did not receive,
-// comma-separated: the parameters, then the rest (cache_control).
+// comma-separated: the parameters, then the rest (cache_control), then the
+// anthropic-beta values the supplier that served does not take.
 func appendDropped(dst []byte, call *adapter.Call) []byte {
 	dst = appendParamNames(dst, call.Dropped())
 	for _, name := range call.DroppedExtra {
@@ -213,6 +237,15 @@ func appendDropped(dst []byte, call *adapter.Call) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, name...)
+	}
+	for _, b := range call.Req.Betas {
+		if !slices.Contains(call.Betas, b) {
+			if len(dst) > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, "anthropic-beta="...)
+			dst = append(dst, b...)
+		}
 	}
 	return dst
 }

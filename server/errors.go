@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/server/anthropic"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
@@ -26,7 +27,11 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, e *llm.Error) {
 	clean := *e
 	clean.Message = s.secrets.String(e.Message)
 	buf := getBuf()
-	*buf = openai.AppendError((*buf)[:0], &clean)
+	if rec := recordOf(ctx); rec != nil && rec.anthropic {
+		*buf = anthropic.AppendError((*buf)[:0], &clean)
+	} else {
+		*buf = openai.AppendError((*buf)[:0], &clean)
+	}
 	ctx.SetBody(*buf)
 	putBuf(buf)
 }

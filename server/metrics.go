@@ -22,6 +22,8 @@ const (
 	endpointEmbeddings = "embeddings"
 	endpointKey        = "key"
 	endpointModels     = "models"
+	endpointMessages   = "messages"
+	endpointCount      = "count_tokens"
 	endpointOther      = "other"
 )
 

@@ -24,14 +24,17 @@ type record struct {
 	upstream time.Duration // waiting for the upstream, head (and body when buffered)
 	model    *matrix.Model // nil before one is known
 	endpoint string
-	key      int // index of the client key, -1 when none matched
-	code     string
-	errKind  int // upstream error kind, noUpstreamError when none
-	stream   bool
-	usage    llm.Usage
-	hasUsage bool
-	dropped  matrix.Mask
-	adjusted []adapter.Adjustment
+	// anthropic: the request speaks the Messages door's dialect, and is
+	// answered in it, errors too.
+	anthropic bool
+	key       int // index of the client key, -1 when none matched
+	code      string
+	errKind   int // upstream error kind, noUpstreamError when none
+	stream    bool
+	usage     llm.Usage
+	hasUsage  bool
+	dropped   matrix.Mask
+	adjusted  []adapter.Adjustment
 	// principal is the issued key the request was made with; nil for an
 	// operator key. partial marks a stream that did not complete.
 	principal *tenancy.Principal

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opentoken/opentoken/llm"
+	"github.com/opentoken/opentoken/server/anthropic"
 
 	"github.com/valyala/fasthttp"
 
@@ -71,8 +72,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.notFound(ctx)
 		return
 	}
-	// Counted under its endpoint whatever its answer, a 401 too.
+	// Counted under its endpoint whatever its answer, a 401 too, and
+	// answered in its door's dialect.
 	rec.endpoint = endpointOf(path)
+	rec.anthropic = anthropicDialect(ctx)
 	if s.cors.preflight(ctx) || !s.authenticate(ctx, rec) {
 		return
 	}
@@ -85,12 +88,24 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		if s.allowMethod(ctx, fasthttp.MethodPost) {
 			s.embeddings(ctx, rec)
 		}
+	case "/v1/messages":
+		if s.allowMethod(ctx, fasthttp.MethodPost) {
+			s.messages(ctx, rec)
+		}
+	case "/v1/messages/count_tokens":
+		if s.allowMethod(ctx, fasthttp.MethodPost) {
+			s.countTokens(ctx, rec)
+		}
 	case "/v1/key":
 		if s.allowMethod(ctx, fasthttp.MethodGet) {
 			s.keyInfo(ctx, rec)
 		}
 	case "/v1/models":
-		if s.allowMethod(ctx, fasthttp.MethodGet) {
+		switch {
+		case !s.allowMethod(ctx, fasthttp.MethodGet):
+		case rec.anthropic:
+			s.anthropicModels(ctx)
+		default:
 			ctx.SetContentType("application/json")
 			ctx.SetBody(s.models)
 		}
@@ -116,6 +131,10 @@ func endpointOf(path []byte) string {
 		return endpointKey
 	case "/v1/models":
 		return endpointModels
+	case "/v1/messages":
+		return endpointMessages
+	case "/v1/messages/count_tokens":
+		return endpointCount
 	}
 	if bytes.HasPrefix(path, []byte("/v1/models/")) {
 		return endpointModels
@@ -206,7 +225,11 @@ func (s *Server) model(ctx *fasthttp.RequestCtx, id []byte) {
 	}
 	ctx.SetContentType("application/json")
 	buf := getBuf()
-	*buf = appendModel((*buf)[:0], m)
+	if recordOf(ctx).anthropic {
+		*buf = anthropic.AppendModel((*buf)[:0], m)
+	} else {
+		*buf = appendModel((*buf)[:0], m)
+	}
 	ctx.SetBody(*buf)
 	putBuf(buf)
 }
@@ -269,9 +292,14 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, rec *record) bool {
 		return false
 	}
 	key, ok := cutBearer(h)
+	if !ok && n == 0 {
+		// The Anthropic SDKs and Claude Code send their key as x-api-key.
+		key = bytes.TrimSpace(ctx.Request.Header.Peek("x-api-key"))
+		ok = len(key) > 0
+	}
 	if !ok {
 		s.writeError(ctx, &llm.Error{Status: 401, Type: llm.TypeAuthentication, Code: llm.CodeMissingAuth,
-			Message: "missing or malformed Authorization header; send Authorization: Bearer <key>"})
+			Message: "missing or malformed credentials; send Authorization: Bearer <key> (or x-api-key: <key>)"})
 		return false
 	}
 	if rec.key = s.keyIndex(key); rec.key >= 0 {

@@ -125,8 +125,9 @@ type candidate struct {
 	sup        *supplier
 	upstreamID string
 	br         *breaker
-	flex       bool // serves the model's flex lane
-	batch      int  // the most embedding inputs a call takes there, 0 for the model's own
+	flex       bool     // serves the model's flex lane
+	batch      int      // the most embedding inputs a call takes there, 0 for the model's own
+	betas      []string // the anthropic-beta values it takes for the model
 }
 
 // candidatesOf lists, in the route's order, the suppliers that serve m:
@@ -141,7 +142,7 @@ func candidatesOf(rt *route, m *matrix.Model) []candidate {
 		if id, ok := m.ServedBy(sup.kind, location); ok {
 			supply := m.Supply(sup.kind)
 			flex := location == "global" && supply.Flex && m.Pricing.Flex != nil
-			out = append(out, candidate{sup: sup, upstreamID: id, flex: flex, batch: supply.MaxBatch})
+			out = append(out, candidate{sup: sup, upstreamID: id, flex: flex, batch: supply.MaxBatch, betas: supply.Betas})
 		}
 	}
 	return out

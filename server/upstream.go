@@ -105,7 +105,7 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 		if call.Cached != nil && c.sup != cacheAt {
 			call.Cached = nil
 		}
-		call.UpstreamID = c.upstreamID
+		call.UpstreamID, call.Betas = c.upstreamID, c.betas
 		wasFlex := call.Flex
 		call.Flex = c.flex && call.Tier == "flex"
 		if rec.attempts > 0 && call.Flex != wasFlex && rec.principal != nil {

@@ -265,3 +265,32 @@ func accessLog(on bool, w io.Writer) io.Writer {
 	}
 	return nil
 }
+
+// AnthropicVersion is the anthropic-version the Messages helpers send.
+const AnthropicVersion = "2023-06-01"
+
+// Messages posts to a Messages door path (/v1/messages,
+// /v1/messages/count_tokens) as the Anthropic SDKs do: the client key as
+// x-api-key, anthropic-version, and each extra header given as name, value.
+func (e *Env) Messages(t testing.TB, path, body string, headers ...string) *Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("x-api-key", ClientKey)
+	req.Header.Set("anthropic-version", AnthropicVersion)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ReadResponse(t, resp)
+}

@@ -34,7 +34,14 @@ func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Up
 	}
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("application/json")
-	if v != nil {
+	switch {
+	case v != nil && c.Count:
+		// Vertex counts at a model of its own, which the body names.
+		req.SetRequestURI(up.BaseURL + v.path("anthropic", "count-tokens", "rawPredict"))
+		if e := v.authorize(req); e != nil {
+			return body, e
+		}
+	case v != nil:
 		method := "rawPredict"
 		if c.Stream {
 			method = "streamRawPredict"
@@ -43,25 +50,34 @@ func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Up
 		if e := v.authorize(req); e != nil {
 			return body, e
 		}
-	} else {
-		req.SetRequestURI(up.BaseURL + "/v1/messages")
+	default:
+		path := "/v1/messages"
+		if c.Count {
+			path = "/v1/messages/count_tokens"
+		}
+		req.SetRequestURI(up.BaseURL + path)
 		req.Header.Set("x-api-key", up.APIKey)
 		req.Header.Set("anthropic-version", AnthropicVersion)
+	}
+	if betas := c.ForwardedBetas(nil); len(betas) > 0 {
+		req.Header.SetBytesV("anthropic-beta", betas)
 	}
 	req.SetBodyRaw(body)
 	return body, nil
 }
 
 // appendAnthropicBody writes the Messages body; for Vertex, without the
-// model and with Vertex's anthropic_version.
+// model and with Vertex's anthropic_version. A count carries only what
+// count_tokens takes: the model, system, messages, tools and thinking.
 func appendAnthropicBody(dst []byte, c *Call, vertex bool) ([]byte, *llm.Error) {
-	if vertex {
+	switch {
+	case vertex && !c.Count:
 		dst = append(dst, `{"anthropic_version":"`+VertexAnthropicVersion+`"`...)
-	} else {
+	default:
 		dst = append(dst, `{"model":`...)
 		dst = jsonw.String(dst, c.upstreamID())
 	}
-	if c.MaxTokens > 0 {
+	if c.MaxTokens > 0 && !c.Count {
 		dst = append(dst, ',')
 		dst = jsonw.Key(dst, c.Model.Rename[generated.ParamMaxTokens])
 		dst = jsonw.Int(dst, c.MaxTokens)
@@ -73,7 +89,9 @@ func appendAnthropicBody(dst []byte, c *Call, vertex bool) ([]byte, *llm.Error) 
 	if dst, err = appendAnthropicMessages(dst, c); err != nil {
 		return dst, err
 	}
-	dst = appendForwarded(dst, c)
+	if !c.Count {
+		dst = appendForwarded(dst, c)
+	}
 	if c.Stream {
 		dst = append(dst, `,"stream":true`...)
 	}
@@ -95,7 +113,7 @@ func appendAnthropicBody(dst []byte, c *Call, vertex bool) ([]byte, *llm.Error) 
 		}
 	}
 	// output_config carries both the effort and the response format.
-	if effort != "" || c.Req.Format != nil {
+	if (effort != "" || c.Req.Format != nil) && !c.Count {
 		dst = append(dst, `,"output_config":{`...)
 		if effort != "" {
 			dst = append(dst, `"effort":`...)
@@ -299,6 +317,8 @@ func appendAnthropicParts(dst []byte, m *llm.Message, i int) ([]byte, *llm.Error
 			if dst, err = appendAnthropicImage(dst, p, i, j); err != nil {
 				return dst, err
 			}
+		case "document":
+			dst = appendAnthropicDocument(jsonw.Comma(dst), p)
 		}
 	}
 	return dst, nil
@@ -344,7 +364,8 @@ func appendAnthropicCalls(dst []byte, m *llm.Message, thinking bool) []byte {
 		dst = append(dst, `,"name":`...)
 		dst = jsonw.String(dst, tc.Function.Name)
 		dst = append(dst, `,"input":`...)
-		dst = append(dst, tc.Function.Arguments...) // a JSON object, checked by DecodeChat
+		dst = append(dst, tc.Function.Arguments...) // a JSON object, checked by the door
+		dst = appendCacheControl(dst, tc.CacheControl)
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)
@@ -357,6 +378,9 @@ func appendToolResult(dst []byte, m *llm.Message) []byte {
 	if text := toolResultText(m); hasText(text) {
 		dst = append(dst, `,"content":`...)
 		dst = jsonw.String(dst, text)
+	}
+	if m.ToolError {
+		dst = append(dst, `,"is_error":true`...)
 	}
 	// A breakpoint on the tool message's text goes on its result block.
 	for j := len(m.Content.Parts) - 1; j >= 0; j-- {
@@ -389,7 +413,7 @@ func anthropicHasContent(c *llm.Content) bool {
 		return hasText(c.Text)
 	}
 	for j := range c.Parts {
-		if p := &c.Parts[j]; p.Type == "image_url" || hasText(p.Text) {
+		if p := &c.Parts[j]; p.Type == "image_url" || p.Type == "document" || hasText(p.Text) {
 			return true
 		}
 	}
@@ -434,6 +458,55 @@ func appendAnthropicImage(dst []byte, p *llm.Part, i, j int) ([]byte, *llm.Error
 	dst = append(dst, '}')
 	dst = appendCacheControl(dst, p.CacheControl)
 	return append(dst, '}'), nil
+}
+
+// appendAnthropicDocument writes a document block: base64 data, plain
+// text, or a URL Anthropic fetches, with its title, context, citations
+// setting and breakpoint.
+func appendAnthropicDocument(dst []byte, p *llm.Part) []byte {
+	d := p.Document
+	switch {
+	case d.URL != "":
+		dst = append(dst, `{"type":"document","source":{"type":"url","url":`...)
+		dst = jsonw.String(dst, d.URL)
+	case d.Data != "":
+		dst = append(dst, `{"type":"document","source":{"type":"base64","media_type":`...)
+		dst = jsonw.String(dst, d.MediaType)
+		dst = append(dst, `,"data":`...)
+		dst = jsonw.String(dst, d.Data)
+	default:
+		dst = append(dst, `{"type":"document","source":{"type":"text","media_type":"text/plain","data":`...)
+		dst = jsonw.String(dst, d.Text)
+	}
+	dst = append(dst, '}')
+	if d.Title != "" {
+		dst = append(dst, `,"title":`...)
+		dst = jsonw.String(dst, d.Title)
+	}
+	if d.Context != "" {
+		dst = append(dst, `,"context":`...)
+		dst = jsonw.String(dst, d.Context)
+	}
+	if matrix.RawPresent(d.Citations) {
+		dst = append(dst, `,"citations":`...)
+		dst = append(dst, d.Citations...)
+	}
+	dst = appendCacheControl(dst, p.CacheControl)
+	return append(dst, '}')
+}
+
+// ParseCount implements Adapter: count_tokens answers {"input_tokens":N}.
+func (Anthropic) ParseCount(body []byte) (int64, error) {
+	var r struct {
+		InputTokens *int64 `json:"input_tokens"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return 0, err
+	}
+	if r.InputTokens == nil {
+		return 0, errNotAMessage
+	}
+	return *r.InputTokens, nil
 }
 
 // ParseError implements Adapter.

@@ -5,6 +5,7 @@ package adapter
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 
 	"github.com/opentoken/opentoken/llm"
@@ -24,6 +25,9 @@ type Adapter interface {
 	// ParseResponse decodes a 2xx upstream body. The strings of out may
 	// point into body: use out only while body is alive.
 	ParseResponse(c *Call, body []byte, out *llm.Completion) error
+	// ParseCount reads the answer of a call made with Call.Count set: the
+	// prompt's input tokens.
+	ParseCount(body []byte) (int64, error)
 	// ParseError reads an upstream error body.
 	ParseError(status int, body []byte) UpstreamError
 	// NewStream starts translating the event stream of a call made with
@@ -107,8 +111,12 @@ type Call struct {
 	// Flex: the attempt asks for the flex lane (service_tier "flex" at a
 	// supplier that serves it); Tier is the service_tier the client asked
 	// for, to echo ("" for none).
-	Flex    bool
-	Tier    string
+	Flex bool
+	Tier string
+	// Betas are the anthropic-beta values the attempt's supplier takes
+	// for the model (spec's betas); ForwardedBetas are the client's among
+	// them.
+	Betas   []string
 	Present matrix.Mask // what the client sent
 	Forward matrix.Mask // what the model's filter lets through
 	// MaxTokens is the output limit to send, 0 for none: the client's
@@ -119,6 +127,9 @@ type Call struct {
 	Thinking  Thinking
 	// Stream asks the upstream for an event stream.
 	Stream bool
+	// Count asks the upstream to count the request's input tokens instead
+	// of answering it (count_tokens, :countTokens): no generation, no bill.
+	Count bool
 	// Adjusted lists the values rewritten rather than dropped; nil when
 	// none was.
 	Adjusted []Adjustment
@@ -398,6 +409,20 @@ func (c *Call) cutBudget(to int64) {
 		}
 	}
 	c.adjust("reasoning.max_tokens", strconv.FormatInt(from, 10), strconv.FormatInt(to, 10))
+}
+
+// ForwardedBetas appends, comma-separated, the client's anthropic-beta
+// values that the attempt's supplier takes.
+func (c *Call) ForwardedBetas(dst []byte) []byte {
+	for _, b := range c.Req.Betas {
+		if slices.Contains(c.Betas, b) {
+			if len(dst) > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, b...)
+		}
+	}
+	return dst
 }
 
 // upstreamID is the model's id at the attempt's supplier.

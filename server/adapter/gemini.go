@@ -19,12 +19,34 @@ type Gemini struct{}
 
 // BuildRequest implements Adapter.
 func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstream) ([]byte, *llm.Error) {
-	body, err := appendGeminiBody(buf, c)
-	if err != nil {
-		return buf, err
+	var body []byte
+	var err *llm.Error
+	method := "generateContent"
+	switch {
+	case c.Count && up.Vertex != nil:
+		// Vertex's :countTokens takes the request's members as they are.
+		method = "countTokens"
+		if body, err = appendGeminiBody(buf, c); err != nil {
+			return buf, err
+		}
+	case c.Count:
+		// The Gemini API's :countTokens counts a whole generateContent
+		// request, which names its model.
+		method = "countTokens"
+		body = append(buf, `{"generateContentRequest":{"model":"models/`...)
+		body = append(body, c.upstreamID()...)
+		body = append(body, `",`...)
+		start := len(body)
+		if body, err = appendGeminiBody(body, c); err != nil {
+			return buf, err
+		}
+		body = append(append(body[:start], body[start+1:]...), '}') // the request's members, its { left out
+	default:
+		if body, err = appendGeminiBody(buf, c); err != nil {
+			return buf, err
+		}
 	}
 	req.Header.SetMethod(fasthttp.MethodPost)
-	method := "generateContent"
 	if c.Stream {
 		method = "streamGenerateContent?alt=sse"
 	}
@@ -218,7 +240,11 @@ func appendFunctionResponse(dst []byte, m *llm.Message, name string) []byte {
 	}
 	dst = append(dst, `"name":`...)
 	dst = appendGeminiName(dst, name)
-	dst = append(dst, `,"response":{"output":`...)
+	if m.ToolError {
+		dst = append(dst, `,"response":{"error":`...) // Gemini's key for a failed call
+	} else {
+		dst = append(dst, `,"response":{"output":`...)
+	}
 	dst = jsonw.String(dst, toolResultText(m))
 	return append(dst, "}}}"...)
 }
@@ -434,9 +460,39 @@ func appendGeminiParts(dst []byte, m *llm.Message, i int) ([]byte, *llm.Error) {
 			dst = append(dst, `,"data":`...)
 			dst = jsonw.String(dst, data)
 			dst = append(dst, "}}"...)
+		case "document":
+			d := p.Document
+			switch {
+			case d.URL != "":
+				return dst, llm.BadRequest(partParam(i, j)+".source.url", "Gemini models take documents as base64 data or text; the gateway does not fetch URLs for them")
+			case d.Data != "":
+				dst = append(dst, `{"inlineData":{"mimeType":`...)
+				dst = jsonw.String(dst, d.MediaType)
+				dst = append(dst, `,"data":`...)
+				dst = jsonw.String(dst, d.Data)
+				dst = append(dst, "}}"...)
+			default:
+				dst = append(dst, `{"text":`...)
+				dst = jsonw.String(dst, d.Text)
+				dst = append(dst, '}')
+			}
 		}
 	}
 	return dst, nil
+}
+
+// ParseCount implements Adapter: :countTokens answers {"totalTokens":N}.
+func (Gemini) ParseCount(body []byte) (int64, error) {
+	var r struct {
+		TotalTokens *int64 `json:"totalTokens"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return 0, err
+	}
+	if r.TotalTokens == nil {
+		return 0, errNotAnAnswer
+	}
+	return *r.TotalTokens, nil
 }
 
 // ParseError implements Adapter.

@@ -258,21 +258,6 @@ func validateMessages(req *llm.Request) *llm.Error {
 	return nil
 }
 
-// checkCacheControl refuses a malformed breakpoint on every model: the
-// caching is best-effort, but a breakpoint no upstream would take is the
-// client's mistake to hear about.
-func checkCacheControl(cc *llm.CacheControl, at string) *llm.Error {
-	switch {
-	case cc == nil:
-		return nil
-	case cc.Type != "ephemeral":
-		return llm.BadRequest(at+".cache_control.type", "cache_control.type must be ephemeral")
-	case cc.TTL != "" && cc.TTL != "5m" && cc.TTL != "1h":
-		return llm.BadRequest(at+".cache_control.ttl", "cache_control.ttl must be 5m or 1h")
-	}
-	return nil
-}
-
 // msgAt is the path of message i, for errors.
 func msgAt(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
 
@@ -305,7 +290,7 @@ func validateParts(req *llm.Request, m *llm.Message, i int) *llm.Error {
 		}
 		if p.CacheControl != nil {
 			req.CacheBreakpoints++
-			if e := checkCacheControl(p.CacheControl, pat()); e != nil {
+			if e := llm.CheckCacheControl(p.CacheControl, pat()); e != nil {
 				return e
 			}
 		}
@@ -344,7 +329,7 @@ func (l *toolLoop) open(m *llm.Message, i int) *llm.Error {
 			return llm.BadRequest(cat+".id", cat+".id is required")
 		case c.Type != "function" && c.Type != "":
 			return llm.BadRequest(cat+".type", cat+".type must be function")
-		case !validName(c.Function.Name):
+		case !llm.ValidToolName(c.Function.Name):
 			return llm.BadRequest(cat+".function.name", cat+".function.name must be "+nameRule)
 		}
 		if c.Function.Arguments == "" {

@@ -17,22 +17,8 @@ type tool struct {
 	CacheControl *llm.CacheControl `json:"cache_control"`
 }
 
-// validName reports whether s is a function name OpenAI accepts: 1 to 64
-// characters of a-z, A-Z, 0-9, _ and -. Both upstreams take the same.
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-const nameRule = "1 to 64 characters of a-z, A-Z, 0-9, underscores and dashes"
+// nameRule says what a function name may be.
+const nameRule = llm.ToolNameRule
 
 // decodeTools reads tools, tool_choice, functions and function_call into
 // req.Tools. It runs only for requests that sent one of them.
@@ -60,7 +46,7 @@ func decodeTools(req *llm.Request) *llm.Error {
 				t.Functions = make([]llm.Function, 0, len(list))
 			}
 			if cc := list[i].CacheControl; cc != nil {
-				if e := checkCacheControl(cc, toolAt("tools", i, true)); e != nil {
+				if e := llm.CheckCacheControl(cc, toolAt("tools", i, true)); e != nil {
 					return e
 				}
 			}
@@ -85,7 +71,7 @@ func decodeTools(req *llm.Request) *llm.Error {
 	for i := range t.Functions {
 		f := &t.Functions[i]
 		switch {
-		case !validName(f.Name):
+		case !llm.ValidToolName(f.Name):
 			return llm.BadRequest(param, toolAt(param, i, t.Legacy)+".name must be "+nameRule)
 		case declared(t, f.Name, i):
 			return llm.BadRequest(param, toolAt(param, i, t.Legacy)+".name "+strconv.Quote(f.Name)+" is declared twice")
@@ -211,7 +197,7 @@ func decodeResponseFormat(req *llm.Request) *llm.Error {
 		switch {
 		case s == nil:
 			return llm.BadRequest(param, "response_format.json_schema is required with type json_schema")
-		case !validName(s.Name):
+		case !llm.ValidToolName(s.Name):
 			return llm.BadRequest(param, "response_format.json_schema.name must be "+nameRule)
 		case matrix.RawPresent(s.Schema) && matrix.RawKind(s.Schema) != '{':
 			return llm.BadRequest(param, "response_format.json_schema.schema must be a JSON Schema object")
