@@ -51,7 +51,8 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		e.fail(ctx, 413, "request_too_large", "Request exceeds the maximum size")
 		return
 	}
-	if string(ctx.Path()) != "/v1/messages" {
+	count := string(ctx.Path()) == "/v1/messages/count_tokens"
+	if string(ctx.Path()) != "/v1/messages" && !count {
 		e.fail(ctx, 404, "not_found_error", "Not Found")
 		return
 	}
@@ -71,6 +72,10 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		e.fail(ctx, 400, "invalid_request_error", "anthropic-version: header is required")
 		return
 	}
+	if count {
+		e.countTokens(ctx)
+		return
+	}
 	req, m, msg := parse(ctx.PostBody())
 	if msg != "" {
 		status, typ := 400, "invalid_request_error"
@@ -88,6 +93,45 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(r.message(msgID, req.Model))
+}
+
+// countFields are what count_tokens takes: the prompt, without the
+// generation's settings (max_tokens, sampling, stream).
+var countFields = map[string]bool{"model": true, "messages": true, "system": true, "tools": true, "tool_choice": true,
+	"thinking": true, "mcp_servers": true, "context_management": true}
+
+// countTokens serves POST /v1/messages/count_tokens: the request checked as
+// a message is (with the room max_tokens would give), its input counted.
+func (e *Emulator) countTokens(ctx *fasthttp.RequestCtx) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(ctx.PostBody(), &fields); err != nil {
+		e.fail(ctx, 400, "invalid_request_error", "There was an error parsing the body: "+err.Error())
+		return
+	}
+	for k := range fields {
+		if !countFields[k] {
+			e.fail(ctx, 400, "invalid_request_error", k+": Extra inputs are not permitted")
+			return
+		}
+	}
+	var th struct {
+		BudgetTokens int `json:"budget_tokens"`
+	}
+	_ = json.Unmarshal(fields["thinking"], &th)
+	fields["max_tokens"], _ = json.Marshal(th.BudgetTokens + 1)
+	body, _ := json.Marshal(fields)
+	req, m, msg := parse(body)
+	if msg != "" {
+		status, typ := 400, "invalid_request_error"
+		if strings.HasPrefix(msg, "model: ") && m == nil && req != nil && req.Model != "" {
+			status, typ = 404, "not_found_error"
+		}
+		e.fail(ctx, status, typ, msg)
+		return
+	}
+	out, _ := json.Marshal(map[string]int{"input_tokens": req.inputTokens()})
+	ctx.SetContentType("application/json")
+	ctx.SetBody(out)
 }
 
 // overloadedEvent is how the Messages API fails after a stream began.

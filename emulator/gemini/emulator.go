@@ -72,6 +72,14 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		e.embed(ctx, name, method, &m)
 		return
 	}
+	if known && !m.embedding && method == "countTokens" {
+		if !ctx.IsPost() {
+			fail(ctx, 405, "INVALID_ARGUMENT", "Method not allowed", "")
+			return
+		}
+		countTokens(ctx, name, &m)
+		return
+	}
 	streaming := method == "streamGenerateContent"
 	if !known || m.embedding || (method != "generateContent" && !streaming) {
 		fail(ctx, 404, "NOT_FOUND", "models/"+name+" is not found for API version v1beta, or is not supported for "+method+". Call ListModels to see the list of available models and their supported methods.", "")
@@ -303,4 +311,48 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// countTokens serves :countTokens: contents alone, or a whole
+// generateContentRequest naming this model, checked as generateContent
+// checks it, and counted.
+func countTokens(ctx *fasthttp.RequestCtx, name string, m *model) {
+	var outer map[string]json.RawMessage
+	if err := json.Unmarshal(ctx.PostBody(), &outer); err != nil {
+		fail(ctx, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. "+err.Error(), "")
+		return
+	}
+	body := ctx.PostBody()
+	for k := range outer {
+		switch k {
+		case "contents":
+		case "generateContentRequest", "generate_content_request":
+			var inner map[string]json.RawMessage
+			if err := json.Unmarshal(outer[k], &inner); err != nil {
+				fail(ctx, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. "+err.Error(), "")
+				return
+			}
+			var model string
+			_ = json.Unmarshal(inner["model"], &model)
+			if model != "models/"+name {
+				fail(ctx, 400, "INVALID_ARGUMENT", "* CountTokensRequest.generate_content_request.model: model must be models/"+name+", the model of the request\n", "")
+				return
+			}
+			delete(inner, "model")
+			body, _ = json.Marshal(inner)
+		default:
+			fail(ctx, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unknown name \""+k+"\": Cannot find field.", "")
+			return
+		}
+	}
+	req, msg := parse(body, name, m)
+	if msg != "" {
+		fail(ctx, 400, "INVALID_ARGUMENT", msg, "")
+		return
+	}
+	n := req.inputTokens()
+	out, _ := json.Marshal(map[string]any{"totalTokens": n,
+		"promptTokensDetails": []any{map[string]any{"modality": "TEXT", "tokenCount": n}}})
+	ctx.SetContentType("application/json")
+	ctx.SetBody(out)
 }
