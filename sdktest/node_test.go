@@ -11,8 +11,8 @@ import (
 	"github.com/opentoken/opentoken/internal/gatewaytest"
 )
 
-// TestNodeSDK runs node/*.test.mjs, which use the official openai npm
-// package, against a gateway started here. .ci/run installs the package; on
+// TestNodeSDK runs node/*.test.mjs, which use the official openai and
+// @anthropic-ai/sdk npm packages, against a gateway started here. .ci/run installs the package; on
 // a developer machine without it the test is skipped, in CI it fails.
 func TestNodeSDK(t *testing.T) {
 	node, err := exec.LookPath("node")
@@ -25,9 +25,9 @@ func TestNodeSDK(t *testing.T) {
 	env := gatewaytest.Start(t, gatewaytest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs", "tools.test.mjs", "embeddings.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs", "tools.test.mjs", "embeddings.test.mjs", "messages.test.mjs")
 	cmd.Dir = "node"
-	cmd.Env = append(os.Environ(), "OPENTOKEN_BASE_URL="+env.URL+"/v1", "OPENTOKEN_API_KEY="+gatewaytest.ClientKey)
+	cmd.Env = append(os.Environ(), "OPENTOKEN_BASE_URL="+env.URL+"/v1", "OPENTOKEN_ORIGIN="+env.URL, "OPENTOKEN_API_KEY="+gatewaytest.ClientKey)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test failed: %v\n%s", err, out)

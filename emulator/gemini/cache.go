@@ -26,6 +26,8 @@ type cachedContent struct {
 	created     time.Time
 	// What a request using it must not repeat, and the prefix it stands for.
 	contents []content
+	// The tools it holds, which the model sees with every request on it.
+	tools, toolConfig json.RawMessage
 }
 
 // caches is the emulator's cachedContents store.
@@ -189,7 +191,7 @@ func (e *Emulator) createCache(ctx *fasthttp.RequestCtx, c *caches, now time.Tim
 	}
 	c.creates++
 	entry := &cachedContent{name: "cachedContents/emu" + strconv.Itoa(c.creates), model: req.Model, expire: now.Add(ttl),
-		tokens: tokens, created: now, contents: req.Contents}
+		tokens: tokens, created: now, contents: req.Contents, tools: req.Tools, toolConfig: req.ToolConfig}
 	c.entries[entry.name] = entry
 	writeCache(ctx, entry)
 }
@@ -219,6 +221,13 @@ func (e *Emulator) useCache(name, model string, r *request) (int, int, string) {
 		return 0, 400, "Model used by GenerateContent request (models/" + model + ") and CachedContent (" + entry.model + ") has to be the same."
 	case r.SystemInstruction != nil || len(r.Tools) > 0 || r.ToolConfig != nil:
 		return 0, 400, "Tool config, tools and system instruction should not be set in the request when using cached content."
+	}
+	// The model answers with the entry's tools as if the request held them.
+	if len(entry.tools) > 0 {
+		_ = json.Unmarshal(entry.tools, &r.Tools)
+	}
+	if len(entry.toolConfig) > 0 {
+		_ = json.Unmarshal(entry.toolConfig, &r.ToolConfig)
 	}
 	return entry.tokens, 0, ""
 }
