@@ -326,7 +326,8 @@ func TestMessagesCountAndModels(t *testing.T) {
 	page := gatewaytest.ReadResponse(t, resp)
 	var list struct {
 		Data []struct {
-			Type, ID, DisplayName, CreatedAt string `json:"display_name"`
+			Type, ID    string
+			DisplayName string `json:"display_name"`
 		}
 		HasMore bool   `json:"has_more"`
 		FirstID string `json:"first_id"`

@@ -16,6 +16,7 @@ import (
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
+	"github.com/opentoken/opentoken/internal/jsonscan"
 	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
 )
@@ -178,22 +179,25 @@ func Decode(body []byte, req *llm.Request, out *Decoded, count bool) *llm.Error 
 }
 
 // checkFields refuses a field the Messages API does not have, as Anthropic
-// does, and notes the Anthropic-hosted ones as dropped.
+// does, and notes the Anthropic-hosted ones as dropped. It scans the
+// body's keys in place: the body was decoded whole already.
 func checkFields(body []byte, out *Decoded) *llm.Error {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return llm.BadRequest("", "request body must be a JSON object")
-	}
-	for k := range fields {
+	obj := jsonscan.NewObject(body)
+	for {
+		key, _, ok := obj.Next()
+		if !ok {
+			return nil
+		}
+		k := bytesconv.String(key)
 		switch {
 		case known[k]:
 		case unserved[k]:
-			out.Dropped = append(out.Dropped, k)
+			out.Dropped = append(out.Dropped, strings.Clone(k))
 		default:
+			k = strings.Clone(k)
 			return llm.BadRequest(k, k+": Extra inputs are not permitted")
 		}
 	}
-	return nil
 }
 
 type decoder struct {
