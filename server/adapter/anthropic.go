@@ -268,6 +268,15 @@ func appendAnthropicMessages(dst []byte, c *Call) ([]byte, *llm.Error) {
 			for ; i < len(msgs) && msgs[i].Role == "tool"; i++ {
 				dst = appendToolResult(jsonw.Comma(dst), &msgs[i])
 			}
+			// A user message right after the results joins their turn, as a
+			// Messages client sent it (results first, then its words).
+			if i < len(msgs) && msgs[i].Role == "user" && msgs[i].Content.IsParts {
+				var err *llm.Error
+				if dst, err = appendAnthropicParts(dst, &msgs[i], i); err != nil {
+					return dst, err
+				}
+				i++
+			}
 			i--
 			dst = append(dst, "]}"...)
 			continue

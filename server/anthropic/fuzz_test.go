@@ -2,6 +2,7 @@ package anthropic_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -51,6 +52,69 @@ func FuzzDecode(f *testing.F) {
 			out, e := a.BuildRequest(&hr, nil, call, &adapter.Upstream{BaseURL: "http://u", APIKey: "k"})
 			if e == nil && !json.Valid(out) {
 				t.Fatalf("%s: an invalid upstream body %s from %s", id, out, body)
+			}
+		}
+	})
+}
+
+// FuzzEventWriter: whatever order the adapters call it in, the writer's
+// stream is a sequence of well-formed events whose data is JSON, every
+// block started is stopped, and indexes count up from 0.
+func FuzzEventWriter(f *testing.F) {
+	f.Add([]byte{0, 1, 1, 2, 3, 4, 5, 6}, "piece \"quoted\" \n")
+	f.Add([]byte{3, 4, 4, 0, 2, 3, 4, 6}, "{\"a\":")
+	f.Fuzz(func(t *testing.T, ops []byte, s string) {
+		w := &anthropic.EventWriter{ID: "msg_f", Model: "m"}
+		u := llm.Usage{Prompt: 3, Completion: 2}
+		out := w.Start(nil, &u)
+		for i, op := range ops {
+			switch op % 7 {
+			case 0:
+				out = w.Text(out, s)
+			case 1:
+				out = w.Reasoning(out, s)
+			case 2:
+				out = w.Detail(out, llm.ReasoningDetail{Type: llm.DetailText, Text: s, Signature: "sig", Format: llm.FormatAnthropic})
+			case 3:
+				out = w.ToolStart(out, i, "id", "name", "")
+			case 4:
+				out = w.ToolArgs(out, i, s)
+			case 5:
+				out = w.Detail(out, llm.ReasoningDetail{Type: llm.DetailEncrypted, Data: s, Format: llm.FormatGoogle})
+			case 6:
+				out = w.Detail(out, llm.ReasoningDetail{Type: llm.DetailEncrypted, Data: s, Format: llm.FormatAnthropic})
+			}
+		}
+		out = w.Close(w.End(out, llm.FinishStop, "", &u))
+		open, next := -1, 0
+		for _, ev := range strings.Split(strings.TrimSuffix(string(out), "\n\n"), "\n\n") {
+			name, data, _ := strings.Cut(ev, "\n")
+			var d struct {
+				Type  string
+				Index *int
+			}
+			if !strings.HasPrefix(name, "event: ") || json.Unmarshal([]byte(strings.TrimPrefix(data, "data: ")), &d) != nil || "event: "+d.Type != name {
+				t.Fatalf("a malformed event %q in\n%s", ev, out)
+			}
+			switch d.Type {
+			case "content_block_start":
+				if open >= 0 || d.Index == nil || *d.Index != next {
+					t.Fatalf("a block started at %v with %d open, %d next:\n%s", d.Index, open, next, out)
+				}
+				open = next
+			case "content_block_delta":
+				if d.Index == nil || *d.Index != open {
+					t.Fatalf("a delta for %v with %d open:\n%s", d.Index, open, out)
+				}
+			case "content_block_stop":
+				if d.Index == nil || *d.Index != open {
+					t.Fatalf("a stop for %v with %d open:\n%s", d.Index, open, out)
+				}
+				open, next = -1, next+1
+			case "message_delta", "message_stop":
+				if open >= 0 {
+					t.Fatalf("%s with block %d open:\n%s", d.Type, open, out)
+				}
 			}
 		}
 	})

@@ -103,8 +103,13 @@ func (w *EventWriter) ToolStart(dst []byte, _ int, id, name, _ string) []byte {
 	return dst
 }
 
-// ToolArgs implements llm.StreamWriter.
+// ToolArgs implements llm.StreamWriter. A fragment belongs to the open
+// tool_use block; the adapters send none after another piece, and one
+// without its block has nowhere to go.
 func (w *EventWriter) ToolArgs(dst []byte, _ int, fragment string) []byte {
+	if w.open != openTool {
+		return dst
+	}
 	dst = w.delta(dst)
 	dst = append(dst, `{"type":"input_json_delta","partial_json":`...)
 	dst = jsonw.String(dst, fragment)
