@@ -137,7 +137,7 @@ func TestMessagesToolLoops(t *testing.T) {
 	assistant, _ := json.Marshal(msg.Content)
 	second := strings.Replace(first, `"messages":[{"role":"user","content":"get_weather for Paris?"}]`,
 		`"messages":[{"role":"user","content":"get_weather for Paris?"},{"role":"assistant","content":`+string(assistant)+`},`+
-			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"`+call.ID+`","content":[{"type":"text","text":"18C and sunny"}]}]}]`, 1)
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"`+call.ID+`","content":[{"type":"text","text":"18C and sunny"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}]}]`, 1)
 	r = env.Messages(t, "/v1/messages", second)
 	last, _ := env.Anthropic.Requests.Last()
 	if r.Status != 200 || !strings.Contains(string(r.Body), "18C and sunny") || !strings.Contains(string(last.Body), `"thinking":{"type":"enabled"`) ||
@@ -197,7 +197,7 @@ func TestMessagesToolLoops(t *testing.T) {
 	assistant, _ = json.Marshal(blocks)
 	gsecond := strings.Replace(gfirst, `"messages":[{"role":"user","content":"get_weather for Oslo?"}]`,
 		`"messages":[{"role":"user","content":"get_weather for Oslo?"},{"role":"assistant","content":`+string(assistant)+`},`+
-			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"`+toolUse["id"].(string)+`","content":"-3C"}]}]`, 1)
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":"`+toolUse["id"].(string)+`","content":[{"type":"text","text":"-3C"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}]}]`, 1)
 	r = env.Messages(t, "/v1/messages", strings.Replace(gsecond, `"stream":true,`, "", 1))
 	glast, _ := env.Gemini.Requests.Last()
 	if r.Status != 200 || !strings.Contains(string(r.Body), "-3C") || !strings.Contains(string(glast.Body), `"thoughtSignature":"`+sig+`"`) {

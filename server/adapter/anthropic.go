@@ -384,7 +384,21 @@ func appendAnthropicCalls(dst []byte, m *llm.Message, thinking bool) []byte {
 func appendToolResult(dst []byte, m *llm.Message) []byte {
 	dst = append(dst, `{"type":"tool_result","tool_use_id":`...)
 	dst = appendAnthropicID(dst, m.ToolCallID)
-	if text := toolResultText(m); hasText(text) {
+	if hasImage(m) {
+		// A result with images is sent as blocks, its text and images in order.
+		dst = append(dst, `,"content":[`...)
+		for j := range m.Content.Parts {
+			switch p := &m.Content.Parts[j]; {
+			case p.Type == "image_url":
+				dst, _ = appendAnthropicImage(jsonw.Comma(dst), &llm.Part{Type: p.Type, ImageURL: p.ImageURL}, 0, j)
+			case hasText(p.Text):
+				dst = append(jsonw.Comma(dst), `{"type":"text","text":`...)
+				dst = jsonw.String(dst, p.Text)
+				dst = append(dst, '}')
+			}
+		}
+		dst = append(dst, ']')
+	} else if text := toolResultText(m); hasText(text) {
 		dst = append(dst, `,"content":`...)
 		dst = jsonw.String(dst, text)
 	}
@@ -399,6 +413,16 @@ func appendToolResult(dst []byte, m *llm.Message) []byte {
 		}
 	}
 	return append(dst, '}')
+}
+
+// hasImage reports whether a tool message returns an image.
+func hasImage(m *llm.Message) bool {
+	for j := range m.Content.Parts {
+		if m.Content.Parts[j].Type == "image_url" {
+			return true
+		}
+	}
+	return false
 }
 
 // appendAnthropicID writes a tool call id as Anthropic takes it: letters,

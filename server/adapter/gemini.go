@@ -215,7 +215,7 @@ func thoughtSignature(m *llm.Message, tc *llm.ToolCall) string {
 // user content of functionResponse parts, in the order of the calls they
 // answer, each with the name of its function (which OpenAI's tool message
 // does not carry) and its text wrapped as {"output": text}.
-func appendFunctionResponses(dst []byte, msgs []llm.Message, from, to int) []byte {
+func appendFunctionResponses(dst []byte, msgs []llm.Message, from, to int) ([]byte, *llm.Error) {
 	dst = append(dst, `{"role":"user","parts":[`...)
 	var calls []llm.ToolCall
 	if from > 0 {
@@ -228,7 +228,24 @@ func appendFunctionResponses(dst []byte, msgs []llm.Message, from, to int) []byt
 			}
 		}
 	}
-	return append(dst, "]}"...)
+	// Images a tool returned (a screenshot, a file read) follow the
+	// responses in the same turn, which Gemini reads with them.
+	for i := from; i < to; i++ {
+		for j := range msgs[i].Content.Parts {
+			if p := &msgs[i].Content.Parts[j]; p.Type == "image_url" {
+				mediaType, data, ok := dataURL(p.ImageURL.URL)
+				if !ok {
+					return dst, llm.BadRequest(partParam(i, j)+".image_url.url", "Gemini models take images as base64 data: URLs; the gateway does not fetch http(s) URLs for them")
+				}
+				dst = append(jsonw.Comma(dst), `{"inlineData":{"mimeType":`...)
+				dst = jsonw.String(dst, mediaType)
+				dst = append(dst, `,"data":`...)
+				dst = jsonw.String(dst, data)
+				dst = append(dst, "}}"...)
+			}
+		}
+	}
+	return append(dst, "]}"...), nil
 }
 
 func appendFunctionResponse(dst []byte, m *llm.Message, name string) []byte {
@@ -350,7 +367,10 @@ func appendGeminiContents(dst []byte, c *Call, from, to int) ([]byte, *llm.Error
 			for end < to && msgs[end].Role == "tool" {
 				end++
 			}
-			dst = appendFunctionResponses(jsonw.Comma(dst), msgs, i, end)
+			var err *llm.Error
+			if dst, err = appendFunctionResponses(jsonw.Comma(dst), msgs, i, end); err != nil {
+				return dst, err
+			}
 			i = end - 1
 			continue
 		case m.Role == "assistant" && len(m.ToolCalls) > 0:

@@ -376,11 +376,15 @@ func (d *decoder) toolResult(b *block, at string) (llm.Message, *llm.Error) {
 		m.Content.IsParts = true
 		for k := range blocks {
 			c := &blocks[k]
-			if c.Type != "text" {
-				return m, llm.BadRequest(at+".content."+strconv.Itoa(k)+".type",
-					at+".content."+strconv.Itoa(k)+".type: the gateway passes tool results as text; "+strconv.Quote(c.Type)+" blocks in a tool_result are not served")
+			cat := at + ".content." + strconv.Itoa(k)
+			if c.Type != "text" && c.Type != "image" {
+				return m, llm.BadRequest(cat+".type", cat+".type: a tool_result holds text and image blocks, not "+strconv.Quote(c.Type))
 			}
-			m.Content.Parts = append(m.Content.Parts, llm.Part{Type: "text", Text: c.Text, CacheControl: c.CacheControl})
+			p, e := d.part(c, cat)
+			if e != nil {
+				return m, e
+			}
+			m.Content.Parts = append(m.Content.Parts, p)
 		}
 	default:
 		return m, llm.BadRequest(at+".content", at+".content: must be a string or an array of text blocks")
