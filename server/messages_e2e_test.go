@@ -341,3 +341,30 @@ func TestMessagesCountAndModels(t *testing.T) {
 		t.Errorf("without anthropic-version the list is OpenAI's: %s", plain.Body)
 	}
 }
+
+// TestMessagesOnVertex: the Messages door's calls fail over to Vertex AI
+// like the chat door's, count_tokens too (Claude's count-tokens model,
+// Gemini's :countTokens), each in Vertex's own shape.
+func TestMessagesOnVertex(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{VertexLocations: []string{"global"}})
+	overloaded := `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`
+	unavailable := `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`
+	for _, c := range []struct {
+		model, path, body string
+		fail              func()
+	}{
+		{"claude-sonnet-4-5", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+			func() { env.Anthropic.Faults.Push(emulator.Fault{Status: 529, Body: overloaded}) }},
+		{"claude-sonnet-4-5", "/v1/messages/count_tokens", `{"model":"claude-sonnet-4-5","system":"s","messages":[{"role":"user","content":"count me"}]}`,
+			func() { env.Anthropic.Faults.Push(emulator.Fault{Status: 529, Body: overloaded}) }},
+		{"google/gemini-3-flash", "/v1/messages/count_tokens", `{"model":"google/gemini-3-flash","system":"s","messages":[{"role":"user","content":"count me"}],"tools":[` + messagesWeatherTool + `]}`,
+			func() { env.Gemini.Faults.Push(emulator.Fault{Status: 503, Body: unavailable}) }},
+	} {
+		c.fail()
+		before := env.Vertex.Requests.Count()
+		r := env.Messages(t, c.path, c.body)
+		if r.Status != 200 || env.Vertex.Requests.Count() != before+1 || r.Header.Get("X-OpenToken-Supplier") != "vertex:global" {
+			t.Errorf("%s %s failing over to Vertex: %d %s, supplier %q", c.model, c.path, r.Status, r.Body, r.Header.Get("X-OpenToken-Supplier"))
+		}
+	}
+}

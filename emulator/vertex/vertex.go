@@ -139,6 +139,10 @@ func (e *Emulator) Handle(ctx *fasthttp.RequestCtx) {
 		fail(ctx, 403, "PERMISSION_DENIED", "Permission 'aiplatform.endpoints.predict' denied on resource '//aiplatform.googleapis.com/"+resource+"' (or it may not exist).")
 		return
 	}
+	if p.publisher == "anthropic" && p.model == "count-tokens" && p.method == "rawPredict" {
+		e.countClaude(ctx)
+		return
+	}
 	if !served(p.publisher, p.model, p.location) {
 		fail(ctx, 404, "NOT_FOUND", "Publisher Model `"+resource+"` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions")
 		return
@@ -162,6 +166,17 @@ func (e *Emulator) serveGemini(ctx *fasthttp.RequestCtx, p path) {
 	}
 	switch p.method {
 	case "generateContent", "streamGenerateContent":
+	case "countTokens":
+		// Vertex takes the request's members at the top level; the Gemini
+		// API, a generateContentRequest naming its model.
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
+			fail(ctx, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. "+err.Error())
+			return
+		}
+		body["model"], _ = json.Marshal("models/" + p.model)
+		inner, _ := json.Marshal(map[string]any{"generateContentRequest": body})
+		ctx.Request.SetBodyRaw(inner)
 	default:
 		fail(ctx, 400, "INVALID_ARGUMENT", "Method "+p.method+" is not supported for "+p.model+".")
 		return
@@ -224,6 +239,38 @@ func (e *Emulator) serveClaude(ctx *fasthttp.RequestCtx, p path) {
 	body["model"], _ = json.Marshal(model)
 	inner, _ := json.Marshal(body)
 	ctx.Request.SetRequestURI("/v1/messages")
+	ctx.Request.Header.Del("Authorization")
+	ctx.Request.Header.Set("x-api-key", innerKey)
+	ctx.Request.Header.Set("anthropic-version", "2023-06-01")
+	ctx.Request.SetBodyRaw(inner)
+	e.claude.Handle(ctx)
+}
+
+// countClaude answers count-tokens:rawPredict: the counted model named in
+// the body, with anthropic_version, counted as Anthropic's count_tokens
+// counts it.
+func (e *Emulator) countClaude(ctx *fasthttp.RequestCtx) {
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
+		claudeFail(ctx, 400, "invalid_request_error", "The request body is not valid JSON: "+err.Error())
+		return
+	}
+	var version, model string
+	_ = json.Unmarshal(body["anthropic_version"], &version)
+	_ = json.Unmarshal(body["model"], &model)
+	switch {
+	case version != AnthropicVersion:
+		claudeFail(ctx, 400, "invalid_request_error", "anthropic_version: Input should be '"+AnthropicVersion+"'")
+		return
+	case model == "":
+		claudeFail(ctx, 400, "invalid_request_error", "model: Field required")
+		return
+	}
+	delete(body, "anthropic_version")
+	model, _, _ = strings.Cut(model, "@")
+	body["model"], _ = json.Marshal(model)
+	inner, _ := json.Marshal(body)
+	ctx.Request.SetRequestURI("/v1/messages/count_tokens")
 	ctx.Request.Header.Del("Authorization")
 	ctx.Request.Header.Set("x-api-key", innerKey)
 	ctx.Request.Header.Set("anthropic-version", "2023-06-01")

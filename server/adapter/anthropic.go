@@ -71,7 +71,11 @@ func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Up
 // count_tokens takes: the model, system, messages, tools and thinking.
 func appendAnthropicBody(dst []byte, c *Call, vertex bool) ([]byte, *llm.Error) {
 	switch {
-	case vertex && !c.Count:
+	case vertex && c.Count:
+		// Vertex's count-tokens model takes the counted model in the body.
+		dst = append(dst, `{"anthropic_version":"`+VertexAnthropicVersion+`","model":`...)
+		dst = jsonw.String(dst, c.upstreamID())
+	case vertex:
 		dst = append(dst, `{"anthropic_version":"`+VertexAnthropicVersion+`"`...)
 	default:
 		dst = append(dst, `{"model":`...)
