@@ -253,6 +253,18 @@ func TestMessagesDoorErrors(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d %s %q", c.name, r.Status, r.Body, c.status, c.typ, c.message)
 		}
 	}
+	// Claude Code appends ?beta=true; a Bearer key works as x-api-key does.
+	if r := env.Messages(t, "/v1/messages?beta=true", ok, "x-api-key", "", "Authorization", "Bearer "+gatewaytest.ClientKey); r.Status != 200 {
+		t.Errorf("?beta=true with a Bearer key: %d %s", r.Status, r.Body)
+	}
+	// A newer anthropic-version, as the 1.x SDKs send, is taken; a
+	// malformed one is not.
+	if r := env.Messages(t, "/v1/messages", ok, "anthropic-version", "2026-03-01"); r.Status != 200 {
+		t.Errorf("a newer anthropic-version: %d %s", r.Status, r.Body)
+	}
+	if r := env.Messages(t, "/v1/messages", ok, "anthropic-version", "latest"); r.Status != 400 || !strings.Contains(string(r.Body), "anthropic-version") {
+		t.Errorf("a malformed anthropic-version: %d %s", r.Status, r.Body)
+	}
 	// An upstream failure keeps its class: overloaded is overloaded_error.
 	env.Anthropic.Faults.Push(emulator.Fault{Status: 529, Body: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`})
 	r := env.Messages(t, "/v1/messages", ok)
