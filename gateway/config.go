@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/opentoken/opentoken/internal/seal"
 	"github.com/opentoken/opentoken/internal/suggest"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
@@ -44,6 +45,10 @@ type Config struct {
 	// whose preflights are answered without a key (OPENTOKEN_CORS_ORIGINS;
 	// default none).
 	CORSOrigins []string
+	// SealingKey seals the reasoning the Responses door hands clients
+	// (OPENTOKEN_SEALING_KEY, 32 bytes in base64); nil draws one once and
+	// keeps it in the database, shared by the replicas.
+	SealingKey []byte
 	// Vertex is Vertex AI's settings; Vertex.Credentials "" for none.
 	Vertex VertexSettings
 	// Suppliers gives, per provider, the order its suppliers are tried
@@ -119,7 +124,7 @@ var Keys = func() []string {
 		"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG", "OPENTOKEN_LOG_FORMAT",
 		"OPENTOKEN_LOG_LEVEL", "OPENTOKEN_PPROF_ADDR", "OPENTOKEN_CORS_ORIGINS",
 		"VERTEX_CREDENTIALS", "VERTEX_PROJECT", "VERTEX_LOCATIONS", "VERTEX_BASE_URL",
-		"OPENTOKEN_SUPPLIERS_GOOGLE", "OPENTOKEN_SUPPLIERS_ANTHROPIC"}
+		"OPENTOKEN_SUPPLIERS_GOOGLE", "OPENTOKEN_SUPPLIERS_ANTHROPIC", "OPENTOKEN_SEALING_KEY"}
 	for _, l := range limitSettings {
 		keys = append(keys, l.key)
 	}
@@ -289,6 +294,13 @@ func parse(v map[string]string) (*Config, error) {
 			continue
 		}
 		c.CORSOrigins = append(c.CORSOrigins, o)
+	}
+	if k := v["OPENTOKEN_SEALING_KEY"]; k != "" {
+		key, err := seal.ParseKey(k)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("OPENTOKEN_SEALING_KEY: %w", err))
+		}
+		c.SealingKey = key
 	}
 	c.Vertex = VertexSettings{Credentials: v["VERTEX_CREDENTIALS"], Project: v["VERTEX_PROJECT"], Locations: list(v["VERTEX_LOCATIONS"])}
 	if len(c.Vertex.Locations) == 0 {

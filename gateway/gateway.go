@@ -48,6 +48,8 @@ type Gateway struct {
 	done      chan error
 	// PprofAddr is where the profiler listens, when it does.
 	PprofAddr string
+	// stopPurge stops the hourly purge of expired stored responses.
+	stopPurge func()
 }
 
 // Start builds and starts the gateway for cfg.
@@ -79,12 +81,20 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 	if cfg.AccessLog && cfg.LogLevel <= slog.LevelInfo {
 		accessLog = os.Stderr // beside the log, in its format, at level INFO
 	}
+	sealer, err := g.sealer(ctx, cfg)
+	if err != nil {
+		g.closeEmulators()
+		g.closeTenancy()
+		return nil, err
+	}
 	srv, err := server.New(server.Options{
 		APIKeys:   g.APIKeys,
 		Tenancy:   g.tenancy,
 		Upstreams: upstreams,
 		Limits:    cfg.Limits, Metrics: cfg.Metrics, AccessLog: accessLog, AccessLogJSON: cfg.LogFormat == "json", Logger: log,
 		CORSOrigins: cfg.CORSOrigins,
+		Sealer:      sealer,
+		Responses:   g.store,
 	})
 	if err != nil {
 		g.closeEmulators()
@@ -108,6 +118,7 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 			return nil, err
 		}
 	}
+	g.purgeResponses(log)
 	go func() { g.done <- srv.Serve(ln) }()
 	log.Info("OpenToken is serving", "url", "http://"+g.Addr+"/v1")
 	return g, nil
@@ -249,6 +260,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 func (g *Gateway) Close() error {
 	err := g.srv.Shutdown()
 	<-g.done
+	if g.stopPurge != nil {
+		g.stopPurge()
+	}
 	if g.pprof != nil {
 		_ = g.pprof.Close()
 	}

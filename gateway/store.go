@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,7 +11,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
+	"github.com/opentoken/opentoken/internal/seal"
 	"github.com/opentoken/opentoken/store"
 	"github.com/opentoken/opentoken/tenancy"
 )
@@ -178,4 +181,51 @@ func demoKey(ctx context.Context, db store.Store) error {
 		return db.AddCredit(ctx, "demo", store.FromDollars(demoCredit), "demo credit")
 	}
 	return nil
+}
+
+// sealingKeyName is the sealing key's name among the database's secrets.
+const sealingKeyName = "responses_sealing_key"
+
+// sealer is the Responses door's sealer: of OPENTOKEN_SEALING_KEY, else of
+// a key drawn once and kept in the database, so that every replica, and
+// the gateway after a restart, opens what another sealed.
+func (g *Gateway) sealer(ctx context.Context, cfg *Config) (*seal.Sealer, error) {
+	key := cfg.SealingKey
+	if key == nil {
+		text, err := g.store.Secret(ctx, sealingKeyName, func() string { return base64.StdEncoding.EncodeToString(seal.NewKey()) })
+		if err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		if key, err = seal.ParseKey(text); err != nil {
+			return nil, fmt.Errorf("database: the stored sealing key: %w", err)
+		}
+	}
+	return seal.New(key)
+}
+
+// purgeResponses removes the stored responses past their retention now
+// and every hour.
+func (g *Gateway) purgeResponses(log *slog.Logger) {
+	purge := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if n, err := g.store.PurgeResponses(ctx, time.Now()); err != nil {
+			log.Warn("purging expired stored responses failed", "err", err)
+		} else if n > 0 {
+			log.Info("purged expired stored responses", "count", n)
+		}
+	}
+	purge()
+	t, stop := time.NewTicker(time.Hour), make(chan struct{})
+	g.stopPurge = func() { t.Stop(); close(stop) }
+	go func() {
+		for {
+			select {
+			case <-t.C:
+				purge()
+			case <-stop:
+				return
+			}
+		}
+	}()
 }

@@ -141,50 +141,60 @@ func (s *Server) countTokens(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	}
 	m, e := messagesModel(dec.Model)
-	if e == nil && m.Kind != matrix.KindChat {
-		e = &llm.Error{Status: 400, Type: llm.TypeInvalidRequest, Code: llm.CodeModelNotSupported, Param: "model",
-			Message: m.ID + " is an embeddings model; it does not count message tokens"}
-	}
 	if e != nil {
 		s.writeError(ctx, e)
 		return
 	}
 	req.Model = m.ID
-	rec.model = m
-	call, e := adapter.NewCall(&req, m)
+	n, e := s.count(ctx, rec, &req, m)
 	if e != nil {
-		s.writeError(ctx, e)
+		if e != errGone {
+			s.writeError(ctx, e)
+		}
 		return
 	}
-	call.Count, call.Stream = true, false
+	var b [48]byte
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(strconv.AppendInt(append(b[:0], `{"input_tokens":`...), n, 10), '}'))
+}
+
+// count has a request's input tokens counted by its model's upstream, at
+// its suppliers in order (count_tokens, :countTokens): the door's
+// translation, no generation, no bill. errGone means the client left.
+func (s *Server) count(ctx *fasthttp.RequestCtx, rec *record, req *llm.Request, m *matrix.Model) (int64, *llm.Error) {
+	if m.Kind != matrix.KindChat {
+		return 0, &llm.Error{Status: 400, Type: llm.TypeInvalidRequest, Code: llm.CodeModelNotSupported, Param: "model",
+			Message: m.ID + " is an embeddings model; it does not count message tokens"}
+	}
+	rec.model = m
+	req.Superset.Stream = nil
+	call, e := adapter.NewCall(req, m)
+	if e != nil {
+		return 0, e
+	}
+	call.Count = true
 	route := routing{}
 	var buf [8]candidate
 	cands, e := route.suppliers(m, s.candidates[m.Index], buf[:])
 	if e != nil {
-		s.writeError(ctx, e)
-		return
+		return 0, e
 	}
 	ex, e := s.send(ctx, &s.upstreams[m.Provider], call, rec, cands, nil, nil, time.Now().Add(s.lim.UpstreamTimeout))
-	switch {
-	case e == errGone:
+	if e == errGone {
 		ctx.SetConnectionClose()
-		return
-	case e != nil:
-		s.writeError(ctx, e)
-		return
+	}
+	if e != nil {
+		return 0, e
 	}
 	defer s.finish(ex)
 	n, err := ex.rt.adapter.ParseCount(ex.resp.Body())
 	if err != nil {
 		s.log.Warn("unreadable upstream token count", "upstream", ex.sup.name, "err", err)
 		rec.errKind = upstreamMalformed
-		s.writeError(ctx, &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
-			Message: ex.sup.name + " upstream sent a token count the gateway could not read"})
-		return
+		return 0, &llm.Error{Status: 502, Type: llm.TypeUpstream, Code: llm.CodeUpstreamError,
+			Message: ex.sup.name + " upstream sent a token count the gateway could not read"}
 	}
-	var b [48]byte
-	ctx.SetContentType("application/json")
-	ctx.SetBody(append(strconv.AppendInt(append(b[:0], `{"input_tokens":`...), n, 10), '}'))
+	return n, nil
 }
 
 // anthropicModels serves GET /v1/models in Anthropic's list shape, with its

@@ -24,6 +24,7 @@ const (
 	endpointModels     = "models"
 	endpointMessages   = "messages"
 	endpointCount      = "count_tokens"
+	endpointResponses  = "responses"
 	endpointOther      = "other"
 )
 

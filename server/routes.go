@@ -96,6 +96,14 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		if s.allowMethod(ctx, fasthttp.MethodPost) {
 			s.countTokens(ctx, rec)
 		}
+	case "/v1/responses":
+		if s.allowMethod(ctx, fasthttp.MethodPost) {
+			s.respond(ctx, rec)
+		}
+	case "/v1/responses/input_tokens":
+		if s.allowMethod(ctx, fasthttp.MethodPost) {
+			s.inputTokens(ctx, rec)
+		}
 	case "/v1/key":
 		if s.allowMethod(ctx, fasthttp.MethodGet) {
 			s.keyInfo(ctx, rec)
@@ -110,6 +118,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.SetBody(s.models)
 		}
 	default:
+		if id, ok := bytes.CutPrefix(path, []byte("/v1/responses/")); ok {
+			s.storedResponse(ctx, rec, string(id))
+			return
+		}
 		if id, ok := bytes.CutPrefix(path, []byte("/v1/models/")); ok {
 			if s.allowMethod(ctx, fasthttp.MethodGet) {
 				s.model(ctx, id)
@@ -135,6 +147,11 @@ func endpointOf(path []byte) string {
 		return endpointMessages
 	case "/v1/messages/count_tokens":
 		return endpointCount
+	case "/v1/responses", "/v1/responses/input_tokens":
+		return endpointResponses
+	}
+	if bytes.HasPrefix(path, []byte("/v1/responses/")) {
+		return endpointResponses
 	}
 	if bytes.HasPrefix(path, []byte("/v1/models/")) {
 		return endpointModels

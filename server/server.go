@@ -21,6 +21,7 @@ import (
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/hangup"
 	"github.com/opentoken/opentoken/internal/redact"
+	"github.com/opentoken/opentoken/internal/seal"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/transport"
@@ -60,6 +61,12 @@ type Options struct {
 	// CORSOrigins are the browser origins whose preflights are answered
 	// without a key, and whose answers carry CORS headers.
 	CORSOrigins []string
+	// Sealer seals the reasoning the Responses door hands clients in
+	// encrypted_content; nil draws a key for this process alone (items
+	// sealed before a restart are then refused).
+	Sealer *seal.Sealer
+	// Responses keeps the responses of store: true; nil keeps none.
+	Responses ResponseStore
 }
 
 // Server serves the OpenAI-compatible API.
@@ -89,6 +96,9 @@ type Server struct {
 	models    []byte // the GET /v1/models body, built once
 	ids       idSource
 	srv       *fasthttp.Server
+	// The Responses door: its sealing key and the stored responses.
+	sealer *seal.Sealer
+	stored ResponseStore
 }
 
 // providers is the table of the providers the gateway serves, each with
@@ -176,6 +186,10 @@ func New(opt Options) (*Server, error) {
 	s.log = slog.New(s.secrets.Handler(opt.Logger.Handler()))
 	s.cache = promptCache{s: s, max: s.lim.PromptCacheEntries}
 	s.tenancy = opt.Tenancy
+	s.sealer, s.stored = opt.Sealer, opt.Responses
+	if s.sealer == nil {
+		s.sealer, _ = seal.New(seal.NewKey())
+	}
 
 	s.ids.init()
 	for _, k := range opt.APIKeys {

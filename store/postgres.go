@@ -108,6 +108,21 @@ var postgresMigrations = []string{
 	);
 	INSERT INTO keys_version (id, version) VALUES (1, 0);
 	ALTER TABLE credit_ledger ADD COLUMN usage_id BIGINT;`,
+	// 3: stored responses and the gateway's secrets.
+	`CREATE TABLE responses (
+		id TEXT PRIMARY KEY,
+		scope TEXT NOT NULL,
+		model TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		body TEXT NOT NULL,
+		history TEXT NOT NULL
+	);
+	CREATE INDEX responses_expires ON responses (expires_at);
+	CREATE TABLE gateway_secrets (
+		name TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);`,
 }
 
 func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {

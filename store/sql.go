@@ -231,6 +231,23 @@ var sqliteMigrations = []string{
 	);
 	INSERT INTO keys_version (id, version) VALUES (1, 0);
 	ALTER TABLE credit_ledger ADD COLUMN usage_id INTEGER;`,
+	// 3: the Responses door's stored responses (store: true), found by id
+	// within their scope and purged by age, and the gateway's own secrets
+	// (its sealing key, drawn once and shared by its replicas).
+	`CREATE TABLE responses (
+		id TEXT PRIMARY KEY,
+		scope TEXT NOT NULL,
+		model TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		body TEXT NOT NULL,
+		history TEXT NOT NULL
+	);
+	CREATE INDEX responses_expires ON responses (expires_at);
+	CREATE TABLE gateway_secrets (
+		name TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);`,
 }
 
 // Migrate implements Store. The version table is read and written in one
@@ -825,4 +842,71 @@ func limit(u *USD) any {
 		return nil
 	}
 	return int64(*u)
+}
+
+// PutResponse implements Store.
+func (s *sqlStore) PutResponse(ctx context.Context, r StoredResponse) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO responses (id, scope, model, created_at, expires_at, body, history) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		r.ID, r.Scope, r.Model, r.Created.UnixMilli(), r.Expires.UnixMilli(), string(r.Body), string(r.History))
+	if err != nil {
+		return fmt.Errorf("storing response %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// GetResponse implements Store.
+func (s *sqlStore) GetResponse(ctx context.Context, id, scope string, now time.Time) (StoredResponse, error) {
+	r := StoredResponse{ID: id, Scope: scope}
+	var created, expires int64
+	var body, history string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT model, created_at, expires_at, body, history FROM responses WHERE id = ? AND scope = ? AND expires_at > ?`),
+		id, scope, now.UnixMilli()).Scan(&r.Model, &created, &expires, &body, &history)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, &failure{fmt.Sprintf("no response %q", id), ErrNotFound}
+	}
+	if err != nil {
+		return r, fmt.Errorf("reading response %s: %w", id, err)
+	}
+	r.Created, r.Expires, r.Body, r.History = time.UnixMilli(created), time.UnixMilli(expires), []byte(body), []byte(history)
+	return r, nil
+}
+
+// DeleteResponse implements Store.
+func (s *sqlStore) DeleteResponse(ctx context.Context, id, scope string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM responses WHERE id = ? AND scope = ?`), id, scope)
+	if err != nil {
+		return fmt.Errorf("deleting response %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &failure{fmt.Sprintf("no response %q", id), ErrNotFound}
+	}
+	return nil
+}
+
+// PurgeResponses implements Store.
+func (s *sqlStore) PurgeResponses(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM responses WHERE expires_at <= ?`), now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("purging responses: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// Secret implements Store.
+func (s *sqlStore) Secret(ctx context.Context, name string, draw func() string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM gateway_secrets WHERE name = ?`), name).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("reading the %s: %w", name, err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO gateway_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`), name, draw()); err != nil {
+		return "", fmt.Errorf("storing the %s: %w", name, err)
+	}
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM gateway_secrets WHERE name = ?`), name).Scan(&v); err != nil {
+		return "", fmt.Errorf("reading the %s: %w", name, err)
+	}
+	return v, nil
 }

@@ -289,5 +289,26 @@ type Store interface {
 	// amount closes a replica's debt (spent past its share, which it will
 	// not pay out of another).
 	Release(ctx context.Context, r Reservation, amount USD) error
+	// PutResponse keeps a response of the Responses door; GetResponse
+	// finds one by id within its scope, unexpired at now; DeleteResponse
+	// removes one. Both answer ErrNotFound for any other id. PurgeResponses
+	// removes those expired before now and says how many.
+	PutResponse(ctx context.Context, r StoredResponse) error
+	GetResponse(ctx context.Context, id, scope string, now time.Time) (StoredResponse, error)
+	DeleteResponse(ctx context.Context, id, scope string) error
+	PurgeResponses(ctx context.Context, now time.Time) (int64, error)
+	// Secret returns the gateway secret called name, first storing the
+	// value draw makes when there is none: every replica gets the one
+	// that was stored first.
+	Secret(ctx context.Context, name string, draw func() string) (string, error)
 	Close() error
+}
+
+// StoredResponse is a response kept for GET /v1/responses/{id} and
+// previous_response_id: its object as answered, and the items a following
+// request's history takes from it.
+type StoredResponse struct {
+	ID, Scope, Model string
+	Created, Expires time.Time
+	Body, History    []byte
 }

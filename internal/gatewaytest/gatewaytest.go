@@ -66,6 +66,8 @@ type Options struct {
 	Tenancy *tenancy.Tenancy
 	// CORSOrigins is the server's option.
 	CORSOrigins []string
+	// Responses keeps the Responses door's stored responses (a store.Store).
+	Responses server.ResponseStore
 	// VertexLocations, when set, start a Vertex AI emulator and add a
 	// supplier per location to both providers, after their own APIs.
 	VertexLocations []string
@@ -138,6 +140,7 @@ func Start(t testing.TB, opt Options) *Env {
 		OnStreamEnd: opt.OnStreamEnd,
 		Metrics:     opt.Metrics,
 		CORSOrigins: opt.CORSOrigins,
+		Responses:   opt.Responses,
 		AccessLog:   accessLog(opt.AccessLog, env.Log),
 		Logger:      slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

@@ -1,0 +1,329 @@
+package responses
+
+import (
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/bytesconv"
+	"github.com/opentoken/opentoken/internal/json"
+	"github.com/opentoken/opentoken/internal/jsonw"
+	"github.com/opentoken/opentoken/llm"
+	"github.com/opentoken/opentoken/matrix"
+)
+
+// paramName is a superset parameter's name in the Responses dialect.
+func paramName(p matrix.Param) string {
+	switch p {
+	case generated.ParamMaxTokens:
+		return "max_output_tokens"
+	case generated.ParamVerbosity:
+		return "text.verbosity"
+	}
+	return generated.ParamSpecs[p].Name
+}
+
+// Kinds of output item.
+const (
+	itemReasoning = iota + 1
+	itemMessage
+	itemCall
+)
+
+// outItem is one output item, as a response lists it.
+type outItem struct {
+	kind int
+	id   string
+	// text is a message's text, or a reasoning item's summary.
+	text []byte
+	// function_call
+	callID, name, namespace string
+	args                    []byte
+	// details is a reasoning item's signed reasoning, sealed into its
+	// encrypted_content.
+	details []llm.ReasoningDetail
+	done    bool
+}
+
+// Meta is what a response object says beside its output.
+type Meta struct {
+	ID        string
+	CreatedAt int64
+	// Model is the id the client asked for.
+	Model string
+	// Request is the request's settings, repeated.
+	Request *Decoded
+	// Seal seals a reasoning item's details; nil when the request did not
+	// include reasoning.encrypted_content.
+	Seal func([]llm.ReasoningDetail) string
+}
+
+// Status of a response.
+const (
+	StatusInProgress = "in_progress"
+	StatusCompleted  = "completed"
+	StatusIncomplete = "incomplete"
+	StatusFailed     = "failed"
+)
+
+// appendResponse appends a response object.
+func appendResponse(dst []byte, m *Meta, status string, items []outItem, finish llm.Finish, u *llm.Usage, fail *llm.Error) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = jsonw.String(dst, m.ID)
+	dst = append(dst, `,"object":"response","created_at":`...)
+	dst = jsonw.Int(dst, m.CreatedAt)
+	dst = append(dst, `,"status":`...)
+	dst = jsonw.String(dst, status)
+	dst = append(dst, `,"background":false,"error":`...)
+	if fail != nil {
+		dst = append(dst, `{"code":`...)
+		code := fail.Code
+		if code == "" {
+			code = "server_error"
+		}
+		dst = jsonw.String(dst, code)
+		dst = append(dst, `,"message":`...)
+		dst = jsonw.String(dst, fail.Message)
+		dst = append(dst, '}')
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, `,"incomplete_details":`...)
+	switch {
+	case status != StatusIncomplete:
+		dst = append(dst, "null"...)
+	case finish == llm.FinishRefusal:
+		dst = append(dst, `{"reason":"content_filter"}`...)
+	default:
+		dst = append(dst, `{"reason":"max_output_tokens"}`...)
+	}
+	e := &m.Request.Echo
+	dst = append(dst, `,"instructions":`...)
+	dst = nullableString(dst, e.Instructions)
+	dst = append(dst, `,"max_output_tokens":`...)
+	if e.MaxOutputTokens != nil {
+		dst = jsonw.Int(dst, *e.MaxOutputTokens)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, `,"model":`...)
+	dst = jsonw.String(dst, m.Model)
+	dst = append(dst, `,"output":[`...)
+	for i := range items {
+		dst = jsonw.Comma(dst)
+		dst = appendItem(dst, m, &items[i])
+	}
+	dst = append(dst, `],"parallel_tool_calls":`...)
+	dst = jsonw.Bool(dst, e.ParallelToolCalls)
+	dst = append(dst, `,"previous_response_id":`...)
+	dst = nullable(dst, m.Request.PreviousResponseID)
+	dst = append(dst, `,"reasoning":{"effort":`...)
+	dst = nullableString(dst, e.Effort)
+	dst = append(dst, `,"summary":`...)
+	dst = nullableString(dst, e.Summary)
+	dst = append(dst, `},"store":`...)
+	dst = jsonw.Bool(dst, m.Request.Store)
+	dst = append(dst, `,"temperature":`...)
+	dst = nullableFloat(dst, e.Temperature, 1)
+	dst = append(dst, `,"text":{"format":{"type":"text"}},"tool_choice":`...)
+	if matrix.RawPresent(e.ToolChoice) {
+		dst = append(dst, e.ToolChoice...)
+	} else {
+		dst = append(dst, `"auto"`...)
+	}
+	dst = append(dst, `,"tools":[],"top_p":`...)
+	dst = nullableFloat(dst, e.TopP, 1)
+	dst = append(dst, `,"truncation":"disabled","usage":`...)
+	if u != nil {
+		dst = appendUsage(dst, u)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, `,"user":`...)
+	dst = nullableString(dst, e.User)
+	dst = append(dst, `,"metadata":`...)
+	if matrix.RawKind(e.Metadata) == '{' {
+		dst = append(dst, e.Metadata...)
+	} else {
+		dst = append(dst, "{}"...)
+	}
+	if u != nil && u.Tier != "" {
+		dst = append(dst, `,"service_tier":`...)
+		dst = jsonw.String(dst, u.Tier)
+	}
+	return append(dst, '}')
+}
+
+// appendItem appends one output item whole.
+func appendItem(dst []byte, m *Meta, it *outItem) []byte {
+	status := "completed"
+	if !it.done {
+		status = "in_progress"
+	}
+	switch it.kind {
+	case itemReasoning:
+		dst = append(dst, `{"type":"reasoning","id":`...)
+		dst = jsonw.String(dst, it.id)
+		dst = append(dst, `,"summary":[`...)
+		if len(it.text) > 0 {
+			dst = append(dst, `{"type":"summary_text","text":`...)
+			dst = jsonw.String(dst, bytesconv.String(it.text))
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+		if it.done && m.Seal != nil && len(it.details) > 0 {
+			dst = append(dst, `,"encrypted_content":`...)
+			dst = jsonw.String(dst, m.Seal(it.details))
+		}
+		return append(dst, '}')
+	case itemMessage:
+		dst = append(dst, `{"type":"message","id":`...)
+		dst = jsonw.String(dst, it.id)
+		dst = append(dst, `,"status":`...)
+		dst = jsonw.String(dst, status)
+		dst = append(dst, `,"role":"assistant","content":[`...)
+		if it.done {
+			dst = appendTextPart(dst, it.text)
+		}
+		return append(dst, "]}"...)
+	}
+	dst = append(dst, `{"type":"function_call","id":`...)
+	dst = jsonw.String(dst, it.id)
+	dst = append(dst, `,"call_id":`...)
+	dst = jsonw.String(dst, it.callID)
+	dst = append(dst, `,"name":`...)
+	dst = jsonw.String(dst, it.name)
+	if it.namespace != "" {
+		dst = append(dst, `,"namespace":`...)
+		dst = jsonw.String(dst, it.namespace)
+	}
+	dst = append(dst, `,"arguments":`...)
+	if it.done {
+		dst = jsonw.String(dst, bytesconv.String(it.args))
+	} else {
+		dst = append(dst, `""`...)
+	}
+	dst = append(dst, `,"status":`...)
+	dst = jsonw.String(dst, status)
+	return append(dst, '}')
+}
+
+func appendTextPart(dst, text []byte) []byte {
+	dst = append(dst, `{"type":"output_text","text":`...)
+	dst = jsonw.String(dst, bytesconv.String(text))
+	return append(dst, `,"annotations":[],"logprobs":[]}`...)
+}
+
+// appendUsage appends the Responses usage, every detail always present
+// (Codex reads reasoning_tokens and cached_tokens and fails without them).
+func appendUsage(dst []byte, u *llm.Usage) []byte {
+	dst = append(dst, `{"input_tokens":`...)
+	dst = jsonw.Int(dst, u.Prompt)
+	dst = append(dst, `,"input_tokens_details":{"cached_tokens":`...)
+	dst = jsonw.Int(dst, u.Cached)
+	dst = append(dst, `},"output_tokens":`...)
+	dst = jsonw.Int(dst, u.Completion)
+	dst = append(dst, `,"output_tokens_details":{"reasoning_tokens":`...)
+	dst = jsonw.Int(dst, u.Reasoning)
+	dst = append(dst, `},"total_tokens":`...)
+	dst = jsonw.Int(dst, u.Prompt+u.Completion)
+	return append(dst, '}')
+}
+
+func nullable(dst []byte, s string) []byte {
+	if s == "" {
+		return append(dst, "null"...)
+	}
+	return jsonw.String(dst, s)
+}
+
+func nullableString(dst []byte, s *string) []byte {
+	if s == nil {
+		return append(dst, "null"...)
+	}
+	return jsonw.String(dst, *s)
+}
+
+func nullableFloat(dst []byte, f *float64, def float64) []byte {
+	if f == nil {
+		return jsonw.Float(dst, def)
+	}
+	return jsonw.Float(dst, *f)
+}
+
+// status is a finished answer's status: a cut answer is incomplete.
+func statusOf(f llm.Finish) string {
+	if f == llm.FinishLength || f == llm.FinishRefusal {
+		return StatusIncomplete
+	}
+	return StatusCompleted
+}
+
+// items builds a whole answer's output items, in the order a model
+// produces them: its reasoning, its text, its calls.
+func items(m *Meta, c *llm.Completion, ids func(prefix string) string) []outItem {
+	var out []outItem
+	var calls []llm.ToolCall
+	var details []llm.ReasoningDetail
+	if c.Tools != nil {
+		calls, details = c.Tools.Calls, c.Tools.ReasoningDetails
+	}
+	summary := m.Request.Summary && c.Reasoning != ""
+	if summary || (m.Seal != nil && len(details) > 0) {
+		it := outItem{kind: itemReasoning, id: ids("rs_"), details: details, done: true}
+		if summary {
+			it.text = []byte(c.Reasoning)
+		}
+		out = append(out, it)
+	}
+	text := c.Content
+	if c.Refusal != "" {
+		text = c.Refusal
+	}
+	if text != "" || len(calls) == 0 {
+		out = append(out, outItem{kind: itemMessage, id: ids("msg_"), text: []byte(text), done: true})
+	}
+	for i := range calls {
+		tc := &calls[i]
+		it := outItem{kind: itemCall, id: ids("fc_"), callID: tc.ID, name: tc.Function.Name, args: []byte(tc.Function.Arguments), done: true}
+		if it.args == nil {
+			it.args = []byte("{}")
+		}
+		if ns, ok := m.Request.Namespaces[it.name]; ok {
+			it.namespace, it.name = ns[0], ns[1]
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// AppendResponse appends a whole answer as a response object.
+func AppendResponse(dst []byte, m *Meta, c *llm.Completion, ids func(prefix string) string) []byte {
+	return appendResponse(dst, m, statusOf(c.Finish), items(m, c, ids), c.Finish, &c.Usage, nil)
+}
+
+// AppendHistory appends what a stored response hands the next request
+// (previous_response_id): its input items, then its output items, the
+// reasoning sealed whatever the request included.
+func AppendHistory(dst []byte, dec *Decoded, m *Meta, c *llm.Completion, ids func(prefix string) string) []byte {
+	dst = append(dst, dec.Input[:len(dec.Input)-1]...)
+	for _, it := range items(m, c, ids) {
+		if len(dst) > 1 {
+			dst = append(dst, ',')
+		}
+		dst = appendItem(dst, m, &it)
+	}
+	return append(dst, ']')
+}
+
+// SealDetails is the plaintext of a reasoning item's encrypted_content.
+func SealDetails(details []llm.ReasoningDetail) []byte {
+	b, _ := json.Marshal(details)
+	return b
+}
+
+// OpenDetails reads the plaintext SealDetails wrote.
+func OpenDetails(plain []byte) ([]llm.ReasoningDetail, error) {
+	var d []llm.ReasoningDetail
+	if err := json.Unmarshal(plain, &d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
