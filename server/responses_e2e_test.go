@@ -71,13 +71,13 @@ type response struct {
 	}
 }
 
-// TestResponsesCodexRequest: the request Codex 0.169 sends (captured in
-// ../shared/fixtures) is served on a Claude and a Gemini model: its
+// TestResponsesCodexRequest: the request Codex 0.169 sends (captured,
+// testdata/codex-responses-request.json) is served on a Claude and a Gemini model: its
 // developer messages become the system prompt, its namespace tools are
 // flattened for the upstream, its hosted web_search is dropped and said,
 // and the stream ends with a usage whose details are all present.
 func TestResponsesCodexRequest(t *testing.T) {
-	fixture, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "codex-responses-request.json"))
+	fixture, err := os.ReadFile(filepath.Join("testdata", "codex-responses-request.json")) // captured from Codex 0.169
 	if err != nil {
 		t.Fatal(err)
 	}
