@@ -6,6 +6,7 @@ require (
 	github.com/anthropics/anthropic-sdk-go v1.84.0
 	github.com/openai/openai-go/v3 v3.98.0
 	github.com/opentoken/opentoken v0.0.0
+	go.yaml.in/yaml/v3 v3.0.6
 	google.golang.org/genai v1.77.0
 )
 

@@ -130,14 +130,15 @@ func appendResponse(dst []byte, m *Meta, status string, items []outItem, finish 
 	}
 	dst = append(dst, `,"tools":[],"top_p":`...)
 	dst = nullableFloat(dst, e.TopP, 1)
-	dst = append(dst, `,"truncation":"disabled","usage":`...)
+	dst = append(dst, `,"truncation":"disabled"`...)
 	if u != nil {
+		dst = append(dst, `,"usage":`...) // an object when present, never null
 		dst = appendUsage(dst, u)
-	} else {
-		dst = append(dst, "null"...)
 	}
-	dst = append(dst, `,"user":`...)
-	dst = nullableString(dst, e.User)
+	if e.User != nil {
+		dst = append(dst, `,"user":`...) // a string when present, never null
+		dst = jsonw.String(dst, *e.User)
+	}
 	dst = append(dst, `,"metadata":`...)
 	if matrix.RawKind(e.Metadata) == '{' {
 		dst = append(dst, e.Metadata...)
@@ -218,6 +219,8 @@ func appendUsage(dst []byte, u *llm.Usage) []byte {
 	dst = jsonw.Int(dst, u.Prompt)
 	dst = append(dst, `,"input_tokens_details":{"cached_tokens":`...)
 	dst = jsonw.Int(dst, u.Cached)
+	dst = append(dst, `,"cache_write_tokens":`...)
+	dst = jsonw.Int(dst, u.CacheCreation)
 	dst = append(dst, `},"output_tokens":`...)
 	dst = jsonw.Int(dst, u.Completion)
 	dst = append(dst, `,"output_tokens_details":{"reasoning_tokens":`...)
