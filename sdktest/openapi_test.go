@@ -189,7 +189,7 @@ func TestConformChecks(t *testing.T) {
 	ref := map[string]any{"$ref": "#/components/schemas/ResponseUsage"}
 	for doc, ok := range map[string]bool{
 		`{"input_tokens":1,"input_tokens_details":{"cached_tokens":0,"cache_write_tokens":0},"output_tokens":2,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":3}`: true,
-		`{"input_tokens":1,"input_tokens_details":{"cached_tokens":0},"output_tokens":2,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":3}`: false, // cache_write_tokens missing
+		`{"input_tokens":1,"input_tokens_details":{"cached_tokens":0},"output_tokens":2,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":3}`:                        false, // cache_write_tokens missing
 		`{"input_tokens":1,"output_tokens":2,"total_tokens":3}`: false, // details missing
 		`{"input_tokens":"1","input_tokens_details":{"cached_tokens":0,"cache_write_tokens":0},"output_tokens":2,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":3}`: false,
 	} {
