@@ -25,9 +25,11 @@ func TestNodeSDK(t *testing.T) {
 	env := gatewaytest.Start(t, gatewaytest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs", "tools.test.mjs", "embeddings.test.mjs", "messages.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs", "tools.test.mjs", "embeddings.test.mjs", "messages.test.mjs", "responses.test.mjs")
 	cmd.Dir = "node"
-	cmd.Env = append(os.Environ(), "OPENTOKEN_BASE_URL="+env.URL+"/v1", "OPENTOKEN_ORIGIN="+env.URL, "OPENTOKEN_API_KEY="+gatewaytest.ClientKey)
+	cmd.Env = append(os.Environ(), "OPENTOKEN_BASE_URL="+env.URL+"/v1", "OPENTOKEN_ORIGIN="+env.URL, "OPENTOKEN_API_KEY="+gatewaytest.ClientKey,
+		// The Agents SDK makes its own client of these.
+		"OPENAI_BASE_URL="+env.URL+"/v1", "OPENAI_API_KEY="+gatewaytest.ClientKey)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test failed: %v\n%s", err, out)
