@@ -119,18 +119,22 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
 		meta.Seal = s.sealDetails
 	}
 	keep := dec.Store && s.stored != nil
-	var events *responses.EventWriter
 	writer := func(_ *adapter.Call, served string) llm.StreamWriter {
 		if served != m.ID {
 			meta.Model = served // a fallback model answered
 		}
-		events = responses.NewEventWriter(meta, s.itemIDs)
+		events := responses.NewEventWriter(meta, s.itemIDs)
+		if keep {
+			scope := scopeOf(rec)
+			events.Seal = s.sealDetails
+			events.OnComplete = func(body, history []byte) { s.put(meta, scope, body, history) }
+		}
 		return events
 	}
 	call, ex, sw, e := s.generate(ctx, rec, &req, m, writer)
 	if call != nil {
 		call.DroppedExtra = append(call.DroppedExtra, dec.Dropped...)
-		if keep && !call.Stream {
+		if keep {
 			call.Forward |= matrix.MaskOf(generated.ParamStore) // kept by the gateway, not dropped
 		}
 	}
@@ -156,7 +160,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
 	buf := getBuf()
 	*buf = responses.AppendResponse((*buf)[:0], meta, &out, s.itemIDs)
 	if keep {
-		s.keep(ctx, rec, meta, &dec, &out, *buf)
+		s.keep(rec, meta, &dec, &out, *buf)
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(*buf)
@@ -164,12 +168,19 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
 	setChanged(ctx, call)
 }
 
-// keep stores a whole response for GET and previous_response_id. A store
-// that fails is logged: the answer itself is not lost for it.
-func (s *Server) keep(ctx *fasthttp.RequestCtx, rec *record, meta *responses.Meta, dec *responses.Decoded, out *llm.Completion, body []byte) {
-	now := time.Now()
+// keep stores a whole response for GET and previous_response_id.
+func (s *Server) keep(rec *record, meta *responses.Meta, dec *responses.Decoded, out *llm.Completion, body []byte) {
 	history := responses.AppendHistory(nil, dec, &responses.Meta{ID: meta.ID, Model: meta.Model, Request: dec, Seal: s.sealDetails}, out, s.itemIDs)
-	err := s.stored.PutResponse(ctx, store.StoredResponse{ID: meta.ID, Scope: scopeOf(rec), Model: meta.Model,
+	s.put(meta, scopeOf(rec), body, history)
+}
+
+// put stores a response, a whole one or a stream that completed. A store
+// that fails is logged: the answer itself is not lost for it.
+func (s *Server) put(meta *responses.Meta, scope string, body, history []byte) {
+	now := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.stored.PutResponse(ctx, store.StoredResponse{ID: meta.ID, Scope: scope, Model: meta.Model,
 		Created: now, Expires: now.Add(ResponseRetention), Body: append([]byte(nil), body...), History: history})
 	if err != nil {
 		s.log.Error("storing a response failed", "id", meta.ID, "err", err)

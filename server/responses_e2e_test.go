@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -225,6 +226,19 @@ func TestResponsesStored(t *testing.T) {
 	}
 	if got := env.Do(t, http.MethodGet, "/v1/responses/"+first.ID, gatewaytest.ClientKey, nil); got.Status != 404 {
 		t.Errorf("GET after DELETE: %d %s", got.Status, got.Body)
+	}
+	// A stream is stored when it completes: GET gives its last event's response.
+	streamed := postResponses(t, env, "/v1/responses", `{"model":"anthropic/claude-sonnet-4-6","input":"stream me","stream":true}`)
+	events := responseEvents(t, streamed.Body)
+	final, _ := json.Marshal(events[len(events)-1]["response"])
+	var fin response
+	_ = json.Unmarshal(final, &fin)
+	got = env.Do(t, http.MethodGet, "/v1/responses/"+fin.ID, gatewaytest.ClientKey, nil)
+	var a, b any
+	_ = json.Unmarshal(got.Body, &a)
+	_ = json.Unmarshal(final, &b)
+	if got.Status != 200 || fin.Status != "completed" || !reflect.DeepEqual(a, b) {
+		t.Errorf("a stored stream: %d %s, want %s", got.Status, got.Body, final)
 	}
 	n := postResponses(t, env, "/v1/responses/input_tokens", `{"model":"anthropic/claude-sonnet-4-6","instructions":"Be brief.","input":"count these words please"}`)
 	if n.Status != 200 || !strings.Contains(string(n.Body), `"object":"response.input_tokens","input_tokens":`) {

@@ -306,12 +306,16 @@ func AppendResponse(dst []byte, m *Meta, c *llm.Completion, ids func(prefix stri
 // (previous_response_id): its input items, then its output items, the
 // reasoning sealed whatever the request included.
 func AppendHistory(dst []byte, dec *Decoded, m *Meta, c *llm.Completion, ids func(prefix string) string) []byte {
+	return appendHistory(dst, dec, m, items(m, c, ids))
+}
+
+func appendHistory(dst []byte, dec *Decoded, m *Meta, out []outItem) []byte {
 	dst = append(dst, dec.Input[:len(dec.Input)-1]...)
-	for _, it := range items(m, c, ids) {
+	for i := range out {
 		if len(dst) > 1 {
 			dst = append(dst, ',')
 		}
-		dst = appendItem(dst, m, &it)
+		dst = appendItem(dst, m, &out[i])
 	}
 	return append(dst, ']')
 }

@@ -26,6 +26,11 @@ type EventWriter struct {
 	open    int // the index of the open item in items, -1 for none
 	// summaryOpen: the open reasoning item has a summary part open.
 	summaryOpen bool
+	// OnComplete, when set, is given a completed stream's response object
+	// and its items (to store it); seal seals their reasoning whatever the
+	// request included.
+	OnComplete func(response, history []byte)
+	Seal       func([]llm.ReasoningDetail) string
 }
 
 // NewEventWriter starts a stream's writer.
@@ -245,7 +250,13 @@ func (w *EventWriter) End(dst []byte, finish llm.Finish, _ string, u *llm.Usage)
 	}
 	dst = w.event(dst, name)
 	dst = append(dst, `,"response":`...)
+	start := len(dst)
 	dst = appendResponse(dst, w.Meta, status, w.items, finish, u, nil)
+	if w.OnComplete != nil {
+		m := *w.Meta
+		m.Seal = w.Seal
+		w.OnComplete(dst[start:], appendHistory(nil, m.Request, &m, w.items))
+	}
 	return end(dst)
 }
 
