@@ -1,0 +1,216 @@
+package responses_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/sse"
+	"github.com/opentoken/opentoken/llm"
+	"github.com/opentoken/opentoken/server/adapter"
+	"github.com/opentoken/opentoken/server/responses"
+)
+
+var update = flag.Bool("update", false, "rewrite the Responses wire goldens under testdata/<provider>/")
+
+// The goldens seal reasoning openly (base64 of its JSON), so that their
+// encrypted_content is the same on every run; the gateway's sealer is
+// internal/seal's, tested on its own.
+func fakeSeal(d []llm.ReasoningDetail) string {
+	return "sealed:" + base64.StdEncoding.EncodeToString(responses.SealDetails(d))
+}
+
+func fakeOpen(s string) ([]llm.ReasoningDetail, error) {
+	raw, ok := strings.CutPrefix(s, "sealed:")
+	if !ok {
+		return nil, errors.New("not sealed")
+	}
+	b, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return nil, err
+	}
+	return responses.OpenDetails(b)
+}
+
+// counter makes ids that are the same on every run.
+func counter() func(string) string {
+	n := 0
+	return func(prefix string) string { n++; return prefix + "golden" + strconv.Itoa(n) }
+}
+
+// TestWireGoldens runs every case under testdata/<provider>/<case>/, the
+// Responses door's beside the chat and Messages doors':
+//
+//	request.json            the client's Responses request
+//	upstream_request.json   what the gateway sends upstream (url and body)
+//	upstream_response.json  an upstream answer, buffered, or
+//	upstream_response.sse   an upstream answer, streamed
+//	response.json           the response object the client gets, or
+//	response.sse            the event stream it gets
+//
+// go test ./server/responses -update rewrites the outputs.
+func TestWireGoldens(t *testing.T) {
+	for provider, a := range map[string]adapter.Adapter{"anthropic": adapter.Anthropic{}, "gemini": adapter.Gemini{}} {
+		dirs, _ := filepath.Glob(filepath.Join("testdata", provider, "*"))
+		if len(dirs) == 0 {
+			t.Fatalf("no golden cases for %s", provider)
+		}
+		for _, dir := range dirs {
+			t.Run(provider+"/"+filepath.Base(dir), func(t *testing.T) { goldenCase(t, a, dir) })
+		}
+	}
+}
+
+func goldenCase(t *testing.T, a adapter.Adapter, dir string) {
+	var req llm.Request
+	var dec responses.Decoded
+	if e := responses.Decode(readFile(t, filepath.Join(dir, "request.json")), nil, &req, &dec, fakeOpen); e != nil {
+		t.Fatalf("request.json: %s (%s)", e.Message, e.Param)
+	}
+	m := generated.Lookup(dec.Model)
+	req.Model = m.ID
+	call, e := adapter.NewCall(&req, m)
+	if e != nil {
+		t.Fatalf("request.json: %s", e.Message)
+	}
+	hr := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(hr)
+	body, e := a.BuildRequest(hr, nil, call, &adapter.Upstream{BaseURL: "https://upstream.test", APIKey: "upstream-key"})
+	if e != nil {
+		t.Fatalf("BuildRequest: %s", e.Message)
+	}
+	sent, _ := json.Marshal(map[string]any{"url": string(hr.URI().FullURI()), "body": json.RawMessage(body)})
+	compareJSON(t, filepath.Join(dir, "upstream_request.json"), sent)
+
+	meta := &responses.Meta{ID: "resp_golden", CreatedAt: 1700000000, Model: dec.Model, Request: &dec}
+	if dec.EncryptedReasoning {
+		meta.Seal = fakeSeal
+	}
+	if answer, err := os.ReadFile(filepath.Join(dir, "upstream_response.json")); err == nil {
+		var out llm.Completion
+		if err := a.ParseResponse(call, answer, &out); err != nil {
+			t.Fatalf("upstream_response.json: %v", err)
+		}
+		compareJSON(t, filepath.Join(dir, "response.json"), responses.AppendResponse(nil, meta, &out, counter()))
+	}
+	if stream, err := os.ReadFile(filepath.Join(dir, "upstream_response.sse")); err == nil {
+		compareEvents(t, filepath.Join(dir, "response.sse"), translateStream(a, call, meta, stream))
+	}
+}
+
+// translateStream runs an upstream stream through a's translator as the
+// server does: frames held until the first content, then Start.
+func translateStream(a adapter.Adapter, call *adapter.Call, meta *responses.Meta, stream []byte) []byte {
+	w := responses.NewEventWriter(meta, counter())
+	st := a.NewStream(call, w)
+	events := sse.NewReader(bytes.NewReader(stream), 1<<20)
+	var held []byte
+	var e *llm.Error
+	for {
+		ev, data, err := events.Next()
+		if err != nil {
+			if err != io.EOF {
+				e = &llm.Error{Status: 502, Type: llm.TypeUpstream, Message: err.Error()}
+				break
+			}
+			held, e = st.End(held)
+			break
+		}
+		if held, e = st.Event(held, ev, data); e != nil {
+			break
+		}
+		if st.Done() {
+			held, e = st.End(held)
+			break
+		}
+	}
+	if e != nil {
+		held = w.Fail(held, e)
+	}
+	u := st.Usage()
+	return w.Close(append(w.Start(nil, &u), held...))
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func normal(t *testing.T, what string, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%s is not JSON: %v\n%s", what, err, b)
+	}
+	return v
+}
+
+func compareJSON(t *testing.T, golden string, got []byte) {
+	t.Helper()
+	if *update {
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, got, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		writeGolden(t, golden, append(pretty.Bytes(), '\n'))
+		return
+	}
+	if !reflect.DeepEqual(normal(t, golden, readFile(t, golden)), normal(t, "the output", got)) {
+		t.Errorf("%s differs (go test ./server/responses -update rewrites it); got:\n%s", golden, got)
+	}
+}
+
+func compareEvents(t *testing.T, golden string, got []byte) {
+	t.Helper()
+	if *update {
+		writeGolden(t, golden, got)
+		return
+	}
+	w, g := events(t, readFile(t, golden)), events(t, got)
+	if len(w) != len(g) {
+		t.Fatalf("%s: %d events, want %d (go test ./server/responses -update rewrites it); got:\n%s", golden, len(g), len(w), got)
+	}
+	for i := range w {
+		if w[i][0] != g[i][0] || !reflect.DeepEqual(normal(t, golden, []byte(w[i][1])), normal(t, "the output", []byte(g[i][1]))) {
+			t.Errorf("%s event %d differs:\n got %s %s\nwant %s %s", golden, i, g[i][0], g[i][1], w[i][0], w[i][1])
+		}
+	}
+}
+
+func events(t *testing.T, b []byte) [][2]string {
+	t.Helper()
+	var out [][2]string
+	for _, f := range strings.Split(strings.TrimSuffix(string(b), "\n\n"), "\n\n") {
+		name, data, ok := strings.Cut(f, "\n")
+		name, ok1 := strings.CutPrefix(name, "event: ")
+		data, ok2 := strings.CutPrefix(data, "data: ")
+		if !ok || !ok1 || !ok2 {
+			t.Fatalf("not an event: %q", f)
+		}
+		out = append(out, [2]string{name, data})
+	}
+	return out
+}
+
+func writeGolden(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
