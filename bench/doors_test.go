@@ -10,6 +10,7 @@ import (
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/anthropic"
 	"github.com/opentoken/opentoken/server/openai"
+	"github.com/opentoken/opentoken/server/responses"
 )
 
 // The same conversation through each door to the same Claude model: a
@@ -18,12 +19,16 @@ var (
 	chatDoorBody = []byte(`{"model":"anthropic/claude-sonnet-4-6","max_tokens":512,"temperature":0.4,"messages":[` +
 		`{"role":"system","content":"You are a careful assistant. Answer in two sentences."},` +
 		`{"role":"user","content":"Explain why the sky is blue, and why sunsets are red, to a ten-year-old."}]}`)
+	responsesDoorBody = []byte(`{"model":"anthropic/claude-sonnet-4-6","max_output_tokens":512,"temperature":0.4,"store":false,` +
+		`"instructions":"You are a careful assistant. Answer in two sentences.",` +
+		`"input":[{"role":"user","content":"Explain why the sky is blue, and why sunsets are red, to a ten-year-old."}]}`)
 	messagesDoorBody = []byte(`{"model":"claude-sonnet-4-6","max_tokens":512,"temperature":0.4,` +
 		`"system":"You are a careful assistant. Answer in two sentences.","messages":[` +
 		`{"role":"user","content":"Explain why the sky is blue, and why sunsets are red, to a ten-year-old."}]}`)
 )
 
-// BenchmarkDoor measures a request through each front door to the same
+// BenchmarkDoor measures a request through each front door (chat,
+// Messages, Responses) to the same
 // upstream body (decode, validate, filter, write the Messages body) and
 // the answer back (parse Anthropic's message, write the door's answer):
 // a Messages request must cost no more gateway CPU than the chat one.
@@ -39,8 +44,21 @@ func BenchmarkDoor(b *testing.B) {
 			var dec anthropic.Decoded
 			return anthropic.Decode(messagesDoorBody, req, &dec, false)
 		},
+		"responses": func(req *llm.Request) *llm.Error {
+			var dec responses.Decoded
+			if e := responses.Decode(responsesDoorBody, nil, req, &dec, nil); e != nil {
+				return e
+			}
+			req.Model = "anthropic/claude-sonnet-4-6"
+			return nil
+		},
 	}
-	for _, door := range []string{"chat", "messages"} {
+	meta := &responses.Meta{ID: "resp_0123456789abcdef01234567", CreatedAt: 1730000000, Model: "anthropic/claude-sonnet-4-6"}
+	var dec responses.Decoded
+	var r llm.Request
+	_ = responses.Decode(responsesDoorBody, nil, &r, &dec, nil)
+	meta.Request = &dec
+	for _, door := range []string{"chat", "messages", "responses"} {
 		b.Run(door+"/request", func(b *testing.B) {
 			b.ReportAllocs()
 			var req fasthttp.Request
@@ -74,10 +92,13 @@ func BenchmarkDoor(b *testing.B) {
 				if err := (adapter.Anthropic{}).ParseResponse(call, response, &c); err != nil {
 					b.Fatal(err)
 				}
-				if door == "chat" {
+				switch door {
+				case "chat":
 					out = openai.AppendCompletion(out[:0], "chatcmpl-0123456789abcdef01234567", 1730000000, "anthropic/claude-sonnet-4-6", &c, true)
-				} else {
+				case "messages":
 					out = anthropic.AppendMessage(out[:0], "msg_0123456789abcdef01234567", "claude-sonnet-4-6", &c)
+				default:
+					out = responses.AppendResponse(out[:0], meta, &c)
 				}
 				sinkBytes = out
 			}

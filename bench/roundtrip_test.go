@@ -91,6 +91,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 
 	claude := loadtest.GatewayRequest("anthropic/claude-sonnet-4-5")
 	native := []byte(`{"model":"claude-sonnet-4-5","max_tokens":512,"messages":[{"role":"user","content":"hi"}]}`)
+	// The same conversation through each front door, for their ratio.
+	small := `"max_tokens":512,"temperature":0.4,"messages":[{"role":"user","content":"hi"}]`
+	chatSmall := []byte(`{"model":"anthropic/claude-sonnet-4-5",` + small + `}`)
+	messagesSmall := []byte(`{"model":"claude-sonnet-4-5",` + small + `}`)
+	responsesSmall := []byte(`{"model":"anthropic/claude-sonnet-4-5","max_output_tokens":512,"temperature":0.4,"store":false,"input":[{"role":"user","content":"hi"}]}`)
 	cases := []struct {
 		name, url string
 		body      []byte
@@ -105,6 +110,9 @@ func BenchmarkRoundTrip(b *testing.B) {
 		// Two suppliers: the attempt loop, its breaker and budget, served
 		// by the first.
 		{"opentoken-claude-two-suppliers", "http://" + failover + "/v1/chat/completions", claude, "k"},
+		{"door-chat", "http://" + plain + "/v1/chat/completions", chatSmall, "k"},
+		{"door-messages", "http://" + plain + "/v1/messages", messagesSmall, "k"},
+		{"door-responses", "http://" + plain + "/v1/responses", responsesSmall, "k"},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -113,6 +121,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			req.SetRequestURI(c.url)
 			req.Header.SetMethod("POST")
 			req.Header.Set("Authorization", "Bearer "+c.key)
+			req.Header.Set("anthropic-version", "2023-06-01") // read by the Messages door only
 			req.SetBodyRaw(c.body)
 			b.ReportAllocs()
 			for b.Loop() {

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
@@ -68,7 +69,7 @@ func (s *Server) decodeResponses(ctx *fasthttp.RequestCtx, rec *record, req *llm
 	if e != nil {
 		return nil, e
 	}
-	if e := responses.Decode(body, prior, req, dec, s.openSealed); e != nil {
+	if e := responses.Decode(body, prior, req, dec, s.unseal); e != nil {
 		return nil, e
 	}
 	m, e := lookupModel(dec.Model)
@@ -105,28 +106,38 @@ func storedError(err error, id, param string) *llm.Error {
 	return &llm.Error{Status: 500, Type: llm.TypeAPI, Message: "the response store failed: " + err.Error()}
 }
 
+// responding is what a Responses request needs beside its neutral
+// request, in one allocation: the decoded request, the response's
+// description and its id's bytes.
+type responding struct {
+	dec  responses.Decoded
+	meta responses.Meta
+	id   [40]byte
+}
+
 // respond serves POST /v1/responses.
 func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
 	var req llm.Request
-	var dec responses.Decoded
-	m, e := s.decodeResponses(ctx, rec, &req, &dec)
+	r := &responding{}
+	dec, meta := &r.dec, &r.meta
+	m, e := s.decodeResponses(ctx, rec, &req, dec)
 	if e != nil {
 		s.writeError(ctx, e)
 		return
 	}
-	meta := &responses.Meta{ID: string(s.ids.appendID(nil, "resp_")), CreatedAt: time.Now().Unix(), Model: dec.Model, Request: &dec}
+	*meta = responses.Meta{ID: bytesconv.String(s.ids.appendID(r.id[:0], "resp_")), CreatedAt: time.Now().Unix(), Model: dec.Model, Request: dec}
 	if dec.EncryptedReasoning {
-		meta.Seal = s.sealDetails
+		meta.Seal = s.seal
 	}
 	keep := dec.Store && s.stored != nil
 	writer := func(_ *adapter.Call, served string) llm.StreamWriter {
 		if served != m.ID {
 			meta.Model = served // a fallback model answered
 		}
-		events := responses.NewEventWriter(meta, s.itemIDs)
+		events := responses.NewEventWriter(meta)
 		if keep {
 			scope := scopeOf(rec)
-			events.Seal = s.sealDetails
+			events.Seal = s.seal
 			events.OnComplete = func(body, history []byte) { s.put(meta, scope, body, history) }
 		}
 		return events
@@ -158,9 +169,9 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	}
 	buf := getBuf()
-	*buf = responses.AppendResponse((*buf)[:0], meta, &out, s.itemIDs)
+	*buf = responses.AppendResponse((*buf)[:0], meta, &out)
 	if keep {
-		s.keep(rec, meta, &dec, &out, *buf)
+		s.keep(rec, meta, dec, &out, *buf)
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(*buf)
@@ -170,7 +181,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
 
 // keep stores a whole response for GET and previous_response_id.
 func (s *Server) keep(rec *record, meta *responses.Meta, dec *responses.Decoded, out *llm.Completion, body []byte) {
-	history := responses.AppendHistory(nil, dec, &responses.Meta{ID: meta.ID, Model: meta.Model, Request: dec, Seal: s.sealDetails}, out, s.itemIDs)
+	history := responses.AppendHistory(nil, dec, &responses.Meta{ID: meta.ID, Model: meta.Model, Request: dec, Seal: s.seal}, out)
 	s.put(meta, scopeOf(rec), body, history)
 }
 
@@ -186,9 +197,6 @@ func (s *Server) put(meta *responses.Meta, scope string, body, history []byte) {
 		s.log.Error("storing a response failed", "id", meta.ID, "err", err)
 	}
 }
-
-// itemIDs makes output item ids.
-func (s *Server) itemIDs(prefix string) string { return string(s.ids.appendID(nil, prefix)) }
 
 // storedResponse serves GET and DELETE /v1/responses/{id}, in the scope of
 // the request's key. Reading one bills nothing.

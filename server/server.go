@@ -22,6 +22,7 @@ import (
 	"github.com/opentoken/opentoken/internal/hangup"
 	"github.com/opentoken/opentoken/internal/redact"
 	"github.com/opentoken/opentoken/internal/seal"
+	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/transport"
@@ -99,6 +100,9 @@ type Server struct {
 	// The Responses door: its sealing key and the stored responses.
 	sealer *seal.Sealer
 	stored ResponseStore
+	// seal and unseal are sealDetails and openSealed as func values.
+	seal   func([]llm.ReasoningDetail) string
+	unseal func(string) ([]llm.ReasoningDetail, error)
 }
 
 // providers is the table of the providers the gateway serves, each with
@@ -190,6 +194,7 @@ func New(opt Options) (*Server, error) {
 	if s.sealer == nil {
 		s.sealer, _ = seal.New(seal.NewKey())
 	}
+	s.seal, s.unseal = s.sealDetails, s.openSealed // made once, not per request
 
 	s.ids.init()
 	for _, k := range opt.APIKeys {

@@ -127,10 +127,9 @@ type Decoded struct {
 	// Store is whether the response is kept (the API's default: true).
 	Store              bool
 	PreviousResponseID string
-	// Input is the request's input as items (a string input made one user
-	// message), after the history of its previous response: what a
-	// response stored from this request hands the next one.
-	Input []byte
+	// prior and input are the history of the previous response and the
+	// request's input, for InputItems.
+	prior, input []byte
 	// Echo is the request's settings the response object repeats.
 	Echo Echo
 }
@@ -215,7 +214,7 @@ func Decode(body, prior []byte, req *llm.Request, out *Decoded, open func(string
 			return &llm.Error{Status: 500, Type: llm.TypeAPI, Message: "a stored response's history is unreadable: " + err.Error()}
 		}
 		for i := range items {
-			if e := d.item(&items[i], "previous_response_id"); e != nil {
+			if e := d.item(&items[i], loc{prior: true}); e != nil {
 				return e
 			}
 		}
@@ -223,7 +222,7 @@ func Decode(body, prior []byte, req *llm.Request, out *Decoded, open func(string
 	if e := d.input(r.Input); e != nil {
 		return e
 	}
-	out.Input = inputItems(prior, r.Input)
+	out.prior, out.input = prior, r.Input
 	if e := d.settings(&r); e != nil {
 		return e
 	}
@@ -236,9 +235,12 @@ func Decode(body, prior []byte, req *llm.Request, out *Decoded, open func(string
 	return nil
 }
 
-// inputItems is the history a stored response hands on: prior's items,
-// then input's (a string made a user message).
-func inputItems(prior []byte, input json.RawMessage) []byte {
+// InputItems is the request's input as items (a string input made one
+// user message) after the history of its previous response: what a
+// response stored from this request hands the next one. It is made only
+// for a response that is stored.
+func (d *Decoded) InputItems() []byte {
+	prior, input := d.prior, d.input
 	out := []byte{'['}
 	if len(prior) > 2 {
 		out = append(out, prior[1:len(prior)-1]...)
@@ -406,16 +408,26 @@ func (d *decoder) input(raw json.RawMessage) *llm.Error {
 	default:
 		return llm.BadRequest("input", "input is required: a string or an array of items")
 	}
-	var items []item
-	if err := json.UnmarshalNoCopy(raw, &items); err != nil {
-		return llm.BadRequest("input", "input must be an array of items: "+err.Error())
-	}
-	for i := range items {
-		if e := d.item(&items[i], "input["+strconv.Itoa(i)+"]"); e != nil {
+	// One item decoded at a time: a Codex request holds dozens, and a
+	// slice of them would be grown and copied as it decodes.
+	arr := jsonscan.NewArray(raw)
+	n := 0
+	var it item
+	for ; ; n++ {
+		raw, ok := arr.Next()
+		if !ok {
+			break
+		}
+		at := loc{item: n}
+		it = item{}
+		if err := json.UnmarshalNoCopy(raw, &it); err != nil {
+			return llm.BadRequest(at.String(), at.String()+" is not an item: "+err.Error())
+		}
+		if e := d.item(&it, at); e != nil {
 			return e
 		}
 	}
-	if len(d.req.Messages) == 0 || d.req.Messages[len(d.req.Messages)-1].Role == "system" && len(items) == 0 {
+	if len(d.req.Messages) == 0 || d.req.Messages[len(d.req.Messages)-1].Role == "system" && n == 0 {
 		return llm.BadRequest("input", "input must hold at least one item")
 	}
 	return nil
@@ -432,7 +444,30 @@ func (d *decoder) assistant() *llm.Message {
 	return &d.req.Messages[len(d.req.Messages)-1]
 }
 
-func (d *decoder) item(it *item, at string) *llm.Error {
+// loc is where an item or part is, made into its path only for an
+// error: input[2], input[2].content[1]; an item of the previous
+// response's history is previous_response_id.
+type loc struct {
+	prior bool
+	item  int
+	field string // "content" or "output" for a part
+	part  int
+}
+
+func (l loc) in(field string, part int) loc { l.field, l.part = field, part; return l }
+
+func (l loc) String() string {
+	s := "previous_response_id"
+	if !l.prior {
+		s = "input[" + strconv.Itoa(l.item) + "]"
+	}
+	if l.field != "" {
+		s += "." + l.field + "[" + strconv.Itoa(l.part) + "]"
+	}
+	return s
+}
+
+func (d *decoder) item(it *item, at loc) *llm.Error {
 	typ := it.Type
 	if typ == "" && it.Role != "" {
 		typ = "message" // an easy input message
@@ -443,14 +478,14 @@ func (d *decoder) item(it *item, at string) *llm.Error {
 	case "function_call":
 		d.req.ToolHistory = true
 		if it.CallID == "" || it.Name == "" {
-			return llm.BadRequest(at, at+": a function_call needs call_id and name")
+			return llm.BadRequest(at.String(), at.String()+": a function_call needs call_id and name")
 		}
 		args := strings.TrimSpace(it.Arguments)
 		if args == "" {
 			args = "{}"
 		}
 		if !json.Valid([]byte(args)) || args[0] != '{' {
-			return llm.BadRequest(at+".arguments", at+".arguments must be a JSON object")
+			return llm.BadRequest(at.String()+".arguments", at.String()+".arguments must be a JSON object")
 		}
 		name := it.Name
 		if it.Namespace != "" {
@@ -472,7 +507,7 @@ func (d *decoder) item(it *item, at string) *llm.Error {
 	case "function_call_output":
 		d.req.ToolHistory = true
 		if it.CallID == "" {
-			return llm.BadRequest(at+".call_id", at+".call_id is required")
+			return llm.BadRequest(at.String()+".call_id", at.String()+".call_id is required")
 		}
 		m := llm.Message{Role: "tool", ToolCallID: it.CallID}
 		switch matrix.RawKind(it.Output) {
@@ -481,18 +516,18 @@ func (d *decoder) item(it *item, at string) *llm.Error {
 		case '[':
 			var parts []part
 			if err := json.UnmarshalNoCopy(it.Output, &parts); err != nil {
-				return llm.BadRequest(at+".output", at+".output must be a string or content parts")
+				return llm.BadRequest(at.String()+".output", at.String()+".output must be a string or content parts")
 			}
 			m.Content.IsParts = true
 			for k := range parts {
-				p, e := d.part(&parts[k], at+".output["+strconv.Itoa(k)+"]")
+				p, e := d.part(&parts[k], at.in("output", k))
 				if e != nil {
 					return e
 				}
 				m.Content.Parts = append(m.Content.Parts, p)
 			}
 		default:
-			return llm.BadRequest(at+".output", at+".output must be a string or content parts")
+			return llm.BadRequest(at.String()+".output", at.String()+".output must be a string or content parts")
 		}
 		d.req.Messages = append(d.req.Messages, m)
 		return nil
@@ -502,49 +537,49 @@ func (d *decoder) item(it *item, at string) *llm.Error {
 		}
 		details, err := d.open(it.EncryptedContent)
 		if err != nil {
-			return llm.BadRequest(at+".encrypted_content", at+".encrypted_content was not sealed by this gateway, or was altered: "+err.Error())
+			return llm.BadRequest(at.String()+".encrypted_content", at.String()+".encrypted_content was not sealed by this gateway, or was altered: "+err.Error())
 		}
 		d.pending = append(d.pending, details...)
 		return nil
 	case "item_reference":
-		return llm.BadRequest(at+".type", at+": item references need stored items; send the items themselves")
+		return llm.BadRequest(at.String()+".type", at.String()+": item references need stored items; send the items themselves")
 	}
-	d.out.Dropped = append(d.out.Dropped, at+"."+typ)
+	d.out.Dropped = append(d.out.Dropped, at.String()+"."+typ)
 	return nil
 }
 
 // message maps a message item: user, system and developer input, and an
 // assistant's earlier output.
-func (d *decoder) message(it *item, at string) *llm.Error {
+func (d *decoder) message(it *item, at loc) *llm.Error {
 	role := it.Role
 	switch role {
 	case "user", "assistant":
 	case "system", "developer":
 		role = "system"
 	default:
-		return llm.BadRequest(at+".role", at+".role must be user, assistant, system or developer")
+		return llm.BadRequest(at.String()+".role", at.String()+".role must be user, assistant, system or developer")
 	}
 	var content llm.Content
 	switch matrix.RawKind(it.Content) {
 	case '"':
 		if err := json.Unmarshal(it.Content, &content.Text); err != nil {
-			return llm.BadRequest(at+".content", at+".content must be a string or content parts")
+			return llm.BadRequest(at.String()+".content", at.String()+".content must be a string or content parts")
 		}
 	case '[':
 		var parts []part
 		if err := json.UnmarshalNoCopy(it.Content, &parts); err != nil {
-			return llm.BadRequest(at+".content", at+".content must be a string or content parts")
+			return llm.BadRequest(at.String()+".content", at.String()+".content must be a string or content parts")
 		}
 		content.IsParts = true
 		for k := range parts {
-			p, e := d.part(&parts[k], at+".content["+strconv.Itoa(k)+"]")
+			p, e := d.part(&parts[k], at.in("content", k))
 			if e != nil {
 				return e
 			}
 			content.Parts = append(content.Parts, p)
 		}
 	default:
-		return llm.BadRequest(at+".content", at+".content is required")
+		return llm.BadRequest(at.String()+".content", at.String()+".content is required")
 	}
 	if role == "assistant" {
 		m := d.assistant()
@@ -565,7 +600,7 @@ func (d *decoder) message(it *item, at string) *llm.Error {
 }
 
 // part maps a content part.
-func (d *decoder) part(p *part, at string) (llm.Part, *llm.Error) {
+func (d *decoder) part(p *part, at loc) (llm.Part, *llm.Error) {
 	switch p.Type {
 	case "input_text", "output_text", "text":
 		return llm.Part{Type: "text", Text: p.Text}, nil
@@ -573,14 +608,14 @@ func (d *decoder) part(p *part, at string) (llm.Part, *llm.Error) {
 		return llm.Part{Type: "text", Text: p.Refusal}, nil
 	case "input_image":
 		if p.ImageURL == "" {
-			return llm.Part{}, llm.BadRequest(at+".image_url", at+": an input_image needs image_url (file ids are OpenAI's storage)")
+			return llm.Part{}, llm.BadRequest(at.String()+".image_url", at.String()+": an input_image needs image_url (file ids are OpenAI's storage)")
 		}
 		if d.req.Images == "" {
-			d.req.Images = at
+			d.req.Images = at.String()
 		}
 		return llm.Part{Type: "image_url", ImageURL: &llm.ImageURL{URL: p.ImageURL}}, nil
 	}
-	return llm.Part{}, llm.BadRequest(at+".type", at+".type "+strconv.Quote(p.Type)+" is not served; send input_text, input_image or output_text")
+	return llm.Part{}, llm.BadRequest(at.String()+".type", at.String()+".type "+strconv.Quote(p.Type)+" is not served; send input_text, input_image or output_text")
 }
 
 // settings maps the sampling values, reasoning and text format onto the

@@ -64,7 +64,7 @@ func FuzzEventWriter(f *testing.F) {
 	f.Add([]byte{3, 4, 4, 0, 2, 3, 4, 5}, "{\"a\":", false)
 	f.Fuzz(func(t *testing.T, ops []byte, s string, summary bool) {
 		dec := &responses.Decoded{Model: "m", Summary: summary, Namespaces: map[string][2]string{"ns__f": {"ns", "f"}}}
-		w := responses.NewEventWriter(&responses.Meta{ID: "resp_f", Model: "m", Request: dec, Seal: fakeSeal}, counter())
+		w := responses.NewEventWriter(&responses.Meta{ID: "resp_f", Model: "m", Request: dec, Seal: fakeSeal})
 		var out []byte
 		for i, op := range ops {
 			switch op % 6 {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -42,12 +41,6 @@ func fakeOpen(s string) ([]llm.ReasoningDetail, error) {
 		return nil, err
 	}
 	return responses.OpenDetails(b)
-}
-
-// counter makes ids that are the same on every run.
-func counter() func(string) string {
-	n := 0
-	return func(prefix string) string { n++; return prefix + "golden" + strconv.Itoa(n) }
 }
 
 // TestWireGoldens runs every case under testdata/<provider>/<case>/, the
@@ -103,7 +96,7 @@ func goldenCase(t *testing.T, a adapter.Adapter, dir string) {
 		if err := a.ParseResponse(call, answer, &out); err != nil {
 			t.Fatalf("upstream_response.json: %v", err)
 		}
-		compareJSON(t, filepath.Join(dir, "response.json"), responses.AppendResponse(nil, meta, &out, counter()))
+		compareJSON(t, filepath.Join(dir, "response.json"), responses.AppendResponse(nil, meta, &out))
 	}
 	if stream, err := os.ReadFile(filepath.Join(dir, "upstream_response.sse")); err == nil {
 		compareEvents(t, filepath.Join(dir, "response.sse"), translateStream(a, call, meta, stream))
@@ -113,7 +106,7 @@ func goldenCase(t *testing.T, a adapter.Adapter, dir string) {
 // translateStream runs an upstream stream through a's translator as the
 // server does: frames held until the first content, then Start.
 func translateStream(a adapter.Adapter, call *adapter.Call, meta *responses.Meta, stream []byte) []byte {
-	w := responses.NewEventWriter(meta, counter())
+	w := responses.NewEventWriter(meta)
 	st := a.NewStream(call, w)
 	events := sse.NewReader(bytes.NewReader(stream), 1<<20)
 	var held []byte

@@ -7,6 +7,8 @@ import (
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
+	"strconv"
+	"strings"
 )
 
 // paramName is a superset parameter's name in the Responses dialect.
@@ -27,15 +29,20 @@ const (
 	itemCall
 )
 
-// outItem is one output item, as a response lists it.
+// outItem is one output item, as a response lists it. Its id is made of
+// the response's and its position (msg_<response>_1), written, never
+// kept.
 type outItem struct {
 	kind int
-	id   string
-	// text is a message's text, or a reasoning item's summary.
+	n    int // its position in the output
+	// text is a message's text, or a reasoning item's summary, as a
+	// stream gathers it; str is a whole answer's, which need not be copied.
 	text []byte
+	str  string
 	// function_call
 	callID, name, namespace string
 	args                    []byte
+	argStr                  string // a whole answer's arguments
 	// details is a reasoning item's signed reasoning, sealed into its
 	// encrypted_content.
 	details []llm.ReasoningDetail
@@ -152,6 +159,32 @@ func appendResponse(dst []byte, m *Meta, status string, items []outItem, finish 
 	return append(dst, '}')
 }
 
+// appendID appends an item's id: its kind's prefix, the response id's
+// unique part and the item's position.
+func appendID(dst []byte, m *Meta, it *outItem) []byte {
+	prefix := "fc_"
+	switch it.kind {
+	case itemReasoning:
+		prefix = "rs_"
+	case itemMessage:
+		prefix = "msg_"
+	}
+	dst = append(dst, '"')
+	dst = append(dst, prefix...)
+	dst = append(dst, strings.TrimPrefix(m.ID, "resp_")...)
+	dst = append(dst, '_')
+	dst = strconv.AppendInt(dst, int64(it.n), 10)
+	return append(dst, '"')
+}
+
+// textOf is an item's text, gathered or whole.
+func (it *outItem) textOf() string {
+	if it.text != nil {
+		return bytesconv.String(it.text)
+	}
+	return it.str
+}
+
 // appendItem appends one output item whole.
 func appendItem(dst []byte, m *Meta, it *outItem) []byte {
 	status := "completed"
@@ -161,11 +194,11 @@ func appendItem(dst []byte, m *Meta, it *outItem) []byte {
 	switch it.kind {
 	case itemReasoning:
 		dst = append(dst, `{"type":"reasoning","id":`...)
-		dst = jsonw.String(dst, it.id)
+		dst = appendID(dst, m, it)
 		dst = append(dst, `,"summary":[`...)
-		if len(it.text) > 0 {
+		if text := it.textOf(); text != "" {
 			dst = append(dst, `{"type":"summary_text","text":`...)
-			dst = jsonw.String(dst, bytesconv.String(it.text))
+			dst = jsonw.String(dst, text)
 			dst = append(dst, '}')
 		}
 		dst = append(dst, ']')
@@ -176,17 +209,17 @@ func appendItem(dst []byte, m *Meta, it *outItem) []byte {
 		return append(dst, '}')
 	case itemMessage:
 		dst = append(dst, `{"type":"message","id":`...)
-		dst = jsonw.String(dst, it.id)
+		dst = appendID(dst, m, it)
 		dst = append(dst, `,"status":`...)
 		dst = jsonw.String(dst, status)
 		dst = append(dst, `,"role":"assistant","content":[`...)
 		if it.done {
-			dst = appendTextPart(dst, it.text)
+			dst = appendTextPart(dst, it.textOf())
 		}
 		return append(dst, "]}"...)
 	}
 	dst = append(dst, `{"type":"function_call","id":`...)
-	dst = jsonw.String(dst, it.id)
+	dst = appendID(dst, m, it)
 	dst = append(dst, `,"call_id":`...)
 	dst = jsonw.String(dst, it.callID)
 	dst = append(dst, `,"name":`...)
@@ -197,7 +230,7 @@ func appendItem(dst []byte, m *Meta, it *outItem) []byte {
 	}
 	dst = append(dst, `,"arguments":`...)
 	if it.done {
-		dst = jsonw.String(dst, bytesconv.String(it.args))
+		dst = jsonw.String(dst, it.argsOf())
 	} else {
 		dst = append(dst, `""`...)
 	}
@@ -206,9 +239,20 @@ func appendItem(dst []byte, m *Meta, it *outItem) []byte {
 	return append(dst, '}')
 }
 
-func appendTextPart(dst, text []byte) []byte {
+// argsOf is a call's arguments, {} for none.
+func (it *outItem) argsOf() string {
+	switch {
+	case len(it.args) > 0:
+		return bytesconv.String(it.args)
+	case it.argStr != "":
+		return it.argStr
+	}
+	return "{}"
+}
+
+func appendTextPart(dst []byte, text string) []byte {
 	dst = append(dst, `{"type":"output_text","text":`...)
-	dst = jsonw.String(dst, bytesconv.String(text))
+	dst = jsonw.String(dst, text)
 	return append(dst, `,"annotations":[],"logprobs":[]}`...)
 }
 
@@ -259,10 +303,11 @@ func statusOf(f llm.Finish) string {
 	return StatusCompleted
 }
 
-// items builds a whole answer's output items, in the order a model
-// produces them: its reasoning, its text, its calls.
-func items(m *Meta, c *llm.Completion, ids func(prefix string) string) []outItem {
-	var out []outItem
+// items builds a whole answer's output items into buf, in the order a
+// model produces them: its reasoning, its text, its calls. Their strings
+// are the completion's.
+func items(buf []outItem, m *Meta, c *llm.Completion) []outItem {
+	out := buf[:0]
 	var calls []llm.ToolCall
 	var details []llm.ReasoningDetail
 	if c.Tools != nil {
@@ -270,9 +315,9 @@ func items(m *Meta, c *llm.Completion, ids func(prefix string) string) []outItem
 	}
 	summary := m.Request.Summary && c.Reasoning != ""
 	if summary || (m.Seal != nil && len(details) > 0) {
-		it := outItem{kind: itemReasoning, id: ids("rs_"), details: details, done: true}
+		it := outItem{kind: itemReasoning, n: len(out), details: details, done: true}
 		if summary {
-			it.text = []byte(c.Reasoning)
+			it.str = c.Reasoning
 		}
 		out = append(out, it)
 	}
@@ -281,14 +326,11 @@ func items(m *Meta, c *llm.Completion, ids func(prefix string) string) []outItem
 		text = c.Refusal
 	}
 	if text != "" || len(calls) == 0 {
-		out = append(out, outItem{kind: itemMessage, id: ids("msg_"), text: []byte(text), done: true})
+		out = append(out, outItem{kind: itemMessage, n: len(out), str: text, done: true})
 	}
 	for i := range calls {
 		tc := &calls[i]
-		it := outItem{kind: itemCall, id: ids("fc_"), callID: tc.ID, name: tc.Function.Name, args: []byte(tc.Function.Arguments), done: true}
-		if it.args == nil {
-			it.args = []byte("{}")
-		}
+		it := outItem{kind: itemCall, n: len(out), callID: tc.ID, name: tc.Function.Name, argStr: tc.Function.Arguments, done: true}
 		if ns, ok := m.Request.Namespaces[it.name]; ok {
 			it.namespace, it.name = ns[0], ns[1]
 		}
@@ -298,19 +340,22 @@ func items(m *Meta, c *llm.Completion, ids func(prefix string) string) []outItem
 }
 
 // AppendResponse appends a whole answer as a response object.
-func AppendResponse(dst []byte, m *Meta, c *llm.Completion, ids func(prefix string) string) []byte {
-	return appendResponse(dst, m, statusOf(c.Finish), items(m, c, ids), c.Finish, &c.Usage, nil)
+func AppendResponse(dst []byte, m *Meta, c *llm.Completion) []byte {
+	var buf [4]outItem
+	return appendResponse(dst, m, statusOf(c.Finish), items(buf[:], m, c), c.Finish, &c.Usage, nil)
 }
 
 // AppendHistory appends what a stored response hands the next request
 // (previous_response_id): its input items, then its output items, the
 // reasoning sealed whatever the request included.
-func AppendHistory(dst []byte, dec *Decoded, m *Meta, c *llm.Completion, ids func(prefix string) string) []byte {
-	return appendHistory(dst, dec, m, items(m, c, ids))
+func AppendHistory(dst []byte, dec *Decoded, m *Meta, c *llm.Completion) []byte {
+	var buf [4]outItem
+	return appendHistory(dst, dec, m, items(buf[:], m, c))
 }
 
 func appendHistory(dst []byte, dec *Decoded, m *Meta, out []outItem) []byte {
-	dst = append(dst, dec.Input[:len(dec.Input)-1]...)
+	input := dec.InputItems()
+	dst = append(dst, input[:len(input)-1]...)
 	for i := range out {
 		if len(dst) > 1 {
 			dst = append(dst, ',')

@@ -34,8 +34,8 @@ type EventWriter struct {
 }
 
 // NewEventWriter starts a stream's writer.
-func NewEventWriter(m *Meta, ids func(prefix string) string) *EventWriter {
-	return &EventWriter{Meta: m, IDs: ids, open: -1}
+func NewEventWriter(m *Meta) *EventWriter {
+	return &EventWriter{Meta: m, open: -1}
 }
 
 // event opens an event: its name and, in data, its type and sequence number.
@@ -58,7 +58,7 @@ func (w *EventWriter) itemEvent(dst []byte, name string, withID bool) []byte {
 	dst = jsonw.Int(dst, int64(w.open))
 	if withID {
 		dst = append(dst, `,"item_id":`...)
-		dst = jsonw.String(dst, w.items[w.open].id)
+		dst = appendID(dst, w.Meta, &w.items[w.open])
 	}
 	return dst
 }
@@ -91,6 +91,7 @@ func (w *EventWriter) start(dst []byte) []byte {
 func (w *EventWriter) add(dst []byte, it outItem) []byte {
 	dst = w.start(dst)
 	dst = w.close(dst)
+	it.n = len(w.items)
 	w.items = append(w.items, it)
 	w.open = len(w.items) - 1
 	dst = w.itemEvent(dst, "response.output_item.added", false)
@@ -116,7 +117,7 @@ func (w *EventWriter) current(kind int) *outItem {
 // Text implements llm.StreamWriter.
 func (w *EventWriter) Text(dst []byte, s string) []byte {
 	if w.current(itemMessage) == nil {
-		dst = w.add(dst, outItem{kind: itemMessage, id: w.IDs("msg_")})
+		dst = w.add(dst, outItem{kind: itemMessage})
 	}
 	it := &w.items[w.open]
 	it.text = append(it.text, s...)
@@ -131,7 +132,7 @@ func (w *EventWriter) Text(dst []byte, s string) []byte {
 // request asked for summaries; the text is kept for the item either way.
 func (w *EventWriter) Reasoning(dst []byte, s string) []byte {
 	if w.current(itemReasoning) == nil {
-		dst = w.add(dst, outItem{kind: itemReasoning, id: w.IDs("rs_")})
+		dst = w.add(dst, outItem{kind: itemReasoning})
 	}
 	if !w.Meta.Request.Summary {
 		return dst
@@ -154,7 +155,7 @@ func (w *EventWriter) Reasoning(dst []byte, s string) []byte {
 // reasoning item (one is opened for it), sealed when the item is done.
 func (w *EventWriter) Detail(dst []byte, d llm.ReasoningDetail) []byte {
 	if w.current(itemReasoning) == nil {
-		dst = w.add(dst, outItem{kind: itemReasoning, id: w.IDs("rs_")})
+		dst = w.add(dst, outItem{kind: itemReasoning})
 	}
 	it := &w.items[w.open]
 	// Kept past this event, whose buffer the strings may point into.
@@ -166,7 +167,7 @@ func (w *EventWriter) Detail(dst []byte, d llm.ReasoningDetail) []byte {
 // ToolStart implements llm.StreamWriter.
 func (w *EventWriter) ToolStart(dst []byte, _ int, id, name, _ string) []byte {
 	// Kept past this event, whose buffer the strings may point into.
-	it := outItem{kind: itemCall, id: w.IDs("fc_"), callID: strings.Clone(id), name: strings.Clone(name)}
+	it := outItem{kind: itemCall, callID: strings.Clone(id), name: strings.Clone(name)}
 	if ns, ok := w.Meta.Request.Namespaces[name]; ok {
 		it.namespace, it.name = ns[0], ns[1]
 	}
@@ -198,35 +199,32 @@ func (w *EventWriter) close(dst []byte) []byte {
 	case itemMessage:
 		dst = w.itemEvent(dst, "response.output_text.done", true)
 		dst = append(dst, `,"content_index":0,"text":`...)
-		dst = jsonw.String(dst, string(it.text))
+		dst = jsonw.String(dst, it.textOf())
 		dst = append(dst, `,"logprobs":[]`...)
 		dst = end(dst)
 		dst = w.itemEvent(dst, "response.content_part.done", true)
 		dst = append(dst, `,"content_index":0,"part":`...)
-		dst = appendTextPart(dst, it.text)
+		dst = appendTextPart(dst, it.textOf())
 		dst = end(dst)
 	case itemReasoning:
 		if w.summaryOpen {
 			w.summaryOpen = false
 			dst = w.itemEvent(dst, "response.reasoning_summary_text.done", true)
 			dst = append(dst, `,"summary_index":0,"text":`...)
-			dst = jsonw.String(dst, string(it.text))
+			dst = jsonw.String(dst, it.textOf())
 			dst = end(dst)
 			dst = w.itemEvent(dst, "response.reasoning_summary_part.done", true)
 			dst = append(dst, `,"summary_index":0,"part":{"type":"summary_text","text":`...)
-			dst = jsonw.String(dst, string(it.text))
+			dst = jsonw.String(dst, it.textOf())
 			dst = append(dst, '}')
 			dst = end(dst)
 		}
 	case itemCall:
-		if len(it.args) == 0 {
-			it.args = append(it.args, "{}"...)
-		}
 		dst = w.itemEvent(dst, "response.function_call_arguments.done", true)
 		dst = append(dst, `,"name":`...)
 		dst = jsonw.String(dst, it.name)
 		dst = append(dst, `,"arguments":`...)
-		dst = jsonw.String(dst, string(it.args))
+		dst = jsonw.String(dst, it.argsOf())
 		dst = end(dst)
 	}
 	dst = w.itemEvent(dst, "response.output_item.done", false)
