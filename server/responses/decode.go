@@ -25,10 +25,10 @@ import (
 // request is a Responses request body as sent.
 type request struct {
 	Model              string          `json:"model"`
-	Instructions       *string         `json:"instructions"`
-	Input              json.RawMessage `json:"input"`
+	Instructions       json.RawMessage `json:"-"` // a view of the body, by scanFields: the decoder would copy it
+	Input              json.RawMessage `json:"-"` // a view of the body, by scanFields: the decoder would copy it
 	Tools              []tool          `json:"tools"`
-	ToolChoice         json.RawMessage `json:"tool_choice"`
+	ToolChoice         json.RawMessage `json:"-"` // a view of the body, by scanFields: the decoder would copy it
 	ParallelToolCalls  *bool           `json:"parallel_tool_calls"`
 	Reasoning          *reasoning      `json:"reasoning"`
 	MaxOutputTokens    *int64          `json:"max_output_tokens"`
@@ -36,9 +36,9 @@ type request struct {
 	TopP               *float64        `json:"top_p"`
 	Text               *textConfig     `json:"text"`
 	Include            []string        `json:"include"`
-	Store              *bool           `json:"store"`
+	Store              json.RawMessage `json:"-"` // a view of the body, by scanFields: the decoder would copy it
 	PromptCacheKey     *string         `json:"prompt_cache_key"`
-	Metadata           json.RawMessage `json:"metadata"`
+	Metadata           json.RawMessage `json:"-"` // a view of the body, by scanFields: the decoder would copy it
 	ServiceTier        *string         `json:"service_tier"`
 	User               *string         `json:"user"`
 	Stream             *bool           `json:"stream"`
@@ -130,6 +130,10 @@ type Decoded struct {
 	// prior and input are the history of the previous response and the
 	// request's input, for InputItems.
 	prior, input []byte
+	// What Echo and the superset point to, kept here rather than in
+	// allocations of their own.
+	instructions string
+	store        bool
 	// Echo is the request's settings the response object repeats.
 	Echo Echo
 }
@@ -187,14 +191,22 @@ func Decode(body, prior []byte, req *llm.Request, out *Decoded, open func(string
 		}
 		return llm.BadRequest("", "invalid request: "+err.Error())
 	}
-	if e := checkFields(body, out); e != nil {
+	if e := scanFields(body, &r, out); e != nil {
 		return e
 	}
 	if r.Model == "" {
 		return llm.BadRequest("model", "model is required: a {provider}/{model} id such as google/gemini-3-flash")
 	}
 	out.Model = r.Model
-	out.Store = r.Store == nil || *r.Store
+	out.Store = true // the API's default
+	switch string(r.Store) {
+	case "", "null", "true":
+	case "false":
+		out.Store = false
+	default:
+		return llm.BadRequest("store", "store must be true or false")
+	}
+	out.store = out.Store
 	if r.PreviousResponseID != nil {
 		out.PreviousResponseID = *r.PreviousResponseID
 	}
@@ -202,8 +214,22 @@ func Decode(body, prior []byte, req *llm.Request, out *Decoded, open func(string
 		out.EncryptedReasoning = out.EncryptedReasoning || inc == "reasoning.encrypted_content"
 	}
 	d := decoder{req: req, out: out, open: open}
-	if r.Instructions != nil && *r.Instructions != "" {
-		req.Messages = append(req.Messages, llm.Message{Role: "system", Content: llm.Content{Text: *r.Instructions}})
+	var instructions *string
+	switch matrix.RawKind(r.Instructions) {
+	case 0, 'n':
+	case '"':
+		if err := json.UnmarshalNoCopy(r.Instructions, &out.instructions); err != nil {
+			return llm.BadRequest("instructions", "instructions must be a string")
+		}
+		instructions = &out.instructions
+	default:
+		return llm.BadRequest("instructions", "instructions must be a string")
+	}
+	// One allocation for the messages: the instructions and an item each,
+	// at most.
+	req.Messages = make([]llm.Message, 0, 1+countItems(r.Input)+countItems(prior))
+	if out.instructions != "" {
+		req.Messages = append(req.Messages, llm.Message{Role: "system", Content: llm.Content{Text: out.instructions}})
 	}
 	if e := d.tools(&r); e != nil {
 		return e
@@ -226,7 +252,7 @@ func Decode(body, prior []byte, req *llm.Request, out *Decoded, open func(string
 	if e := d.settings(&r); e != nil {
 		return e
 	}
-	out.Echo = Echo{Instructions: r.Instructions, Temperature: r.Temperature, TopP: r.TopP, MaxOutputTokens: r.MaxOutputTokens,
+	out.Echo = Echo{Instructions: instructions, Temperature: r.Temperature, TopP: r.TopP, MaxOutputTokens: r.MaxOutputTokens,
 		ToolChoice: r.ToolChoice, Metadata: r.Metadata, User: r.User, ServiceTier: r.ServiceTier, PromptCacheKey: r.PromptCacheKey,
 		ParallelToolCalls: r.ParallelToolCalls == nil || *r.ParallelToolCalls}
 	if r.Reasoning != nil {
@@ -261,16 +287,45 @@ func (d *Decoded) InputItems() []byte {
 	return append(out, ']')
 }
 
-// checkFields refuses a field the Responses API does not have and notes
-// the platform ones as dropped. It scans the keys in place.
-func checkFields(body []byte, out *Decoded) *llm.Error {
+// countItems is how many elements an input array has (1 for a string).
+func countItems(raw []byte) int {
+	switch matrix.RawKind(raw) {
+	case '"':
+		return 1
+	case '[':
+		arr := jsonscan.NewArray(raw)
+		n := 0
+		for _, ok := arr.Next(); ok; _, ok = arr.Next() {
+			n++
+		}
+		return n
+	}
+	return 0
+}
+
+// scanFields refuses a field the Responses API does not have and notes
+// the platform ones as dropped. It scans the keys in place, and takes the
+// raw members as views of the body: the decoder would copy them.
+func scanFields(body []byte, r *request, out *Decoded) *llm.Error {
 	obj := jsonscan.NewObject(body)
 	for {
-		key, _, ok := obj.Next()
+		key, val, ok := obj.Next()
 		if !ok {
 			return nil
 		}
 		k := bytesconv.String(key)
+		switch k {
+		case "input":
+			r.Input = val
+		case "instructions":
+			r.Instructions = val
+		case "tool_choice":
+			r.ToolChoice = val
+		case "metadata":
+			r.Metadata = val
+		case "store":
+			r.Store = val
+		}
 		switch {
 		case known[k]:
 		case unserved[k]:
@@ -399,7 +454,7 @@ func (d *decoder) input(raw json.RawMessage) *llm.Error {
 	switch matrix.RawKind(raw) {
 	case '"':
 		var text string
-		if err := json.Unmarshal(raw, &text); err != nil {
+		if err := json.UnmarshalNoCopy(raw, &text); err != nil {
 			return llm.BadRequest("input", "input must be a string or an array of items")
 		}
 		d.req.Messages = append(d.req.Messages, llm.Message{Role: "user", Content: llm.Content{Text: text}})
@@ -562,7 +617,7 @@ func (d *decoder) message(it *item, at loc) *llm.Error {
 	var content llm.Content
 	switch matrix.RawKind(it.Content) {
 	case '"':
-		if err := json.Unmarshal(it.Content, &content.Text); err != nil {
+		if err := json.UnmarshalNoCopy(it.Content, &content.Text); err != nil {
 			return llm.BadRequest(at.String()+".content", at.String()+".content must be a string or content parts")
 		}
 	case '[':
@@ -627,8 +682,8 @@ func (d *decoder) settings(r *request) *llm.Error {
 	if matrix.RawPresent(r.Metadata) {
 		s.Metadata = r.Metadata
 	}
-	if r.Store != nil {
-		s.Store = r.Store
+	if matrix.RawKind(r.Store) == 't' || matrix.RawKind(r.Store) == 'f' {
+		s.Store = &d.out.store
 	}
 	if rs := r.Reasoning; rs != nil {
 		if rs.Effort != nil {

@@ -76,9 +76,9 @@ func appendResponse(dst []byte, m *Meta, status string, items []outItem, finish 
 	dst = jsonw.String(dst, m.ID)
 	dst = append(dst, `,"object":"response","created_at":`...)
 	dst = jsonw.Int(dst, m.CreatedAt)
-	dst = append(dst, `,"status":`...)
-	dst = jsonw.String(dst, status)
-	dst = append(dst, `,"background":false,"error":`...)
+	dst = append(dst, `,"status":"`...)
+	dst = append(dst, status...) // one of the Status constants: nothing to escape
+	dst = append(dst, `","background":false,"error":`...)
 	if fail != nil {
 		dst = append(dst, `{"code":`...)
 		code := fail.Code
@@ -128,7 +128,7 @@ func appendResponse(dst []byte, m *Meta, status string, items []outItem, finish 
 	dst = append(dst, `},"store":`...)
 	dst = jsonw.Bool(dst, m.Request.Store)
 	dst = append(dst, `,"temperature":`...)
-	dst = nullableFloat(dst, e.Temperature, 1)
+	dst = floatOr(dst, e.Temperature, "1")
 	dst = append(dst, `,"text":{"format":{"type":"text"}},"tool_choice":`...)
 	if matrix.RawPresent(e.ToolChoice) {
 		dst = append(dst, e.ToolChoice...)
@@ -136,7 +136,7 @@ func appendResponse(dst []byte, m *Meta, status string, items []outItem, finish 
 		dst = append(dst, `"auto"`...)
 	}
 	dst = append(dst, `,"tools":[],"top_p":`...)
-	dst = nullableFloat(dst, e.TopP, 1)
+	dst = floatOr(dst, e.TopP, "1")
 	dst = append(dst, `,"truncation":"disabled"`...)
 	if u != nil {
 		dst = append(dst, `,"usage":`...) // an object when present, never null
@@ -187,9 +187,9 @@ func (it *outItem) textOf() string {
 
 // appendItem appends one output item whole.
 func appendItem(dst []byte, m *Meta, it *outItem) []byte {
-	status := "completed"
+	status := `"completed"`
 	if !it.done {
-		status = "in_progress"
+		status = `"in_progress"`
 	}
 	switch it.kind {
 	case itemReasoning:
@@ -211,7 +211,7 @@ func appendItem(dst []byte, m *Meta, it *outItem) []byte {
 		dst = append(dst, `{"type":"message","id":`...)
 		dst = appendID(dst, m, it)
 		dst = append(dst, `,"status":`...)
-		dst = jsonw.String(dst, status)
+		dst = append(dst, status...)
 		dst = append(dst, `,"role":"assistant","content":[`...)
 		if it.done {
 			dst = appendTextPart(dst, it.textOf())
@@ -235,7 +235,7 @@ func appendItem(dst []byte, m *Meta, it *outItem) []byte {
 		dst = append(dst, `""`...)
 	}
 	dst = append(dst, `,"status":`...)
-	dst = jsonw.String(dst, status)
+	dst = append(dst, status...)
 	return append(dst, '}')
 }
 
@@ -288,9 +288,10 @@ func nullableString(dst []byte, s *string) []byte {
 	return jsonw.String(dst, *s)
 }
 
-func nullableFloat(dst []byte, f *float64, def float64) []byte {
+// floatOr appends *f, or def (a JSON number) when the request set none.
+func floatOr(dst []byte, f *float64, def string) []byte {
 	if f == nil {
-		return jsonw.Float(dst, def)
+		return append(dst, def...)
 	}
 	return jsonw.Float(dst, *f)
 }
