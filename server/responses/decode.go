@@ -140,9 +140,11 @@ type Decoded struct {
 
 // Echo is what a response object repeats of its request.
 type Echo struct {
-	Instructions      *string
-	Temperature, TopP *float64
-	MaxOutputTokens   *int64
+	Instructions    *string
+	MaxOutputTokens *int64
+	// temperature and topP are the numbers as the client wrote them
+	// (checked by the decoder), echoed without formatting a float.
+	temperature, topP []byte
 	ToolChoice        json.RawMessage
 	Tools             json.RawMessage
 	ParallelToolCalls bool
@@ -252,7 +254,7 @@ func Decode(body, prior []byte, req *llm.Request, out *Decoded, open func(string
 	if e := d.settings(&r); e != nil {
 		return e
 	}
-	out.Echo = Echo{Instructions: instructions, Temperature: r.Temperature, TopP: r.TopP, MaxOutputTokens: r.MaxOutputTokens,
+	out.Echo = Echo{temperature: out.Echo.temperature, topP: out.Echo.topP, Instructions: instructions, MaxOutputTokens: r.MaxOutputTokens,
 		ToolChoice: r.ToolChoice, Metadata: r.Metadata, User: r.User, ServiceTier: r.ServiceTier, PromptCacheKey: r.PromptCacheKey,
 		ParallelToolCalls: r.ParallelToolCalls == nil || *r.ParallelToolCalls}
 	if r.Reasoning != nil {
@@ -325,6 +327,10 @@ func scanFields(body []byte, r *request, out *Decoded) *llm.Error {
 			r.Metadata = val
 		case "store":
 			r.Store = val
+		case "temperature":
+			out.Echo.temperature = val
+		case "top_p":
+			out.Echo.topP = val
 		}
 		switch {
 		case known[k]:

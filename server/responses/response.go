@@ -1,14 +1,16 @@
 package responses
 
 import (
+	"bytes"
+	"strconv"
+	"strings"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
-	"strconv"
-	"strings"
 )
 
 // paramName is a superset parameter's name in the Responses dialect.
@@ -128,7 +130,7 @@ func appendResponse(dst []byte, m *Meta, status string, items []outItem, finish 
 	dst = append(dst, `},"store":`...)
 	dst = jsonw.Bool(dst, m.Request.Store)
 	dst = append(dst, `,"temperature":`...)
-	dst = floatOr(dst, e.Temperature, "1")
+	dst = numberOr(dst, e.temperature, "1")
 	dst = append(dst, `,"text":{"format":{"type":"text"}},"tool_choice":`...)
 	if matrix.RawPresent(e.ToolChoice) {
 		dst = append(dst, e.ToolChoice...)
@@ -136,7 +138,7 @@ func appendResponse(dst []byte, m *Meta, status string, items []outItem, finish 
 		dst = append(dst, `"auto"`...)
 	}
 	dst = append(dst, `,"tools":[],"top_p":`...)
-	dst = floatOr(dst, e.TopP, "1")
+	dst = numberOr(dst, e.topP, "1")
 	dst = append(dst, `,"truncation":"disabled"`...)
 	if u != nil {
 		dst = append(dst, `,"usage":`...) // an object when present, never null
@@ -288,12 +290,13 @@ func nullableString(dst []byte, s *string) []byte {
 	return jsonw.String(dst, *s)
 }
 
-// floatOr appends *f, or def (a JSON number) when the request set none.
-func floatOr(dst []byte, f *float64, def string) []byte {
-	if f == nil {
+// numberOr appends a number as the request wrote it, or def when it set
+// none (or null).
+func numberOr(dst []byte, raw []byte, def string) []byte {
+	if k := matrix.RawKind(raw); k == 0 || k == 'n' {
 		return append(dst, def...)
 	}
-	return jsonw.Float(dst, *f)
+	return append(dst, bytes.TrimSpace(raw)...)
 }
 
 // status is a finished answer's status: a cut answer is incomplete.
