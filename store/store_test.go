@@ -81,6 +81,7 @@ func suite(t *testing.T, s store.Store) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("a second migration: %v", err)
 	}
+	responsesSuite(t, s)
 	ws, err := s.CreateWorkspace(ctx, "acme")
 	if err != nil || ws.ID == 0 {
 		t.Fatal(err)
@@ -343,4 +344,55 @@ func TestPostgreSQL(t *testing.T) {
 	}
 	defer s.Close()
 	suite(t, s)
+}
+
+// responsesSuite: stored responses are found by id within their scope
+// until they expire, deleted once, and purged by age; a secret is drawn
+// once and every later call, whatever it would draw, gets the first.
+func responsesSuite(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	r := store.StoredResponse{ID: "resp_1", Scope: "workspace:1", Model: "google/gemini-3-flash", Created: now,
+		Expires: now.Add(time.Hour), Body: []byte(`{"id":"resp_1"}`), History: []byte(`[{"role":"user","content":"hi"}]`)}
+	if err := s.PutResponse(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutResponse(ctx, r); err == nil {
+		t.Error("a response stored twice under one id")
+	}
+	got, err := s.GetResponse(ctx, "resp_1", "workspace:1", now)
+	if err != nil || string(got.Body) != string(r.Body) || string(got.History) != string(r.History) || got.Model != r.Model || !got.Expires.Equal(r.Expires) {
+		t.Errorf("GetResponse: %v %+v", err, got)
+	}
+	for name, get := range map[string]func() error{
+		"another scope":          func() error { _, err := s.GetResponse(ctx, "resp_1", "workspace:2", now); return err },
+		"expired":                func() error { _, err := s.GetResponse(ctx, "resp_1", "workspace:1", now.Add(2*time.Hour)); return err },
+		"unknown":                func() error { _, err := s.GetResponse(ctx, "resp_2", "workspace:1", now); return err },
+		"another scope's delete": func() error { return s.DeleteResponse(ctx, "resp_1", "workspace:2") },
+	} {
+		if err := get(); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", name, err)
+		}
+	}
+	if err := s.DeleteResponse(ctx, "resp_1", "workspace:1"); err != nil {
+		t.Error(err)
+	}
+	if err := s.DeleteResponse(ctx, "resp_1", "workspace:1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a second delete: %v", err)
+	}
+	old := r
+	old.ID, old.Expires = "resp_old", now.Add(-time.Minute)
+	if err := s.PutResponse(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PurgeResponses(ctx, now); err != nil || n != 1 {
+		t.Errorf("PurgeResponses: %d %v", n, err)
+	}
+	first, err := s.Secret(ctx, "k", func() string { return "one" })
+	if err != nil || first != "one" {
+		t.Fatalf("Secret: %q %v", first, err)
+	}
+	if again, err := s.Secret(ctx, "k", func() string { return "two" }); err != nil || again != "one" {
+		t.Errorf("Secret drawn again: %q %v", again, err)
+	}
 }
