@@ -73,7 +73,9 @@ func TestSealingKeyOutlivesARestart(t *testing.T) {
 	g = start(map[string]string{"OPENTOKEN_SEALING_KEY": key})
 	status, body = postResponses(t, g.Addr, first)
 	g.Close()
-	_ = json.Unmarshal(body, &resp)
+	if _ = json.Unmarshal(body, &resp); status != 200 {
+		t.Fatalf("the first turn with a configured key: %d %s", status, body)
+	}
 	g = start(map[string]string{"OPENTOKEN_SEALING_KEY": key}) // another database
 	if status, body = postResponses(t, g.Addr, second(resp.Output)); status != 200 {
 		t.Errorf("the configured key on another database: %d %s", status, body)
