@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentoken/opentoken/emulator"
 	"github.com/opentoken/opentoken/internal/gatewaytest"
 	"github.com/opentoken/opentoken/store"
 )
@@ -272,5 +273,21 @@ func TestResponsesErrors(t *testing.T) {
 		if _ = json.Unmarshal(r.Body, &e); r.Status != c.status || e.Error.Param != c.param || e.Error.Message == "" {
 			t.Errorf("%s: %d %s, want %d param %s", c.name, r.Status, r.Body, c.status, c.param)
 		}
+	}
+}
+
+// TestResponsesStreamFailure: an upstream that fails after the stream
+// committed ends it with response.failed, its response carrying the error
+// and what was produced before; the numbers keep counting.
+func TestResponsesStreamFailure(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{})
+	env.Anthropic.Faults.Push(emulator.Fault{Stream: &emulator.StreamFault{AfterEvents: 4, Error: true}})
+	r := postResponses(t, env, "/v1/responses", `{"model":"anthropic/claude-sonnet-4-6","store":false,"stream":true,"input":"tell me a long story"}`)
+	events := responseEvents(t, r.Body)
+	last := events[len(events)-1]
+	resp, _ := last["response"].(map[string]any)
+	errObj, _ := resp["error"].(map[string]any)
+	if r.Status != 200 || last["type"] != "response.failed" || resp["status"] != "failed" || errObj == nil || errObj["message"] == "" {
+		t.Errorf("a failed stream: %d %s", r.Status, r.Body)
 	}
 }
