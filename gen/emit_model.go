@@ -118,6 +118,8 @@ func (e *emitter) emitModelVar(f *jen.File, m *modelInfo, supported, drops strin
 		field("Supplies", e.suppliesOf(m.supplies)),
 		field("Cache", e.cacheOf(m.cache)),
 		field("Caps", e.capsOf(m.caps)),
+		field("Inputs", e.modalitiesOf(m.inputs)),
+		field("FetchesURLs", e.modalitiesOf(m.fetches)),
 		field("ToolLoop", e.mx("ToolLoop").Custom(multi,
 			field("Replay", e.mx(replayConsts[m.toolLoop.replay].constant)),
 			field("Unsigned", e.mx(unsignedConsts[m.toolLoop.unsigned])),
@@ -231,6 +233,26 @@ func (e *emitter) cacheOf(c *CacheDecl) jen.Code {
 		field("MinTokens", jen.Lit(c.MinTokens)),
 	)
 }
+
+// modalitiesOf is the Modalities set of the named modalities.
+func (e *emitter) modalitiesOf(names []string) jen.Code {
+	if len(names) == 0 {
+		return e.mx("Modalities").Call(jen.Lit(0))
+	}
+	var set *jen.Statement
+	for _, n := range names {
+		bit := jen.Lit(1).Op("<<").Add(e.mx("Mod" + modalityConst[n]))
+		if set == nil {
+			set = bit
+		} else {
+			set = set.Op("|").Add(bit)
+		}
+	}
+	return e.mx("Modalities").Call(set)
+}
+
+// modalityConst names matrix's constant of each modality.
+var modalityConst = map[string]string{"text": "Text", "image": "Image", "pdf": "PDF", "audio": "Audio"}
 
 // capsOf is the Caps set of the named capabilities, by matrix's constants.
 func (e *emitter) capsOf(caps []string) jen.Code {

@@ -105,6 +105,17 @@ func ModelTables(specs *Specs) (string, error) {
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", m.id, strings.Join(cells, " | "), loopName(m))
 	}
+	b.WriteString("\n| model | input modalities | by URL |\n|---|---|---|\n")
+	for _, m := range ir.models {
+		byURL := "fetched by the gateway"
+		if len(m.fetches) > 0 {
+			byURL = "fetched by the upstream (" + strings.Join(m.fetches, ", ") + ")"
+		}
+		if len(m.inputs) == 1 {
+			byURL = "—"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", m.id, strings.Join(m.inputs, ", "), byURL)
+	}
 	return b.String(), nil
 }
 

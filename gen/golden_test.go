@@ -162,6 +162,12 @@ enum = ["none", "low", "high", "ultra"]
 		`aliases: "anthropic/a" is not a bare model id`)
 	f("beta of a bad shape", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "[[supplier]]\nkind = \"anthropic\"\nbetas = [\"Interleaved Thinking\"]"))},
 		`supplier[0].betas: "Interleaved Thinking" is not an anthropic-beta value`)
+	f("an unknown modality", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", `input_modalities = ["text", "smell"]`))},
+		`input_modalities: unknown modality "smell"`)
+	f("image without vision", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", `input_modalities = ["text", "image"]`))},
+		"input_modalities: image goes with the vision capability")
+	f("a URL fetch of a modality it lacks", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", `fetches_urls = ["pdf"]`))},
+		`fetches_urls: "pdf" is not a modality the model reads by URL`)
 	f("retired on no day", fstest.MapFS{
 		"models/anthropic/a.toml": file(model("anthropic/a", "[retired]\non = \"January\"\nreplacement = \"anthropic/b\"")),
 		"models/anthropic/b.toml": file(model("anthropic/b", "")),

@@ -121,6 +121,8 @@ type modelInfo struct {
 	flex                                *PricingDecl // the flex lane's prices
 
 	caps     []string // capability names, in matrix.CapabilityNames order
+	inputs   []string // input modality names, in matrix.ModalityNames order
+	fetches  []string // the modalities the upstream fetches by URL
 	toolLoop toolLoopInfo
 	embed    *EmbeddingDecl // embedding models only
 	cache    *CacheDecl     // chat models that cache
@@ -365,6 +367,7 @@ func buildModel(ir *matrixIR, mf ModelFile, errs *errorList) *modelInfo {
 	buildForward(ir, m, d, file, errs)
 	buildThinking(ir, m, d.Thinking, file, errs)
 	buildCapabilities(m, d, file, errs)
+	buildModalities(m, d, file, errs)
 	buildEmbedding(m, d.Embedding, file, errs)
 	buildCache(m, d.Cache, file, errs)
 	buildSupplies(m, d, file, errs)
@@ -561,6 +564,44 @@ func buildThinking(ir *matrixIR, m *modelInfo, t *ThinkingDecl, file string, err
 				errs.addf(file, "thinking.levels."+e, "every effort needs a level: \"\" (off) or one of allowed")
 			}
 			m.levels = append(m.levels, l)
+		}
+	}
+}
+
+// modalities are matrix.ModalityNames.
+var modalities = []string{"text", "image", "pdf", "audio"}
+
+// buildModalities checks a model's input modalities: known names, text
+// among them (an embedding model reads only text), image exactly when it
+// has the vision capability, and the URL-fetched ones among them.
+func buildModalities(m *modelInfo, d ModelDecl, file string, errs *errorList) {
+	if d.InputModalities == nil {
+		d.InputModalities = []string{"text"} // a model that lists none reads text
+	}
+	for _, x := range append(slices.Clone(d.InputModalities), d.FetchesURLs...) {
+		if !slices.Contains(modalities, x) {
+			errs.addf(file, "input_modalities", "unknown modality %q: one of %s", x, strings.Join(modalities, ", "))
+		}
+	}
+	switch {
+	case !slices.Contains(d.InputModalities, "text"):
+		errs.addf(file, "input_modalities", "text must be among them")
+	case m.kind != "chat" && len(d.InputModalities) != 1:
+		errs.addf(file, "input_modalities", "an embedding model reads text only")
+	case slices.Contains(d.InputModalities, "image") != slices.Contains(d.Capabilities, "vision"):
+		errs.addf(file, "input_modalities", "image goes with the vision capability, and only with it")
+	}
+	for _, x := range d.FetchesURLs {
+		if x != "image" && x != "pdf" || !slices.Contains(d.InputModalities, x) {
+			errs.addf(file, "fetches_urls", "%q is not a modality the model reads by URL (image or pdf, among its input_modalities)", x)
+		}
+	}
+	for _, x := range modalities {
+		if slices.Contains(d.InputModalities, x) {
+			m.inputs = append(m.inputs, x)
+		}
+		if slices.Contains(d.FetchesURLs, x) {
+			m.fetches = append(m.fetches, x)
 		}
 	}
 }

@@ -63,6 +63,8 @@ type ModelDecl struct {
 	Clamp            map[string][]float64 `toml:"clamp"`
 	Thinking         *ThinkingDecl        `toml:"thinking"`
 	Capabilities     []string             `toml:"capabilities"`
+	InputModalities  []string             `toml:"input_modalities"`
+	FetchesURLs      []string             `toml:"fetches_urls"`
 	ToolLoop         *ToolLoopDecl        `toml:"tool_loop"`
 	Embedding        *EmbeddingDecl       `toml:"embedding"`
 	Cache            *CacheDecl           `toml:"cache"`

@@ -101,7 +101,9 @@ var modelAnthropicClaudeSonnet45 = matrix.Model{
 		MaxBreakpoints: 4,
 		MinTokens:      1024,
 	},
-	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	Caps:        matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapParallelToolCalls | 1<<matrix.CapStrictTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	Inputs:      matrix.Modalities(1<<matrix.ModText | 1<<matrix.ModImage | 1<<matrix.ModPDF),
+	FetchesURLs: matrix.Modalities(1<<matrix.ModImage | 1<<matrix.ModPDF),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayThinkingBlocks,
 		Unsigned:                  matrix.UnsignedDropThinking,

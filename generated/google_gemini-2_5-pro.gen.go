@@ -103,7 +103,9 @@ var modelGoogleGemini25Pro = matrix.Model{
 		MaxBreakpoints: 4,
 		MinTokens:      4096,
 	},
-	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapVision),
+	Caps:        matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapVision),
+	Inputs:      matrix.Modalities(1<<matrix.ModText | 1<<matrix.ModImage | 1<<matrix.ModPDF | 1<<matrix.ModAudio),
+	FetchesURLs: matrix.Modalities(0),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayThoughtSignature,
 		Unsigned:                  matrix.UnsignedAccept,

@@ -98,7 +98,9 @@ var modelGoogleGemini31FlashLite = matrix.Model{
 		MaxBreakpoints: 4,
 		MinTokens:      1024,
 	},
-	Caps: matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	Caps:        matrix.Caps(1<<matrix.CapTools | 1<<matrix.CapStructuredOutputs | 1<<matrix.CapStructuredOutputsWithTools | 1<<matrix.CapVision),
+	Inputs:      matrix.Modalities(1<<matrix.ModText | 1<<matrix.ModImage | 1<<matrix.ModPDF | 1<<matrix.ModAudio),
+	FetchesURLs: matrix.Modalities(0),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayThoughtSignature,
 		Unsigned:                  matrix.UnsignedPlaceholder,

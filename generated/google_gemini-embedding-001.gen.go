@@ -68,8 +68,10 @@ var modelGoogleGeminiEmbedding001 = matrix.Model{
 			Locations:  []string{"us-central1", "us-east1", "us-east4", "us-west1", "europe-west1", "europe-west4", "asia-northeast1"},
 		},
 	},
-	Cache: matrix.Cache{},
-	Caps:  matrix.Caps(0),
+	Cache:       matrix.Cache{},
+	Caps:        matrix.Caps(0),
+	Inputs:      matrix.Modalities(1 << matrix.ModText),
+	FetchesURLs: matrix.Modalities(0),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayNone,
 		Unsigned:                  matrix.UnsignedAccept,

@@ -65,8 +65,10 @@ var modelGoogleTextEmbedding004 = matrix.Model{
 			UpstreamID: "text-embedding-004",
 		},
 	},
-	Cache: matrix.Cache{},
-	Caps:  matrix.Caps(0),
+	Cache:       matrix.Cache{},
+	Caps:        matrix.Caps(0),
+	Inputs:      matrix.Modalities(1 << matrix.ModText),
+	FetchesURLs: matrix.Modalities(0),
 	ToolLoop: matrix.ToolLoop{
 		Replay:                    matrix.ReplayNone,
 		Unsigned:                  matrix.UnsignedAccept,

@@ -13,6 +13,7 @@ package llm
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/json"
@@ -43,6 +44,10 @@ type Request struct {
 	// Images is the path of the first image part, "" for none (the door's decoder
 	// sets it), for a model that cannot see.
 	Images string `json:"-"`
+	// Documents and Audio are the paths of the first document and audio
+	// part, "" for none, for a model that cannot read them.
+	Documents string `json:"-"`
+	Audio     string `json:"-"`
 	// Betas are the anthropic-beta values the client sent (the Messages
 	// door); each is forwarded only where the serving supplier takes it.
 	Betas []string `json:"-"`
@@ -104,9 +109,29 @@ type Part struct {
 	// InputAudio and File are OpenAI part kinds no current model takes.
 	InputAudio json.RawMessage `json:"input_audio,omitempty"`
 	File       json.RawMessage `json:"file,omitempty"`
-	// Document is a "document" part's source (the Messages door's PDFs
-	// and texts).
+	// Document is a "document" part's source (a PDF or a text, from the
+	// chat door's file parts and the Messages door's document blocks).
 	Document *Document `json:"-"`
+	// Sound is an "audio" part's clip (the chat door's input_audio).
+	Sound *Audio `json:"-"`
+}
+
+// Audio is a clip given whole: base64 data in a format (wav, mp3).
+type Audio struct {
+	Format string
+	Data   string
+}
+
+// AudioMediaType is the media type of an audio format, "" for one no
+// upstream here reads.
+func AudioMediaType(format string) string {
+	switch format {
+	case "wav":
+		return "audio/wav"
+	case "mp3":
+		return "audio/mp3"
+	}
+	return ""
 }
 
 // Document is a document given whole: base64 data of a media type
@@ -159,4 +184,22 @@ func CheckCacheControl(cc *CacheControl, at string) *Error {
 		return BadRequest(at+".cache_control.ttl", "cache_control.ttl must be 5m or 1h")
 	}
 	return nil
+}
+
+// DataURL splits "data:image/png;base64,AAAA" into its media type and
+// base64 payload; ok is false for anything else.
+func DataURL(url string) (mediaType, data string, ok bool) {
+	rest, found := strings.CutPrefix(url, "data:")
+	if !found {
+		return "", "", false
+	}
+	meta, data, found := strings.Cut(rest, ",")
+	if !found {
+		return "", "", false
+	}
+	mediaType, found = strings.CutSuffix(meta, ";base64")
+	if !found || mediaType == "" || data == "" {
+		return "", "", false
+	}
+	return mediaType, data, true
 }

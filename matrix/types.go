@@ -269,6 +269,9 @@ type Model struct {
 
 	// Caps are the features the model serves beyond sampling.
 	Caps     Caps
+	// Inputs are the modalities the model reads; FetchesURLs those its
+	// upstream fetches by URL itself (the gateway fetches the others').
+	Inputs, FetchesURLs Modalities
 	ToolLoop ToolLoop
 	// Embedding is an embedding model's facts; nil for a chat model.
 	Embedding *Embedding
@@ -397,6 +400,27 @@ type Caps uint8
 
 // Has reports whether c holds capability x.
 func (c Caps) Has(x Capability) bool { return c&(1<<x) != 0 }
+
+// Modality is a kind of input a model reads.
+type Modality uint8
+
+const (
+	ModText Modality = iota
+	ModImage
+	ModPDF
+	ModAudio
+	NumModalities = iota
+)
+
+// ModalityNames are the spec spellings of the modalities (OpenRouter's
+// input_modalities use the same, "file" aside), indexed by Modality.
+var ModalityNames = [NumModalities]string{"text", "image", "pdf", "audio"}
+
+// Modalities is a set of modalities.
+type Modalities uint8
+
+// Has reports whether m holds x.
+func (m Modalities) Has(x Modality) bool { return m&(1<<x) != 0 }
 
 // Replay is what a model's upstream needs back, in a tool loop's history,
 // of the reasoning that led to a tool call. OpenAI clients drop it; the

@@ -171,7 +171,7 @@ func TestBadRequests(t *testing.T) {
 	f("tool message without a call", `{`+m+`"messages":[{"role":"user","content":"x"},{"role":"tool","content":"y","tool_call_id":"c"}]}`, 400, nil, "messages[1].tool_call_id")
 	f("unanswered call", `{`+m+`"messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"user","content":"y"}],"tools":[{"type":"function","function":{"name":"f"}}]}`, 400, nil, "messages")
 	f("arguments not JSON", `{`+m+`"messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{city"}}]},{"role":"tool","tool_call_id":"c1","content":"y"}]}`, 400, nil, "messages[1].tool_calls[0].function.arguments")
-	f("audio part", `{`+m+`"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"x","format":"wav"}}]}]}`, 400, "unsupported_parameter", "messages[0].content[0].type")
+	f("audio part", `{`+m+`"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"x","format":"wav"}}]}]}`, 400, "unsupported_parameter", "messages[0].content[0]")
 	f("gemini http image", `{"model":"google/gemini-3-flash","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}`, 400, nil, "messages[0].content[0].image_url.url")
 	f("claude bad image type", `{`+m+`"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AAAA"}}]}]}`, 400, nil, "messages[0].content[0].image_url.url")
 

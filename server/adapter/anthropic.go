@@ -478,7 +478,7 @@ func appendCacheControl(dst []byte, cc *llm.CacheControl) []byte {
 
 func appendAnthropicImage(dst []byte, p *llm.Part, i, j int) ([]byte, *llm.Error) {
 	url := p.ImageURL.URL
-	if mediaType, data, ok := dataURL(url); ok {
+	if mediaType, data, ok := llm.DataURL(url); ok {
 		if !anthropicImageTypes[mediaType] {
 			return dst, llm.BadRequest(partParam(i, j)+".image_url.url", "Claude models take image/jpeg, image/png, image/gif or image/webp, not "+mediaType)
 		}

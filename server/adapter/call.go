@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/opentoken/opentoken/llm"
 
@@ -196,13 +197,32 @@ func NewCall(req *llm.Request, m *matrix.Model) (*Call, *llm.Error) {
 	if m.MaxStop > 0 && c.Forward.Has(generated.ParamStop) && len(req.Stop) > m.MaxStop {
 		return nil, llm.BadRequest("stop", m.ID+" takes at most "+strconv.Itoa(m.MaxStop)+" stop sequences; "+strconv.Itoa(len(req.Stop))+" were sent")
 	}
-	if req.Images != "" && !m.Caps.Has(matrix.CapVision) {
-		return nil, llm.Unsupported(req.Images, m.ID+" does not take images")
+	for _, in := range [...]struct {
+		path string
+		mod  matrix.Modality
+	}{{req.Images, matrix.ModImage}, {req.Documents, matrix.ModPDF}, {req.Audio, matrix.ModAudio}} {
+		if in.path != "" && !m.Inputs.Has(in.mod) {
+			return nil, llm.Unsupported(in.path, m.ID+" does not read "+modalityWords[in.mod]+"; models that do: "+readers(in.mod))
+		}
 	}
 	if req.N != nil && *req.N > 1 {
 		return nil, llm.Unsupported("n", "n > 1 is not supported: every registered upstream returns one choice")
 	}
 	return c, nil
+}
+
+// modalityWords name the modalities in errors.
+var modalityWords = [matrix.NumModalities]string{"text", "images", "PDFs", "audio"}
+
+// readers lists the served models that read a modality.
+func readers(mod matrix.Modality) string {
+	var ids []string
+	for _, m := range generated.Models {
+		if m.Inputs.Has(mod) && m.Retired == nil && m.Kind == matrix.KindChat {
+			ids = append(ids, m.ID)
+		}
+	}
+	return strings.Join(ids, ", ")
 }
 
 // filter runs the model's filter: what the upstream receives.

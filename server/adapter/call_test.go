@@ -129,6 +129,7 @@ func TestVisionCapability(t *testing.T) {
 	}
 	blind := *generated.Lookup(req.Model)
 	blind.Caps &^= 1 << matrix.CapVision
+	blind.Inputs &^= 1 << matrix.ModImage
 	if _, e := NewCall(&req, &blind); e == nil || e.Code != llm.CodeUnsupportedParameter || e.Param != "messages[1].content[1]" {
 		t.Errorf("got %+v, want unsupported_parameter at messages[1].content[1]", e)
 	}

@@ -233,7 +233,7 @@ func appendFunctionResponses(dst []byte, msgs []llm.Message, from, to int) ([]by
 	for i := from; i < to; i++ {
 		for j := range msgs[i].Content.Parts {
 			if p := &msgs[i].Content.Parts[j]; p.Type == "image_url" {
-				mediaType, data, ok := dataURL(p.ImageURL.URL)
+				mediaType, data, ok := llm.DataURL(p.ImageURL.URL)
 				if !ok {
 					return dst, llm.BadRequest(partParam(i, j)+".image_url.url", "Gemini models take images as base64 data: URLs; the gateway does not fetch http(s) URLs for them")
 				}
@@ -471,7 +471,7 @@ func appendGeminiParts(dst []byte, m *llm.Message, i int) ([]byte, *llm.Error) {
 			if m.Role != "user" {
 				return dst, llm.BadRequest(partParam(i, j)+".type", "Gemini takes images only in user messages")
 			}
-			mediaType, data, ok := dataURL(p.ImageURL.URL)
+			mediaType, data, ok := llm.DataURL(p.ImageURL.URL)
 			if !ok {
 				return dst, llm.BadRequest(partParam(i, j)+".image_url.url", "Gemini models take images as base64 data: URLs; the gateway does not fetch http(s) URLs for them")
 			}
@@ -479,6 +479,12 @@ func appendGeminiParts(dst []byte, m *llm.Message, i int) ([]byte, *llm.Error) {
 			dst = jsonw.String(dst, mediaType)
 			dst = append(dst, `,"data":`...)
 			dst = jsonw.String(dst, data)
+			dst = append(dst, "}}"...)
+		case "audio":
+			dst = append(dst, `{"inlineData":{"mimeType":`...)
+			dst = jsonw.String(dst, llm.AudioMediaType(p.Sound.Format))
+			dst = append(dst, `,"data":`...)
+			dst = jsonw.String(dst, p.Sound.Data)
 			dst = append(dst, "}}"...)
 		case "document":
 			d := p.Document

@@ -283,10 +283,16 @@ func validateParts(req *llm.Request, m *llm.Message, i int) *llm.Error {
 			if m.Role != "assistant" {
 				return llm.BadRequest(pat()+".type", "refusal parts are allowed only in assistant messages")
 			}
-		case "input_audio", "file":
-			return llm.Unsupported(pat()+".type", p.Type+" content parts are not supported by any registered model")
+		case "file":
+			if e := decodeFile(req, p, m, pat); e != nil {
+				return e
+			}
+		case "input_audio":
+			if e := decodeAudio(req, p, m, pat); e != nil {
+				return e
+			}
 		default:
-			return llm.BadRequest(pat()+".type", pat()+".type must be text or image_url")
+			return llm.BadRequest(pat()+".type", pat()+".type must be text, image_url, file or input_audio")
 		}
 		if p.CacheControl != nil {
 			req.CacheBreakpoints++
@@ -294,6 +300,68 @@ func validateParts(req *llm.Request, m *llm.Message, i int) *llm.Error {
 				return e
 			}
 		}
+	}
+	return nil
+}
+
+// decodeFile reads a file part: a PDF as a base64 data: URL
+// (file.file_data) or an http(s) URL, into a document. File ids name
+// OpenAI's own storage, which no upstream here has.
+func decodeFile(req *llm.Request, p *llm.Part, m *llm.Message, pat func() string) *llm.Error {
+	var f struct {
+		FileData string `json:"file_data"`
+		Filename string `json:"filename"`
+		FileID   string `json:"file_id"`
+	}
+	if err := json.Unmarshal(p.File, &f); err != nil {
+		return llm.BadRequest(pat()+".file", pat()+".file must be an object with file_data and filename")
+	}
+	if m.Role != "user" {
+		return llm.BadRequest(pat()+".type", "file parts are allowed only in user messages")
+	}
+	doc := &llm.Document{Title: f.Filename}
+	switch {
+	case f.FileID != "" && f.FileData == "":
+		return llm.Unsupported(pat()+".file.file_id", "file ids name files stored at OpenAI, which no upstream here can read; send the file as file_data")
+	case strings.HasPrefix(f.FileData, "data:"):
+		mediaType, data, ok := llm.DataURL(f.FileData)
+		if !ok {
+			return llm.BadRequest(pat()+".file.file_data", pat()+".file.file_data must be a base64 data: URL such as data:application/pdf;base64,…")
+		}
+		if mediaType != "application/pdf" {
+			return llm.Unsupported(pat()+".file.file_data", "files of type "+mediaType+" are not read by any model here; PDFs are (application/pdf)")
+		}
+		doc.MediaType, doc.Data = mediaType, data
+	case strings.HasPrefix(f.FileData, "https://") || strings.HasPrefix(f.FileData, "http://"):
+		doc.URL = f.FileData
+	default:
+		return llm.BadRequest(pat()+".file.file_data", pat()+".file.file_data is required: a base64 data: URL of a PDF, or its http(s) URL")
+	}
+	p.Type, p.Document = "document", doc
+	if req.Documents == "" {
+		req.Documents = pat()
+	}
+	return nil
+}
+
+// decodeAudio reads an input_audio part: base64 data in wav or mp3.
+func decodeAudio(req *llm.Request, p *llm.Part, m *llm.Message, pat func() string) *llm.Error {
+	var a struct {
+		Data   string `json:"data"`
+		Format string `json:"format"`
+	}
+	if err := json.Unmarshal(p.InputAudio, &a); err != nil || a.Data == "" {
+		return llm.BadRequest(pat()+".input_audio", pat()+".input_audio must be an object with data (base64) and format")
+	}
+	if m.Role != "user" {
+		return llm.BadRequest(pat()+".type", "input_audio parts are allowed only in user messages")
+	}
+	if llm.AudioMediaType(a.Format) == "" {
+		return llm.BadRequest(pat()+".input_audio.format", pat()+".input_audio.format must be wav or mp3")
+	}
+	p.Type, p.Sound = "audio", &llm.Audio{Format: a.Format, Data: a.Data}
+	if req.Audio == "" {
+		req.Audio = pat()
 	}
 	return nil
 }
