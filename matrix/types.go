@@ -268,11 +268,11 @@ type Model struct {
 	Pricing  Pricing
 
 	// Caps are the features the model serves beyond sampling.
-	Caps     Caps
+	Caps Caps
 	// Inputs are the modalities the model reads; FetchesURLs those its
 	// upstream fetches by URL itself (the gateway fetches the others').
 	Inputs, FetchesURLs Modalities
-	ToolLoop ToolLoop
+	ToolLoop            ToolLoop
 	// Embedding is an embedding model's facts; nil for a chat model.
 	Embedding *Embedding
 	// Cache is how the model's upstream caches a prompt prefix.
