@@ -108,6 +108,28 @@ func appendModel(dst []byte, m *matrix.Model) []byte {
 		dst = append(dst, `,"max_input_tokens":`...)
 		dst = jsonw.Int(dst, int64(e.MaxInputTokens))
 	}
+	// OpenRouter's field: what the model reads ("file" for PDFs, as
+	// OpenRouter names them) and writes.
+	dst = append(dst, `,"architecture":{"input_modalities":[`...)
+	for x, first := matrix.Modality(0), true; x < matrix.NumModalities; x++ {
+		if !m.Inputs.Has(x) {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		name := matrix.ModalityNames[x]
+		if x == matrix.ModPDF {
+			name = "file"
+		}
+		dst = jsonw.String(dst, name)
+	}
+	output := `"text"`
+	if m.Kind == matrix.KindEmbedding {
+		output = `"embeddings"`
+	}
+	dst = append(dst, `],"output_modalities":[`+output+`]}`...)
 	dst = append(dst, `,"supported_parameters":[`...)
 	for rest, first := m.Supported, true; rest != 0; first = false {
 		var p matrix.Param
