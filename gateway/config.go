@@ -116,6 +116,8 @@ var limitSettings = []limitSetting{
 	{key: "OPENTOKEN_BREAKER_MAX_OPEN", dur: func(l *server.Limits) *time.Duration { return &l.BreakerMaxOpen }},
 	{key: "OPENTOKEN_COOLDOWN_429", dur: func(l *server.Limits) *time.Duration { return &l.Cooldown429 }},
 	{key: "OPENTOKEN_FLEX_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.FlexTimeout }},
+	{key: "OPENTOKEN_FETCH_MAX_BYTES", size: func(l *server.Limits) *int { return &l.FetchMaxBytes }},
+	{key: "OPENTOKEN_FETCH_TIMEOUT", dur: func(l *server.Limits) *time.Duration { return &l.FetchTimeout }},
 }
 
 // Keys lists every setting's name, as an environment variable and a TOML key.

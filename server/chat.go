@@ -161,6 +161,9 @@ func (s *Server) prepareCall(ctx *fasthttp.RequestCtx, req *llm.Request, m *matr
 	if e != nil {
 		return nil, e
 	}
+	if e := s.inline(ctx, req, m); e != nil {
+		return nil, e
+	}
 	call.DroppedExtra = append(call.DroppedExtra, route.ignored...)
 	if e := strictError(ctx, call); e != nil {
 		return nil, e

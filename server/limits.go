@@ -75,6 +75,11 @@ const (
 	// DefaultPromptCacheEntries bounds the Gemini cache entries a replica
 	// keeps (each a few hundred bytes here; the prompt stays upstream).
 	DefaultPromptCacheEntries = 1000
+	// DefaultFetchMaxBytes and DefaultFetchTimeout bound what the gateway
+	// fetches of a client's URL for an upstream that does not fetch URLs
+	// (Gemini): 20 MB, Gemini's limit for a request's inline data.
+	DefaultFetchMaxBytes = 20 << 20
+	DefaultFetchTimeout  = 10 * time.Second
 )
 
 // Limits are the server's timeouts and size limits; a zero field takes its
@@ -106,6 +111,8 @@ type Limits struct {
 	FailoverBudgetPercent    int
 	FailoverBudgetMin        int
 	FlexTimeout              time.Duration
+	FetchMaxBytes            int
+	FetchTimeout             time.Duration
 }
 
 // breakers are the breaker settings of l.
@@ -153,5 +160,7 @@ func (l Limits) WithDefaults() Limits {
 	size(&l.FailoverBudgetPercent, DefaultFailoverBudgetPercent)
 	size(&l.FailoverBudgetMin, DefaultFailoverBudgetMin)
 	dur(&l.FlexTimeout, DefaultFlexTimeout)
+	size(&l.FetchMaxBytes, DefaultFetchMaxBytes)
+	dur(&l.FetchTimeout, DefaultFetchTimeout)
 	return l
 }

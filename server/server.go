@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/fetch"
 	"github.com/opentoken/opentoken/internal/hangup"
 	"github.com/opentoken/opentoken/internal/redact"
 	"github.com/opentoken/opentoken/internal/seal"
@@ -68,6 +70,9 @@ type Options struct {
 	Sealer *seal.Sealer
 	// Responses keeps the responses of store: true; nil keeps none.
 	Responses ResponseStore
+	// FetchAllow admits addresses the URL fetcher refuses (a test's
+	// loopback server); nil in production: public addresses only.
+	FetchAllow func(netip.Addr) bool
 }
 
 // Server serves the OpenAI-compatible API.
@@ -100,6 +105,9 @@ type Server struct {
 	// The Responses door: its sealing key and the stored responses.
 	sealer *seal.Sealer
 	stored ResponseStore
+	// fetcher fetches the URLs of images and PDFs for upstreams that do
+	// not fetch them.
+	fetcher *fetch.Fetcher
 	// seal and unseal are sealDetails and openSealed as func values.
 	seal   func([]llm.ReasoningDetail) string
 	unseal func(string) ([]llm.ReasoningDetail, error)
@@ -195,6 +203,7 @@ func New(opt Options) (*Server, error) {
 		s.sealer, _ = seal.New(seal.NewKey())
 	}
 	s.seal, s.unseal = s.sealDetails, s.openSealed // made once, not per request
+	s.fetcher = fetch.New(fetch.Options{MaxBytes: int64(s.lim.FetchMaxBytes), Timeout: s.lim.FetchTimeout, Allow: opt.FetchAllow})
 
 	s.ids.init()
 	for _, k := range opt.APIKeys {

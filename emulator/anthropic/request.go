@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -240,7 +241,11 @@ func (m *message) validate(i int) string {
 			case b.Source.Type != "base64" && b.Source.Type != "url":
 				return bat + ".source.type: Input tag '" + b.Source.Type + "' found using 'type' does not match any of the expected tags: 'base64', 'url', 'file'"
 			}
-		case "thinking", "redacted_thinking", "tool_use", "tool_result", "document":
+		case "document":
+			if msg := validateDocument(&b, bat, m.Role); msg != "" {
+				return msg
+			}
+		case "thinking", "redacted_thinking", "tool_use", "tool_result":
 		default:
 			return bat + ".type: Input tag '" + b.Type + "' found using 'type' does not match any of the expected tags"
 		}
@@ -457,4 +462,32 @@ func quoteList(s []string) string {
 		q[i] = "'" + v + "'"
 	}
 	return strings.Join(q, ", ")
+}
+
+// validateDocument checks a document block as the Messages API does: a
+// PDF in base64, plain text, or a URL, in a user message.
+func validateDocument(b *block, at, role string) string {
+	s := b.Source
+	switch {
+	case role != "user":
+		return at + ": document blocks are only allowed in user messages"
+	case s == nil:
+		return at + ".source: Field required"
+	case s.Type == "base64" && s.MediaType != "application/pdf":
+		return at + ".source.base64.media_type: Input should be 'application/pdf'"
+	case s.Type == "base64" && s.Data == "":
+		return at + ".source.base64.data: Field required"
+	case s.Type == "text" && s.MediaType != "text/plain":
+		return at + ".source.text.media_type: Input should be 'text/plain'"
+	case s.Type == "url" && !strings.HasPrefix(s.URL, "http"):
+		return at + ".source.url.url: Input should be a valid URL"
+	case s.Type != "base64" && s.Type != "text" && s.Type != "url" && s.Type != "content":
+		return at + ".source.type: Input tag '" + s.Type + "' found using 'type' does not match any of the expected tags: 'base64', 'content', 'text', 'url', 'file'"
+	}
+	if s.Type == "base64" {
+		if _, err := base64.StdEncoding.DecodeString(s.Data); err != nil {
+			return "messages: the PDF specified was not valid"
+		}
+	}
+	return ""
 }

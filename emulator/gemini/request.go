@@ -168,6 +168,8 @@ func (c *content) validate(at string) string {
 			return "* GenerateContentRequest." + pat + ".data: oneof field 'data' is already set. Cannot set 'data' twice\n"
 		case p.InlineData != nil && p.InlineData.MimeType == "":
 			return "* GenerateContentRequest." + pat + ".inline_data.mime_type: mime_type is not specified\n"
+		case p.InlineData != nil && !inlineTypes[p.InlineData.MimeType]:
+			return "Unsupported MIME type: " + p.InlineData.MimeType
 		case p.InlineData != nil:
 			if _, err := base64.StdEncoding.DecodeString(p.InlineData.Data); err != nil {
 				return "Invalid value at '" + pat + ".inline_data.data' (TYPE_BYTES), Base64 decoding failed"
@@ -175,6 +177,14 @@ func (c *content) validate(at string) string {
 		}
 	}
 	return ""
+}
+
+// inlineTypes are the MIME types Gemini reads inline: images, PDFs,
+// plain text and audio (video the gateway never sends).
+var inlineTypes = map[string]bool{
+	"image/png": true, "image/jpeg": true, "image/webp": true, "image/heic": true, "image/heif": true,
+	"application/pdf": true, "text/plain": true,
+	"audio/wav": true, "audio/mp3": true, "audio/aiff": true, "audio/aac": true, "audio/ogg": true, "audio/flac": true,
 }
 
 func (r *request) lastUserText() string {

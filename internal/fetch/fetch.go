@@ -115,8 +115,9 @@ func New(opt Options) *Fetcher {
 			}
 			return dialer.DialContext(ctx, network, net.JoinHostPort(ips[0].Unmap().String(), port))
 		},
-		MaxIdleConns:          16,
-		IdleConnTimeout:       30 * time.Second,
+		// Fetches are few and to many hosts: no connection is kept, so
+		// none outlives the fetch (nor the gateway).
+		DisableKeepAlives:     true,
 		ResponseHeaderTimeout: opt.Timeout,
 		TLSHandshakeTimeout:   opt.Timeout,
 	}

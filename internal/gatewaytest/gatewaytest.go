@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -68,6 +69,9 @@ type Options struct {
 	CORSOrigins []string
 	// Responses keeps the Responses door's stored responses (a store.Store).
 	Responses server.ResponseStore
+	// FetchAllow is the server's option: addresses the URL fetcher may
+	// reach beyond public ones (a test's loopback server).
+	FetchAllow func(netip.Addr) bool
 	// VertexLocations, when set, start a Vertex AI emulator and add a
 	// supplier per location to both providers, after their own APIs.
 	VertexLocations []string
@@ -141,6 +145,7 @@ func Start(t testing.TB, opt Options) *Env {
 		Metrics:     opt.Metrics,
 		CORSOrigins: opt.CORSOrigins,
 		Responses:   opt.Responses,
+		FetchAllow:  opt.FetchAllow,
 		AccessLog:   accessLog(opt.AccessLog, env.Log),
 		Logger:      slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
