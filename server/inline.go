@@ -75,7 +75,9 @@ func partAt(i, j int) string {
 	return "messages[" + strconv.Itoa(i) + "].content[" + strconv.Itoa(j) + "]"
 }
 
-func isHTTP(u string) bool { return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") }
+func isHTTP(u string) bool {
+	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
+}
 
 // hostOf is a URL's host, for messages.
 func hostOf(u string) string {

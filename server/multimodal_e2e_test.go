@@ -86,7 +86,9 @@ func TestFilesAndAudio(t *testing.T) {
 	}
 	before := env.Anthropic.Requests.Count()
 	r = env.Chat(t, `{"model":"anthropic/claude-haiku-4-5","messages":[{"role":"user","content":[{"type":"text","text":"Transcribe."},`+audio+`]}]}`)
-	var e struct{ Error struct{ Code, Param, Message string } }
+	var e struct {
+		Error struct{ Code, Param, Message string }
+	}
 	_ = json.Unmarshal(r.Body, &e)
 	if r.Status != 400 || e.Error.Code != "unsupported_parameter" || e.Error.Param != "messages[0].content[1]" ||
 		!strings.Contains(e.Error.Message, "google/gemini-3-flash") || env.Anthropic.Requests.Count() != before {
@@ -132,7 +134,9 @@ func TestURLsFetchedForGemini(t *testing.T) {
 		"an image as a PDF":        {`{"type":"file","file":{"file_data":"` + srv.URL + `/cat.png"}}`, "messages[0].content[0]", "is image/png, not application/pdf"},
 	} {
 		r := env.Chat(t, `{"model":"google/gemini-3-flash","messages":[{"role":"user","content":[`+c.part+`]}]}`)
-		var e struct{ Error struct{ Param, Message string } }
+		var e struct {
+			Error struct{ Param, Message string }
+		}
 		_ = json.Unmarshal(r.Body, &e)
 		if r.Status != 400 || e.Error.Param != c.param || !strings.Contains(e.Error.Message, c.want) {
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
