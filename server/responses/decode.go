@@ -109,6 +109,10 @@ type part struct {
 	ImageURL string `json:"image_url"`
 	FileID   string `json:"file_id"`
 	Refusal  string `json:"refusal"`
+	// input_file
+	FileData string `json:"file_data"`
+	FileURL  string `json:"file_url"`
+	Filename string `json:"filename"`
 }
 
 // Decoded is what the door keeps of a request beside the neutral one.
@@ -675,8 +679,26 @@ func (d *decoder) part(p *part, at loc) (llm.Part, *llm.Error) {
 			d.req.Images = at.String()
 		}
 		return llm.Part{Type: "image_url", ImageURL: &llm.ImageURL{URL: p.ImageURL}}, nil
+	case "input_file":
+		doc := &llm.Document{Title: p.Filename}
+		switch {
+		case strings.HasPrefix(p.FileData, "data:"):
+			mediaType, data, ok := llm.DataURL(p.FileData)
+			if !ok || mediaType != "application/pdf" {
+				return llm.Part{}, llm.BadRequest(at.String()+".file_data", at.String()+".file_data must be a PDF as a base64 data: URL (data:application/pdf;base64,…)")
+			}
+			doc.MediaType, doc.Data = mediaType, data
+		case p.FileURL != "":
+			doc.URL = p.FileURL
+		default:
+			return llm.Part{}, llm.BadRequest(at.String()+".file_id", at.String()+": send the file as file_data or file_url; file ids name OpenAI's storage")
+		}
+		if d.req.Documents == "" {
+			d.req.Documents = at.String()
+		}
+		return llm.Part{Type: "document", Document: doc}, nil
 	}
-	return llm.Part{}, llm.BadRequest(at.String()+".type", at.String()+".type "+strconv.Quote(p.Type)+" is not served; send input_text, input_image or output_text")
+	return llm.Part{}, llm.BadRequest(at.String()+".type", at.String()+".type "+strconv.Quote(p.Type)+" is not served; send input_text, input_image, input_file or output_text")
 }
 
 // settings maps the sampling values, reasoning and text format onto the
