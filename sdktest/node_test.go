@@ -2,6 +2,9 @@ package sdktest
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,12 +25,19 @@ func TestNodeSDK(t *testing.T) {
 		}
 		t.Skip("node or the openai npm package is not installed: run npm ci in sdktest/node")
 	}
-	env := gatewaytest.Start(t, gatewaytest.Options{})
+	// An image for the multimodal test, fetched by the gateway for Gemini
+	// from loopback, which only this test allows.
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(tinyPNG)
+	}))
+	defer media.Close()
+	env := gatewaytest.Start(t, gatewaytest.Options{FetchAllow: func(ip netip.Addr) bool { return ip.IsLoopback() }})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs", "tools.test.mjs", "embeddings.test.mjs", "messages.test.mjs", "responses.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "chat.test.mjs", "tools.test.mjs", "embeddings.test.mjs", "messages.test.mjs", "responses.test.mjs", "multimodal.test.mjs")
 	cmd.Dir = "node"
-	cmd.Env = append(os.Environ(), "OPENTOKEN_BASE_URL="+env.URL+"/v1", "OPENTOKEN_ORIGIN="+env.URL, "OPENTOKEN_API_KEY="+gatewaytest.ClientKey,
+	cmd.Env = append(os.Environ(), "OPENTOKEN_BASE_URL="+env.URL+"/v1", "OPENTOKEN_ORIGIN="+env.URL, "OPENTOKEN_MEDIA_URL="+media.URL, "OPENTOKEN_API_KEY="+gatewaytest.ClientKey,
 		// The Agents SDK makes its own client of these.
 		"OPENAI_BASE_URL="+env.URL+"/v1", "OPENAI_API_KEY="+gatewaytest.ClientKey)
 	out, err := cmd.CombinedOutput()
