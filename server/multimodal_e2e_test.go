@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/opentoken/opentoken/internal/gatewaytest"
+	"github.com/opentoken/opentoken/server"
 )
 
 // pdf is a tiny PDF's bytes; png a tiny PNG's.
@@ -39,6 +41,11 @@ func serveMedia(t *testing.T) *media {
 		case "/memo.pdf":
 			w.Header().Set("Content-Type", "application/pdf")
 			_, _ = w.Write(pdf)
+		case "/big.png":
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write(make([]byte, 4096))
+		case "/slow.png":
+			<-r.Context().Done() // nothing until the gateway gives up
 		case "/page.html":
 			w.Header().Set("Content-Type", "text/html")
 			_, _ = w.Write([]byte("<html></html>"))
@@ -162,5 +169,28 @@ func TestURLFetchRefusesPrivateAddresses(t *testing.T) {
 	}
 	if n := conns.Load(); n != 0 {
 		t.Errorf("%d connections reached the private server", n)
+	}
+}
+
+// TestURLFetchBounds: a URL whose body is over OPENTOKEN_FETCH_MAX_BYTES,
+// or that does not answer within OPENTOKEN_FETCH_TIMEOUT, is a 400 within
+// the bound; the Messages door's image and document URLs are fetched for
+// Gemini as the chat door's are.
+func TestURLFetchBounds(t *testing.T) {
+	srv := serveMedia(t)
+	env := gatewaytest.Start(t, gatewaytest.Options{FetchAllow: loopback,
+		Limits: server.Limits{FetchMaxBytes: 1024, FetchTimeout: 300 * time.Millisecond}})
+	for path, want := range map[string]string{"/big.png": "over the limit of 1024 bytes", "/slow.png": "no answer within 300ms"} {
+		start := time.Now()
+		r := env.Chat(t, `{"model":"google/gemini-3-flash","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"`+srv.URL+path+`"}}]}]}`)
+		if r.Status != 400 || !strings.Contains(string(r.Body), want) || time.Since(start) > 2*time.Second {
+			t.Errorf("%s: %d %s after %v", path, r.Status, r.Body, time.Since(start))
+		}
+	}
+	r := env.Messages(t, "/v1/messages", `{"model":"gemini-3-flash","max_tokens":100,"messages":[{"role":"user","content":[`+
+		`{"type":"image","source":{"type":"url","url":"`+srv.URL+`/cat.png"}},{"type":"document","source":{"type":"url","url":"`+srv.URL+`/memo.pdf"}},{"type":"text","text":"Both?"}]}]}`)
+	sent := lastBody(env, "google/gemini-3-flash")
+	if r.Status != 200 || !strings.Contains(sent, `"mimeType":"image/png"`) || !strings.Contains(sent, `"mimeType":"application/pdf"`) {
+		t.Errorf("the Messages door's URLs to Gemini: %d %s, sent %.600s", r.Status, r.Body, sent)
 	}
 }
