@@ -203,3 +203,9 @@ func DataURL(url string) (mediaType, data string, ok bool) {
 	}
 	return mediaType, data, true
 }
+
+// IsHTTPURL reports whether u is an http(s) URL, which an upstream (or the
+// gateway) must fetch, as opposed to a data: URL.
+func IsHTTPURL(u string) bool {
+	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
+}

@@ -161,7 +161,7 @@ func (s *Server) prepareCall(ctx *fasthttp.RequestCtx, req *llm.Request, m *matr
 	if e != nil {
 		return nil, e
 	}
-	if e := s.inline(ctx, req, m); e != nil {
+	if e := s.inline(req, m); e != nil {
 		return nil, e
 	}
 	call.DroppedExtra = append(call.DroppedExtra, route.ignored...)

@@ -1,11 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
 	"strconv"
 	"strings"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/internal/fetch"
 	"github.com/opentoken/opentoken/llm"
@@ -21,7 +20,7 @@ var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/g
 // A fetch that fails, or brings what the part is not, is a 400 naming the
 // part and the URL's host. Parts already inline are left as they are, so a
 // fallback model does not fetch again.
-func (s *Server) inline(ctx *fasthttp.RequestCtx, req *llm.Request, m *matrix.Model) *llm.Error {
+func (s *Server) inline(req *llm.Request, m *matrix.Model) *llm.Error {
 	if m.FetchesURLs.Has(matrix.ModImage) && m.FetchesURLs.Has(matrix.ModPDF) {
 		return nil
 	}
@@ -30,9 +29,9 @@ func (s *Server) inline(ctx *fasthttp.RequestCtx, req *llm.Request, m *matrix.Mo
 		for j := range msg.Content.Parts {
 			p := &msg.Content.Parts[j]
 			switch {
-			case p.Type == "image_url" && p.ImageURL != nil && isHTTP(p.ImageURL.URL) && !m.FetchesURLs.Has(matrix.ModImage):
+			case p.Type == "image_url" && p.ImageURL != nil && llm.IsHTTPURL(p.ImageURL.URL) && !m.FetchesURLs.Has(matrix.ModImage):
 				at := partAt(i, j) + ".image_url.url"
-				mediaType, data, e := s.fetchFor(ctx, p.ImageURL.URL, at)
+				mediaType, data, e := s.fetchFor(p.ImageURL.URL, at)
 				if e != nil {
 					return e
 				}
@@ -42,7 +41,7 @@ func (s *Server) inline(ctx *fasthttp.RequestCtx, req *llm.Request, m *matrix.Mo
 				p.ImageURL = &llm.ImageURL{URL: "data:" + mediaType + ";base64," + base64.StdEncoding.EncodeToString(data), Detail: p.ImageURL.Detail}
 			case p.Type == "document" && p.Document != nil && p.Document.URL != "" && !m.FetchesURLs.Has(matrix.ModPDF):
 				at := partAt(i, j)
-				mediaType, data, e := s.fetchFor(ctx, p.Document.URL, at)
+				mediaType, data, e := s.fetchFor(p.Document.URL, at)
 				if e != nil {
 					return e
 				}
@@ -58,9 +57,12 @@ func (s *Server) inline(ctx *fasthttp.RequestCtx, req *llm.Request, m *matrix.Mo
 	return nil
 }
 
-// fetchFor fetches a URL for the part at path.
-func (s *Server) fetchFor(ctx *fasthttp.RequestCtx, url, at string) (string, []byte, *llm.Error) {
-	mediaType, data, err := s.fetcher.Fetch(ctx, url)
+// fetchFor fetches a URL for the part at path. The fetch has its own
+// deadline (OPENTOKEN_FETCH_TIMEOUT); it does not derive from the request's
+// fasthttp context, which is not safe for the timer goroutines of a
+// derived one.
+func (s *Server) fetchFor(url, at string) (string, []byte, *llm.Error) {
+	mediaType, data, err := s.fetcher.Fetch(context.Background(), url)
 	if err != nil {
 		msg := err.Error()
 		if fe, ok := err.(*fetch.Error); ok {
@@ -73,10 +75,6 @@ func (s *Server) fetchFor(ctx *fasthttp.RequestCtx, url, at string) (string, []b
 
 func partAt(i, j int) string {
 	return "messages[" + strconv.Itoa(i) + "].content[" + strconv.Itoa(j) + "]"
-}
-
-func isHTTP(u string) bool {
-	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
 }
 
 // hostOf is a URL's host, for messages.

@@ -486,7 +486,7 @@ func appendAnthropicImage(dst []byte, p *llm.Part, i, j int) ([]byte, *llm.Error
 		dst = jsonw.String(dst, mediaType)
 		dst = append(dst, `,"data":`...)
 		dst = jsonw.String(dst, data)
-	} else if isHTTPURL(url) {
+	} else if llm.IsHTTPURL(url) {
 		dst = append(dst, `{"type":"image","source":{"type":"url","url":`...)
 		dst = jsonw.String(dst, url)
 	} else {

@@ -1,7 +1,0 @@
-package adapter
-
-import "strings"
-
-func isHTTPURL(url string) bool {
-	return strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://")
-}
