@@ -91,7 +91,9 @@ func (s *Server) priorItems(ctx *fasthttp.RequestCtx, rec *record, body []byte) 
 		return nil, &llm.Error{Status: 400, Type: llm.TypeInvalidRequest, Param: "previous_response_id", Code: llm.CodeNotFound,
 			Message: "previous_response_id needs stored responses, and this gateway has no database to keep them; send the whole input instead"}
 	}
-	r, err := s.stored.GetResponse(ctx, id, scopeOf(rec), time.Now())
+	dbCtx, cancel := storeContext()
+	defer cancel()
+	r, err := s.stored.GetResponse(dbCtx, id, scopeOf(rec), time.Now())
 	if err != nil {
 		return nil, storedError(err, id, "previous_response_id")
 	}
@@ -185,11 +187,18 @@ func (s *Server) keep(rec *record, meta *responses.Meta, dec *responses.Decoded,
 	s.put(meta, scopeOf(rec), body, history)
 }
 
+// storeContext bounds a call to the response store. It is not derived
+// from a fasthttp request context, whose values are not safe for the
+// goroutines a derived context starts.
+func storeContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
 // put stores a response, a whole one or a stream that completed. A store
 // that fails is logged: the answer itself is not lost for it.
 func (s *Server) put(meta *responses.Meta, scope string, body, history []byte) {
 	now := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := storeContext()
 	defer cancel()
 	err := s.stored.PutResponse(ctx, store.StoredResponse{ID: meta.ID, Scope: scope, Model: meta.Model,
 		Created: now, Expires: now.Add(ResponseRetention), Body: append([]byte(nil), body...), History: history})
@@ -210,8 +219,10 @@ func (s *Server) storedResponse(ctx *fasthttp.RequestCtx, rec *record, id string
 		s.writeError(ctx, storedError(store.ErrNotFound, id, ""))
 		return
 	}
+	dbCtx, cancel := storeContext()
+	defer cancel()
 	if m == fasthttp.MethodDelete {
-		if err := s.stored.DeleteResponse(ctx, id, scopeOf(rec)); err != nil {
+		if err := s.stored.DeleteResponse(dbCtx, id, scopeOf(rec)); err != nil {
 			s.writeError(ctx, storedError(err, id, ""))
 			return
 		}
@@ -219,7 +230,7 @@ func (s *Server) storedResponse(ctx *fasthttp.RequestCtx, rec *record, id string
 		ctx.SetBodyString(`{"id":` + strconv.Quote(id) + `,"object":"response","deleted":true}`)
 		return
 	}
-	r, err := s.stored.GetResponse(ctx, id, scopeOf(rec), time.Now())
+	r, err := s.stored.GetResponse(dbCtx, id, scopeOf(rec), time.Now())
 	if err != nil {
 		s.writeError(ctx, storedError(err, id, ""))
 		return
