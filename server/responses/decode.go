@@ -150,14 +150,15 @@ type Echo struct {
 	// (checked by the decoder), echoed without formatting a float.
 	temperature, topP []byte
 	ToolChoice        json.RawMessage
-	Tools             json.RawMessage
 	ParallelToolCalls bool
 	Metadata          json.RawMessage
 	Effort, Summary   *string
-	Text              json.RawMessage
 	User              *string
 	ServiceTier       *string
 	PromptCacheKey    *string
+	// Tools and Text are the request's, as it wrote them (views of its
+	// body).
+	Tools, Text json.RawMessage
 }
 
 // nsSeparator joins a namespace and a function name into the one name an
@@ -258,7 +259,7 @@ func Decode(body, prior []byte, req *llm.Request, out *Decoded, open func(string
 	if e := d.settings(&r); e != nil {
 		return e
 	}
-	out.Echo = Echo{temperature: out.Echo.temperature, topP: out.Echo.topP, Instructions: instructions, MaxOutputTokens: r.MaxOutputTokens,
+	out.Echo = Echo{temperature: out.Echo.temperature, topP: out.Echo.topP, Tools: out.Echo.Tools, Text: out.Echo.Text, Instructions: instructions, MaxOutputTokens: r.MaxOutputTokens,
 		ToolChoice: r.ToolChoice, Metadata: r.Metadata, User: r.User, ServiceTier: r.ServiceTier, PromptCacheKey: r.PromptCacheKey,
 		ParallelToolCalls: r.ParallelToolCalls == nil || *r.ParallelToolCalls}
 	if r.Reasoning != nil {
@@ -291,6 +292,20 @@ func (d *Decoded) InputItems() []byte {
 		}
 	}
 	return append(out, ']')
+}
+
+// oneLine is raw JSON without line breaks, as an event stream's data line
+// must be: the value itself when it has none (a client's compact JSON),
+// else a compacted copy.
+func oneLine(raw []byte) json.RawMessage {
+	if !bytes.ContainsAny(raw, "\r\n") {
+		return raw
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return nil // not JSON: the decoder refuses the request anyway
+	}
+	return b.Bytes()
 }
 
 // countItems is how many elements an input array has (1 for a string).
@@ -335,6 +350,10 @@ func scanFields(body []byte, r *request, out *Decoded) *llm.Error {
 			out.Echo.temperature = val
 		case "top_p":
 			out.Echo.topP = val
+		case "tools":
+			out.Echo.Tools = oneLine(val)
+		case "text":
+			out.Echo.Text = oneLine(val)
 		}
 		switch {
 		case known[k]:

@@ -131,18 +131,34 @@ func appendResponse(dst []byte, m *Meta, status string, items []outItem, finish 
 	dst = jsonw.Bool(dst, m.Request.Store)
 	dst = append(dst, `,"temperature":`...)
 	dst = numberOr(dst, e.temperature, "1")
-	dst = append(dst, `,"text":{"format":{"type":"text"}},"tool_choice":`...)
+	dst = append(dst, `,"text":`...)
+	if matrix.RawKind(e.Text) == '{' {
+		dst = append(dst, bytes.TrimSpace(e.Text)...)
+	} else {
+		dst = append(dst, `{"format":{"type":"text"}}`...)
+	}
+	dst = append(dst, `,"tool_choice":`...)
 	if matrix.RawPresent(e.ToolChoice) {
 		dst = append(dst, e.ToolChoice...)
 	} else {
 		dst = append(dst, `"auto"`...)
 	}
-	dst = append(dst, `,"tools":[],"top_p":`...)
+	dst = append(dst, `,"tools":`...)
+	if matrix.RawKind(e.Tools) == '[' {
+		dst = append(dst, bytes.TrimSpace(e.Tools)...)
+	} else {
+		dst = append(dst, "[]"...)
+	}
+	dst = append(dst, `,"top_p":`...)
 	dst = numberOr(dst, e.topP, "1")
 	dst = append(dst, `,"truncation":"disabled"`...)
 	if u != nil {
 		dst = append(dst, `,"usage":`...) // an object when present, never null
 		dst = appendUsage(dst, u)
+	}
+	if e.PromptCacheKey != nil {
+		dst = append(dst, `,"prompt_cache_key":`...)
+		dst = jsonw.String(dst, *e.PromptCacheKey)
 	}
 	if e.User != nil {
 		dst = append(dst, `,"user":`...) // a string when present, never null
