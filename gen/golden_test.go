@@ -168,6 +168,11 @@ enum = ["none", "low", "high", "ultra"]
 		"input_modalities: image goes with the vision capability")
 	f("a URL fetch of a modality it lacks", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", `fetches_urls = ["pdf"]`))},
 		`fetches_urls: "pdf" is not a modality the model reads by URL`)
+	f("a deep upstream name", fstest.MapFS{"models/anthropic/a.toml": file(model("anthropic/a", "[forward]\ntemperature = \"a.b.c\""))},
+		`forward.temperature: "a.b.c": an upstream name is a field, or one member of an object`)
+	f("two members of one object", fstest.MapFS{"params.toml": file(params + "[[param]]\nname = \"top_p\"\ntype = \"number\"\npolicy = \"drop\"\nmin = 0.0\nmax = 1.0\n"),
+		"models/anthropic/a.toml": file(model("anthropic/a", "[forward]\ntemperature = \"sampling.temperature\"\ntop_p = \"sampling.top_p\""))},
+		"are both members of sampling; one member per object")
 	f("retired on no day", fstest.MapFS{
 		"models/anthropic/a.toml": file(model("anthropic/a", "[retired]\non = \"January\"\nreplacement = \"anthropic/b\"")),
 		"models/anthropic/b.toml": file(model("anthropic/b", "")),

@@ -140,8 +140,11 @@ var (
 	// aliasRE is an upstream's own model id: no provider prefix.
 	aliasRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
 	// betaRE is an anthropic-beta value such as interleaved-thinking-2025-05-14.
-	betaRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	modelIDRE = regexp.MustCompile(`^[a-z][a-z0-9]*/[a-z0-9][a-z0-9.-]*$`)
+	betaRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	// upstreamNameRE is a forwarded parameter's upstream name: a field,
+	// or one member of an object (metadata.user_id).
+	upstreamNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+	modelIDRE      = regexp.MustCompile(`^[a-z][a-z0-9]*/[a-z0-9][a-z0-9.-]*$`)
 )
 
 // build validates the specs and lowers them to the intermediate model. It
@@ -424,9 +427,31 @@ func buildForward(ir *matrixIR, m *modelInfo, d ModelDecl, file string, errs *er
 		case d.Forward[name] == "":
 			errs.addf(file, key, "the upstream name must not be empty")
 			continue
+		case !upstreamNameRE.MatchString(d.Forward[name]):
+			errs.addf(file, key, "%q: an upstream name is a field, or one member of an object (parent.member)", d.Forward[name])
+			continue
 		}
 		supported[p] = true
 		m.rename[p] = d.Forward[name]
+	}
+	// A member of an object is written as the object: one member per
+	// object, and no field of the object's own name.
+	parents := map[string]string{}
+	for _, name := range sortedKeys(d.Forward) {
+		up := d.Forward[name]
+		parent, _, nested := strings.Cut(up, ".")
+		if !nested {
+			continue
+		}
+		if other, ok := parents[parent]; ok {
+			errs.addf(file, "forward."+name, "%q and %q are both members of %s; one member per object", other, up, parent)
+		}
+		parents[parent] = up
+	}
+	for _, name := range sortedKeys(d.Forward) {
+		if up := d.Forward[name]; parents[up] != "" {
+			errs.addf(file, "forward."+name, "%q is also the object of %q", up, parents[up])
+		}
 	}
 	// Aliases are forwarded exactly when their parameter is; control
 	// parameters are honoured by every chat model, the thinking ones only by

@@ -15,6 +15,7 @@ const (
 		1<<ParamReasoning |
 		1<<ParamReasoningEffort |
 		1<<ParamIncludeReasoning |
+		1<<ParamUser |
 		1<<ParamStream |
 		1<<ParamN |
 		1<<ParamTools |
@@ -120,6 +121,7 @@ var renameAnthropicClaudeHaiku45 = [NumParams]string{
 	ParamMaxTokens:           "max_tokens",
 	ParamMaxCompletionTokens: "max_tokens",
 	ParamStop:                "stop_sequences",
+	ParamUser:                "metadata.user_id",
 }
 
 // clampsAnthropicClaudeHaiku45 narrows parameters to the upstream's ranges.

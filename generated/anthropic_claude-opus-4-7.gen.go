@@ -12,6 +12,7 @@ const (
 		1<<ParamReasoning |
 		1<<ParamReasoningEffort |
 		1<<ParamIncludeReasoning |
+		1<<ParamUser |
 		1<<ParamStream |
 		1<<ParamN |
 		1<<ParamTools |
@@ -110,6 +111,7 @@ var renameAnthropicClaudeOpus47 = [NumParams]string{
 	ParamMaxTokens:           "max_tokens",
 	ParamMaxCompletionTokens: "max_tokens",
 	ParamStop:                "stop_sequences",
+	ParamUser:                "metadata.user_id",
 }
 
 // clampsAnthropicClaudeOpus47 narrows parameters to the upstream's ranges.

@@ -15,6 +15,7 @@ const (
 		1<<ParamReasoning |
 		1<<ParamReasoningEffort |
 		1<<ParamIncludeReasoning |
+		1<<ParamUser |
 		1<<ParamStream |
 		1<<ParamN |
 		1<<ParamTools |
@@ -118,6 +119,7 @@ var renameAnthropicClaudeSonnet46 = [NumParams]string{
 	ParamMaxTokens:           "max_tokens",
 	ParamMaxCompletionTokens: "max_tokens",
 	ParamStop:                "stop_sequences",
+	ParamUser:                "metadata.user_id",
 }
 
 // clampsAnthropicClaudeSonnet46 narrows parameters to the upstream's ranges.

@@ -50,6 +50,8 @@ func contractForwards(id, param string, present map[string]bool, thinking bool) 
 	case strings.HasPrefix(id, "anthropic/"):
 		switch param {
 		case "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "stop":
+		case "user":
+			return true // as metadata.user_id, whatever else is sent
 		default:
 			return false // never frequency_penalty, presence_penalty, seed, logit_bias, …
 		}

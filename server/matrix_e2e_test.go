@@ -97,6 +97,10 @@ func wantParams(m *matrix.Model, forward matrix.Mask) map[string]any {
 		if f, ok := v.(float64); ok {
 			v = m.Clamps[p].Apply(f)
 		}
+		if parent, member, nested := strings.Cut(name, "."); nested {
+			want[parent] = map[string]any{member: v} // an object with its one member
+			continue
+		}
 		want[name] = v
 	}
 	return want

@@ -78,7 +78,9 @@ func TestMessagesDoorRequests(t *testing.T) {
 		t.Errorf("system blocks sent to Anthropic: %s", last.Body)
 	case last.Header["anthropic-beta"] != "claude-code-20250219":
 		t.Errorf("anthropic-beta sent: %q", last.Header["anthropic-beta"])
-	case r.Header.Get("X-OpenToken-Dropped-Params") != "user,anthropic-beta=oauth-2025-04-20":
+	case !strings.Contains(string(last.Body), `"metadata":{"user_id":"u-1"}`):
+		t.Errorf("metadata.user_id sent to Anthropic: %s", last.Body)
+	case r.Header.Get("X-OpenToken-Dropped-Params") != "anthropic-beta=oauth-2025-04-20":
 		t.Errorf("dropped: %q", r.Header.Get("X-OpenToken-Dropped-Params"))
 	case len(msg.Content) != 1 || msg.Content[0]["type"] != "text" || msg.Model != "claude-sonnet-4-6" || msg.Usage["input_tokens"] == nil || msg.Usage["output_tokens"] == nil:
 		t.Errorf("the message: %s", r.Body)

@@ -1,6 +1,8 @@
 package adapter
 
 import (
+	"strings"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/jsonw"
 	"github.com/opentoken/opentoken/matrix"
@@ -20,6 +22,14 @@ func appendForwarded(dst []byte, c *Call) []byte {
 			continue // a control parameter, honoured by the adapter itself
 		}
 		dst = jsonw.Comma(dst)
+		// A member of an object (metadata.user_id) is written as the
+		// object with its one member (spec/ allows one per object).
+		parent, member, nested := strings.Cut(name, ".")
+		if nested {
+			dst = jsonw.Key(dst, parent)
+			dst = append(dst, '{')
+			name = member
+		}
 		dst = jsonw.Key(dst, name)
 		switch generated.ParamSpecs[p].Type {
 		case matrix.TypeNumber:
@@ -46,6 +56,9 @@ func appendForwarded(dst []byte, c *Call) []byte {
 			dst = append(dst, ']')
 		default:
 			dst = append(dst, s.Raw(p)...)
+		}
+		if nested {
+			dst = append(dst, '}')
 		}
 	}
 	return dst
