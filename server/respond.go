@@ -170,6 +170,9 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
 	if !s.parseAnswer(ctx, ex, call, rec, &out) {
 		return
 	}
+	if req.Model != m.ID {
+		meta.Model = req.Model // a fallback model answered
+	}
 	buf := getBuf()
 	*buf = responses.AppendResponse((*buf)[:0], meta, &out)
 	if keep {
