@@ -45,6 +45,7 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	rec := startRecord(ctx)
 	rec.ridLen = len(s.requestID(ctx, rec.rid[:0]))
 	rec.endpoint = endpointOf(ctx.Path())
+	rec.anthropic = anthropicDialect(ctx) // answered in its door's envelope
 	defer s.finishRequest(ctx, rec)
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error

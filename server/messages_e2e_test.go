@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/opentoken/opentoken/emulator"
 	"github.com/opentoken/opentoken/internal/gatewaytest"
+	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/store"
 	"github.com/opentoken/opentoken/tenancy"
 )
@@ -380,5 +383,29 @@ func TestMessagesOnVertex(t *testing.T) {
 		if r.Status != 200 || env.Vertex.Requests.Count() != before+1 || r.Header.Get("X-OpenToken-Supplier") != "vertex:global" {
 			t.Errorf("%s %s failing over to Vertex: %d %s, supplier %q", c.model, c.path, r.Status, r.Body, r.Header.Get("X-OpenToken-Supplier"))
 		}
+	}
+}
+
+// TestMessagesTooLarge: a body over the limit, refused before it is read,
+// is answered in the Messages door's envelope too.
+func TestMessagesTooLarge(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{Limits: server.Limits{MaxBodyBytes: 1024}})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: %s\r\nanthropic-version: 2023-06-01\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", gatewaytest.ClientKey, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gatewaytest.ReadResponse(t, resp)
+	if r.Status != 413 || !strings.Contains(string(r.Body), `{"type":"error","error":{"type":"request_too_large"`) {
+		t.Errorf("an oversized message: %d %s", r.Status, r.Body)
 	}
 }
