@@ -43,6 +43,20 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 			Exclude: call.Thinking.Exclude, Legacy: call.Legacy()}
 	}
 	call, ex, sw, e := s.generate(ctx, rec, &req, m, chunks)
+	s.deliver(ctx, rec, call, ex, sw, e, func(dst []byte, out *llm.Completion) []byte {
+		out.Legacy = call.Legacy()
+		var idBuf [64]byte
+		id := s.ids.appendID(idBuf[:0], "chatcmpl-")
+		return openai.AppendCompletion(dst, bytesconv.String(id), time.Now().Unix(), req.Model, out, !call.Thinking.Exclude)
+	})
+}
+
+// deliver answers what generate returned, the same for every door: its
+// failure, its stream, or its whole answer, which render writes in the
+// door's shape from the parsed completion (whose strings point into the
+// upstream body, alive until the exchange ends here).
+func (s *Server) deliver(ctx *fasthttp.RequestCtx, rec *record, call *adapter.Call, ex *exchange, sw llm.StreamWriter, e *llm.Error,
+	render func(dst []byte, out *llm.Completion) []byte) {
 	switch {
 	case e == errGone:
 		ctx.SetConnectionClose()
@@ -62,13 +76,8 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	if !s.parseAnswer(ctx, ex, call, rec, &out) {
 		return
 	}
-	out.Legacy = call.Legacy()
-	// The completion's strings point into the upstream body, alive until
-	// finish.
 	buf := getBuf()
-	var idBuf [64]byte
-	id := s.ids.appendID(idBuf[:0], "chatcmpl-")
-	*buf = openai.AppendCompletion((*buf)[:0], bytesconv.String(id), time.Now().Unix(), req.Model, &out, !call.Thinking.Exclude)
+	*buf = render((*buf)[:0], &out)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(*buf)
 	putBuf(buf)

@@ -96,33 +96,11 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx, rec *record) {
 	if call != nil {
 		call.DroppedExtra = append(call.DroppedExtra, dec.Dropped...)
 	}
-	switch {
-	case e == errGone:
-		ctx.SetConnectionClose()
-		return
-	case e != nil:
-		s.writeError(ctx, e)
-		if call != nil {
-			setChanged(ctx, call)
-		}
-		return
-	case call.Stream:
-		s.stream(ctx, ex, call, sw, rec)
-		return
-	}
-	defer s.finish(ex)
-	var out llm.Completion
-	if !s.parseAnswer(ctx, ex, call, rec, &out) {
-		return
-	}
-	buf := getBuf()
-	var idBuf [64]byte
-	id := s.ids.appendID(idBuf[:0], "msg_")
-	*buf = anthropic.AppendMessage((*buf)[:0], bytesconv.String(id), answerModel(req.Model), &out)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(*buf)
-	putBuf(buf)
-	setChanged(ctx, call)
+	s.deliver(ctx, rec, call, ex, sw, e, func(dst []byte, out *llm.Completion) []byte {
+		var idBuf [64]byte
+		id := s.ids.appendID(idBuf[:0], "msg_")
+		return anthropic.AppendMessage(dst, bytesconv.String(id), answerModel(req.Model), out)
+	})
 }
 
 // countTokens serves POST /v1/messages/count_tokens: the request

@@ -151,37 +151,16 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
 			call.Forward |= matrix.MaskOf(generated.ParamStore) // kept by the gateway, not dropped
 		}
 	}
-	switch {
-	case e == errGone:
-		ctx.SetConnectionClose()
-		return
-	case e != nil:
-		s.writeError(ctx, e)
-		if call != nil {
-			setChanged(ctx, call)
+	s.deliver(ctx, rec, call, ex, sw, e, func(dst []byte, out *llm.Completion) []byte {
+		if req.Model != m.ID {
+			meta.Model = req.Model // a fallback model answered
 		}
-		return
-	case call.Stream:
-		s.stream(ctx, ex, call, sw, rec)
-		return
-	}
-	defer s.finish(ex)
-	var out llm.Completion
-	if !s.parseAnswer(ctx, ex, call, rec, &out) {
-		return
-	}
-	if req.Model != m.ID {
-		meta.Model = req.Model // a fallback model answered
-	}
-	buf := getBuf()
-	*buf = responses.AppendResponse((*buf)[:0], meta, &out)
-	if keep {
-		s.keep(rec, meta, dec, &out, *buf)
-	}
-	ctx.SetContentType("application/json")
-	ctx.SetBody(*buf)
-	putBuf(buf)
-	setChanged(ctx, call)
+		dst = responses.AppendResponse(dst, meta, out)
+		if keep {
+			s.keep(rec, meta, dec, out, dst)
+		}
+		return dst
+	})
 }
 
 // keep stores a whole response for GET and previous_response_id.
