@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/opentoken/opentoken/llm"
@@ -16,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/internal/goldentest"
 	"github.com/opentoken/opentoken/internal/sse"
 	"github.com/opentoken/opentoken/server/openai"
 )
@@ -48,7 +47,7 @@ func TestWireGoldens(t *testing.T) {
 }
 
 func goldenCase(t *testing.T, a Adapter, dir string) {
-	request := readFile(t, filepath.Join(dir, "request.json"))
+	request := goldentest.Read(t, filepath.Join(dir, "request.json"))
 	var chat llm.Request
 	if e := openai.DecodeChat(request, &chat); e != nil {
 		t.Fatalf("request.json: %s", e.Message)
@@ -64,7 +63,7 @@ func goldenCase(t *testing.T, a Adapter, dir string) {
 		t.Fatalf("BuildRequest: %s", e.Message)
 	}
 	sent, _ := json.Marshal(map[string]json.RawMessage{"url": mustJSON(t, string(req.URI().FullURI())), "body": body})
-	compareJSON(t, filepath.Join(dir, "upstream_request.json"), sent)
+	goldentest.JSON(t, *update, filepath.Join(dir, "upstream_request.json"), sent)
 
 	if answer, err := os.ReadFile(filepath.Join(dir, "upstream_response.json")); err == nil {
 		var out llm.Completion
@@ -75,10 +74,10 @@ func goldenCase(t *testing.T, a Adapter, dir string) {
 			out.Legacy = call.Legacy()
 			got = openai.AppendCompletion(nil, "chatcmpl-golden", 1700000000, chat.Model, &out, !call.Thinking.Exclude)
 		}
-		compareJSON(t, filepath.Join(dir, "response.json"), got)
+		goldentest.JSON(t, *update, filepath.Join(dir, "response.json"), got)
 	}
 	if stream, err := os.ReadFile(filepath.Join(dir, "upstream_response.sse")); err == nil {
-		compareFrames(t, filepath.Join(dir, "response.sse"), translateStream(a, call, chat.Model, stream))
+		goldentest.Stream(t, *update, filepath.Join(dir, "response.sse"), translateStream(a, call, chat.Model, stream))
 	}
 }
 
@@ -114,92 +113,10 @@ func translateStream(a Adapter, call *Call, model string, stream []byte) []byte 
 	return openai.AppendDone(out)
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func mustJSON(t *testing.T, v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// normal decodes JSON into a value whose comparison ignores formatting and
-// key order.
-func normal(t *testing.T, what string, b []byte) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s is not JSON: %v\n%s", what, err, b)
-	}
-	return v
-}
-
-func compareJSON(t *testing.T, golden string, got []byte) {
-	t.Helper()
-	if *update {
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, got, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		writeGolden(t, golden, append(pretty.Bytes(), '\n'))
-		return
-	}
-	want := readFile(t, golden)
-	if !reflect.DeepEqual(normal(t, golden, want), normal(t, "the output", got)) {
-		t.Errorf("%s differs (go test ./server/adapter -update rewrites it); got:\n%s", golden, got)
-	}
-}
-
-// compareFrames compares two event streams frame by frame, each frame's
-// JSON normalised.
-func compareFrames(t *testing.T, golden string, got []byte) {
-	t.Helper()
-	if *update {
-		writeGolden(t, golden, got)
-		return
-	}
-	want := readFile(t, golden)
-	w, g := frames(t, want), frames(t, got)
-	if len(w) != len(g) {
-		t.Fatalf("%s: %d frames, want %d (go test ./server/adapter -update rewrites it); got:\n%s", golden, len(g), len(w), got)
-	}
-	for i := range w {
-		if w[i] == "[DONE]" || g[i] == "[DONE]" {
-			if w[i] != g[i] {
-				t.Errorf("%s frame %d: %s, want %s", golden, i, g[i], w[i])
-			}
-			continue
-		}
-		if !reflect.DeepEqual(normal(t, golden, []byte(w[i])), normal(t, "the output", []byte(g[i]))) {
-			t.Errorf("%s frame %d differs:\n got %s\nwant %s", golden, i, g[i], w[i])
-		}
-	}
-}
-
-func frames(t *testing.T, b []byte) []string {
-	t.Helper()
-	var out []string
-	for _, f := range strings.Split(strings.TrimSuffix(string(b), "\n\n"), "\n\n") {
-		data, ok := strings.CutPrefix(f, "data: ")
-		if !ok {
-			t.Fatalf("not a data frame: %q", f)
-		}
-		out = append(out, data)
-	}
-	return out
-}
-
-func writeGolden(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
