@@ -13,25 +13,7 @@ import (
 	"time"
 
 	"github.com/opentoken/opentoken/internal/gatewaytest"
-	"github.com/opentoken/opentoken/store"
-	"github.com/opentoken/opentoken/tenancy"
 )
-
-// claudeBinary is Claude Code as npm installs it in node/ (pinned in
-// node/package.json); its package ships a native binary that runs offline.
-func claudeBinary(t *testing.T) string {
-	bin, err := filepath.Abs(filepath.Join("node", "node_modules", ".bin", "claude"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Claude Code is not installed: .ci/run must run npm ci in sdktest/node")
-		}
-		t.Skip("Claude Code is not installed: run npm ci in sdktest/node")
-	}
-	return bin
-}
 
 // TestClaudeCode runs Claude Code itself, headless, against the gateway
 // with an issued key, on a Claude and on a Gemini model: a session that
@@ -40,33 +22,10 @@ func claudeBinary(t *testing.T) string {
 // a throwaway directory with a throwaway HOME, never on the checkout, and
 // may use only a read-only tool.
 func TestClaudeCode(t *testing.T) {
-	bin := claudeBinary(t)
+	bin := npmBinary(t, "claude", "Claude Code")
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "ledger.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = db.CreateWorkspace(ctx, "team")
-	_ = db.AddCredit(ctx, "team", store.FromDollars(5), "test")
-	_, secret, err := db.CreateKey(ctx, store.NewKey{Workspace: "team", Name: "claude-code"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn, err := tenancy.Start(ctx, tenancy.Options{Store: db, SpillPath: filepath.Join(dir, "spill")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := tn.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	env := gatewaytest.Start(t, gatewaytest.Options{Tenancy: tn, AccessLog: true})
+	key := newTeamKey(t, "claude-code")
+	env := gatewaytest.Start(t, gatewaytest.Options{Tenancy: key.tn, AccessLog: true})
 
 	for _, model := range []string{"claude-sonnet-4-6", "google/gemini-3-flash"} {
 		work := t.TempDir()
@@ -78,7 +37,7 @@ func TestClaudeCode(t *testing.T) {
 		cmd := exec.CommandContext(runCtx, bin, "-p", "Use the Glob tool to list the files here, then say what you found.",
 			"--output-format", "stream-json", "--verbose", "--model", model, "--allowedTools", "Glob", "--max-turns", "4")
 		cmd.Dir = work
-		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "ANTHROPIC_BASE_URL=" + env.URL, "ANTHROPIC_API_KEY=" + secret,
+		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "ANTHROPIC_BASE_URL=" + env.URL, "ANTHROPIC_API_KEY=" + key.secret,
 			"ANTHROPIC_SMALL_FAST_MODEL=" + model, "ANTHROPIC_DEFAULT_HAIKU_MODEL=" + model,
 			"DISABLE_AUTOUPDATER=1", "DISABLE_TELEMETRY=1", "DISABLE_ERROR_REPORTING=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"}
 		var stderr bytes.Buffer
@@ -125,13 +84,5 @@ func TestClaudeCode(t *testing.T) {
 			t.Errorf("a request was refused: %s", line)
 		}
 	}
-	tn.Flush()
-	rows, err := db.Usage(ctx, store.UsageFilter{})
-	models := map[string]bool{}
-	for _, row := range rows {
-		models[row.Model] = true
-	}
-	if err != nil || !models["anthropic/claude-sonnet-4-6"] || !models["google/gemini-3-flash"] {
-		t.Errorf("the key's ledger: %v %+v", err, rows)
-	}
+	key.billed(t, "anthropic/claude-sonnet-4-6", "google/gemini-3-flash")
 }

@@ -13,25 +13,7 @@ import (
 	"time"
 
 	"github.com/opentoken/opentoken/internal/gatewaytest"
-	"github.com/opentoken/opentoken/store"
-	"github.com/opentoken/opentoken/tenancy"
 )
-
-// codexBinary is Codex as npm installs it in node/ (pinned in
-// node/package.json); its package ships a native binary that runs offline.
-func codexBinary(t *testing.T) string {
-	bin, err := filepath.Abs(filepath.Join("node", "node_modules", ".bin", "codex"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Codex is not installed: .ci/run must run npm ci in sdktest/node")
-		}
-		t.Skip("Codex is not installed: run npm ci in sdktest/node")
-	}
-	return bin
-}
 
 // TestCodex runs Codex itself (codex exec) against the gateway's
 // Responses door with an issued key, on a Claude and a Gemini model: a
@@ -40,33 +22,10 @@ func codexBinary(t *testing.T) string {
 // throwaway directory with throwaway HOME and CODEX_HOME, in Codex's
 // read-only sandbox, never on the checkout.
 func TestCodex(t *testing.T) {
-	bin := codexBinary(t)
+	bin := npmBinary(t, "codex", "Codex")
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "ledger.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = db.CreateWorkspace(ctx, "team")
-	_ = db.AddCredit(ctx, "team", store.FromDollars(5), "test")
-	_, secret, err := db.CreateKey(ctx, store.NewKey{Workspace: "team", Name: "codex"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn, err := tenancy.Start(ctx, tenancy.Options{Store: db, SpillPath: filepath.Join(dir, "spill")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := tn.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	env := gatewaytest.Start(t, gatewaytest.Options{Tenancy: tn, AccessLog: true, Responses: db})
+	key := newTeamKey(t, "codex")
+	env := gatewaytest.Start(t, gatewaytest.Options{Tenancy: key.tn, AccessLog: true, Responses: key.db})
 
 	for _, model := range []string{"anthropic/claude-sonnet-4-6", "google/gemini-3-flash"} {
 		work, home := t.TempDir(), t.TempDir()
@@ -90,7 +49,7 @@ wire_api = "responses"
 		cmd := exec.CommandContext(runCtx, bin, "exec", "--json", "--skip-git-repo-check", "--sandbox", "read-only",
 			"Run exec_command to list the files here, then tell me what you found.")
 		cmd.Dir = work
-		cmd.Env = []string{"HOME=" + home, "CODEX_HOME=" + codexHome, "PATH=" + os.Getenv("PATH"), "OPENTOKEN_API_KEY=" + secret}
+		cmd.Env = []string{"HOME=" + home, "CODEX_HOME=" + codexHome, "PATH=" + os.Getenv("PATH"), "OPENTOKEN_API_KEY=" + key.secret}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -132,13 +91,5 @@ wire_api = "responses"
 			t.Errorf("a request was refused: %s", line)
 		}
 	}
-	tn.Flush()
-	rows, err := db.Usage(ctx, store.UsageFilter{})
-	models := map[string]bool{}
-	for _, row := range rows {
-		models[row.Model] = true
-	}
-	if err != nil || !models["anthropic/claude-sonnet-4-6"] || !models["google/gemini-3-flash"] {
-		t.Errorf("the key's ledger: %v %+v", err, rows)
-	}
+	key.billed(t, "anthropic/claude-sonnet-4-6", "google/gemini-3-flash")
 }
