@@ -55,6 +55,13 @@ type Config struct {
 	// in (OPENTOKEN_SUPPLIERS_GOOGLE, OPENTOKEN_SUPPLIERS_ANTHROPIC); nil
 	// for the default.
 	Suppliers map[matrix.Provider][]string
+	// OperatorRPM limits each operator key to that many requests per
+	// minute on each replica (OPENTOKEN_OPERATOR_RPM); 0, the default, is
+	// unlimited.
+	OperatorRPM int64
+	// ConsoleAddr serves the web console (OPENTOKEN_CONSOLE_ADDR); "" is
+	// off, the default. A bare port (":9090") listens on loopback only.
+	ConsoleAddr string
 }
 
 // VertexSettings are Vertex AI's settings.
@@ -126,7 +133,8 @@ var Keys = func() []string {
 		"GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG", "OPENTOKEN_LOG_FORMAT",
 		"OPENTOKEN_LOG_LEVEL", "OPENTOKEN_PPROF_ADDR", "OPENTOKEN_CORS_ORIGINS",
 		"VERTEX_CREDENTIALS", "VERTEX_PROJECT", "VERTEX_LOCATIONS", "VERTEX_BASE_URL",
-		"OPENTOKEN_SUPPLIERS_GOOGLE", "OPENTOKEN_SUPPLIERS_ANTHROPIC", "OPENTOKEN_SEALING_KEY"}
+		"OPENTOKEN_SUPPLIERS_GOOGLE", "OPENTOKEN_SUPPLIERS_ANTHROPIC", "OPENTOKEN_SEALING_KEY",
+		"OPENTOKEN_OPERATOR_RPM", "OPENTOKEN_CONSOLE_ADDR"}
 	for _, l := range limitSettings {
 		keys = append(keys, l.key)
 	}
@@ -151,6 +159,8 @@ func kindOf(key string) kind {
 		return kindList
 	case "OPENTOKEN_METRICS", "OPENTOKEN_ACCESS_LOG":
 		return kindOnOff
+	case "OPENTOKEN_OPERATOR_RPM":
+		return kindSize
 	}
 	for _, l := range limitSettings {
 		if l.key == key && l.size != nil {
@@ -329,6 +339,22 @@ func parse(v map[string]string) (*Config, error) {
 		}
 	}
 	c.DatabaseURL = v["OPENTOKEN_DATABASE_URL"]
+	if rpm := v["OPENTOKEN_OPERATOR_RPM"]; rpm != "" {
+		n, err := strconv.ParseInt(rpm, 10, 64)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("OPENTOKEN_OPERATOR_RPM=%q: want a count of requests per minute, 0 for unlimited", rpm))
+		}
+		c.OperatorRPM = n
+	}
+	if c.ConsoleAddr = v["OPENTOKEN_CONSOLE_ADDR"]; c.ConsoleAddr != "" {
+		host, port, err := net.SplitHostPort(c.ConsoleAddr)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("OPENTOKEN_CONSOLE_ADDR=%q: want host:port, or :port for loopback only", c.ConsoleAddr))
+		case host == "":
+			c.ConsoleAddr = net.JoinHostPort("127.0.0.1", port) // explicit hosts only are public
+		}
+	}
 	if c.PprofAddr = v["OPENTOKEN_PPROF_ADDR"]; c.PprofAddr != "" && !loopback(c.PprofAddr) {
 		errs = append(errs, fmt.Errorf("OPENTOKEN_PPROF_ADDR=%q: want a loopback address such as 127.0.0.1:6060; profiles must not be public", c.PprofAddr))
 	}

@@ -95,6 +95,7 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 		CORSOrigins: cfg.CORSOrigins,
 		Sealer:      sealer,
 		Responses:   g.store,
+		OperatorRPM: cfg.OperatorRPM,
 	})
 	if err != nil {
 		g.closeEmulators()

@@ -121,7 +121,10 @@ func (g *Gateway) startTenancy(ctx context.Context, cfg *Config, log *slog.Logge
 		}
 	}
 	url, _ := DatabaseURL(cfg)
-	t, err := tenancy.Start(ctx, tenancy.Options{Store: db, Log: log, SpillPath: spillPath(url), Exclude: exclude})
+	// Replicas share a PostgreSQL database, and reserve shares of keys'
+	// rate limits in it; SQLite serves one process, which counts alone.
+	shared := strings.HasPrefix(url, "postgres")
+	t, err := tenancy.Start(ctx, tenancy.Options{Store: db, Log: log, SpillPath: spillPath(url), Exclude: exclude, Shared: shared})
 	if err != nil {
 		db.Close()
 		return fmt.Errorf("database: %w", err)

@@ -33,6 +33,9 @@ const (
 	CodeExpiredKey         = "expired_key"
 	CodeInsufficientCredit = "insufficient_credit"
 	CodeSpendLimitExceeded = "spend_limit_exceeded"
+	// CodeRateLimitExceeded refuses a key over its rates; the error's type
+	// is the rate, "requests" or "tokens", as OpenAI's is.
+	CodeRateLimitExceeded = "rate_limit_exceeded"
 )
 
 // Error is a failed request, written as

@@ -39,6 +39,10 @@ type record struct {
 	// operator key. partial marks a stream that did not complete.
 	principal *tenancy.Principal
 	partial   bool
+	// ticket holds the request's place under its key's rate limits, and
+	// rate is where the key stood once it was admitted (or refused).
+	ticket tenancy.Ticket
+	rate   tenancy.RateStatus
 	// supplier names the supplier that answered (or last failed);
 	// attempts counts the upstream attempts made.
 	supplier string
@@ -98,6 +102,13 @@ func (s *Server) observe(status int, r *record) {
 	}
 	if r.principal != nil && r.hasUsage && r.model != nil {
 		s.bill(status, r)
+	}
+	if r.ticket.Admitted() {
+		var tokens int64
+		if r.hasUsage {
+			tokens = r.usage.Prompt - r.usage.Cached + r.usage.Completion
+		}
+		r.ticket.Release(tokens, time.Now())
 	}
 }
 

@@ -216,6 +216,9 @@ func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
 			ctx.Response.Header.SetBytesV(HeaderAttempts, strconv.AppendInt(b[:0], int64(rec.attempts), 10))
 		}
 	}
+	if rec.rate.RPM > 0 || rec.rate.TPM > 0 {
+		setRateHeaders(&ctx.Response.Header, &rec.rate)
+	}
 	s.cors.allow(ctx)
 	if rec.stream {
 		if rec.model != nil {
@@ -320,7 +323,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, rec *record) bool {
 		return false
 	}
 	if rec.key = s.keyIndex(key); rec.key >= 0 {
-		return true
+		return s.admitRate(ctx, rec, &s.operatorMeters[rec.key], s.operatorRates)
 	}
 	if s.tenancy != nil && store.IsIssued(bytesconv.String(key)) {
 		now := time.Now()
@@ -330,7 +333,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, rec *record) bool {
 			return false
 		}
 		rec.principal = p
-		return true
+		return err != nil || s.admitRate(ctx, rec, p.Meter(), p.Key.Rates)
 	}
 	s.writeError(ctx, &llm.Error{Status: 401, Type: llm.TypeAuthentication, Code: llm.CodeInvalidKey,
 		Message: "invalid api key"})
@@ -349,6 +352,7 @@ func refusal(err error, now time.Time) *llm.Error {
 	var expired *tenancy.ExpiredError
 	var noCredit *tenancy.NoCreditError
 	var limit *tenancy.LimitError
+	var rate *tenancy.RateLimitError
 	switch {
 	case errors.As(err, &expired):
 		return &llm.Error{Status: 401, Type: llm.TypeAuthentication, Code: llm.CodeExpiredKey, Message: err.Error()}
@@ -357,6 +361,16 @@ func refusal(err error, now time.Time) *llm.Error {
 	case errors.As(err, &limit):
 		return &llm.Error{Status: 429, Type: llm.TypeInvalidRequest, Code: llm.CodeSpendLimitExceeded,
 			RetryAfter: strconv.FormatInt(limit.RetryAfter(now), 10), Message: err.Error()}
+	case errors.As(err, &rate):
+		typ := "requests"
+		if rate.Rate == "tokens" {
+			typ = "tokens"
+		}
+		e := &llm.Error{Status: 429, Type: typ, Code: llm.CodeRateLimitExceeded, Message: err.Error()}
+		if !rate.TooLarge {
+			e.RetryAfter = strconv.FormatInt(int64((rate.RetryAfter+time.Second-1)/time.Second), 10)
+		}
+		return e
 	}
 	return &llm.Error{Status: 401, Type: llm.TypeAuthentication, Code: llm.CodeInvalidKey, Message: "invalid api key"}
 }

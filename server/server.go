@@ -28,6 +28,7 @@ import (
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/transport"
+	"github.com/opentoken/opentoken/store"
 	"github.com/opentoken/opentoken/tenancy"
 )
 
@@ -70,6 +71,9 @@ type Options struct {
 	Sealer *seal.Sealer
 	// Responses keeps the responses of store: true; nil keeps none.
 	Responses ResponseStore
+	// OperatorRPM, when above zero, limits each operator key to that many
+	// requests per minute, counted by each replica alone.
+	OperatorRPM int64
 	// FetchAllow admits addresses the URL fetcher refuses (a test's
 	// loopback server); nil in production: public addresses only.
 	FetchAllow func(netip.Addr) bool
@@ -77,8 +81,11 @@ type Options struct {
 
 // Server serves the OpenAI-compatible API.
 type Server struct {
-	keys      [][sha256.Size]byte
-	upstreams [3]route // indexed by matrix.Provider
+	keys [][sha256.Size]byte
+	// operatorRates and operatorMeters limit the operator keys, by index.
+	operatorRates  store.Rates
+	operatorMeters []tenancy.Meter
+	upstreams      [3]route // indexed by matrix.Provider
 	// candidates are, by model index, the suppliers that serve the model.
 	candidates  [][]candidate
 	lim         Limits
@@ -209,6 +216,8 @@ func New(opt Options) (*Server, error) {
 	for _, k := range opt.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
+	s.operatorRates = store.Rates{RPM: max(opt.OperatorRPM, 0)}
+	s.operatorMeters = make([]tenancy.Meter, len(s.keys))
 	for _, p := range providers {
 		rt := route{name: p.provider.String(), adapter: p.adapter}
 		seen := map[string]bool{}

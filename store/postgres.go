@@ -123,6 +123,50 @@ var postgresMigrations = []string{
 		name TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	);`,
+	// 4: rate limits and their shares, admin tokens, daily usage and the
+	// ledger's indexes (see SQLite's).
+	`ALTER TABLE keys ADD COLUMN rpm BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE keys ADD COLUMN tpm BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE keys ADD COLUMN max_concurrent BIGINT NOT NULL DEFAULT 0;
+	CREATE TABLE rate_reservations (
+		key_id BIGINT NOT NULL,
+		kind TEXT NOT NULL,
+		window_start BIGINT NOT NULL,
+		replica TEXT NOT NULL,
+		amount BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		PRIMARY KEY (key_id, kind, window_start, replica)
+	);
+	CREATE TABLE admin_tokens (
+		id BIGSERIAL PRIMARY KEY,
+		name TEXT NOT NULL,
+		prefix TEXT NOT NULL,
+		hash TEXT NOT NULL UNIQUE,
+		workspace_id BIGINT REFERENCES workspaces(id),
+		created_at BIGINT NOT NULL,
+		revoked_at BIGINT
+	);
+	CREATE TABLE usage_daily (
+		day BIGINT NOT NULL,
+		key_id BIGINT NOT NULL,
+		model TEXT NOT NULL,
+		workspace_id BIGINT NOT NULL,
+		requests BIGINT NOT NULL,
+		prompt_tokens BIGINT NOT NULL,
+		completion_tokens BIGINT NOT NULL,
+		cached_tokens BIGINT NOT NULL,
+		cost BIGINT NOT NULL,
+		PRIMARY KEY (day, key_id, model)
+	);
+	INSERT INTO usage_daily (day, key_id, model, workspace_id, requests, prompt_tokens, completion_tokens, cached_tokens, cost)
+		SELECT finished_at / 86400000 * 86400000, key_id, model, MIN(workspace_id), COUNT(*), CAST(SUM(prompt_tokens) AS BIGINT),
+			CAST(SUM(completion_tokens) AS BIGINT), CAST(SUM(cached_tokens) AS BIGINT), CAST(SUM(cost) AS BIGINT)
+		FROM usage GROUP BY 1, 2, 3;
+	CREATE INDEX usage_daily_workspace ON usage_daily (workspace_id, day);
+	CREATE INDEX usage_key ON usage (key_id, id);
+	CREATE INDEX usage_model ON usage (model, id);
+	CREATE INDEX usage_status ON usage (status, id);
+	CREATE INDEX usage_workspace ON usage (workspace_id, id);`,
 }
 
 func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {

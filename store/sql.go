@@ -129,8 +129,9 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 // once. Append; never edit one that has shipped. postgresMigrations build
 // the same tables and columns (TestSchemasAgree checks). Every index
 // costs each billed answer's write, so the ledger's tables have none but
-// their row ids: a batch's id admits its records once, and reports scan
-// usage by time.
+// their row ids (a batch's id admits its records once) until version 4,
+// whose console needs the ledger by key, model, status and workspace,
+// newest first.
 var sqliteMigrations = []string{
 	// 1: workspaces, keys, the credit ledger and usage.
 	`CREATE TABLE workspaces (
@@ -248,6 +249,53 @@ var sqliteMigrations = []string{
 		name TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	);`,
+	// 4: per-key request-rate limits and the replicas' shares of them;
+	// the console's admin tokens; usage summed per day, key and model as
+	// the ledger is written (a usage page reads this, never the ledger),
+	// and the ledger indexed for the recent-requests page's filters,
+	// newest first.
+	`ALTER TABLE keys ADD COLUMN rpm INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE keys ADD COLUMN tpm INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE keys ADD COLUMN max_concurrent INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE rate_reservations (
+		key_id INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		window_start INTEGER NOT NULL,
+		replica TEXT NOT NULL,
+		amount INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		PRIMARY KEY (key_id, kind, window_start, replica)
+	);
+	CREATE TABLE admin_tokens (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		prefix TEXT NOT NULL,
+		hash TEXT NOT NULL UNIQUE,
+		workspace_id INTEGER REFERENCES workspaces(id),
+		created_at INTEGER NOT NULL,
+		revoked_at INTEGER
+	);
+	CREATE TABLE usage_daily (
+		day INTEGER NOT NULL,
+		key_id INTEGER NOT NULL,
+		model TEXT NOT NULL,
+		workspace_id INTEGER NOT NULL,
+		requests INTEGER NOT NULL,
+		prompt_tokens INTEGER NOT NULL,
+		completion_tokens INTEGER NOT NULL,
+		cached_tokens INTEGER NOT NULL,
+		cost INTEGER NOT NULL,
+		PRIMARY KEY (day, key_id, model)
+	);
+	INSERT INTO usage_daily (day, key_id, model, workspace_id, requests, prompt_tokens, completion_tokens, cached_tokens, cost)
+		SELECT finished_at / 86400000 * 86400000, key_id, model, MIN(workspace_id), COUNT(*), SUM(prompt_tokens),
+			SUM(completion_tokens), SUM(cached_tokens), SUM(cost)
+		FROM usage GROUP BY 1, 2, 3;
+	CREATE INDEX usage_daily_workspace ON usage_daily (workspace_id, day);
+	CREATE INDEX usage_key ON usage (key_id, id);
+	CREATE INDEX usage_model ON usage (model, id);
+	CREATE INDEX usage_status ON usage (status, id);
+	CREATE INDEX usage_workspace ON usage (workspace_id, id);`,
 }
 
 // Migrate implements Store. The version table is read and written in one
@@ -341,6 +389,9 @@ func (s *sqlStore) CreateKey(ctx context.Context, k NewKey) (Key, string, error)
 	if (k.SpendLimit == nil) != (k.LimitReset == ResetNone) {
 		return Key{}, "", errors.New("a spend limit and its reset window go together")
 	}
+	if err := k.Rates.check(); err != nil {
+		return Key{}, "", err
+	}
 	wsID, err := s.workspaceID(ctx, s.db, k.Workspace)
 	if err != nil {
 		return Key{}, "", err
@@ -355,14 +406,15 @@ func (s *sqlStore) CreateKey(ctx context.Context, k NewKey) (Key, string, error)
 	}
 	now := time.Now()
 	key := Key{WorkspaceID: wsID, Workspace: k.Workspace, Name: k.Name, Prefix: secret[:min(prefixLen, len(secret))], Hash: HashSecret(secret),
-		CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: k.ExpiresAt, SpendLimit: k.SpendLimit, LimitReset: k.LimitReset}
+		CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: k.ExpiresAt, SpendLimit: k.SpendLimit, LimitReset: k.LimitReset, Rates: k.Rates}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Key{}, "", err
 	}
 	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO keys (workspace_id, name, prefix, hash, created_at, expires_at, spend_limit, limit_reset)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), wsID, k.Name, key.Prefix, key.Hash, now.UnixMilli(), millis(k.ExpiresAt), limit(k.SpendLimit), string(k.LimitReset)).Scan(&key.ID)
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO keys (workspace_id, name, prefix, hash, created_at, expires_at, spend_limit, limit_reset, rpm, tpm, max_concurrent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), wsID, k.Name, key.Prefix, key.Hash, now.UnixMilli(), millis(k.ExpiresAt), limit(k.SpendLimit),
+		string(k.LimitReset), k.Rates.RPM, k.Rates.TPM, k.Rates.MaxConcurrent).Scan(&key.ID)
 	if err != nil {
 		return Key{}, "", err
 	}
@@ -382,14 +434,16 @@ func (s *sqlStore) KeysVersion(ctx context.Context) (int64, error) {
 	return v, err
 }
 
-const keyColumns = `k.id, k.workspace_id, w.name, k.name, k.prefix, k.hash, k.created_at, k.expires_at, k.revoked_at, k.spend_limit, k.limit_reset`
+const keyColumns = `k.id, k.workspace_id, w.name, k.name, k.prefix, k.hash, k.created_at, k.expires_at, k.revoked_at, k.spend_limit, k.limit_reset,
+	k.rpm, k.tpm, k.max_concurrent`
 
 func scanKey(row interface{ Scan(...any) error }) (Key, error) {
 	var k Key
 	var created int64
 	var expires, revoked, spend sql.NullInt64
 	var reset string
-	if err := row.Scan(&k.ID, &k.WorkspaceID, &k.Workspace, &k.Name, &k.Prefix, &k.Hash, &created, &expires, &revoked, &spend, &reset); err != nil {
+	if err := row.Scan(&k.ID, &k.WorkspaceID, &k.Workspace, &k.Name, &k.Prefix, &k.Hash, &created, &expires, &revoked, &spend, &reset,
+		&k.RPM, &k.TPM, &k.MaxConcurrent); err != nil {
 		return Key{}, err
 	}
 	k.CreatedAt, k.LimitReset = time.UnixMilli(created), Reset(reset)
@@ -437,6 +491,25 @@ func (s *sqlStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, error
 		return Key{}, err
 	}
 	defer tx.Rollback()
+	k, err := s.findKey(ctx, tx, idOrPrefix)
+	if err != nil {
+		return Key{}, err
+	}
+	if k.RevokedAt == nil {
+		now := time.UnixMilli(time.Now().UnixMilli())
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE keys SET revoked_at = ? WHERE id = ?`), now.UnixMilli(), k.ID); err != nil {
+			return Key{}, err
+		}
+		if _, err := tx.ExecContext(ctx, bumpKeysVersion); err != nil {
+			return Key{}, err
+		}
+		k.RevokedAt = &now
+	}
+	return k, tx.Commit()
+}
+
+// findKey finds the one key with this id or secret prefix, within tx.
+func (s *sqlStore) findKey(ctx context.Context, tx *sql.Tx, idOrPrefix string) (Key, error) {
 	where, arg := `k.prefix = ? OR ? LIKE k.prefix || '%'`, any(idOrPrefix)
 	if id, err := strconv.ParseInt(idOrPrefix, 10, 64); err == nil {
 		where, arg = `k.id = ?`, id
@@ -449,33 +522,69 @@ func (s *sqlStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, error
 	if err != nil {
 		return Key{}, err
 	}
+	defer rows.Close()
 	var found []Key
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			rows.Close()
 			return Key{}, err
 		}
 		found = append(found, k)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Key{}, err
+	}
 	switch len(found) {
 	case 0:
 		return Key{}, &failure{fmt.Sprintf("no key has the id or prefix %q", idOrPrefix), ErrNotFound}
 	case 1:
-	default:
-		return Key{}, &failure{fmt.Sprintf("more than one key starts with %q; give its id (opentoken keys list)", idOrPrefix), ErrAmbiguous}
+		return found[0], nil
 	}
-	k := found[0]
-	if k.RevokedAt == nil {
-		now := time.UnixMilli(time.Now().UnixMilli())
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE keys SET revoked_at = ? WHERE id = ?`), now.UnixMilli(), k.ID); err != nil {
-			return Key{}, err
+	return Key{}, &failure{fmt.Sprintf("more than one key starts with %q; give its id (opentoken keys list)", idOrPrefix), ErrAmbiguous}
+}
+
+// UpdateKey implements Store.
+func (s *sqlStore) UpdateKey(ctx context.Context, idOrPrefix string, u KeyUpdate) (Key, error) {
+	if u.SpendLimit != nil && (*u.SpendLimit <= 0 || u.LimitReset == ResetNone) || u.SpendLimit == nil && u.LimitReset != ResetNone {
+		return Key{}, errors.New("a spend limit is a positive amount and its reset window, both")
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Key{}, err
+	}
+	defer tx.Rollback()
+	k, err := s.findKey(ctx, tx, idOrPrefix)
+	if err != nil {
+		return Key{}, err
+	}
+	switch {
+	case u.NoExpiry:
+		k.ExpiresAt = nil
+	case u.ExpiresAt != nil:
+		t := time.UnixMilli(u.ExpiresAt.UnixMilli())
+		k.ExpiresAt = &t
+	}
+	switch {
+	case u.NoSpendLimit:
+		k.SpendLimit, k.LimitReset = nil, ResetNone
+	case u.SpendLimit != nil:
+		l := *u.SpendLimit
+		k.SpendLimit, k.LimitReset = &l, u.LimitReset
+	}
+	for _, f := range []struct{ dst, src *int64 }{{&k.RPM, u.RPM}, {&k.TPM, u.TPM}, {&k.MaxConcurrent, u.MaxConcurrent}} {
+		if f.src != nil {
+			*f.dst = *f.src
 		}
-		if _, err := tx.ExecContext(ctx, bumpKeysVersion); err != nil {
-			return Key{}, err
-		}
-		k.RevokedAt = &now
+	}
+	if err := k.Rates.check(); err != nil {
+		return Key{}, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE keys SET expires_at = ?, spend_limit = ?, limit_reset = ?, rpm = ?, tpm = ?, max_concurrent = ? WHERE id = ?`),
+		millis(k.ExpiresAt), limit(k.SpendLimit), string(k.LimitReset), k.RPM, k.TPM, k.MaxConcurrent, k.ID); err != nil {
+		return Key{}, err
+	}
+	if _, err := tx.ExecContext(ctx, bumpKeysVersion); err != nil {
+		return Key{}, err
 	}
 	return k, tx.Commit()
 }
@@ -641,6 +750,9 @@ func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, replica string, 
 			return err
 		}
 	}
+	if err := s.addDaily(ctx, tx, recs); err != nil {
+		return err
+	}
 	for w, amount := range settled {
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE key_reservations SET amount = amount - ?
 			WHERE key_id = ? AND window_start = ? AND replica = ?`), amount, w.key, w.start, replica); err != nil {
@@ -649,6 +761,46 @@ func (s *sqlStore) recordBatch(ctx context.Context, tx *sql.Tx, replica string, 
 	}
 	return nil
 }
+
+// addDaily adds a batch's records to the daily sums the usage pages read:
+// one statement per key, model and day in the batch.
+func (s *sqlStore) addDaily(ctx context.Context, tx *sql.Tx, recs []UsageRecord) error {
+	type group struct {
+		day, key int64
+		model    string
+	}
+	type sum struct{ workspace, requests, prompt, completion, cached, cost int64 }
+	daily := map[group]*sum{}
+	for i := range recs {
+		r := &recs[i]
+		g := group{dayOf(r.FinishedAt), r.KeyID, r.Model}
+		d := daily[g]
+		if d == nil {
+			d = &sum{workspace: r.WorkspaceID}
+			daily[g] = d
+		}
+		d.requests++
+		d.prompt += r.Prompt
+		d.completion += r.Completion
+		d.cached += r.Cached
+		d.cost += int64(r.Cost)
+	}
+	for g, d := range daily {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage_daily (day, key_id, model, workspace_id, requests, prompt_tokens, completion_tokens, cached_tokens, cost)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, key_id, model) DO UPDATE SET requests = usage_daily.requests + excluded.requests,
+			prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens, completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
+			cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens, cost = usage_daily.cost + excluded.cost`),
+			g.day, g.key, g.model, d.workspace, d.requests, d.prompt, d.completion, d.cached, d.cost); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dayOf is the start of t's UTC day, in Unix milliseconds.
+func dayOf(t time.Time) int64 { return t.UnixMilli() / msPerDay * msPerDay }
+
+const msPerDay = 24 * 60 * 60 * 1000
 
 // The ledger's columns: a usage row, and the debit made of it (answers
 // that cost nothing have none), which names the row.
@@ -799,6 +951,9 @@ func (s *sqlStore) Reserve(ctx context.Context, r Reservation, want USD, expires
 
 func (s *sqlStore) Renew(ctx context.Context, replica string, expires time.Time) error {
 	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE key_reservations SET expires_at = ? WHERE replica = ?`), expires.UnixMilli(), replica); err != nil {
+		return err
+	}
+	if err := s.renewSlots(ctx, replica, expires); err != nil {
 		return err
 	}
 	// Reservations of replicas gone for a day are history.

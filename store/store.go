@@ -118,7 +118,20 @@ type Key struct {
 	RevokedAt   *time.Time
 	SpendLimit  *USD
 	LimitReset  Reset
+	Rates
 }
+
+// Rates are a key's request-rate limits; zero is no limit.
+type Rates struct {
+	// RPM is requests per minute and TPM tokens per minute (input and
+	// output, cached input not counted), in UTC minutes.
+	RPM, TPM int64
+	// MaxConcurrent bounds the key's requests in flight.
+	MaxConcurrent int64
+}
+
+// Limited reports whether any rate is limited.
+func (r Rates) Limited() bool { return r.RPM > 0 || r.TPM > 0 || r.MaxConcurrent > 0 }
 
 // NewKey is what creating a key takes.
 type NewKey struct {
@@ -130,6 +143,21 @@ type NewKey struct {
 	ExpiresAt  *time.Time
 	SpendLimit *USD
 	LimitReset Reset
+	Rates      Rates
+}
+
+// KeyUpdate changes a key: each field set replaces the key's.
+type KeyUpdate struct {
+	// ExpiresAt sets the expiry; NoExpiry removes it.
+	ExpiresAt *time.Time
+	NoExpiry  bool
+	// SpendLimit and LimitReset set the spend limit, both or neither;
+	// NoSpendLimit removes it.
+	SpendLimit   *USD
+	LimitReset   Reset
+	NoSpendLimit bool
+	// RPM, TPM and MaxConcurrent set a rate; 0 removes it.
+	RPM, TPM, MaxConcurrent *int64
 }
 
 // KeyPrefix starts every issued key.
@@ -214,6 +242,25 @@ type Reservation struct {
 	Replica string
 }
 
+// RateKind is what a rate reservation holds.
+type RateKind string
+
+const (
+	RateRequests RateKind = "requests" // requests in one minute
+	RateTokens   RateKind = "tokens"   // tokens in one minute
+	RateSlots    RateKind = "slots"    // requests in flight at once
+)
+
+// A RateReservation is one replica's share of a key's rate limit: of a
+// minute's requests or tokens (Window its start), or of its slots for
+// requests in flight (Window zero).
+type RateReservation struct {
+	KeyID   int64
+	Kind    RateKind
+	Window  time.Time
+	Replica string
+}
+
 // NewBatchID makes a batch id unique across replicas: 16 random bytes.
 func NewBatchID() string {
 	var b [16]byte
@@ -258,6 +305,8 @@ type Store interface {
 	KeysVersion(ctx context.Context) (int64, error)
 	// RevokeKey revokes the key with this id or secret prefix.
 	RevokeKey(ctx context.Context, idOrPrefix string) (Key, error)
+	// UpdateKey changes the key with this id or secret prefix.
+	UpdateKey(ctx context.Context, idOrPrefix string, u KeyUpdate) (Key, error)
 	// KeyByHash finds a key by its secret's hash.
 	KeyByHash(ctx context.Context, hash string) (Key, error)
 	AddCredit(ctx context.Context, workspace string, amount USD, note string) error
@@ -283,12 +332,23 @@ type Store interface {
 	// expires, unless renewed; those of a replica gone then count as what
 	// its recorded answers cost.
 	Reserve(ctx context.Context, r Reservation, want USD, expires time.Time) (USD, error)
-	// Renew keeps a replica's reservations alive until expires.
+	// Renew keeps a replica's reservations, of spend and of slots, alive
+	// until expires.
 	Renew(ctx context.Context, replica string, expires time.Time) error
 	// Release gives back amount of a reservation unspent; a negative
 	// amount closes a replica's debt (spent past its share, which it will
 	// not pay out of another).
 	Release(ctx context.Context, r Reservation, amount USD) error
+	// ReserveRate sets aside up to want of a key's rate limit in a window
+	// for a replica, and returns what it set aside (0 when none is left):
+	// what the live reservations of the window hold together never passes
+	// limit. A slot reservation (RateSlots) lives until expires unless
+	// renewed (Renew); a window's requests and tokens live as long as
+	// their window.
+	ReserveRate(ctx context.Context, r RateReservation, want, limit int64, expires time.Time) (int64, error)
+	// ReleaseRate gives back amount of a rate reservation.
+	ReleaseRate(ctx context.Context, r RateReservation, amount int64) error
+	Console
 	// PutResponse keeps a response of the Responses door; GetResponse
 	// finds one by id within its scope, unexpired at now; DeleteResponse
 	// removes one. Both answer ErrNotFound for any other id. PurgeResponses
@@ -311,4 +371,12 @@ type StoredResponse struct {
 	ID, Scope, Model string
 	Created, Expires time.Time
 	Body, History    []byte
+}
+
+// check refuses a negative rate.
+func (r Rates) check() error {
+	if r.RPM < 0 || r.TPM < 0 || r.MaxConcurrent < 0 {
+		return errors.New("a rate limit is a positive number, or 0 for none")
+	}
+	return nil
 }

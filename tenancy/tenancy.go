@@ -42,6 +42,10 @@ type Options struct {
 	// Exclude are secrets never honoured, whatever the database holds:
 	// the gateway's public demo key outside demo mode.
 	Exclude []string
+	// Shared: replicas share the database (PostgreSQL), and admit keys'
+	// rate limits against shares reserved in it (rate.go). Otherwise this
+	// process counts them alone, exactly.
+	Shared bool
 }
 
 // Tenancy is the gateway's view of its issued keys and their money.
@@ -66,6 +70,10 @@ type Tenancy struct {
 	replica string
 	// leases are this replica's shares of limited keys' budgets, by key id.
 	leases map[int64]*lease
+	// meters count the rates of keys with rate limits, by key id; shared:
+	// they reserve shares of them in the database.
+	meters map[int64]*Meter
+	shared bool
 	asks   sync.WaitGroup // reservations being asked for
 	// spilledHere are the batches this process billed and spilled, by
 	// batch id: when a replay writes them, they leave the pending money.
@@ -96,7 +104,8 @@ type view struct {
 
 // Principal is the issued key a request is made with.
 type Principal struct {
-	Key *store.Key
+	Key   *store.Key
+	meter *Meter // when the key has rate limits
 }
 
 // Start loads the first view, replays what an earlier run spilled, and
@@ -125,7 +134,7 @@ func Start(ctx context.Context, opt Options) (*Tenancy, error) {
 // newTenancy is a Tenancy neither loaded nor started.
 func newTenancy(opt Options) *Tenancy {
 	t := &Tenancy{db: opt.Store, log: opt.Log, refresh: opt.Refresh, spill: &spill{path: opt.SpillPath, n: -1},
-		replica: store.NewBatchID(), leases: map[int64]*lease{}, exclude: map[[32]byte]bool{},
+		replica: store.NewBatchID(), leases: map[int64]*lease{}, meters: map[int64]*Meter{}, shared: opt.Shared, exclude: map[[32]byte]bool{},
 		pendingWS: map[int64]store.USD{}, pendingKey: map[int64]store.USD{},
 		writtenWS: map[int64]store.USD{}, writtenKey: map[int64]store.USD{}, spilledHere: map[string][]store.UsageRecord{},
 		queueSize: opt.QueueSize, kick: make(chan struct{}, 1), flushes: make(chan chan struct{}), stop: make(chan struct{})}
@@ -217,7 +226,11 @@ func (t *Tenancy) read(ctx context.Context) (*view, error) {
 			if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil || t.exclude[h] {
 				continue
 			}
-			v.keys[h] = &Principal{Key: k}
+			p := &Principal{Key: k}
+			if k.Rates.Limited() {
+				p.meter = t.meter(k.ID)
+			}
+			v.keys[h] = p
 			if k.LimitReset != store.ResetNone {
 				v.limited = append(v.limited, k)
 			}
@@ -249,6 +262,7 @@ func (t *Tenancy) refreshLoop() {
 			t.replay(ctx)
 		}
 		t.tendLeases(ctx, time.Now())
+		t.tendRates(ctx, false)
 		cancel()
 	}
 }
@@ -491,6 +505,7 @@ func (t *Tenancy) close() {
 	defer cancel()
 	t.replay(ctx)
 	t.releaseLeases(ctx)
+	t.tendRates(ctx, true)
 }
 
 // KeyInfo is what GET /v1/key tells a key about itself.
