@@ -47,6 +47,31 @@ func TestAdminCommands(t *testing.T) {
 	if out := must("credits", "add", "--workspace", "acme", "--usd", "10"); !strings.Contains(out, "balance $10") {
 		t.Errorf("credits add: %s", out)
 	}
+	// Rate limits at creation and changed after.
+	out = must("keys", "create", "--workspace", "acme", "--name", "svc", "--rpm", "60", "--tpm", "100000", "--max-concurrent", "4")
+	if list := must("keys", "list"); !strings.Contains(list, "60rpm,100000tpm,4conc") {
+		t.Errorf("keys list shows no rates:\n%s", list)
+	}
+	if out := must("keys", "update", "2", "--rpm", "0", "--tpm", "5000", "--limit-usd", "3", "--limit-reset", "daily", "--expires", "never"); !strings.Contains(out, "5000tpm,4conc") || !strings.Contains(out, "$3/daily") {
+		t.Errorf("keys update: %s", out)
+	}
+	if list := must("workspaces", "list"); !strings.Contains(list, "acme") || !strings.Contains(list, "10") {
+		t.Errorf("workspaces list:\n%s", list)
+	}
+	if list := must("requests"); !strings.Contains(list, "MODEL") {
+		t.Errorf("requests:\n%s", list)
+	}
+	out = must("admin-token", "create", "--name", "lead", "--workspace", "acme")
+	adminSecret := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	if !strings.HasPrefix(adminSecret, store.AdminTokenPrefix) {
+		t.Fatalf("admin-token create: %q", out)
+	}
+	if list := must("admin-token", "list"); !strings.Contains(list, "lead") || !strings.Contains(list, "acme") || strings.Contains(list, adminSecret) {
+		t.Errorf("admin-token list:\n%s", list)
+	}
+	if out := must("admin-token", "revoke", "1"); !strings.Contains(out, "revoked") {
+		t.Errorf("admin-token revoke: %s", out)
+	}
 	if out := must("keys", "revoke", secret[:14]); !strings.Contains(out, "revoked") {
 		t.Errorf("keys revoke: %s", out)
 	}
@@ -66,6 +91,14 @@ func TestAdminCommands(t *testing.T) {
 		{"credits", "add", "--workspace", "acme", "--usd", "-5"},
 		{"credits", "add", "--workspace", "nowhere", "--usd", "5"},
 		{"keys", "revoke", "not-a-key"},
+		{"keys", "create", "--workspace", "acme", "--name", "x", "--rpm", "-1"},
+		{"keys", "create", "--workspace", "acme", "--name", "x", "--tpm", "lots"},
+		{"keys", "update", "2"},
+		{"keys", "update", "2", "--limit-usd", "1"},
+		{"keys", "update", "99", "--rpm", "5"},
+		{"admin-token", "create"},
+		{"admin-token", "revoke", "x"},
+		{"admin-token", "revoke", "1"}, // revoked already
 	} {
 		if _, err := run(bad...); err == nil {
 			t.Errorf("%v: no error", bad)

@@ -27,7 +27,7 @@ func TestCommandLine(t *testing.T) {
 		{args: []string{"key", "list"}, code: 2, err: []string{`unknown command "key"; did you mean "keys"?`, "opentoken keys list", "opentoken serve"}},
 		{args: []string{"keys", "lst"}, code: 2, err: []string{`unknown command "keys lst"; did you mean "keys list"?`, "opentoken keys revoke"}},
 		{args: []string{"deploy"}, code: 2, err: []string{`unknown command "deploy"`, "opentoken check-config"}},
-		{args: []string{"keys"}, code: 2, err: []string{"keys needs a subcommand: create, list, revoke"}},
+		{args: []string{"keys"}, code: 2, err: []string{"keys needs a subcommand: create, update, list, revoke"}},
 		{args: []string{"keys", "revoke", "X", "--usd", "5"}, code: 2, err: []string{"keys revoke has no flag --usd", "Usage: opentoken keys revoke ID-OR-PREFIX"}},
 		{args: []string{"keys", "create", "--workspace", "w", "--nme", "n"}, code: 2, err: []string{"keys create has no flag --nme; did you mean --name?"}},
 		{args: []string{"keys", "revoke"}, code: 2, err: []string{"keys revoke takes ID-OR-PREFIX"}},
