@@ -36,6 +36,9 @@ func BenchmarkTenancy(b *testing.B) {
 	_ = db.AddCredit(ctx, "acme", store.FromDollars(1e6), "bench")
 	limit := store.FromDollars(1e6)
 	_, secret, _ := db.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "b", SpendLimit: &limit, LimitReset: store.ResetDaily})
+	// The same key with rate limits too, never reached here.
+	_, rated, _ := db.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "r", SpendLimit: &limit, LimitReset: store.ResetDaily,
+		Rates: store.Rates{RPM: 1 << 40, TPM: 1 << 40, MaxConcurrent: 1 << 20}})
 	for i := range 1000 { // a view of 1,000 keys
 		_, _, _ = db.CreateKey(ctx, store.NewKey{Workspace: "acme", Name: "k" + strconv.Itoa(i)})
 	}
@@ -52,6 +55,25 @@ func BenchmarkTenancy(b *testing.B) {
 			if _, e := tn.Check(key, now); e != nil {
 				b.Fatal(e)
 			}
+		}
+	})
+	// check+rates: the check of a key with RPM, TPM and concurrency
+	// limits, its admission and its release — what rate limits add to
+	// "check" (issue 22's budget: no allocation, at most 100 ns).
+	b.Run("check+rates", func(b *testing.B) {
+		b.ReportAllocs()
+		key := []byte(rated)
+		now := time.Now()
+		for b.Loop() {
+			p, e := tn.Check(key, now)
+			if e != nil {
+				b.Fatal(e)
+			}
+			tk, _, e := p.Meter().Acquire(p.Key.Rates, 300, now)
+			if e != nil {
+				b.Fatal(e)
+			}
+			tk.Release(250, now)
 		}
 	})
 	b.Run("check+bill", func(b *testing.B) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -11,8 +12,8 @@ import (
 )
 
 // keyInfo serves GET /v1/key: the calling key's name, workspace, expiry,
-// spend limit, what it spent in the current window and the workspace's
-// remaining credit, as OpenRouter's /key does. Operator keys are unmetered.
+// spend limit, what it spent in the current window, its rate limits and
+// the workspace's remaining credit, as OpenRouter's /key does. Operator keys are unmetered.
 func (s *Server) keyInfo(ctx *fasthttp.RequestCtx, rec *record) {
 	buf := getBuf()
 	defer putBuf(buf)
@@ -44,6 +45,17 @@ func (s *Server) keyInfo(ctx *fasthttp.RequestCtx, rec *record) {
 			b = openai.AppendUSD(b, max(*info.Limit-info.Spent, 0).Dollars())
 		} else {
 			b = append(b, `null,"limit_reset":null,"usage_usd":null,"limit_remaining_usd":null`...)
+		}
+		for _, r := range [...]struct {
+			name  string
+			limit int64
+		}{{`,"rpm":`, info.Rates.RPM}, {`,"tpm":`, info.Rates.TPM}, {`,"max_concurrent":`, info.Rates.MaxConcurrent}} {
+			b = append(b, r.name...)
+			if r.limit > 0 {
+				b = strconv.AppendInt(b, r.limit, 10)
+			} else {
+				b = append(b, "null"...)
+			}
 		}
 		b = append(b, `,"credit_remaining_usd":`...)
 		b = openai.AppendUSD(b, max(info.Balance, store.USD(0)).Dollars())

@@ -516,6 +516,7 @@ type KeyInfo struct {
 	LimitReset              store.Reset
 	Spent                   store.USD // in the current window, when limited
 	Balance                 store.USD // the workspace's credit
+	Rates                   store.Rates
 }
 
 // Info describes p's key as the view and the pending money have it.
@@ -525,5 +526,6 @@ func (t *Tenancy) Info(p *Principal) KeyInfo {
 	defer t.mu.Unlock()
 	v := t.view.Load()
 	return KeyInfo{Name: k.Name, Workspace: k.Workspace, Prefix: k.Prefix, ExpiresAt: k.ExpiresAt, Limit: k.SpendLimit,
-		LimitReset: k.LimitReset, Spent: v.spent[k.ID] + t.pendingKey[k.ID], Balance: v.balances[k.WorkspaceID] - t.pendingWS[k.WorkspaceID]}
+		LimitReset: k.LimitReset, Spent: v.spent[k.ID] + t.pendingKey[k.ID], Balance: v.balances[k.WorkspaceID] - t.pendingWS[k.WorkspaceID],
+		Rates: k.Rates}
 }

@@ -69,6 +69,8 @@ type Options struct {
 	CORSOrigins []string
 	// Responses keeps the Responses door's stored responses (a store.Store).
 	Responses server.ResponseStore
+	// OperatorRPM is the server's option: the operator keys' rate.
+	OperatorRPM int64
 	// FetchAllow is the server's option: addresses the URL fetcher may
 	// reach beyond public ones (a test's loopback server).
 	FetchAllow func(netip.Addr) bool
@@ -146,6 +148,7 @@ func Start(t testing.TB, opt Options) *Env {
 		CORSOrigins: opt.CORSOrigins,
 		Responses:   opt.Responses,
 		FetchAllow:  opt.FetchAllow,
+		OperatorRPM: opt.OperatorRPM,
 		AccessLog:   accessLog(opt.AccessLog, env.Log),
 		Logger:      slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
