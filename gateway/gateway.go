@@ -19,10 +19,13 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/opentoken/opentoken/admin"
 	"github.com/opentoken/opentoken/emulator"
 	"github.com/opentoken/opentoken/internal/gcpauth"
+	"github.com/opentoken/opentoken/internal/seal"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
+	"github.com/opentoken/opentoken/server/console"
 	"github.com/opentoken/opentoken/store"
 	"github.com/opentoken/opentoken/tenancy"
 )
@@ -42,12 +45,15 @@ type Gateway struct {
 	ln        net.Listener
 	emulators []*emulator.Server
 	pprof     *http.Server
+	console   *http.Server
 	store     store.Store
 	tenancy   *tenancy.Tenancy
 	tokens    []*gcpauth.Source // Vertex AI's, refreshed until Close
 	done      chan error
 	// PprofAddr is where the profiler listens, when it does.
 	PprofAddr string
+	// ConsoleAddr is where the web console listens, when it does.
+	ConsoleAddr string
 	// stopPurge stops the hourly purge of expired stored responses.
 	stopPurge func()
 }
@@ -119,6 +125,18 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 			return nil, err
 		}
 	}
+	if cfg.ConsoleAddr != "" {
+		if err := g.serveConsole(cfg.ConsoleAddr, sealer, log); err != nil {
+			_ = srv.Shutdown()
+			_ = ln.Close()
+			if g.pprof != nil {
+				_ = g.pprof.Close()
+			}
+			g.closeEmulators()
+			g.closeTenancy()
+			return nil, err
+		}
+	}
 	g.purgeResponses(log)
 	go func() { g.done <- srv.Serve(ln) }()
 	log.Info("OpenToken is serving", "url", "http://"+g.Addr+"/v1")
@@ -176,6 +194,9 @@ func listenAddrs(cfg *Config) []listenAddr {
 	addrs := []listenAddr{{"OPENTOKEN_ADDR", cfg.Addr}}
 	if cfg.PprofAddr != "" {
 		addrs = append(addrs, listenAddr{"OPENTOKEN_PPROF_ADDR", cfg.PprofAddr})
+	}
+	if cfg.ConsoleAddr != "" {
+		addrs = append(addrs, listenAddr{"OPENTOKEN_CONSOLE_ADDR", cfg.ConsoleAddr})
 	}
 	return addrs
 }
@@ -267,9 +288,30 @@ func (g *Gateway) Close() error {
 	if g.pprof != nil {
 		_ = g.pprof.Close()
 	}
+	if g.console != nil {
+		_ = g.console.Close()
+	}
 	g.closeEmulators()
 	g.closeTenancy()
 	return err
+}
+
+// serveConsole serves the web console on addr, over the tenancy's
+// database, its sessions sealed with the gateway's sealing key.
+func (g *Gateway) serveConsole(addr string, sealer *seal.Sealer, log *slog.Logger) error {
+	c, err := console.New(console.Options{Admin: &admin.Service{Store: g.store}, Sealer: sealer, Log: log})
+	if err != nil {
+		return err
+	}
+	ln, err := listen("OPENTOKEN_CONSOLE_ADDR", addr)
+	if err != nil {
+		return err
+	}
+	g.console = &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	g.ConsoleAddr = ln.Addr().String()
+	go func() { _ = g.console.Serve(ln) }()
+	log.Info("web console serving; sign in with a token from `opentoken admin-token create --name you`", "url", "http://"+g.ConsoleAddr+"/")
+	return nil
 }
 
 // servePprof serves net/http/pprof's profiles on addr, a loopback address
