@@ -15,51 +15,72 @@ import (
 const MaxReportDays = 366
 
 // UsageQuery asks for usage from one UTC day to another, both included,
-// of one key when KeyID is set, grouped by model or by key.
+// of one key when KeyID is set, by model or by key.
 type UsageQuery struct {
 	From, To time.Time
 	KeyID    int64
 	ByKey    bool
 }
 
-// Series is one model's (or key's) figures, a value per day of the
-// report.
+// MaxSeries is the most series a report draws: the rest are summed into
+// one, "other", so that a chart stays readable.
+const MaxSeries = 8
+
+// Series is one model's (or key's) usage: a value per day of the report,
+// and its totals over the range.
 type Series struct {
 	Name   string
 	Cost   []store.USD
 	Tokens []int64
+	Totals Totals
 }
 
-// UsageReport is usage per day, split into series, and the rows it was
-// summed from.
+// Totals are usage summed.
+type Totals struct {
+	Requests, Prompt, Output, Cached int64
+	Cost                             store.USD
+}
+
+func (t *Totals) add(d store.DailyUsage) {
+	t.Requests += d.Requests
+	t.Prompt += d.Prompt
+	t.Output += d.Completion
+	t.Cached += d.Cached
+	t.Cost += d.Cost
+}
+
+// UsageReport is usage per day, split into series.
 type UsageReport struct {
 	Days   []time.Time
-	Series []Series
-	Rows   []store.DailyUsage
-	// Totals over the range.
-	Cost                     store.USD
-	Requests, Prompt, Output int64
+	Series []Series // drawn: by spend, most first; "other" last
+	All    []Series // every model or key, by spend
+	// PerDay are each day's totals; Totals the range's.
+	PerDay []Totals
+	Totals Totals
 }
 
-// Usage reports usage in scope. It reads the daily sums the ledger keeps:
-// one query, however many records the range holds.
+// Usage reports usage in scope: one query, summed by the database from
+// the daily sums the ledger keeps, however many records the range holds.
 func (a *Service) Usage(ctx context.Context, sc Scope, q UsageQuery) (UsageReport, error) {
 	from, to := day(q.From), day(q.To)
 	switch {
 	case to.Before(from):
 		return UsageReport{}, input("the report ends (%s) before it starts (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
-	case to.Sub(from) > MaxReportDays*24*time.Hour:
+	case to.Sub(from) >= MaxReportDays*24*time.Hour:
 		return UsageReport{}, input("a report covers at most %d days", MaxReportDays)
 	}
-	rows, err := a.Store.DailyUsage(ctx, store.DailyFilter{WorkspaceID: sc.WorkspaceID, KeyID: q.KeyID, From: from, To: to})
+	rows, err := a.Store.DailyUsage(ctx, store.DailyFilter{WorkspaceID: sc.WorkspaceID, KeyID: q.KeyID, From: from, To: to, ByKey: q.ByKey})
 	if err != nil {
 		return UsageReport{}, err
 	}
-	r := UsageReport{Rows: rows}
+	r := UsageReport{}
 	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
 		r.Days = append(r.Days, d)
 	}
+	r.PerDay = make([]Totals, len(r.Days))
+	// Each name's rows, then the series by spend.
 	index := map[string]int{}
+	var all []Series
 	for _, row := range rows {
 		name := row.Model
 		if q.ByKey {
@@ -67,19 +88,41 @@ func (a *Service) Usage(ctx context.Context, sc Scope, q UsageQuery) (UsageRepor
 		}
 		i, ok := index[name]
 		if !ok {
-			i = len(r.Series)
+			i = len(all)
 			index[name] = i
-			r.Series = append(r.Series, Series{Name: name, Cost: make([]store.USD, len(r.Days)), Tokens: make([]int64, len(r.Days))})
+			all = append(all, Series{Name: name, Cost: make([]store.USD, len(r.Days)), Tokens: make([]int64, len(r.Days))})
 		}
 		d := int(row.Day.Sub(from) / (24 * time.Hour))
-		r.Series[i].Cost[d] += row.Cost
-		r.Series[i].Tokens[d] += row.Prompt + row.Completion
-		r.Cost += row.Cost
-		r.Requests += row.Requests
-		r.Prompt += row.Prompt
-		r.Output += row.Completion
+		all[i].Cost[d] += row.Cost
+		all[i].Tokens[d] += row.Prompt + row.Completion
+		all[i].Totals.add(row)
+		r.PerDay[d].add(row)
+		r.Totals.add(row)
 	}
-	sort.Slice(r.Series, func(i, j int) bool { return r.Series[i].Name < r.Series[j].Name })
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Totals.Cost != all[j].Totals.Cost {
+			return all[i].Totals.Cost > all[j].Totals.Cost
+		}
+		return all[i].Name < all[j].Name
+	})
+	r.All = all
+	if len(all) > MaxSeries {
+		other := Series{Name: "other", Cost: make([]store.USD, len(r.Days)), Tokens: make([]int64, len(r.Days))}
+		for _, s := range all[MaxSeries-1:] {
+			for d := range r.Days {
+				other.Cost[d] += s.Cost[d]
+				other.Tokens[d] += s.Tokens[d]
+			}
+			t := s.Totals
+			other.Totals.Requests += t.Requests
+			other.Totals.Prompt += t.Prompt
+			other.Totals.Output += t.Output
+			other.Totals.Cached += t.Cached
+			other.Totals.Cost += t.Cost
+		}
+		all = append(all[:MaxSeries-1:MaxSeries-1], other)
+	}
+	r.Series = all
 	return r, nil
 }
 
@@ -89,8 +132,9 @@ func day(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// Requests lists usage records in scope, newest first, a page at a time.
-func (a *Service) Requests(ctx context.Context, sc Scope, f store.RequestFilter) ([]store.Request, error) {
+// Requests lists usage records in scope, newest first, a page at a time,
+// and the Before of the next page (0 for none).
+func (a *Service) Requests(ctx context.Context, sc Scope, f store.RequestFilter) ([]store.Request, int64, error) {
 	f.WorkspaceID = sc.WorkspaceID
 	return a.Store.Requests(ctx, f)
 }

@@ -104,6 +104,15 @@ func TestRateLimits(t *testing.T) {
 				r.Header.Get("x-ratelimit-remaining-requests") != "0" {
 				t.Errorf("the fourth request: %d Retry-After %q remaining %q %s", r.Status, r.Header.Get("Retry-After"), r.Header.Get("x-ratelimit-remaining-requests"), r.Body)
 			}
+			// Every billed door counts against the same minute.
+			for _, door := range []struct{ path, body string }{
+				{"/v1/embeddings", `{"model":"google/gemini-embedding-001","input":"hi"}`},
+				{"/v1/responses", `{"model":"google/gemini-3-flash","input":"hi"}`},
+			} {
+				if r := post(secret, door.path, door.body); r.Status != 429 || !strings.Contains(string(r.Body), "rate_limit_exceeded") {
+					t.Errorf("%s over the RPM: %d %s", door.path, r.Status, r.Body)
+				}
+			}
 			// The Messages door refuses in Anthropic's envelope.
 			m := env.Messages(t, "/v1/messages", messages, "x-api-key", secret)
 			if m.Status != 429 || !strings.Contains(string(m.Body), `"type":"rate_limit_error"`) || m.Header.Get("Retry-After") == "" {

@@ -16,12 +16,17 @@ import (
 type Console interface {
 	// Workspaces lists the workspaces with their balance and keys.
 	Workspaces(ctx context.Context, workspaceID int64) ([]WorkspaceSummary, error)
-	// DailyUsage is usage summed per UTC day, key and model, oldest
-	// first, read from the sums the ledger keeps as it is written.
+	// DailyUsage is usage summed per UTC day and model (or key, with
+	// f.ByKey), oldest first, summed by the database from the daily sums
+	// the ledger keeps as it is written.
 	DailyUsage(ctx context.Context, f DailyFilter) ([]DailyUsage, error)
-	// Requests lists usage records newest first, a page at a time: the
-	// next page is the one before the last record's ID.
-	Requests(ctx context.Context, f RequestFilter) ([]Request, error)
+	// Requests lists usage records newest first, a page at a time, and
+	// the Before of the next page (0 at the ledger's start). A page scans
+	// at most RequestScan records by row id, so it costs the same however
+	// long the ledger and however rare its filter: a rare filter's page
+	// may hold fewer records than its Limit, or none, and still have a
+	// next one.
+	Requests(ctx context.Context, f RequestFilter) ([]Request, int64, error)
 	// CreateAdminToken issues a console sign-in token, scoped to a
 	// workspace when one is named, and returns its secret, which is
 	// stored only as a hash.
@@ -48,9 +53,11 @@ type WorkspaceSummary struct {
 type DailyFilter struct {
 	WorkspaceID, KeyID int64
 	From, To           time.Time
+	ByKey              bool
 }
 
-// DailyUsage is one key's use of one model on one UTC day.
+// DailyUsage is one model's use on one UTC day (Model set), or one
+// key's (KeyID, KeyPrefix and KeyName set).
 type DailyUsage struct {
 	Day                       time.Time
 	KeyID                     int64
@@ -59,6 +66,12 @@ type DailyUsage struct {
 	Completion, Cached        int64
 	Cost                      USD
 }
+
+// RequestScan is the most usage records a page of Requests reads.
+const RequestScan = 200_000
+
+// requestScan is RequestScan, which a test makes small.
+var requestScan int64 = RequestScan
 
 // RequestFilter selects usage records. Before, when set, is the ID the
 // page ends before; Limit bounds the page.
@@ -127,20 +140,34 @@ func (s *sqlStore) Workspaces(ctx context.Context, workspaceID int64) ([]Workspa
 	return out, rows.Err()
 }
 
-// DailyUsage implements Console.
+// DailyUsage implements Console. The primary key (day, key, model) and
+// the index (workspace, day) find a range's rows; the database sums them.
 func (s *sqlStore) DailyUsage(ctx context.Context, f DailyFilter) ([]DailyUsage, error) {
-	q := `SELECT d.day, d.key_id, k.prefix, k.name, d.model, d.requests, d.prompt_tokens, d.completion_tokens, d.cached_tokens, d.cost
-		FROM usage_daily d JOIN keys k ON k.id = d.key_id WHERE d.day >= ? AND d.day <= ?`
+	// Summed first, then named: the keys are joined to the groups, not
+	// to every row.
+	col := `model`
+	if f.ByKey {
+		col = `key_id`
+	}
+	inner := `SELECT day, ` + col + `, CAST(SUM(requests) AS BIGINT) r, CAST(SUM(prompt_tokens) AS BIGINT) p,
+		CAST(SUM(completion_tokens) AS BIGINT) c, CAST(SUM(cached_tokens) AS BIGINT) ca, CAST(SUM(cost) AS BIGINT) co
+		FROM usage_daily WHERE day >= ? AND day <= ?`
 	args := []any{dayOf(f.From), dayOf(f.To)}
 	if f.WorkspaceID != 0 {
-		q += ` AND d.workspace_id = ?`
+		inner += ` AND workspace_id = ?`
 		args = append(args, f.WorkspaceID)
 	}
 	if f.KeyID != 0 {
-		q += ` AND d.key_id = ?`
+		inner += ` AND key_id = ?`
 		args = append(args, f.KeyID)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY d.day, d.model, d.key_id`), args...)
+	inner += ` GROUP BY day, ` + col
+	q := `SELECT g.day, 0, '', '', g.model, g.r, g.p, g.c, g.ca, g.co FROM (` + inner + `) g ORDER BY g.day, g.model`
+	if f.ByKey {
+		q = `SELECT g.day, g.key_id, k.prefix, k.name, '', g.r, g.p, g.c, g.ca, g.co FROM (` + inner + `) g
+			JOIN keys k ON k.id = g.key_id ORDER BY g.day, g.key_id`
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -158,17 +185,27 @@ func (s *sqlStore) DailyUsage(ctx context.Context, f DailyFilter) ([]DailyUsage,
 	return out, rows.Err()
 }
 
-// Requests implements Console. Each filter has an index on (its column,
-// id), so a page reads its rows and no others, however long the ledger.
-func (s *sqlStore) Requests(ctx context.Context, f RequestFilter) ([]Request, error) {
-	var where []string
-	var args []any
+// Requests implements Console. The ledger has no index but its row id
+// (every index would cost each billed answer's write): a page reads the
+// rows below Before by id, newest first, until it has Limit records or
+// has read RequestScan rows.
+func (s *sqlStore) Requests(ctx context.Context, f RequestFilter) ([]Request, int64, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	before := f.Before
+	if before <= 0 {
+		if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM usage`).Scan(&before); err != nil {
+			return nil, 0, err
+		}
+	}
+	floor := max(before-requestScan, 0)
+	where := []string{`u.id < ?`, `u.id >= ?`}
+	args := []any{before, floor}
 	add := func(cond string, arg any) {
 		where = append(where, cond)
 		args = append(args, arg)
-	}
-	if f.Before > 0 {
-		add(`u.id < ?`, f.Before)
 	}
 	if f.WorkspaceID != 0 {
 		add(`u.workspace_id = ?`, f.WorkspaceID)
@@ -184,17 +221,11 @@ func (s *sqlStore) Requests(ctx context.Context, f RequestFilter) ([]Request, er
 	}
 	q := `SELECT u.id, u.request_id, u.key_id, k.prefix, k.name, w.name, u.model, u.prompt_tokens, u.completion_tokens, u.cached_tokens,
 		u.cost, u.status, u.partial, u.started_at, u.finished_at
-		FROM usage u JOIN keys k ON k.id = u.key_id JOIN workspaces w ON w.id = u.workspace_id`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	limit := f.Limit
-	if limit <= 0 || limit > 500 {
-		limit = 50
-	}
-	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY u.id DESC LIMIT ?`), append(args, limit)...)
+		FROM usage u JOIN keys k ON k.id = u.key_id JOIN workspaces w ON w.id = u.workspace_id
+		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY u.id DESC LIMIT ?`
+	rows, err := s.db.QueryContext(ctx, s.q(q), append(args, limit)...)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rows.Close()
 	var out []Request
@@ -203,12 +234,22 @@ func (s *sqlStore) Requests(ctx context.Context, f RequestFilter) ([]Request, er
 		var cost, started, finished int64
 		if err := rows.Scan(&r.ID, &r.RequestID, &r.KeyID, &r.KeyPrefix, &r.KeyName, &r.Workspace, &r.Model, &r.Prompt, &r.Completion, &r.Cached,
 			&cost, &r.Status, &r.Partial, &started, &finished); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		r.Cost, r.StartedAt, r.FinishedAt = USD(cost), time.UnixMilli(started), time.UnixMilli(finished)
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	next := floor
+	if len(out) == limit {
+		next = out[len(out)-1].ID
+	}
+	if next <= 1 {
+		next = 0 // row ids start at 1: nothing is older
+	}
+	return out, next, nil
 }
 
 // CreateAdminToken implements Console.

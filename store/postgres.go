@@ -163,10 +163,8 @@ var postgresMigrations = []string{
 			CAST(SUM(completion_tokens) AS BIGINT), CAST(SUM(cached_tokens) AS BIGINT), CAST(SUM(cost) AS BIGINT)
 		FROM usage GROUP BY 1, 2, 3;
 	CREATE INDEX usage_daily_workspace ON usage_daily (workspace_id, day);
-	CREATE INDEX usage_key ON usage (key_id, id);
-	CREATE INDEX usage_model ON usage (model, id);
-	CREATE INDEX usage_status ON usage (status, id);
-	CREATE INDEX usage_workspace ON usage (workspace_id, id);`,
+	CREATE INDEX usage_daily_key ON usage_daily (key_id, day);
+`,
 }
 
 func openPostgres(ctx context.Context, rawURL string, u *url.URL) (*sqlStore, error) {

@@ -129,9 +129,8 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 // once. Append; never edit one that has shipped. postgresMigrations build
 // the same tables and columns (TestSchemasAgree checks). Every index
 // costs each billed answer's write, so the ledger's tables have none but
-// their row ids (a batch's id admits its records once) until version 4,
-// whose console needs the ledger by key, model, status and workspace,
-// newest first.
+// their row ids: a batch's id admits its records once, reports scan
+// usage by time, and the console pages through it by row id.
 var sqliteMigrations = []string{
 	// 1: workspaces, keys, the credit ledger and usage.
 	`CREATE TABLE workspaces (
@@ -251,9 +250,9 @@ var sqliteMigrations = []string{
 	);`,
 	// 4: per-key request-rate limits and the replicas' shares of them;
 	// the console's admin tokens; usage summed per day, key and model as
-	// the ledger is written (a usage page reads this, never the ledger),
-	// and the ledger indexed for the recent-requests page's filters,
-	// newest first.
+	// the ledger is written (a usage page reads this, never the ledger).
+	// The ledger itself gains no index: the console pages through it by
+	// row id (Requests), so a billed answer's write costs what it did.
 	`ALTER TABLE keys ADD COLUMN rpm INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE keys ADD COLUMN tpm INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE keys ADD COLUMN max_concurrent INTEGER NOT NULL DEFAULT 0;
@@ -292,10 +291,8 @@ var sqliteMigrations = []string{
 			SUM(completion_tokens), SUM(cached_tokens), SUM(cost)
 		FROM usage GROUP BY 1, 2, 3;
 	CREATE INDEX usage_daily_workspace ON usage_daily (workspace_id, day);
-	CREATE INDEX usage_key ON usage (key_id, id);
-	CREATE INDEX usage_model ON usage (model, id);
-	CREATE INDEX usage_status ON usage (status, id);
-	CREATE INDEX usage_workspace ON usage (workspace_id, id);`,
+	CREATE INDEX usage_daily_key ON usage_daily (key_id, day);
+`,
 }
 
 // Migrate implements Store. The version table is read and written in one

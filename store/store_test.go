@@ -225,6 +225,8 @@ func suite(t *testing.T, s store.Store) {
 		t.Errorf("batches of many sizes recorded %d records", sized)
 	}
 	reservations(t, s, ws.ID)
+	consoleSuite(t, s)
+	rateSuite(t, s)
 }
 
 // reservations: replicas share a limited key's budget without granting

@@ -342,9 +342,12 @@ func defineRequests(fs *flag.FlagSet) action {
 			return err
 		}
 		defer done()
-		list, err := a.Requests(ctx, admin.All, store.RequestFilter{KeyID: *key, Model: *model, Status: *status, Before: *before, Limit: *limit})
+		list, next, err := a.Requests(ctx, admin.All, store.RequestFilter{KeyID: *key, Model: *model, Status: *status, Before: *before, Limit: *limit})
 		if err != nil {
 			return err
+		}
+		if next > 0 {
+			defer fmt.Fprintf(e.stdout, "older: --before %d\n", next)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tFINISHED\tREQUEST\tWORKSPACE\tKEY\tMODEL\tSTATUS\tPROMPT\tCOMPLETION\tCOST USD")

@@ -40,7 +40,7 @@ func (c *counting) DailyUsage(ctx context.Context, f store.DailyFilter) ([]store
 	c.n.Add(1)
 	return c.Store.DailyUsage(ctx, f)
 }
-func (c *counting) Requests(ctx context.Context, f store.RequestFilter) ([]store.Request, error) {
+func (c *counting) Requests(ctx context.Context, f store.RequestFilter) ([]store.Request, int64, error) {
 	c.n.Add(1)
 	return c.Store.Requests(ctx, f)
 }

@@ -225,31 +225,33 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 // requests lists the usage records newest first, a page at a time by
-// keyset (the page before the last record shown), filtered by key, model
-// and status.
+// keyset (the rows before the last one read), filtered by key, model and
+// status. A page reads a bounded stretch of the ledger (store.Requests):
+// a rare filter's page may be short and still lead to older ones.
 func (c *Console) requests(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	f := store.RequestFilter{Model: q.Get("model"), Limit: 50}
 	f.KeyID, _ = strconv.ParseInt(q.Get("key"), 10, 64)
 	f.Status, _ = strconv.Atoi(q.Get("status"))
 	f.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
-	list, err := c.admin.Requests(r.Context(), s.scope, f)
+	list, next, err := c.admin.Requests(r.Context(), s.scope, f)
 	status, problem := http.StatusOK, ""
 	if err != nil {
 		status, problem = c.problem(err)
 	}
 	var older string
-	if len(list) == f.Limit {
+	if next > 0 {
 		v := url.Values{}
 		for _, k := range []string{"key", "model", "status"} {
 			if q.Get(k) != "" {
 				v.Set(k, q.Get(k))
 			}
 		}
-		v.Set("before", strconv.FormatInt(list[len(list)-1].ID, 10))
+		v.Set("before", strconv.FormatInt(next, 10))
 		older = "/requests?" + v.Encode()
 	}
-	c.render(w, status, "requests", s, map[string]any{"Requests": list, "Filter": f, "Older": older, "Error": problem})
+	c.render(w, status, "requests", s, map[string]any{"Requests": list, "Filter": f, "Older": older, "Error": problem,
+		"Partial": len(list) < f.Limit && next > 0, "Scan": store.RequestScan})
 }
 
 func (c *Console) models(w http.ResponseWriter, r *http.Request, s *session) {
