@@ -38,7 +38,7 @@ func BenchmarkConsole(b *testing.B) {
 	}
 	const records, days = 1_000_000, 90
 	models := []string{"anthropic/claude-sonnet-4-6", "anthropic/claude-opus-4-7", "anthropic/claude-haiku-4-5", "google/gemini-3-flash",
-		"google/gemini-3_1-pro", "google/gemini-2_5-pro", "google/gemini-3_1-flash-lite", "google/gemini-embedding-001"}
+		"google/gemini-3.1-pro", "google/gemini-2.5-pro", "google/gemini-3.1-flash-lite", "google/gemini-embedding-001"}
 	var keys []store.Key
 	for w := range 5 {
 		name := "team-" + strconv.Itoa(w)

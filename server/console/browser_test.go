@@ -117,9 +117,9 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// A workspace, and credit for it.
 	do("create a workspace", chromedp.Navigate(site.URL+"/workspaces"), chromedp.WaitVisible(css("#ws-name")),
-		chromedp.SendKeys(css("#ws-name"), "platform"), chromedp.Submit(css("#ws-name")), chromedp.WaitVisible(css(".notice")))
+		chromedp.SendKeys(css("#ws-name"), "platform"), chromedp.Submit(css("#ws-name")), chromedp.WaitVisible(css(`[data-notice="workspace"]`)))
 	do("add credit", chromedp.SendKeys(css(`input[name="usd"]`), "25"), chromedp.Submit(css(`input[name="usd"]`)),
-		chromedp.WaitVisible(css(".notice")), shoot("workspaces"))
+		chromedp.WaitVisible(css(`[data-notice="credit"]`)), shoot("workspaces"))
 	if got := text(`[data-balance="platform"]`); got != "$25" {
 		t.Fatalf("the balance after adding $25: %q", got)
 	}
@@ -158,9 +158,18 @@ func TestConsoleInABrowser(t *testing.T) {
 	if r.Status != 200 || r.Header.Get("x-ratelimit-limit-requests") != "30" {
 		t.Fatalf("the new key at the gateway: %d %q %s", r.Status, r.Header.Get("x-ratelimit-limit-requests"), r.Body)
 	}
+	// Two more models, so that the chart has series to tell apart.
+	for _, body := range []string{
+		`{"model":"anthropic/claude-sonnet-4-6","max_tokens":200,"messages":[{"role":"user","content":"summarise the quarter"}]}`,
+		`{"model":"google/gemini-3.1-pro","messages":[{"role":"user","content":"draft the release notes"}]}`,
+	} {
+		if r := gw.Do(t, http.MethodPost, "/v1/chat/completions", secret, []byte(body)); r.Status != 200 {
+			t.Fatalf("the new key at the gateway: %d %s", r.Status, r.Body)
+		}
+	}
 	tn.Flush()
 
-	// The request and its spend appear.
+	// The requests and their spend appear.
 	do("requests page", chromedp.Navigate(site.URL+"/requests"), chromedp.WaitVisible(css("#requests")), shoot("requests"))
 	if rows := text("#requests tbody"); !strings.Contains(rows, "google/gemini-3-flash") || !strings.Contains(rows, "billing-service") {
 		t.Fatalf("the requests page lacks the request: %q", rows)
@@ -180,7 +189,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Revoked in the console, refused at the gateway.
 	do("revoke", chromedp.Navigate(site.URL+"/keys"), chromedp.WaitVisible(css("#k-name")),
-		chromedp.Click(css(`button[aria-label="Revoke key `+secret[:14]+`"]`)), chromedp.WaitVisible(css(".state-revoked")))
+		chromedp.Click(css(`button[aria-label="Revoke key `+secret[:14]+`"]`)), chromedp.WaitVisible(css(`[data-notice="revoked"]`)), chromedp.WaitVisible(css(".state-revoked")))
 	waitFor(t, func() bool { return gw.Do(t, http.MethodPost, "/v1/chat/completions", secret, chat).Status == 401 })
 
 	// Keyboard: the skip link is the first stop and lands on the content.

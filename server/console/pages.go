@@ -15,15 +15,18 @@ import (
 // page is what every page's template gets: the user, the CSRF secret for
 // its forms, a notice and a problem to show, and the page's own data.
 type page struct {
-	Title   string
-	Nav     string
-	User    *store.AdminToken
-	Scope   admin.Scope
-	CSRF    string
-	Notice  string
-	Error   string
-	Data    any
-	Version string
+	Title  string
+	Nav    string
+	User   *store.AdminToken
+	Scope  admin.Scope
+	CSRF   string
+	Notice string
+	// NoticeCode names the notice, for a test (or a script) to tell one
+	// from another.
+	NoticeCode string
+	Error      string
+	Data       any
+	Version    string
 }
 
 // notices are the messages a redirect after a change may show, by code:
@@ -44,7 +47,8 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, s *sess
 	}
 	if m, ok := data.(map[string]any); ok {
 		p.Error, _ = m["Error"].(string)
-		p.Notice, _ = m["Notice"].(string)
+		p.NoticeCode, _ = m["Notice"].(string)
+		p.Notice = notices[p.NoticeCode]
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].Execute(&buf, p); err != nil {
@@ -82,7 +86,13 @@ func done(w http.ResponseWriter, r *http.Request, path, notice string) {
 	http.Redirect(w, r, path+"?done="+url.QueryEscape(notice), http.StatusSeeOther)
 }
 
-func noticeOf(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
+// noticeOf is the notice code a redirect named, "" for none.
+func noticeOf(r *http.Request) string {
+	if code := r.URL.Query().Get("done"); notices[code] != "" {
+		return code
+	}
+	return ""
+}
 
 func (c *Console) workspaces(w http.ResponseWriter, r *http.Request, s *session) {
 	c.showWorkspaces(w, r, s, http.StatusOK, "")
