@@ -48,7 +48,9 @@ func TestAdminCommands(t *testing.T) {
 		t.Errorf("credits add: %s", out)
 	}
 	// Rate limits at creation and changed after.
-	out = must("keys", "create", "--workspace", "acme", "--name", "svc", "--rpm", "60", "--tpm", "100000", "--max-concurrent", "4")
+	if out := must("keys", "create", "--workspace", "acme", "--name", "svc", "--rpm", "60", "--tpm", "100000", "--max-concurrent", "4"); !strings.Contains(out, "secret") {
+		t.Errorf("keys create with rates: %s", out)
+	}
 	if list := must("keys", "list"); !strings.Contains(list, "60rpm,100000tpm,4conc") {
 		t.Errorf("keys list shows no rates:\n%s", list)
 	}

@@ -186,11 +186,11 @@ func TestConsoleNeedsASession(t *testing.T) {
 func TestConsoleSignIn(t *testing.T) {
 	f := setup(t)
 	c := browser(t)
-	_, page, _ := get(t, c, f.srv.URL+"/signin")
+	get(t, c, f.srv.URL+"/signin") // its CSRF cookie, and a forged field
 	if status, _, _ := post(t, c, f.srv.URL+"/signin", url.Values{"csrf": {"forged"}, "token": {f.root}}); status != http.StatusForbidden {
 		t.Errorf("a forged sign-in CSRF: %d", status)
 	}
-	_, page, _ = get(t, c, f.srv.URL+"/signin")
+	_, page, _ := get(t, c, f.srv.URL+"/signin")
 	if status, body, _ := post(t, c, f.srv.URL+"/signin", url.Values{"csrf": {csrfOf(t, page)}, "token": {f.root + "x"}}); status != http.StatusUnauthorized || !strings.Contains(body, "not valid") {
 		t.Errorf("a wrong token: %d", status)
 	}
