@@ -181,8 +181,9 @@ func race(t *testing.T, tns []*Tenancy, secret string, perReplica int, estimate 
 	return admitted, start.Unix()/60 == time.Now().Unix()/60
 }
 
-// TestSharedRatesHoldAcrossReplicas: replicas racing one key never admit
-// more than its RPM or its concurrency together, and use all of it.
+// TestSharedRatesHoldAcrossReplicas: replicas racing one key, each
+// wanting more than its limit, never admit more than its RPM or its
+// concurrency together, and use all of it.
 func TestSharedRatesHoldAcrossReplicas(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -201,7 +202,11 @@ func TestSharedRatesHoldAcrossReplicas(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				admitted, ok := race(t, tns, secret, 30, 1)
+				// Each replica wants more than the whole limit, so that
+				// every share reserved is used: a replica whose demand
+				// ends holds what it reserved ahead until it gives it
+				// back (tendRates), which this test does not wait for.
+				admitted, ok := race(t, tns, secret, 50, 1)
 				if !ok && attempt < 3 {
 					continue // the minute turned: counted from zero mid-race
 				}
@@ -211,5 +216,52 @@ func TestSharedRatesHoldAcrossReplicas(t *testing.T) {
 				return
 			}
 		})
+	}
+}
+
+// TestIdleSharesGoBack: what a replica reserved ahead of a key it then
+// stopped serving is given back at its next refreshes, for another
+// replica to use.
+func TestIdleSharesGoBack(t *testing.T) {
+	ctx := context.Background()
+	db, tns := sharedReplicas(t, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), 2)
+	_, secret := mustKey(t, db, store.NewKey{Name: "idle", Rates: store.Rates{RPM: 40, MaxConcurrent: 4}})
+	for _, tn := range tns {
+		if err := tn.load(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := tns[0], tns[1]
+	acquire := func(tn *Tenancy) (Ticket, error) {
+		now := time.Now()
+		p, err := tn.Check([]byte(secret), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, _, err := p.Meter().Acquire(p.Key.Rates, 1, now)
+		return tk, err
+	}
+	start := time.Now().Unix() / 60
+	// a admits one request and reserves ahead; it ends.
+	tk, err := acquire(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk.Release(1, time.Now())
+	a.tendRates(ctx, false) // a was active: it keeps its shares, once
+	a.tendRates(ctx, false) // idle since: they go back
+	n := 0
+	for ; n < 50; n++ {
+		tk, err := acquire(b)
+		if err != nil {
+			break
+		}
+		tk.Release(1, time.Now())
+	}
+	if time.Now().Unix()/60 != start {
+		t.Skip("the minute turned during the test; its counts restarted")
+	}
+	if n != 39 {
+		t.Errorf("b admitted %d requests after a's idle shares went back, want 39 (the limit less a's one)", n)
 	}
 }
