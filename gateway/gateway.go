@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -23,6 +24,7 @@ import (
 	"github.com/opentoken/opentoken/emulator"
 	"github.com/opentoken/opentoken/internal/gcpauth"
 	"github.com/opentoken/opentoken/internal/seal"
+	"github.com/opentoken/opentoken/internal/telemetry"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/console"
@@ -46,6 +48,7 @@ type Gateway struct {
 	emulators []*emulator.Server
 	pprof     *http.Server
 	console   *http.Server
+	tracing   *telemetry.Tracing
 	store     store.Store
 	tenancy   *tenancy.Tenancy
 	tokens    []*gcpauth.Source // Vertex AI's, refreshed until Close
@@ -93,6 +96,16 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 		g.closeTenancy()
 		return nil, err
 	}
+	tracing, err := telemetry.FromEnv(ctx, buildVersion())
+	if err != nil {
+		g.closeEmulators()
+		g.closeTenancy()
+		return nil, err
+	}
+	if tracing != nil {
+		g.tracing = tracing
+		log.Info("tracing: spans go to the OTLP endpoint the OTEL_* variables name")
+	}
 	srv, err := server.New(server.Options{
 		APIKeys:   g.APIKeys,
 		Tenancy:   g.tenancy,
@@ -102,8 +115,10 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 		Sealer:      sealer,
 		Responses:   g.store,
 		OperatorRPM: cfg.OperatorRPM,
+		Tracing:     tracing,
 	})
 	if err != nil {
+		g.closeTracing()
 		g.closeEmulators()
 		g.closeTenancy()
 		return nil, err
@@ -113,6 +128,7 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 		_ = srv.Shutdown()
 		g.closeEmulators()
 		g.closeTenancy()
+		g.closeTracing()
 		return nil, err
 	}
 	g.srv, g.ln, g.Addr = srv, ln, ln.Addr().String()
@@ -122,6 +138,7 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 			_ = ln.Close()
 			g.closeEmulators()
 			g.closeTenancy()
+			g.closeTracing()
 			return nil, err
 		}
 	}
@@ -134,6 +151,7 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 			}
 			g.closeEmulators()
 			g.closeTenancy()
+			g.closeTracing()
 			return nil, err
 		}
 	}
@@ -293,7 +311,27 @@ func (g *Gateway) Close() error {
 	}
 	g.closeEmulators()
 	g.closeTenancy()
+	g.closeTracing()
 	return err
+}
+
+// closeTracing exports the spans still queued, for at most 5 s.
+func (g *Gateway) closeTracing() {
+	if g.tracing == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = g.tracing.Shutdown(ctx)
+	g.tracing = nil
+}
+
+// buildVersion is the module's version, for the traces' service.version.
+func buildVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		return info.Main.Version
+	}
+	return "(unknown)"
 }
 
 // serveConsole serves the web console on addr, over the tenancy's

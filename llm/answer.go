@@ -15,6 +15,23 @@ const (
 	FinishPause                      // a long turn paused, to be resumed (Anthropic's pause_turn)
 )
 
+// String names a finish in no dialect's words, as traces record it.
+func (f Finish) String() string {
+	switch f {
+	case FinishStopSequence:
+		return "stop_sequence"
+	case FinishLength:
+		return "length"
+	case FinishRefusal:
+		return "refusal"
+	case FinishToolCalls:
+		return "tool_calls"
+	case FinishPause:
+		return "pause"
+	}
+	return "stop"
+}
+
 // Completion is an upstream's answer in neutral form, as an adapter parses it.
 type Completion struct {
 	Content   string

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"go.opentelemetry.io/otel/attribute"
+
 	"slices"
 	"strings"
 	"sync"
@@ -76,6 +78,10 @@ func (s *Server) deliver(ctx *fasthttp.RequestCtx, rec *record, call *adapter.Ca
 	if !s.parseAnswer(ctx, ex, call, rec, &out) {
 		return
 	}
+	rec.finish, rec.hasFinish = out.Finish, true
+	if rec.span != nil && s.trace.content {
+		rec.span.SetAttributes(attribute.String("gen_ai.output.messages", truncate([]byte(out.Content))))
+	}
 	buf := getBuf()
 	*buf = render((*buf)[:0], &out)
 	ctx.SetContentType("application/json")
@@ -122,6 +128,9 @@ func (s *Server) generate(ctx *fasthttp.RequestCtx, rec *record, req *llm.Reques
 		rec.model = m
 		if call, e = s.prepareCall(ctx, req, m, &route); e != nil {
 			break
+		}
+		if rec.span != nil {
+			s.traceCall(rec, req, call)
 		}
 		if m.Pricing.Flex != nil {
 			call.Tier = tier // echoed as served, flex or default

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"go.opentelemetry.io/otel/trace"
+
 	"errors"
 	"strings"
 	"sync"
@@ -102,9 +104,17 @@ func (s *Server) embed(ctx *fasthttp.RequestCtx, rt *route, embedder adapter.Emb
 			defer s.budget.extra.Add(-1)
 		}
 		call.UpstreamID, call.Batch = c.upstreamID, c.batch
-		rec.supplier = c.sup.name
+		rec.supplier, rec.supplierKind = c.sup.name, c.sup.kind
 		rec.attempts++
+		var attempt trace.Span
+		started := time.Now()
+		if rec.span != nil {
+			attempt = s.startAttempt(rec, c.sup, call.Model.ID, c.upstreamID)
+		}
 		vectors, kind, e := s.embedAt(ctx, rt, c.sup, embedder, call, rec)
+		if attempt != nil {
+			endAttempt(attempt, e, started)
+		}
 		if s.settle(c, &failed, e, kind, last) {
 			if e == nil {
 				return vectors, nil

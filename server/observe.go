@@ -1,6 +1,10 @@
 package server
 
 import (
+	"context"
+
+	"go.opentelemetry.io/otel/trace"
+
 	"sync"
 	"time"
 
@@ -43,6 +47,15 @@ type record struct {
 	// rate is where the key stood once it was admitted (or refused).
 	ticket tenancy.Ticket
 	rate   tenancy.RateStatus
+	// supplierKind is the kind of the supplier that answered (or last
+	// failed); finish is why the answer ended, when hasFinish.
+	supplierKind matrix.SupplierKind
+	finish       llm.Finish
+	hasFinish    bool
+	// span is the request's trace span, nil when tracing is off, and
+	// spanCtx the context its attempts' spans start in.
+	span    trace.Span
+	spanCtx context.Context
 	// supplier names the supplier that answered (or last failed);
 	// attempts counts the upstream attempts made.
 	supplier string
@@ -103,6 +116,9 @@ func (s *Server) observe(status int, r *record) {
 	if r.principal != nil && r.hasUsage && r.model != nil {
 		s.bill(status, r)
 	}
+	if r.span != nil {
+		s.endSpan(status, r, r.cost())
+	}
 	if r.ticket.Admitted() {
 		var tokens int64
 		if r.hasUsage {
@@ -112,14 +128,22 @@ func (s *Server) observe(status int, r *record) {
 	}
 }
 
+// cost is what the request's answer cost, in dollars: 0 without one.
+func (r *record) cost() float64 {
+	if !r.hasUsage || r.model == nil {
+		return 0
+	}
+	pricing := &r.model.Pricing
+	if r.usage.Flex && pricing.Flex != nil {
+		pricing = pricing.Flex // the lane that served
+	}
+	return r.usage.Price(pricing)
+}
+
 // bill records an issued key's answer in the ledger, with its cost.
 func (s *Server) bill(status int, r *record) {
 	u := r.usage
-	pricing := &r.model.Pricing
-	if u.Flex && pricing.Flex != nil {
-		pricing = pricing.Flex // the lane that served
-	}
-	cost := u.Price(pricing)
+	cost := r.cost()
 	s.tenancy.Bill(r.principal, store.UsageRecord{
 		RequestID: string(r.requestID()), Model: r.model.ID,
 		Prompt: u.Prompt, Completion: u.Completion, Cached: u.Cached, CacheWrite: u.CacheCreation, Reasoning: u.Reasoning,

@@ -81,6 +81,7 @@ func (b *boom) Event(dst []byte, _, _ []byte) ([]byte, *llm.Error) {
 func (*boom) Done() bool                      { return false }
 func (*boom) End([]byte) ([]byte, *llm.Error) { return nil, nil }
 func (*boom) Usage() llm.Usage                { return llm.Usage{} }
+func (*boom) Finish() llm.Finish              { return llm.FinishStop }
 
 // TestPanicInStream checks that a panic after the stream began ends only
 // that stream, with an api_error frame and [DONE], and frees its resources.

@@ -76,6 +76,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	// answered in its door's dialect.
 	rec.endpoint = endpointOf(path)
 	rec.anthropic = anthropicDialect(ctx)
+	if s.trace != nil {
+		s.startSpan(ctx, rec)
+	}
 	if s.cors.preflight(ctx) || !s.authenticate(ctx, rec) {
 		return
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/opentoken/opentoken/internal/hangup"
 	"github.com/opentoken/opentoken/internal/redact"
 	"github.com/opentoken/opentoken/internal/seal"
+	"github.com/opentoken/opentoken/internal/telemetry"
 	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
@@ -71,6 +72,9 @@ type Options struct {
 	Sealer *seal.Sealer
 	// Responses keeps the responses of store: true; nil keeps none.
 	Responses ResponseStore
+	// Tracing, when set, traces every request (trace.go); nil traces
+	// nothing and costs nothing.
+	Tracing *telemetry.Tracing
 	// OperatorRPM, when above zero, limits each operator key to that many
 	// requests per minute, counted by each replica alone.
 	OperatorRPM int64
@@ -109,6 +113,8 @@ type Server struct {
 	models    []byte // the GET /v1/models body, built once
 	ids       idSource
 	srv       *fasthttp.Server
+	// trace is the tracer, nil when tracing is off.
+	trace *tracing
 	// The Responses door: its sealing key and the stored responses.
 	sealer *seal.Sealer
 	stored ResponseStore
@@ -202,6 +208,11 @@ func New(opt Options) (*Server, error) {
 		s.access = &accessLog{w: opt.AccessLog, json: opt.AccessLogJSON}
 	}
 	s.meters = newMeters(func() float64 { return float64(s.streams.Load()) })
+	if t := opt.Tracing; t != nil {
+		s.trace = &tracing{tracer: t.Tracer(), content: t.CaptureContent}
+		dropped := s.meters.set.NewCounter("opentoken_trace_spans_dropped_total")
+		t.OnDrop(func(n int) { dropped.Add(n) })
+	}
 	s.log = slog.New(s.secrets.Handler(opt.Logger.Handler()))
 	s.cache = promptCache{s: s, max: s.lim.PromptCacheEntries}
 	s.tenancy = opt.Tenancy

@@ -114,6 +114,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Ca
 			s.finish(ex)
 			s.streams.Add(-1)
 			rec.usage, rec.hasUsage, rec.partial = st.Usage(), true, reason != StreamComplete
+			rec.finish, rec.hasFinish = st.Finish(), reason == StreamComplete
 			s.observe(fasthttp.StatusOK, rec)
 			recordPool.Put(rec)
 			if s.onStreamEnd != nil {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"go.opentelemetry.io/otel/trace"
+
 	"errors"
 	"io"
 	"math"
@@ -115,9 +117,14 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 				return nil, refusal(err, time.Now())
 			}
 		}
-		rec.supplier = c.sup.name
+		rec.supplier, rec.supplierKind = c.sup.name, c.sup.kind
 		rec.attempts++
 		tried++
+		var attempt trace.Span
+		started := time.Now()
+		if rec.span != nil {
+			attempt = s.startAttempt(rec, c.sup, call.Model.ID, c.upstreamID)
+		}
 		wait := time.Until(deadline)
 		if call.Stream {
 			// A stream's head comes at once, before the model's first
@@ -139,6 +146,9 @@ func (s *Server) send(ctx *fasthttp.RequestCtx, rt *route, call *adapter.Call, r
 			if kind, e = s.open(ex, call, out, firstContent); e != nil {
 				s.finish(ex)
 			}
+		}
+		if attempt != nil {
+			endAttempt(attempt, e, started)
 		}
 		if s.settle(c, &failed, e, kind, last || !time.Now().Before(deadline)) {
 			if e == nil {

@@ -171,7 +171,16 @@ func Execute(cfg Config) (*Run, error) {
 	}
 	procs = append(procs, tenant.Process)
 
-	targets := []*Target{direct, directGemini, bare, claude, quiet, tenant, gemini}
+	// The same as quiet with every request traced: every span sampled
+	// and exported to an OTLP collector (a sink in this process that takes
+	// and discards them), to show what tracing costs.
+	traced, err := startTraced(gw, env, quiet.Body, ready)
+	if err != nil {
+		return nil, err
+	}
+	procs = append(procs, traced.Process)
+
+	targets := []*Target{direct, directGemini, bare, claude, quiet, tenant, traced, gemini}
 	if cfg.Portkey != "" {
 		if pk, err := startPortkey(cfg.Portkey, mockURL, ready); err != nil {
 			run.Notes = append(run.Notes, "Portkey skipped: "+err.Error())
@@ -258,6 +267,30 @@ func startPortkey(dir, mockURL string, ready func(*Target) func() error) (*Targe
 			"Authorization": "Bearer " + upstreamKey},
 		Body: GatewayRequest("claude-sonnet-4-5")}
 	t.Process, err = Start("node", []string{script, "--port=" + port, "--headless"}, []string{"NODE_ENV=production"}, ready(t), 30*time.Second)
+	return t, err
+}
+
+// tracedTarget names the gateway tracing every request.
+const tracedTarget = "OpenToken → Claude, access log off, every request traced"
+
+// startTraced starts an OTLP/HTTP sink and a gateway that sends it a
+// span of every request and of its upstream attempt.
+func startTraced(gw string, env []string, body []byte, ready func(*Target) func() error) (*Target, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	sink := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/x-protobuf") // an empty ExportTraceServiceResponse
+	}, MaxRequestBodySize: 64 << 20}
+	go func() { _ = sink.Serve(ln) }()
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{Name: tracedTarget, URL: "http://" + addr + "/v1/chat/completions", Header: map[string]string{"Authorization": "Bearer " + benchKey}, Body: body}
+	t.Process, err = Start(gw, nil, append(env, "OPENTOKEN_ADDR="+addr, "OPENTOKEN_ACCESS_LOG=off",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+ln.Addr().String(), "OTEL_TRACES_SAMPLER=always_on"), ready(t), 10*time.Second)
 	return t, err
 }
 

@@ -188,6 +188,10 @@ func (r *Run) goals() string {
 		row(fmt.Sprintf("added p99, open loop %d req/s", r.Config.Rate), us(o99-ob99), "≤ 150 µs", o99-ob99 <= float64(goalAddedP99))
 		gc, bc := totalCPUPer1k(gw.ConcN), totalCPUPer1k(bare.ConcN)
 		row("CPU per request", fmt.Sprintf("%.2f× the bare proxy's", gc/bc), "≤ 1.5×", gc/bc <= goalCPURatio)
+		if quiet, traced := r.find("OpenToken → Claude, access log off"), r.find(tracedTarget); quiet != nil && traced != nil {
+			tc, qc := totalCPUPer1k(traced.ConcN), totalCPUPer1k(quiet.ConcN)
+			row("CPU per request, every request traced", fmt.Sprintf("%.2f× untraced", tc/qc), "≤ 1.10×", tc/qc <= 1.10)
+		}
 		row("saturated throughput", fmt.Sprintf("%.0f%% of the bare proxy's", 100*saturation(gw)/saturation(bare)), "≥ 60%", saturation(gw)/saturation(bare) >= goalThroughput)
 		if pk := r.find("Portkey → Claude"); pk != nil && saturation(pk) > 0 {
 			x := saturation(gw) / saturation(pk)

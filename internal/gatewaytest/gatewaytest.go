@@ -22,6 +22,7 @@ import (
 	emugemini "github.com/opentoken/opentoken/emulator/gemini"
 	emuvertex "github.com/opentoken/opentoken/emulator/vertex"
 	"github.com/opentoken/opentoken/internal/gcpauth"
+	"github.com/opentoken/opentoken/internal/telemetry"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
@@ -71,6 +72,8 @@ type Options struct {
 	Responses server.ResponseStore
 	// OperatorRPM is the server's option: the operator keys' rate.
 	OperatorRPM int64
+	// Tracing is the server's option: the tracer, nil for none.
+	Tracing *telemetry.Tracing
 	// FetchAllow is the server's option: addresses the URL fetcher may
 	// reach beyond public ones (a test's loopback server).
 	FetchAllow func(netip.Addr) bool
@@ -149,6 +152,7 @@ func Start(t testing.TB, opt Options) *Env {
 		Responses:   opt.Responses,
 		FetchAllow:  opt.FetchAllow,
 		OperatorRPM: opt.OperatorRPM,
+		Tracing:     opt.Tracing,
 		AccessLog:   accessLog(opt.AccessLog, env.Log),
 		Logger:      slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

@@ -153,6 +153,9 @@ func (a *answer) price() {
 // Usage implements Stream.
 func (a *answer) Usage() llm.Usage { return a.usage }
 
+// Finish implements Stream.
+func (a *answer) Finish() llm.Finish { return a.finish }
+
 // end appends a stream's closing frames: its finish and usage. An answer
 // that called tools finishes for them, whatever the upstream said.
 func (a *answer) end() {
@@ -177,6 +180,8 @@ type Stream interface {
 	End(dst []byte) ([]byte, *llm.Error)
 	// Usage is the answer's usage as far as the upstream reported it.
 	Usage() llm.Usage
+	// Finish is why the answer ended, as far as the upstream said.
+	Finish() llm.Finish
 }
 
 // streamError is an upstream failure reported inside a stream.
