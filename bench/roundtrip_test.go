@@ -18,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/bench/loadtest"
+	"github.com/opentoken/opentoken/internal/telemetry"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server"
 	"github.com/opentoken/opentoken/server/adapter"
@@ -52,6 +53,25 @@ func gatewayWith(b testing.TB, mock string, logged bool, tn *tenancy.Tenancy) st
 // the attempt loop with its breakers, on the path of a first-attempt
 // success.
 func gatewayOf(b testing.TB, mock string, logged bool, tn *tenancy.Tenancy, failover bool) string {
+	return gatewayTraced(b, mock, logged, tn, failover, nil)
+}
+
+// tracedTo is tracing of every request as the environment sets it up
+// in production (OTLP/HTTP), to a collector that takes and discards the
+// spans.
+func tracedTo(b testing.TB) *telemetry.Tracing {
+	sink := serve(b, func(ctx *fasthttp.RequestCtx) { ctx.SetContentType("application/x-protobuf") })
+	b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+sink)
+	tr, err := telemetry.FromEnv(context.Background(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
+	return tr
+}
+
+// gatewayTraced is gatewayOf, traced by tr when it is set.
+func gatewayTraced(b testing.TB, mock string, logged bool, tn *tenancy.Tenancy, failover bool, tr *telemetry.Tracing) string {
 	upstreams := map[matrix.Provider][]adapter.Upstream{
 		matrix.ProviderAnthropic: {{BaseURL: "http://" + mock, APIKey: "u"}},
 		matrix.ProviderGoogle:    {{BaseURL: "http://" + mock, APIKey: "u"}},
@@ -68,6 +88,7 @@ func gatewayOf(b testing.TB, mock string, logged bool, tn *tenancy.Tenancy, fail
 		Upstreams: upstreams,
 		AccessLog: accessTo(logged),
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Tracing:   tr,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -88,6 +109,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	tn, issued := issuedKey(b)
 	tenant := gatewayWith(b, mock, false, tn)
 	failover := gatewayOf(b, mock, false, nil, true)
+	traced := gatewayTraced(b, mock, false, nil, false, tracedTo(b))
 
 	claude := loadtest.GatewayRequest("anthropic/claude-sonnet-4-5")
 	native := []byte(`{"model":"claude-sonnet-4-5","max_tokens":512,"messages":[{"role":"user","content":"hi"}]}`)
@@ -110,6 +132,9 @@ func BenchmarkRoundTrip(b *testing.B) {
 		// Two suppliers: the attempt loop, its breaker and budget, served
 		// by the first.
 		{"opentoken-claude-two-suppliers", "http://" + failover + "/v1/chat/completions", claude, "k"},
+		// Every request traced: a server span, an attempt's client span,
+		// both exported.
+		{"opentoken-claude-traced", "http://" + traced + "/v1/chat/completions", claude, "k"},
 		{"door-chat", "http://" + plain + "/v1/chat/completions", chatSmall, "k"},
 		{"door-messages", "http://" + plain + "/v1/messages", messagesSmall, "k"},
 		{"door-responses", "http://" + plain + "/v1/responses", responsesSmall, "k"},

@@ -35,6 +35,30 @@ type tracing struct {
 	content bool
 }
 
+// The options and attributes every span shares, made once rather than
+// per request.
+var (
+	serverKind = trace.WithSpanKind(trace.SpanKindServer)
+	clientKind = trace.WithSpanKind(trace.SpanKindClient)
+	// finishReasons are gen_ai.response.finish_reasons, by llm.Finish.
+	finishReasons = func() (out [llm.FinishPause + 1]attribute.KeyValue) {
+		for f := range out {
+			out[f] = attribute.StringSlice("gen_ai.response.finish_reasons", []string{llm.Finish(f).String()})
+		}
+		return out
+	}()
+)
+
+// spanNames are the server spans' names, "{operation} {model}", by
+// model index: chat, then embeddings.
+var spanNames = func() (names [2][]string) {
+	for _, m := range generated.Models {
+		names[0] = append(names[0], "chat "+m.ID)
+		names[1] = append(names[1], "embeddings "+m.ID)
+	}
+	return names
+}()
+
 // maxContentAttr bounds a message-content attribute.
 const maxContentAttr = 64 << 10
 
@@ -50,8 +74,7 @@ func (c headerCarrier) Keys() []string        { return []string{"traceparent", "
 // the request ends (endSpan).
 func (s *Server) startSpan(ctx *fasthttp.RequestCtx, rec *record) {
 	parent := s.trace.prop.Extract(context.Background(), headerCarrier{&ctx.Request.Header})
-	rec.spanCtx, rec.span = s.trace.tracer.Start(parent, rec.endpoint, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithTimestamp(rec.start))
+	rec.spanCtx, rec.span = s.trace.tracer.Start(parent, rec.endpoint, serverKind, trace.WithTimestamp(rec.start))
 	if s.trace.content && rateLimited(ctx) {
 		rec.span.SetAttributes(attribute.String("gen_ai.input.messages", truncate(ctx.PostBody())))
 	}
@@ -82,39 +105,43 @@ func providerName(k matrix.SupplierKind) string {
 }
 
 // traceCall records on the request's span what a call forwards to its
-// model: the GenAI request attributes, and the parameters the model's
-// filter forwarded, dropped and adjusted.
+// model: the GenAI request attributes of the parameters the model's
+// filter forwarded, and their names, in one call.
 func (s *Server) traceCall(rec *record, req *llm.Request, call *adapter.Call) {
-	sp := rec.span
-	sp.SetAttributes(attribute.String("gen_ai.request.model", call.Model.ID))
+	var buf [10]attribute.KeyValue
+	attrs := buf[:0]
 	for mask := call.Forward; mask != 0; {
 		var p matrix.Param
 		p, mask = mask.Next()
 		switch p {
 		case generated.ParamTemperature:
-			sp.SetAttributes(attribute.Float64("gen_ai.request.temperature", req.Superset.Float(p)))
+			attrs = append(attrs, attribute.Float64("gen_ai.request.temperature", req.Superset.Float(p)))
 		case generated.ParamTopP:
-			sp.SetAttributes(attribute.Float64("gen_ai.request.top_p", req.Superset.Float(p)))
+			attrs = append(attrs, attribute.Float64("gen_ai.request.top_p", req.Superset.Float(p)))
 		case generated.ParamTopK:
-			sp.SetAttributes(attribute.Float64("gen_ai.request.top_k", float64(req.Superset.Int(p))))
+			attrs = append(attrs, attribute.Float64("gen_ai.request.top_k", float64(req.Superset.Int(p))))
 		case generated.ParamFrequencyPenalty:
-			sp.SetAttributes(attribute.Float64("gen_ai.request.frequency_penalty", req.Superset.Float(p)))
+			attrs = append(attrs, attribute.Float64("gen_ai.request.frequency_penalty", req.Superset.Float(p)))
 		case generated.ParamPresencePenalty:
-			sp.SetAttributes(attribute.Float64("gen_ai.request.presence_penalty", req.Superset.Float(p)))
+			attrs = append(attrs, attribute.Float64("gen_ai.request.presence_penalty", req.Superset.Float(p)))
 		case generated.ParamSeed:
-			sp.SetAttributes(attribute.Int64("gen_ai.request.seed", req.Superset.Int(p)))
+			attrs = append(attrs, attribute.Int64("gen_ai.request.seed", req.Superset.Int(p)))
 		case generated.ParamMaxTokens, generated.ParamMaxCompletionTokens:
-			sp.SetAttributes(attribute.Int64("gen_ai.request.max_tokens", req.Superset.Int(p)))
+			attrs = append(attrs, attribute.Int64("gen_ai.request.max_tokens", req.Superset.Int(p)))
 		case generated.ParamStop:
-			sp.SetAttributes(attribute.StringSlice("gen_ai.request.stop_sequences", req.Superset.Strings(p)))
+			attrs = append(attrs, attribute.StringSlice("gen_ai.request.stop_sequences", req.Superset.Strings(p)))
 		}
 	}
-	sp.SetAttributes(attribute.String("opentoken.params.forwarded", string(appendParamNames(nil, call.Forward))))
+	names := getBuf()
+	*names = appendParamNames((*names)[:0], call.Forward)
+	attrs = append(attrs, attribute.String("opentoken.params.forwarded", string(*names)))
+	putBuf(names)
+	rec.span.SetAttributes(attrs...)
 }
 
 // startAttempt starts the client span of one upstream attempt.
 func (s *Server) startAttempt(rec *record, sup *supplier, model string, upstreamID string) trace.Span {
-	_, sp := s.trace.tracer.Start(rec.spanCtx, operation(rec.endpoint)+" "+upstreamID, trace.WithSpanKind(trace.SpanKindClient),
+	_, sp := s.trace.tracer.Start(rec.spanCtx, operation(rec.endpoint)+" "+upstreamID, clientKind,
 		trace.WithAttributes(
 			attribute.String("gen_ai.operation.name", operation(rec.endpoint)),
 			attribute.String("gen_ai.provider.name", providerName(sup.kind)),
@@ -128,9 +155,9 @@ func (s *Server) startAttempt(rec *record, sup *supplier, model string, upstream
 
 // endAttempt ends an attempt's span with its outcome.
 func endAttempt(sp trace.Span, e *llm.Error, started time.Time) {
-	sp.SetAttributes(attribute.Float64("opentoken.attempt.seconds", time.Since(started).Seconds()))
+	seconds := attribute.Float64("opentoken.attempt.seconds", time.Since(started).Seconds())
 	if e == nil {
-		sp.SetAttributes(attribute.String("opentoken.attempt.outcome", "ok"))
+		sp.SetAttributes(attribute.String("opentoken.attempt.outcome", "ok"), seconds)
 		sp.End()
 		return
 	}
@@ -138,7 +165,7 @@ func endAttempt(sp trace.Span, e *llm.Error, started time.Time) {
 	if e == errGone {
 		outcome = "client_gone"
 	}
-	sp.SetAttributes(attribute.String("opentoken.attempt.outcome", outcome), attribute.Int("http.response.status_code", e.Status),
+	sp.SetAttributes(attribute.String("opentoken.attempt.outcome", outcome), seconds, attribute.Int("http.response.status_code", e.Status),
 		attribute.String("error.type", errorType(e)))
 	sp.SetStatus(codes.Error, e.Message)
 	sp.End()
@@ -157,14 +184,22 @@ func (s *Server) endSpan(status int, r *record, cost float64) {
 	sp := r.span
 	op := operation(r.endpoint)
 	name := op
-	attrs := []attribute.KeyValue{
+	var buf [24]attribute.KeyValue // every attribute below, on the stack
+	attrs := append(buf[:0],
 		attribute.String("gen_ai.operation.name", op),
 		attribute.Int("http.response.status_code", status),
 		attribute.String("opentoken.request_id", string(r.requestID())),
 		attribute.Int("opentoken.attempts", r.attempts),
-	}
+	)
 	if m := r.model; m != nil {
-		name += " " + m.ID
+		switch op {
+		case "chat":
+			name = spanNames[0][m.Index]
+		case "embeddings":
+			name = spanNames[1][m.Index]
+		default:
+			name += " " + m.ID
+		}
 		attrs = append(attrs, attribute.String("gen_ai.request.model", m.ID), attribute.String("gen_ai.response.model", m.ID),
 			attribute.String("gen_ai.provider.name", providerName(r.supplierKind)))
 	}
@@ -178,11 +213,14 @@ func (s *Server) endSpan(status int, r *record, cost float64) {
 			attrs = append(attrs, attribute.Int64("gen_ai.usage.cache_read.input_tokens", r.usage.Cached))
 		}
 	}
-	if r.hasFinish {
-		attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", []string{r.finish.String()}))
+	if r.hasFinish && int(r.finish) < len(finishReasons) {
+		attrs = append(attrs, finishReasons[r.finish])
 	}
 	if r.dropped != 0 {
-		attrs = append(attrs, attribute.String("opentoken.params.dropped", string(appendParamNames(nil, r.dropped))))
+		buf := getBuf()
+		*buf = appendParamNames((*buf)[:0], r.dropped)
+		attrs = append(attrs, attribute.String("opentoken.params.dropped", string(*buf)))
+		putBuf(buf)
 	}
 	if len(r.adjusted) > 0 {
 		adjusted := make([]string, len(r.adjusted))

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -111,18 +110,16 @@ func attr(s *tracepb.Span, key string) string {
 }
 
 // traced starts a gateway whose spans go to a collector, through the
-// official OTLP/HTTP exporter and the gateway's bounded queue.
+// gateway's OTLP/HTTP exporter and bounded queue.
 func traced(t *testing.T, opt gatewaytest.Options) (*gatewaytest.Env, *collector, *telemetry.Tracing) {
 	t.Helper()
 	col := &collector{}
 	srv := httptest.NewServer(col)
 	t.Cleanup(srv.Close)
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"), otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := telemetry.New(context.Background(), exp, "test")
-	if err != nil {
+	// As production sets it up: from the environment, OTLP/HTTP.
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	tr, err := telemetry.FromEnv(context.Background(), "test")
+	if err != nil || tr == nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })

@@ -66,7 +66,14 @@ func FromEnv(ctx context.Context, version string) (*Tracing, error) {
 	var err error
 	switch protocol {
 	case "", "http/protobuf":
-		exp, err = otlptracehttp.New(ctx)
+		// The gateway's own encoder (otlp.go), unless the configuration
+		// asks for what only the official exporter does.
+		var own *otlpHTTP
+		if own, err = newOTLPHTTP(); err == nil && own != nil {
+			exp = own
+		} else if err == nil {
+			exp, err = otlptracehttp.New(ctx)
+		}
 	case "grpc":
 		exp, err = otlptracegrpc.New(ctx)
 	default:
@@ -118,21 +125,27 @@ func (t *Tracing) Flush(ctx context.Context) error { return t.provider.ForceFlus
 // Shutdown exports what is queued, within ctx, and stops.
 func (t *Tracing) Shutdown(ctx context.Context) error { return t.provider.Shutdown(ctx) }
 
-// queue is a bounded span processor: OnEnd never blocks, a span that
-// finds the queue full is dropped and counted, and one goroutine exports
-// batches.
+// queue is a bounded span processor: OnEnd appends under a lock and
+// never blocks; a span that finds the queue full is dropped and counted;
+// one goroutine exports, woken only when a batch is full (not per span:
+// a wake-up per span would cost more than the span), every delay, on a
+// flush and at shutdown.
 type queue struct {
 	exp            sdktrace.SpanExporter
-	spans          chan sdktrace.ReadOnlySpan
-	batch          int
+	size, batch    int
 	delay, timeout time.Duration
-	flushes        chan chan struct{}
-	stop           chan struct{}
-	done           chan struct{}
-	dropped        atomic.Int64
-	onDrop         atomic.Pointer[func(int)]
-	closing        sync.Once
-	closed         atomic.Bool
+
+	mu      sync.Mutex
+	pending []sdktrace.ReadOnlySpan
+
+	kick    chan struct{} // a batch is full
+	flushes chan chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	dropped atomic.Int64
+	onDrop  atomic.Pointer[func(int)]
+	closing sync.Once
+	closed  atomic.Bool
 }
 
 func newQueue(exp sdktrace.SpanExporter) (*queue, error) {
@@ -152,9 +165,9 @@ func newQueue(exp sdktrace.SpanExporter) (*queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := &queue{exp: exp, spans: make(chan sdktrace.ReadOnlySpan, size), batch: min(batch, size),
+	q := &queue{exp: exp, size: size, batch: min(batch, size), pending: make([]sdktrace.ReadOnlySpan, 0, size),
 		delay: time.Duration(delay) * time.Millisecond, timeout: time.Duration(timeout) * time.Millisecond,
-		flushes: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), flushes: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go q.run()
 	return q, nil
 }
@@ -178,10 +191,20 @@ func (q *queue) OnEnd(s sdktrace.ReadOnlySpan) {
 	if q.closed.Load() || !s.SpanContext().IsSampled() {
 		return
 	}
-	select {
-	case q.spans <- s:
-	default:
+	q.mu.Lock()
+	if len(q.pending) >= q.size {
+		q.mu.Unlock()
 		q.drop(1)
+		return
+	}
+	q.pending = append(q.pending, s)
+	full := len(q.pending) == q.batch
+	q.mu.Unlock()
+	if full {
+		select {
+		case q.kick <- struct{}{}:
+		default: // already woken
+		}
 	}
 }
 
@@ -192,50 +215,39 @@ func (q *queue) drop(n int) {
 	}
 }
 
-// run exports a batch when one is full, and everything queued every
-// delay, on a flush and at shutdown.
+// run exports what is pending when a batch is full, every delay, on a
+// flush and at shutdown.
 func (q *queue) run() {
 	defer close(q.done)
 	tick := time.NewTicker(q.delay)
 	defer tick.Stop()
-	batch := make([]sdktrace.ReadOnlySpan, 0, q.batch)
+	spare := make([]sdktrace.ReadOnlySpan, 0, q.size)
 	for {
+		var flushed chan struct{}
+		stopping := false
 		select {
-		case s := <-q.spans:
-			if batch = append(batch, s); len(batch) == q.batch {
-				q.export(batch)
-				batch = batch[:0]
-			}
+		case <-q.kick:
 		case <-tick.C:
-			batch = q.drain(batch)
-		case flushed := <-q.flushes:
-			batch = q.drain(batch)
-			close(flushed)
+		case flushed = <-q.flushes:
 		case <-q.stop:
-			q.drain(batch)
+			stopping = true
+		}
+		q.mu.Lock()
+		taken := q.pending
+		q.pending = spare[:0]
+		q.mu.Unlock()
+		for rest := taken; len(rest) > 0; {
+			n := min(len(rest), q.batch)
+			q.export(rest[:n])
+			rest = rest[n:]
+		}
+		clear(taken) // let the exported spans go
+		spare = taken[:0]
+		if flushed != nil {
+			close(flushed)
+		}
+		if stopping {
 			return
-		}
-	}
-}
-
-// drain exports batch and every span queued now, a batch at a time, and
-// returns batch emptied.
-func (q *queue) drain(batch []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
-	for {
-		for len(batch) < q.batch {
-			select {
-			case s := <-q.spans:
-				batch = append(batch, s)
-				continue
-			default:
-			}
-			break
-		}
-		q.export(batch)
-		full := len(batch) == q.batch
-		batch = batch[:0]
-		if !full {
-			return batch
 		}
 	}
 }
