@@ -53,11 +53,36 @@ func rateLimited(ctx *fasthttp.RequestCtx) bool {
 	return false
 }
 
+// Anthropic's names of the same, on the Messages door, whose resets are
+// times (RFC 3339) rather than durations.
+const (
+	headerAnthropicLimitRequests     = "anthropic-ratelimit-requests-limit"
+	headerAnthropicRemainingRequests = "anthropic-ratelimit-requests-remaining"
+	headerAnthropicResetRequests     = "anthropic-ratelimit-requests-reset"
+	headerAnthropicLimitTokens       = "anthropic-ratelimit-tokens-limit"
+	headerAnthropicRemainingTokens   = "anthropic-ratelimit-tokens-remaining"
+	headerAnthropicResetTokens       = "anthropic-ratelimit-tokens-reset"
+)
+
 // setRateHeaders writes where a key stands under its rates, without
-// allocating.
-func setRateHeaders(h *fasthttp.ResponseHeader, st *tenancy.RateStatus) {
-	var b [32]byte
+// allocating: OpenAI's headers on every door, and Anthropic's too on the
+// Messages door.
+func setRateHeaders(h *fasthttp.ResponseHeader, st *tenancy.RateStatus, anthropic bool, now time.Time) {
+	var b [40]byte
 	h.DisableNormalizing()
+	if anthropic {
+		reset := now.Add(st.Reset).UTC().Truncate(time.Second)
+		if st.RPM > 0 {
+			h.SetBytesV(headerAnthropicLimitRequests, strconv.AppendInt(b[:0], st.RPM, 10))
+			h.SetBytesV(headerAnthropicRemainingRequests, strconv.AppendInt(b[:0], st.RemainingRequests, 10))
+			h.SetBytesV(headerAnthropicResetRequests, reset.AppendFormat(b[:0], time.RFC3339))
+		}
+		if st.TPM > 0 {
+			h.SetBytesV(headerAnthropicLimitTokens, strconv.AppendInt(b[:0], st.TPM, 10))
+			h.SetBytesV(headerAnthropicRemainingTokens, strconv.AppendInt(b[:0], st.RemainingTokens, 10))
+			h.SetBytesV(headerAnthropicResetTokens, reset.AppendFormat(b[:0], time.RFC3339))
+		}
+	}
 	if st.RPM > 0 {
 		h.SetBytesV(headerLimitRequests, strconv.AppendInt(b[:0], st.RPM, 10))
 		h.SetBytesV(headerRemainingRequests, strconv.AppendInt(b[:0], st.RemainingRequests, 10))

@@ -118,6 +118,12 @@ func TestRateLimits(t *testing.T) {
 			if m.Status != 429 || !strings.Contains(string(m.Body), `"type":"rate_limit_error"`) || m.Header.Get("Retry-After") == "" {
 				t.Errorf("the Messages door: %d %s", m.Status, m.Body)
 			}
+			// with Anthropic's own headers beside OpenAI's.
+			reset, err := time.Parse(time.RFC3339, m.Header.Get("anthropic-ratelimit-requests-reset"))
+			if m.Header.Get("anthropic-ratelimit-requests-limit") != "3" || m.Header.Get("anthropic-ratelimit-requests-remaining") != "0" ||
+				err != nil || reset.Before(time.Now().Add(-time.Second)) || reset.After(time.Now().Add(61*time.Second)) {
+				t.Errorf("Anthropic's rate-limit headers: %v (%v)", m.Header, err)
+			}
 		})
 	})
 

@@ -220,7 +220,7 @@ func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
 		}
 	}
 	if rec.rate.RPM > 0 || rec.rate.TPM > 0 {
-		setRateHeaders(&ctx.Response.Header, &rec.rate)
+		setRateHeaders(&ctx.Response.Header, &rec.rate, rec.anthropic, rec.start)
 	}
 	s.cors.allow(ctx)
 	if rec.stream {
