@@ -352,7 +352,7 @@ func (e *otlpHTTP) keyValue(dst []byte, field protowire.Number, kv attribute.Key
 		v = appendMessage(v, fArray, a)
 		e.scratch[n+2] = a
 	default:
-		v = appendString(v, fString, kv.Value.Emit())
+		v = appendString(v, fString, kv.Value.String())
 	}
 	m = appendMessage(m, fValue, v)
 	e.scratch[n+1] = v

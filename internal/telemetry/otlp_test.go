@@ -32,7 +32,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Header.Get("Content-Encoding") == "gzip" {
 		z, err := gzip.NewReader(req.Body)
 		if err != nil {
-			http.Error(w, err.Error(), 400)
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		body = z
@@ -40,7 +40,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	raw, _ := io.ReadAll(body)
 	m := &collectortrace.ExportTraceServiceRequest{}
 	if err := proto.Unmarshal(raw, m); err != nil || req.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "bad protobuf", 400)
+		http.Error(w, "bad protobuf", http.StatusBadRequest)
 		return
 	}
 	r.mu.Lock()
@@ -124,7 +124,7 @@ func TestOTLPEncodingMatchesTheOfficialExporter(t *testing.T) {
 // TestOTLPRefusals: a collector's error is the export's error (the
 // queue counts the batch dropped); a bad variable is refused by name.
 func TestOTLPRefusals(t *testing.T) {
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", 503) }))
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }))
 	defer down.Close()
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", down.URL+"/v1/traces")
 	e, err := newOTLPHTTP()
