@@ -150,13 +150,17 @@ func TestReplicasOnPostgreSQL(t *testing.T) {
 	}
 	// Every answer of this request costs the same (the emulator's answer
 	// to one prompt); the bound is the README's: the limit, and what the
-	// requests in flight on the two replicas together cost (2% for the
-	// rounding of an average).
+	// requests in flight on each replica cost when its share ran out (2%
+	// for the rounding of an average). The shares run out at different
+	// moments, and once one replica refuses, the client's 64 slots go to
+	// the other's requests: each replica may have up to all 64 in flight
+	// when its own share runs out (a CI run under -race saw 66.6 answers'
+	// worth past the limit, more than 64 together).
 	var perAnswer store.USD
 	if recorded > 0 {
 		perAnswer = spent / store.USD(recorded)
 	}
-	bound := race + store.USD(inFlight)*perAnswer*102/100
+	bound := race + 2*store.USD(inFlight)*perAnswer*102/100
 	// Every answer is recorded, once, and the spend stays within the bound.
 	t.Logf("the race: %d of %d served, $%.4f spent of a $%v limit (bound $%.4f)", served.Load(), n, spent.Dollars(), race.Dollars(), bound.Dollars())
 	if err != nil || recorded != served.Load() || spent > bound || spent < race*7/8 || served.Load() >= n {
