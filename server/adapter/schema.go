@@ -89,40 +89,20 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
 		return append(dst, raw...), nil // true, false: schemas too
 	}
 	d := w.d
-	// The members are found once, each value's end with them: the first
-	// pass looks for properties, the second writes; a schema with more
-	// members than the array holds is walked twice.
-	var members [32]member
-	n, hasProps := 0, false
-	for it := jsonscan.NewObject(raw); ; n++ {
-		key, val, ok := it.Next()
+	hasProps := false
+	for it := jsonscan.NewObject(raw); ; {
+		key, _, ok := it.Next()
 		if !ok {
 			break
 		}
-		if n < len(members) {
-			members[n] = member{key, val}
-		}
 		hasProps = hasProps || string(key) == "properties"
-	}
-	found := n <= len(members)
-	var it jsonscan.Object
-	if !found {
-		it = jsonscan.NewObject(raw)
 	}
 	var description, notes []byte // a description, and the keywords moved into it
 	dst = append(dst, '{')
-	for i := 0; ; i++ {
-		var key, val []byte
-		if found {
-			if i == n {
-				break
-			}
-			key, val = members[i].key, members[i].val
-		} else {
-			var ok bool
-			if key, val, ok = it.Next(); !ok {
-				break
-			}
+	for it := jsonscan.NewObject(raw); ; {
+		key, val, ok := it.Next()
+		if !ok {
+			break
 		}
 		k := bytesconv.String(key)
 		name := k
@@ -192,9 +172,6 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
 	}
 	return append(dst, '}'), nil
 }
-
-// member is an object member as jsonscan finds it.
-type member struct{ key, val []byte }
 
 // appendEscapedNotes appends text, whose first n bytes are already JSON
 // string content and whose rest is raw JSON to be escaped as string content.
