@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,13 +102,15 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatalf("%s: %v", step, err)
 		}
 	}
+	// Reads are one JavaScript evaluation each, which holds no node handle
+	// that a re-render could make stale between finding and reading.
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector(`+strconv.Quote(sel)+`).textContent`))
 		if err != nil {
 			t.Fatalf("reading %s: %v", sel, err)
 		}
-		return s
+		return strings.TrimSpace(s)
 	}
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
@@ -130,7 +133,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.SendKeys(css("#k-tpm"), "100000"), chromedp.SendKeys(css("#k-mc"), "4"),
 		chromedp.SendKeys(css("#k-lim"), "5"), chromedp.SetValue(css("#k-rst"), "daily"),
 		chromedp.Submit(css("#k-name")), chromedp.WaitVisible(css("#secret")))
-	secret, err := chromedp.Run(bctx, chromedp.Value(css("#secret")))
+	secret, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("secret").value`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +146,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("the secret shown: %q", secret)
 	}
 	do("keys page", chromedp.Navigate(site.URL+"/keys"), chromedp.WaitVisible(css("#k-name")), shoot("keys"))
-	keysPage, err := chromedp.Run(bctx, chromedp.OuterHTML(css("html")))
+	keysPage, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	if err != nil {
 		t.Fatal(err)
 	}
