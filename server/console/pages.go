@@ -260,8 +260,12 @@ func (c *Console) requests(w http.ResponseWriter, r *http.Request, s *session) {
 		v.Set("before", strconv.FormatInt(next, 10))
 		older = "/requests?" + v.Encode()
 	}
+	keys, err := c.admin.Keys(r.Context(), s.scope, "") // for the key filter's choices
+	if err != nil && problem == "" {
+		status, problem = c.problem(err)
+	}
 	c.render(w, status, "requests", s, map[string]any{"Requests": list, "Filter": f, "Older": older, "Error": problem,
-		"Partial": len(list) < f.Limit && next > 0, "Scan": store.RequestScan})
+		"Partial": len(list) < f.Limit && next > 0, "Scan": store.RequestScan, "Keys": keys})
 }
 
 func (c *Console) models(w http.ResponseWriter, r *http.Request, s *session) {
