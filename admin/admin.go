@@ -137,9 +137,11 @@ func (a *Service) CreateKey(ctx context.Context, sc Scope, r KeyRequest) (store.
 	if nk.SpendLimit, nk.LimitReset, err = parseSpendLimit(r.LimitUSD, r.LimitReset); err != nil {
 		return store.Key{}, "", err
 	}
-	if nk.Rates, err = parseRates(r.RPM, r.TPM, r.MaxConcurrent, store.Rates{}); err != nil {
+	rpm, tpm, maxConcurrent, err := parseRates(r.RPM, r.TPM, r.MaxConcurrent)
+	if err != nil {
 		return store.Key{}, "", err
 	}
+	nk.Rates = store.Rates{RPM: orZero(rpm), TPM: orZero(tpm), MaxConcurrent: orZero(maxConcurrent)}
 	return a.Store.CreateKey(ctx, nk)
 }
 
@@ -178,18 +180,8 @@ func (a *Service) UpdateKey(ctx context.Context, sc Scope, idOrPrefix string, c 
 			return store.Key{}, err
 		}
 	}
-	for _, f := range []struct {
-		flag, v string
-		dst     **int64
-	}{{"rpm", c.RPM, &u.RPM}, {"tpm", c.TPM, &u.TPM}, {"max-concurrent", c.MaxConcurrent, &u.MaxConcurrent}} {
-		if f.v == "" {
-			continue
-		}
-		n, err := parseCount(f.flag, f.v)
-		if err != nil {
-			return store.Key{}, err
-		}
-		*f.dst = &n
+	if u.RPM, u.TPM, u.MaxConcurrent, err = parseRates(c.RPM, c.TPM, c.MaxConcurrent); err != nil {
+		return store.Key{}, err
 	}
 	return a.Store.UpdateKey(ctx, strconv.FormatInt(k.ID, 10), u)
 }
@@ -221,23 +213,7 @@ func (a *Service) findKey(ctx context.Context, sc Scope, idOrPrefix string) (sto
 	if idOrPrefix == "" {
 		return store.Key{}, input("which key? give its id or prefix")
 	}
-	keys, err := a.Store.ListKeys(ctx, sc.Workspace)
-	if err != nil {
-		return store.Key{}, err
-	}
-	var found []store.Key
-	for _, k := range keys {
-		if strconv.FormatInt(k.ID, 10) == idOrPrefix || k.Prefix == idOrPrefix || strings.HasPrefix(idOrPrefix, k.Prefix) {
-			found = append(found, k)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return store.Key{}, fmt.Errorf("no key has the id or prefix %q: %w", idOrPrefix, store.ErrNotFound)
-	case 1:
-		return found[0], nil
-	}
-	return store.Key{}, fmt.Errorf("more than one key starts with %q; give its id: %w", idOrPrefix, store.ErrAmbiguous)
+	return a.Store.FindKey(ctx, idOrPrefix, sc.Workspace)
 }
 
 // ParseExpiry reads an expiry: an RFC 3339 time, or a count of days
@@ -280,23 +256,29 @@ func parseSpendLimit(usd, reset string) (*store.USD, store.Reset, error) {
 	return &l, r, nil
 }
 
-// parseRates reads the rate limits; empty fields keep base's.
-func parseRates(rpm, tpm, maxConcurrent string, base store.Rates) (store.Rates, error) {
-	r := base
+// parseRates reads the rate limits as typed; a field left empty is nil.
+func parseRates(rpm, tpm, maxConcurrent string) (rpmN, tpmN, maxConcurrentN *int64, err error) {
 	for _, f := range []struct {
 		flag, v string
-		dst     *int64
-	}{{"rpm", rpm, &r.RPM}, {"tpm", tpm, &r.TPM}, {"max-concurrent", maxConcurrent, &r.MaxConcurrent}} {
+		dst     **int64
+	}{{"rpm", rpm, &rpmN}, {"tpm", tpm, &tpmN}, {"max-concurrent", maxConcurrent, &maxConcurrentN}} {
 		if f.v == "" {
 			continue
 		}
 		n, err := parseCount(f.flag, f.v)
 		if err != nil {
-			return r, err
+			return nil, nil, nil, err
 		}
-		*f.dst = n
+		*f.dst = &n
 	}
-	return r, nil
+	return rpmN, tpmN, maxConcurrentN, nil
+}
+
+func orZero(n *int64) int64 {
+	if n == nil {
+		return 0
+	}
+	return *n
 }
 
 // parseCount reads a rate: a whole number, 0 for none.

@@ -94,6 +94,20 @@ func (k SupplierKind) String() string {
 	return "unknown"
 }
 
+// GenAIProvider is the supplier kind's gen_ai.provider.name in the
+// OpenTelemetry GenAI semantic conventions.
+func (k SupplierKind) GenAIProvider() string {
+	switch k {
+	case SupplierAnthropic:
+		return "anthropic"
+	case SupplierGemini:
+		return "gcp.gemini"
+	case SupplierVertex:
+		return "gcp.vertex_ai"
+	}
+	return k.String()
+}
+
 // Supply is how one kind of supplier serves a model: under which upstream
 // id, and for Vertex in which locations.
 type Supply struct {

@@ -91,19 +91,6 @@ func operation(endpoint string) string {
 	return endpoint
 }
 
-// providerName is a supplier's gen_ai.provider.name.
-func providerName(k matrix.SupplierKind) string {
-	switch k {
-	case matrix.SupplierAnthropic:
-		return "anthropic"
-	case matrix.SupplierGemini:
-		return "gcp.gemini"
-	case matrix.SupplierVertex:
-		return "gcp.vertex_ai"
-	}
-	return k.String()
-}
-
 // traceCall records on the request's span what a call forwards to its
 // model: the GenAI request attributes of the parameters the model's
 // filter forwarded, and their names, in one call.
@@ -144,7 +131,7 @@ func (s *Server) startAttempt(rec *record, sup *supplier, model string, upstream
 	_, sp := s.trace.tracer.Start(rec.spanCtx, operation(rec.endpoint)+" "+upstreamID, clientKind,
 		trace.WithAttributes(
 			attribute.String("gen_ai.operation.name", operation(rec.endpoint)),
-			attribute.String("gen_ai.provider.name", providerName(sup.kind)),
+			attribute.String("gen_ai.provider.name", sup.kind.GenAIProvider()),
 			attribute.String("gen_ai.request.model", model),
 			attribute.String("opentoken.supplier", sup.name),
 			attribute.String("opentoken.upstream.model", upstreamID),
@@ -201,7 +188,7 @@ func (s *Server) endSpan(status int, r *record, cost float64) {
 			name += " " + m.ID
 		}
 		attrs = append(attrs, attribute.String("gen_ai.request.model", m.ID), attribute.String("gen_ai.response.model", m.ID),
-			attribute.String("gen_ai.provider.name", providerName(r.supplierKind)))
+			attribute.String("gen_ai.provider.name", r.supplierKind.GenAIProvider()))
 	}
 	if r.supplier != "" {
 		attrs = append(attrs, attribute.String("opentoken.supplier", r.supplier))

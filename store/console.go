@@ -14,6 +14,9 @@ import (
 // when set, confines what it reads to that workspace (a console user
 // scoped to it).
 type Console interface {
+	// FindKey finds the one key with this id or secret prefix, of
+	// workspace when one is named: a key of another is not found.
+	FindKey(ctx context.Context, idOrPrefix, workspace string) (Key, error)
 	// Workspaces lists the workspaces with their balance and keys.
 	Workspaces(ctx context.Context, workspaceID int64) ([]WorkspaceSummary, error)
 	// DailyUsage is usage summed per UTC day and model (or key, with

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -52,6 +53,16 @@ func consoleSuite(t *testing.T, s store.Store) {
 	}
 	if _, err := s.UpdateKey(ctx, ka.Prefix, store.KeyUpdate{SpendLimit: &limit}); err == nil {
 		t.Error("a spend limit without its window was stored")
+	}
+
+	// Found by id or prefix, within a workspace when one is named.
+	for _, ref := range []string{kb.Prefix, strconv.FormatInt(kb.ID, 10)} {
+		if k, err := s.FindKey(ctx, ref, "console-b"); err != nil || k.ID != kb.ID {
+			t.Errorf("FindKey(%s) in its workspace: %v %+v", ref, err, k)
+		}
+		if _, err := s.FindKey(ctx, ref, "console-a"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("FindKey(%s) in another workspace: %v", ref, err)
+		}
 	}
 
 	// The ledger's daily sums, by model and by key, within a workspace.

@@ -488,7 +488,7 @@ func (s *sqlStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, error
 		return Key{}, err
 	}
 	defer tx.Rollback()
-	k, err := s.findKey(ctx, tx, idOrPrefix)
+	k, err := s.findKey(ctx, tx, idOrPrefix, "")
 	if err != nil {
 		return Key{}, err
 	}
@@ -505,9 +505,18 @@ func (s *sqlStore) RevokeKey(ctx context.Context, idOrPrefix string) (Key, error
 	return k, tx.Commit()
 }
 
-// findKey finds the one key with this id or secret prefix, within tx.
-func (s *sqlStore) findKey(ctx context.Context, tx *sql.Tx, idOrPrefix string) (Key, error) {
-	where, arg := `k.prefix = ? OR ? LIKE k.prefix || '%'`, any(idOrPrefix)
+// FindKey implements Console.
+func (s *sqlStore) FindKey(ctx context.Context, idOrPrefix, workspace string) (Key, error) {
+	return s.findKey(ctx, s.db, idOrPrefix, workspace)
+}
+
+// findKey finds the one key with this id or secret prefix, of workspace
+// when one is named (any other is not found), through q: the database,
+// or a transaction.
+func (s *sqlStore) findKey(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, idOrPrefix, workspace string) (Key, error) {
+	where, arg := `(k.prefix = ? OR ? LIKE k.prefix || '%')`, any(idOrPrefix)
 	if id, err := strconv.ParseInt(idOrPrefix, 10, 64); err == nil {
 		where, arg = `k.id = ?`, id
 	}
@@ -515,7 +524,11 @@ func (s *sqlStore) findKey(ctx context.Context, tx *sql.Tx, idOrPrefix string) (
 	if _, isID := arg.(int64); !isID {
 		args = append(args, idOrPrefix)
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+keyColumns+` FROM keys k JOIN workspaces w ON w.id = k.workspace_id WHERE `+where), args...)
+	if workspace != "" {
+		where += ` AND w.name = ?`
+		args = append(args, workspace)
+	}
+	rows, err := q.QueryContext(ctx, s.q(`SELECT `+keyColumns+` FROM keys k JOIN workspaces w ON w.id = k.workspace_id WHERE `+where), args...)
 	if err != nil {
 		return Key{}, err
 	}
@@ -550,7 +563,7 @@ func (s *sqlStore) UpdateKey(ctx context.Context, idOrPrefix string, u KeyUpdate
 		return Key{}, err
 	}
 	defer tx.Rollback()
-	k, err := s.findKey(ctx, tx, idOrPrefix)
+	k, err := s.findKey(ctx, tx, idOrPrefix, "")
 	if err != nil {
 		return Key{}, err
 	}

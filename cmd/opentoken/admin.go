@@ -218,8 +218,7 @@ func defineCreditsAdd(fs *flag.FlagSet) action {
 		if err != nil {
 			return inputError(err)
 		}
-		_, err = fmt.Fprintf(e.stdout, "workspace %s balance $%s\n", *workspace, strconv.FormatFloat(bal.Dollars(), 'f', -1, 64))
-		return err
+		return printBalance(e, *workspace, bal)
 	}
 }
 
@@ -230,21 +229,22 @@ func defineCreditsShow(fs *flag.FlagSet) action {
 		if *workspace == "" {
 			return &usageError{msg: "credits show needs --workspace"}
 		}
-		db, err := openStore(ctx, e, *config)
+		a, done, err := openAdmin(ctx, e, *config)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		return showBalance(ctx, e, db, *workspace)
+		defer done()
+		bal, err := a.Balance(ctx, admin.All, *workspace)
+		if err != nil {
+			return err
+		}
+		return printBalance(e, *workspace, bal)
 	}
 }
 
-func showBalance(ctx context.Context, e *env, db store.Store, workspace string) error {
-	bal, err := db.Balance(ctx, workspace)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(e.stdout, "workspace %s balance $%s\n", workspace, strconv.FormatFloat(bal.Dollars(), 'f', -1, 64))
+// printBalance prints a workspace's credit.
+func printBalance(e *env, workspace string, bal store.USD) error {
+	_, err := fmt.Fprintf(e.stdout, "workspace %s balance $%s\n", workspace, strconv.FormatFloat(bal.Dollars(), 'f', -1, 64))
 	return err
 }
 
