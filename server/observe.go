@@ -113,11 +113,14 @@ func (s *Server) observe(status int, r *record) {
 	if s.access != nil {
 		s.access.write(status, r, total)
 	}
-	if r.principal != nil && r.hasUsage && r.model != nil {
-		s.bill(status, r)
-	}
-	if r.span != nil {
-		s.endSpan(status, r, r.cost())
+	if billed, traced := r.principal != nil && r.hasUsage && r.model != nil, r.span != nil; billed || traced {
+		cost := r.cost() // once, for the ledger and the trace
+		if billed {
+			s.bill(status, r, cost)
+		}
+		if traced {
+			s.endSpan(status, r, cost)
+		}
 	}
 	if r.ticket.Admitted() {
 		var tokens int64
@@ -141,9 +144,8 @@ func (r *record) cost() float64 {
 }
 
 // bill records an issued key's answer in the ledger, with its cost.
-func (s *Server) bill(status int, r *record) {
+func (s *Server) bill(status int, r *record, cost float64) {
 	u := r.usage
-	cost := r.cost()
 	s.tenancy.Bill(r.principal, store.UsageRecord{
 		RequestID: string(r.requestID()), Model: r.model.ID,
 		Prompt: u.Prompt, Completion: u.Completion, Cached: u.Cached, CacheWrite: u.CacheCreation, Reasoning: u.Reasoning,
