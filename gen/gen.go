@@ -62,6 +62,9 @@ func Generate(specs *Specs, opt Options) (map[string][]byte, error) {
 	if err := add("params.go", e.paramsFile()); err != nil {
 		return nil, err
 	}
+	if err := add("decode.go", e.decodeFile()); err != nil {
+		return nil, err
+	}
 	for _, m := range ir.models {
 		if err := add(m.goFile, e.modelFile(m)); err != nil {
 			return nil, err

@@ -16,8 +16,14 @@ import (
 	"github.com/opentoken/opentoken/matrix"
 )
 
-// DecodeChat parses and validates a chat request body into req. Every
-// failure is a 400 whose param names the offending field.
+// DecodeChat parses and validates a chat request body into req, which
+// must be zero. Every failure is a 400 whose param names the offending
+// field.
+//
+// Two decoders read the body: decodeFast in one pass for the requests
+// clients send, and decodeCareful, through goccy/go-json, for every body
+// the fast one does not take; the careful one is also what explains a
+// refusal. They decode the same bodies to the same values (FuzzDecoders).
 func DecodeChat(body []byte, req *llm.Request) *llm.Error {
 	if matrix.RawKind(body) != '{' {
 		if len(body) == 0 {
@@ -25,11 +31,11 @@ func DecodeChat(body []byte, req *llm.Request) *llm.Error {
 		}
 		return llm.BadRequest("", "request body must be a JSON object")
 	}
-	if err := json.UnmarshalNoCopy(body, req); err != nil {
-		return decodeError(body, err)
-	}
-	if key, ok := unknownKey(body); !ok {
-		return llm.BadRequest(key, "unknown field "+strconv.Quote(key)+": not an OpenAI Chat Completions or OpenRouter parameter")
+	if !decodeFast(body, req) {
+		*req = llm.Request{}
+		if e := decodeCareful(body, req); e != nil {
+			return e
+		}
 	}
 	if req.Model == "" {
 		return llm.BadRequest("model", "model is required: a {provider}/{model} id such as google/gemini-3-flash")
@@ -67,6 +73,18 @@ func DecodeChat(body []byte, req *llm.Request) *llm.Error {
 		}
 	}
 	return validateMessages(req)
+}
+
+// decodeCareful decodes body with goccy/go-json and then looks for a key
+// no field took, which goccy/go-json ignores.
+func decodeCareful(body []byte, req *llm.Request) *llm.Error {
+	if err := json.UnmarshalNoCopy(body, req); err != nil {
+		return decodeError(body, err)
+	}
+	if key, ok := unknownKey(body); !ok {
+		return llm.BadRequest(key, "unknown field "+strconv.Quote(key)+": not an OpenAI Chat Completions or OpenRouter parameter")
+	}
+	return nil
 }
 
 // decodeError turns a decoding failure into a 400 naming the field, in

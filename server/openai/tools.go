@@ -29,9 +29,12 @@ func decodeTools(req *llm.Request) *llm.Error {
 	}
 	t := &llm.Tools{}
 	if hasTools {
-		var list []tool
-		if err := json.UnmarshalNoCopy(req.Superset.Tools, &list); err != nil {
-			return llm.BadRequest("tools", "tools must be an array of {type: \"function\", function: {name, description, parameters, strict}}")
+		list, ok := readTools(req.Superset.Tools)
+		if !ok {
+			list = nil
+			if err := json.UnmarshalNoCopy(req.Superset.Tools, &list); err != nil {
+				return llm.BadRequest("tools", "tools must be an array of {type: \"function\", function: {name, description, parameters, strict}}")
+			}
 		}
 		for i := range list {
 			switch {

@@ -1,0 +1,111 @@
+package gen
+
+import "github.com/dave/jennifer/jen"
+
+const jsonRead = "github.com/opentoken/opentoken/internal/jsonread"
+
+// decodeFile writes the one-pass decoder of the superset's parameters: a
+// switch on the key, each case reading its value in place with the Go type
+// goType gives it. It decodes exactly what the Superset's JSON tags decode
+// through goccy/go-json, or fails the reader so that goccy/go-json decodes
+// it (the chat door's differential tests hold the two to that).
+func (e *emitter) decodeFile() *jen.File {
+	f := e.newFile(e.ir.paramsFile)
+	f.ImportName(jsonRead, "jsonread")
+	r := jen.Id("r")
+
+	f.Comment("ParamDecoder decodes the numbered parameters of one request body into a")
+	f.Comment("Superset, member by member, as the door's decoder reads the body: strings")
+	f.Comment("point into the body, numbers are parsed where they lie, and the values the")
+	f.Comment("pointer fields point at share one allocation.")
+	f.Type().Id("ParamDecoder").Struct(
+		jen.Id("s").Op("*").Id("Superset"),
+		jen.Id("values").Op("*").Id("paramValues"),
+		jen.Id("seen").Add(e.mx("Mask")),
+	)
+	f.Line()
+	f.Comment("paramValues holds what a decoded Superset's scalar fields point at.")
+	f.Type().Id("paramValues").StructFunc(func(g *jen.Group) {
+		for _, p := range e.ir.params {
+			if t := scalarType(p); t != nil {
+				g.Id(p.ident).Add(t)
+			}
+		}
+	})
+	f.Line()
+	f.Comment("NewParamDecoder decodes into s.")
+	f.Func().Id("NewParamDecoder").Params(jen.Id("s").Op("*").Id("Superset")).Id("ParamDecoder").Block(
+		jen.Return(jen.Id("ParamDecoder").Values(jen.Id("s").Op(":").Id("s"))),
+	)
+	f.Line()
+	f.Comment("Decode reads the value of the member key from r and reports whether key")
+	f.Comment("names a parameter. A value goccy/go-json would not decode the same way —")
+	f.Comment("of another type, out of its Go type's range — and a parameter sent twice")
+	f.Comment("fail r, for the careful decoder to decode or explain.")
+	f.Func().Params(jen.Id("d").Op("*").Id("ParamDecoder")).Id("Decode").
+		Params(jen.Id("key").Index().Byte(), r.Clone().Op("*").Qual(jsonRead, "Reader")).Bool().
+		BlockFunc(func(g *jen.Group) {
+			g.Switch(jen.String().Call(jen.Id("key"))).BlockFunc(func(sw *jen.Group) {
+				for _, p := range e.ir.params {
+					sw.Case(jen.Lit(p.name)).Block(e.decodeCase(p)...)
+				}
+				sw.Default().Block(jen.Return(jen.False()))
+			})
+			g.Return(jen.True())
+		})
+	f.Line()
+	f.Comment("once fails r when p was decoded before: goccy/go-json keeps the last of")
+	f.Comment("a repeated key, and the careful decoder is the one place that rule lives.")
+	f.Func().Params(jen.Id("d").Op("*").Id("ParamDecoder")).Id("once").
+		Params(jen.Id("p").Add(e.mx("Param")), r.Clone().Op("*").Qual(jsonRead, "Reader")).Block(
+		jen.If(jen.Id("d").Dot("seen").Dot("Has").Call(jen.Id("p"))).Block(r.Clone().Dot("Fail").Call()),
+		jen.Id("d").Dot("seen").Op("|=").Lit(1).Op("<<").Id("p"),
+	)
+	f.Line()
+	f.Comment("scalars returns the block the scalar fields point at, allocated at the")
+	f.Comment("first scalar of the request.")
+	f.Func().Params(jen.Id("d").Op("*").Id("ParamDecoder")).Id("scalars").Params().Op("*").Id("paramValues").Block(
+		jen.If(jen.Id("d").Dot("values").Op("==").Nil()).Block(jen.Id("d").Dot("values").Op("=").New(jen.Id("paramValues"))),
+		jen.Return(jen.Id("d").Dot("values")),
+	)
+	return f
+}
+
+// scalarType is the type a pointer field of the Superset points at, nil
+// for the fields that are not pointers.
+func scalarType(p *paramInfo) *jen.Statement {
+	switch p.typ {
+	case "number":
+		return jen.Float64()
+	case "integer":
+		return jen.Int64()
+	case "boolean":
+		return jen.Bool()
+	case "string", "enum":
+		return jen.String()
+	}
+	return nil
+}
+
+// readers are the jsonread.Reader methods that read each scalar type.
+var readers = map[string]string{"number": "Float", "integer": "Int", "boolean": "Bool", "string": "String", "enum": "String"}
+
+// decodeCase is the body of p's case: null leaves a pointer or list nil,
+// as goccy/go-json does, and a raw value keeps null as written.
+func (e *emitter) decodeCase(p *paramInfo) []jen.Code {
+	r, field := jen.Id("r"), jen.Id("d").Dot("s").Dot(p.ident)
+	code := []jen.Code{jen.Id("d").Dot("once").Call(jen.Id(paramConst(p)), r.Clone())}
+	ifNull := jen.If(r.Clone().Dot("Null").Call()).Block(jen.Return(jen.True()))
+	switch {
+	case scalarType(p) != nil:
+		code = append(code, ifNull,
+			jen.Id("v").Op(":=").Id("d").Dot("scalars").Call(),
+			jen.Id("v").Dot(p.ident).Op("=").Add(r.Clone()).Dot(readers[p.typ]).Call(),
+			field.Clone().Op("=").Op("&").Id("v").Dot(p.ident))
+	case p.typ == "string_or_array":
+		code = append(code, ifNull, field.Clone().Op("=").Add(r.Clone()).Dot("Strings").Call())
+	default:
+		code = append(code, field.Clone().Op("=").Add(r.Clone()).Dot("Raw").Call())
+	}
+	return code
+}
