@@ -165,11 +165,19 @@ func Execute(cfg Config) (*Run, error) {
 	// The same as quiet with an issued key: the tenancy check (and its
 	// spend limit) on every request and every answer written to the
 	// ledger (SQLite).
-	tenant, err := startTenant(gw, env, quiet.Body, ready)
+	tenant, err := startTenant(gw, tenantTarget, env, quiet.Body, ready)
 	if err != nil {
 		return nil, err
 	}
 	procs = append(procs, tenant.Process)
+
+	// A production gateway: the issued key, its spend limit and the ledger
+	// with the access log and metrics on too.
+	full, err := startTenant(gw, fullTarget, append(env, "OPENTOKEN_METRICS=on", "OPENTOKEN_ACCESS_LOG=on"), quiet.Body, ready)
+	if err != nil {
+		return nil, err
+	}
+	procs = append(procs, full.Process)
 
 	// The same as quiet with every request traced: every span sampled
 	// and exported to an OTLP collector (a sink in this process that takes
@@ -180,7 +188,7 @@ func Execute(cfg Config) (*Run, error) {
 	}
 	procs = append(procs, traced.Process)
 
-	targets := []*Target{direct, directGemini, bare, claude, quiet, tenant, traced, gemini}
+	targets := []*Target{direct, directGemini, bare, claude, quiet, tenant, full, traced, gemini}
 	if cfg.Portkey != "" {
 		if pk, err := startPortkey(cfg.Portkey, mockURL, ready); err != nil {
 			run.Notes = append(run.Notes, "Portkey skipped: "+err.Error())
@@ -297,9 +305,13 @@ func startTraced(gw string, env []string, body []byte, ready func(*Target) func(
 // tenantTarget names the gateway serving an issued key.
 const tenantTarget = "OpenToken → Claude, issued key (tenancy), access log off"
 
+// fullTarget names the gateway with every feature on but traces.
+const fullTarget = "OpenToken → Claude, every feature on (access log, metrics, issued key, ledger)"
+
 // startTenant starts a gateway whose database holds a funded workspace and
-// an issued key, and the target that uses that key.
-func startTenant(gw string, env []string, body []byte, ready func(*Target) func() error) (*Target, error) {
+// an issued key, and the target called name that uses that key. The
+// access log is off unless env turns it on.
+func startTenant(gw, name string, env []string, body []byte, ready func(*Target) func() error) (*Target, error) {
 	dir, err := os.MkdirTemp("", "opentoken-tenancy-")
 	if err != nil {
 		return nil, err
@@ -333,9 +345,9 @@ func startTenant(gw string, env []string, body []byte, ready func(*Target) func(
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{Name: tenantTarget, URL: "http://" + addr + "/v1/chat/completions",
+	t := &Target{Name: name, URL: "http://" + addr + "/v1/chat/completions",
 		Header: map[string]string{"Authorization": "Bearer " + secret}, Body: body}
-	if t.Process, err = Start(gw, nil, append(env, "OPENTOKEN_ADDR="+addr, "OPENTOKEN_ACCESS_LOG=off", "OPENTOKEN_DATABASE_URL="+url),
+	if t.Process, err = Start(gw, nil, append([]string{"OPENTOKEN_ACCESS_LOG=off"}, append(env, "OPENTOKEN_ADDR="+addr, "OPENTOKEN_DATABASE_URL="+url)...),
 		ready(t), 10*time.Second); err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -22,7 +22,7 @@ func TestHarnessSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Measured) != 8 || len(r.Stream) != 3 {
+	if len(r.Measured) != 9 || len(r.Stream) != 3 {
 		t.Fatalf("measured %d targets and %d streams", len(r.Measured), len(r.Stream))
 	}
 	for _, m := range r.Measured {
@@ -34,7 +34,7 @@ func TestHarnessSmoke(t *testing.T) {
 		}
 	}
 	md := r.Markdown("go test")
-	for _, want := range []string{"OpenToken → Claude", "bare fasthttp proxy", "added p50", "Portkey skipped", "every request traced"} {
+	for _, want := range []string{"OpenToken → Claude", "bare fasthttp proxy", "added p50", "Portkey skipped", "every request traced", "every feature on vs the bare proxy"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report lacks %q", want)
 		}

@@ -14,6 +14,7 @@ package jsonread
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 
@@ -163,7 +164,11 @@ func (r *Reader) plainStringEnd(from int) int {
 	b := r.buf
 	ascii := true
 	for i := from; ; i++ {
-		for i+8 <= len(b) && notable(binary.LittleEndian.Uint64(b[i:])) == 0 {
+		for i+8 <= len(b) {
+			if n := notable(binary.LittleEndian.Uint64(b[i:])); n != 0 {
+				i += bits.TrailingZeros64(n) / 8 // the first flagged byte is never a false one
+				break
+			}
 			i += 8
 		}
 		if i >= len(b) {
@@ -191,7 +196,8 @@ const (
 
 // notable has a byte's top bit set where that byte of x (or, by a borrow,
 // a byte after it) is a quote, a backslash, a control character or not
-// ASCII; it is zero when no byte is.
+// ASCII; it is zero when no byte is. Borrows only run upwards, from a
+// flagged byte, so the lowest flagged byte is always a true one.
 func notable(x uint64) uint64 {
 	quote, backslash := x^(ones*'"'), x^(ones*'\\')
 	return (x | (x - ones*0x20) | (quote-ones)&^quote | (backslash-ones)&^backslash) & highs

@@ -2,6 +2,7 @@ package jsonread
 
 import (
 	stdjson "encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -131,4 +132,33 @@ func TestPlainStringEndEveryPosition(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkSkip reads a 1 KB chat request whole, beside goccy/go-json's
+// validity check of the same bytes.
+//
+//	go test ./internal/jsonread -run '^$' -bench Skip -benchmem
+func BenchmarkSkip(b *testing.B) {
+	text, err := os.ReadFile("../../bench/loadtest/request-1k.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("jsonread", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			r := New(text)
+			r.Skip()
+			if !r.End() {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("goccy-valid", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			if !json.Valid(text) {
+				b.Fatal("refused")
+			}
+		}
+	})
 }
