@@ -68,6 +68,9 @@ func (r *Reader) space() {
 // Kind returns the first byte of the next value without reading it: '{',
 // '[', '"', 't', 'f', 'n', '-' or a digit; 0 at the end or after a failure.
 func (r *Reader) Kind() byte {
+	if r.pos < len(r.buf) && r.buf[r.pos] > ' ' { // no white space: most JSON
+		return r.buf[r.pos]
+	}
 	r.space()
 	if r.pos >= len(r.buf) {
 		return 0
@@ -426,6 +429,21 @@ func (r *Reader) Strings() []string {
 	return list
 }
 
+// Start returns where the next value starts, for Since.
+func (r *Reader) Start() int {
+	r.Kind()
+	return r.pos
+}
+
+// Since returns the text read from start (a Start) to here: the value a
+// decoder read member by member, when it needs its text too.
+func (r *Reader) Since(start int) []byte {
+	if r.failed {
+		return nil
+	}
+	return r.buf[start:r.pos]
+}
+
 // Raw reads any value and returns its text.
 func (r *Reader) Raw() []byte {
 	r.space()
@@ -439,20 +457,24 @@ func (r *Reader) Raw() []byte {
 
 // Skip reads any value, checking it is JSON.
 func (r *Reader) Skip() {
-	if r.depth++; r.depth > maxDepth {
-		r.Fail()
-	}
-	defer func() { r.depth-- }()
 	switch r.Kind() {
 	case '{':
+		if r.depth++; r.depth > maxDepth {
+			r.Fail()
+		}
 		for more := r.Object(); more; more = r.More('}') {
 			r.Key()
 			r.Skip()
 		}
+		r.depth--
 	case '[':
+		if r.depth++; r.depth > maxDepth {
+			r.Fail()
+		}
 		for more := r.Array(); more; more = r.More(']') {
 			r.Skip()
 		}
+		r.depth--
 	case '"':
 		r.skipString()
 	case 't':

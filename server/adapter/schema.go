@@ -18,9 +18,9 @@ import (
 // moved into the description, where the model still reads them, rather
 // than sent to be refused.
 type schemaDialect struct {
-	// keep are the keywords forwarded as they are, beside the sub-schema
-	// keywords the walk handles itself.
-	keep map[string]bool
+	// keywords classes each keyword the walk knows: forwarded as it is
+	// (kept), and which holds sub-schemas; one lookup a keyword.
+	keywords map[string]keyword
 	// closeObjects: an object with properties gets additionalProperties
 	// false (Anthropic requires it of structured outputs).
 	closeObjects bool
@@ -30,17 +30,43 @@ type schemaDialect struct {
 	maxMinItems int64
 }
 
-// Sub-schema keywords, walked by appendSchema whatever the dialect.
-var (
-	schemaMaps   = set("properties", "$defs", "definitions")
-	schemaLists  = set("anyOf", "oneOf", "allOf", "prefixItems")
-	schemaSingle = set("items", "additionalProperties", "not")
+// keyword is what the walk knows of a keyword, as bits.
+type keyword uint8
+
+const (
+	kept         keyword = 1 << iota // forwarded by the dialect
+	schemaMap                        // an object of sub-schemas
+	schemaList                       // an array of sub-schemas
+	schemaSingle                     // one sub-schema
+	schemaTuple                      // or, as well, an array of them (items, before 2020-12)
 )
+
+// subSchemaKeywords are walked by appendSchema whatever the dialect.
+var subSchemaKeywords = map[keyword][]string{
+	schemaMap:    {"properties", "$defs", "definitions"},
+	schemaList:   {"anyOf", "oneOf", "allOf", "prefixItems"},
+	schemaSingle: {"items", "additionalProperties", "not"},
+	schemaTuple:  {"items"},
+}
+
+// keywords classes the keywords a dialect keeps and the sub-schema ones.
+func keywords(keep ...string) map[string]keyword {
+	m := make(map[string]keyword, len(keep)+10)
+	for _, k := range keep {
+		m[k] |= kept
+	}
+	for class, names := range subSchemaKeywords {
+		for _, k := range names {
+			m[k] |= class
+		}
+	}
+	return m
+}
 
 // claudeSchema is Anthropic's structured-output and strict-tool dialect
 // (upstreams-wave2 §4.3).
 var claudeSchema = schemaDialect{
-	keep: set("$ref", "type", "description", "title", "enum", "const", "required", "minItems", "format", "pattern",
+	keywords: keywords("$ref", "type", "description", "title", "enum", "const", "required", "minItems", "format", "pattern",
 		"properties", "$defs", "definitions", "anyOf", "allOf", "items", "additionalProperties"),
 	closeObjects: true,
 	formats:      set("date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"),
@@ -51,7 +77,7 @@ var claudeSchema = schemaDialect{
 // dialect (upstreams-wave2 §3.1, §4.2); oneOf is sent as anyOf, which is
 // how Gemini treats it, and const as a one-value enum.
 var geminiSchema = schemaDialect{
-	keep: set("$id", "$defs", "$ref", "$anchor", "type", "format", "title", "description", "enum", "items",
+	keywords: keywords("$id", "$defs", "$ref", "$anchor", "type", "format", "title", "description", "enum", "items",
 		"prefixItems", "minItems", "maxItems", "minimum", "maximum", "anyOf", "properties", "additionalProperties",
 		"required", "propertyOrdering", "nullable"),
 	maxMinItems: -1,
@@ -90,7 +116,7 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
 	}
 	d := w.d
 	hasProps := false
-	for it := jsonscan.NewObject(raw); ; {
+	for it := jsonscan.NewObject(raw); d.closeObjects; { // only closing objects needs to know first
 		key, _, ok := it.Next()
 		if !ok {
 			break
@@ -105,7 +131,7 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
 			break
 		}
 		k := bytesconv.String(key)
-		name := k
+		name, class := k, d.keywords[k]
 		switch {
 		case k == "description" && matrix.RawKind(val) == '"':
 			description = val
@@ -116,16 +142,16 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
 			if ref := unquoted(val); len(ref) == 0 || ref[0] != '#' {
 				return dst, w.refused(key, "points outside the schema; only local references (#/$defs/...) can be sent upstream")
 			}
-		case k == "oneOf" && !d.keep["oneOf"]:
+		case k == "oneOf" && class&kept == 0:
 			name = "anyOf" // exactly one of disjoint branches is what constrained decoding gives
-		case k == "const" && !d.keep["const"]:
+		case k == "const" && class&kept == 0:
 			dst = jsonw.Comma(dst)
 			dst = append(dst, `"enum":[`...)
 			dst = append(append(dst, val...), ']')
 			continue
 		case k == "format" && d.formats != nil && !d.formats[bytesconv.String(unquoted(val))],
 			k == "minItems" && d.maxMinItems >= 0 && intValue(val) > d.maxMinItems,
-			!d.keep[k] && !schemaMaps[k] && !schemaLists[k] && !schemaSingle[k]:
+			class == 0:
 			if len(notes) > 0 {
 				notes = append(notes, ", "...)
 			}
@@ -143,7 +169,7 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
 		mark := len(w.path)
 		w.path = append(append(w.path, '.'), key...)
 		var err *llm.Error
-		dst, err = w.subSchemas(dst, k, val)
+		dst, err = w.subSchemas(dst, class, val)
 		w.path = w.path[:mark]
 		if err != nil {
 			return dst, err
@@ -181,12 +207,12 @@ func appendEscapedNotes(dst, text []byte, n int) []byte {
 	return append(dst, lit[1:len(lit)-1]...)
 }
 
-// subSchemas appends the value of keyword key, rewriting the schemas it
-// holds.
-func (w *schemaWriter) subSchemas(dst []byte, key string, val []byte) ([]byte, *llm.Error) {
+// subSchemas appends the value of a keyword of class, rewriting the
+// schemas it holds.
+func (w *schemaWriter) subSchemas(dst []byte, class keyword, val []byte) ([]byte, *llm.Error) {
 	var err *llm.Error
 	switch kind := matrix.RawKind(val); {
-	case schemaMaps[key] && kind == '{':
+	case class&schemaMap != 0 && kind == '{':
 		dst = append(dst, '{')
 		for it := jsonscan.NewObject(val); ; {
 			name, sub, ok := it.Next()
@@ -204,7 +230,7 @@ func (w *schemaWriter) subSchemas(dst []byte, key string, val []byte) ([]byte, *
 			}
 		}
 		return append(dst, '}'), nil
-	case (schemaLists[key] || key == "items") && kind == '[':
+	case class&(schemaList|schemaTuple) != 0 && kind == '[':
 		dst = append(dst, '[')
 		i := 0
 		for it := jsonscan.NewArray(val); ; i++ {
@@ -223,7 +249,7 @@ func (w *schemaWriter) subSchemas(dst []byte, key string, val []byte) ([]byte, *
 			}
 		}
 		return append(dst, ']'), nil
-	case schemaSingle[key] && kind == '{':
+	case class&schemaSingle != 0 && kind == '{':
 		return w.schema(dst, val)
 	}
 	return append(dst, val...), nil

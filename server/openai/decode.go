@@ -31,8 +31,9 @@ func DecodeChat(body []byte, req *llm.Request) *llm.Error {
 		}
 		return llm.BadRequest("", "request body must be a JSON object")
 	}
-	if !decodeFast(body, req) {
-		*req = llm.Request{}
+	tools, ok := decodeFast(body, req)
+	if !ok {
+		*req, tools = llm.Request{}, nil
 		if e := decodeCareful(body, req); e != nil {
 			return e
 		}
@@ -63,7 +64,7 @@ func DecodeChat(body []byte, req *llm.Request) *llm.Error {
 	}
 	if raw := &req.Superset; matrix.RawPresent(raw.Tools) || matrix.RawPresent(raw.Functions) ||
 		matrix.RawPresent(raw.ToolChoice) || matrix.RawPresent(raw.FunctionCall) {
-		if e := decodeTools(req); e != nil {
+		if e := decodeTools(req, tools); e != nil {
 			return e
 		}
 	}

@@ -15,7 +15,10 @@ import (
 // and then req holds a partial decoding to throw away.
 //
 // Values point into body (see json.UnmarshalNoCopy for the lifetime).
-func decodeFast(body []byte, req *llm.Request) bool {
+//
+// The tools, which the door decodes anyway, are decoded in the same pass
+// and returned; the raw parameter is set too, as every parameter is.
+func decodeFast(body []byte, req *llm.Request) (tools []tool, ok bool) {
 	r := jsonread.New(body)
 	params := generated.NewParamDecoder(&req.Superset)
 	var seen fields
@@ -29,13 +32,22 @@ func decodeFast(body []byte, req *llm.Request) bool {
 			if !r.Null() {
 				req.Messages = readMessages(&r)
 			}
+		case "tools":
+			seen.once(&r, 2)
+			start := r.Start()
+			if r.Kind() == '[' {
+				tools = readToolList(&r)
+			} else {
+				r.Skip() // null, or of another type for Validate to refuse
+			}
+			req.Tools = r.Since(start)
 		default:
 			if !params.Decode(key, &r) {
-				return false // unknown: the careful decoder names it
+				return nil, false // unknown: the careful decoder names it
 			}
 		}
 	}
-	return r.End()
+	return tools, r.End()
 }
 
 // fields is the set of a struct's fields read so far, by their number in
@@ -308,6 +320,12 @@ var (
 // messages; ok is false for anything goccy/go-json might read otherwise.
 func readTools(raw []byte) (list []tool, ok bool) {
 	r := jsonread.New(raw)
+	list = readToolList(&r)
+	return list, r.End()
+}
+
+func readToolList(r *jsonread.Reader) []tool {
+	list := []tool{}
 	for more := r.Array(); more; more = r.More(']') {
 		list = append(list, tool{})
 		t := &list[len(list)-1]
@@ -315,30 +333,27 @@ func readTools(raw []byte) (list []tool, ok bool) {
 		for more := r.Object(); more; more = r.More('}') {
 			switch key := r.Key(); string(key) {
 			case "type":
-				seen.once(&r, 0)
-				t.Type = nullableString(&r)
+				seen.once(r, 0)
+				t.Type = nullableString(r)
 			case "function":
-				seen.once(&r, 1)
+				seen.once(r, 1)
 				if !r.Null() {
-					t.Function = readFunction(&r)
+					t.Function = readFunction(r)
 				}
 			case "custom":
-				seen.once(&r, 2)
+				seen.once(r, 2)
 				t.Custom = r.Raw()
 			case "cache_control":
-				seen.once(&r, 3)
+				seen.once(r, 3)
 				if !r.Null() {
-					t.CacheControl = readCacheControl(&r)
+					t.CacheControl = readCacheControl(r)
 				}
 			default:
-				skipUnknown(&r, key, toolFields)
+				skipUnknown(r, key, toolFields)
 			}
 		}
 	}
-	if list == nil {
-		list = []tool{}
-	}
-	return list, r.End()
+	return list
 }
 
 func readFunction(r *jsonread.Reader) *llm.Function {

@@ -21,15 +21,19 @@ type tool struct {
 const nameRule = llm.ToolNameRule
 
 // decodeTools reads tools, tool_choice, functions and function_call into
-// req.Tools. It runs only for requests that sent one of them.
-func decodeTools(req *llm.Request) *llm.Error {
+// req.Tools. It runs only for requests that sent one of them; list is
+// the tools array when the fast decoder has read it already.
+func decodeTools(req *llm.Request, list []tool) *llm.Error {
 	hasTools, hasFunctions := matrix.RawPresent(req.Superset.Tools), matrix.RawPresent(req.Superset.Functions)
 	if hasTools && hasFunctions {
 		return llm.BadRequest("functions", "send tools or the deprecated functions, not both")
 	}
 	t := &llm.Tools{}
 	if hasTools {
-		list, ok := readTools(req.Superset.Tools)
+		ok := list != nil
+		if !ok {
+			list, ok = readTools(req.Superset.Tools)
+		}
 		if !ok {
 			list = nil
 			if err := json.UnmarshalNoCopy(req.Superset.Tools, &list); err != nil {
