@@ -141,7 +141,7 @@ func appendAnthropicFormat(dst []byte, f *llm.ResponseFormat) ([]byte, *llm.Erro
 	if schema == nil {
 		return append(dst, `{"type":"object","additionalProperties":true}}`...), nil
 	}
-	dst, err := appendSchema(dst, schema, &claudeSchema, "response_format.json_schema.schema")
+	dst, err := appendSchema(dst, schema, &claudeSchema, responseSchema)
 	return append(dst, '}'), err
 }
 
@@ -185,7 +185,7 @@ func appendAnthropicTools(dst []byte, c *Call) ([]byte, *llm.Error) {
 			dst = append(dst, `{"type":"object","properties":{}}`...)
 		case isStrict:
 			var err *llm.Error
-			if dst, err = appendSchema(dst, f.Parameters, &claudeSchema, "tools["+strconv.Itoa(i)+"].function.parameters"); err != nil {
+			if dst, err = appendSchema(dst, f.Parameters, &claudeSchema, toolSchema(i)); err != nil {
 				return dst, err
 			}
 		default:

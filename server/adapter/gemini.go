@@ -101,7 +101,7 @@ func appendGeminiBody(dst []byte, c *Call) ([]byte, *llm.Error) {
 		if schema := f.Schema(); schema != nil {
 			dst = append(dst, `,"responseJsonSchema":`...)
 			var err *llm.Error
-			if dst, err = appendSchema(dst, schema, &geminiSchema, "response_format.json_schema.schema"); err != nil {
+			if dst, err = appendSchema(dst, schema, &geminiSchema, responseSchema); err != nil {
 				return dst, err
 			}
 		}
@@ -125,7 +125,7 @@ func appendGeminiTools(dst []byte, t *llm.Tools) ([]byte, *llm.Error) {
 		if matrix.RawPresent(f.Parameters) {
 			dst = append(dst, `,"parametersJsonSchema":`...)
 			var err *llm.Error
-			if dst, err = appendSchema(dst, f.Parameters, &geminiSchema, "tools["+strconv.Itoa(i)+"].function.parameters"); err != nil {
+			if dst, err = appendSchema(dst, f.Parameters, &geminiSchema, toolSchema(i)); err != nil {
 				return dst, err
 			}
 		}

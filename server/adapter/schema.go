@@ -91,26 +91,64 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// schemaWriter rewrites schemas into one dialect. path is the JSON path of
-// the schema being written, built as the walk descends, and read only to
-// name the keyword of a 400.
+// schemaWriter rewrites schemas into one dialect.
 type schemaWriter struct {
-	d    *schemaDialect
-	path []byte
+	d *schemaDialect
 }
 
-// appendSchema appends the schema raw rewritten into dialect d. param
-// names the schema in a 400 for what no upstream can take.
-func appendSchema(dst, raw []byte, d *schemaDialect, param string) ([]byte, *llm.Error) {
-	var buf [128]byte
-	w := schemaWriter{d: d, path: append(buf[:0], param...)}
+// schemaAt names a schema for a 400: the parameter that holds it, or the
+// parameters of tool number tool when tool ≥ 0. The name is built only
+// for an error.
+type schemaAt struct {
+	param string
+	tool  int
+}
+
+// responseSchema and toolSchema name the two places schemas come from.
+var responseSchema = schemaAt{param: "response_format.json_schema.schema", tool: -1}
+
+func toolSchema(i int) schemaAt { return schemaAt{tool: i} }
+
+func (a schemaAt) String() string {
+	if a.tool < 0 {
+		return a.param
+	}
+	return "tools[" + strconv.Itoa(a.tool) + "].function.parameters"
+}
+
+// refusal is a keyword no upstream can take, found deep in a schema. Its
+// path is built as it unwinds, so a schema that is written costs nothing
+// for paths it never needed.
+type refusal struct {
+	path []string // innermost first: ".key", ".name", "[i]"
+	why  string
+}
+
+func (r *refusal) under(segment string) *refusal {
+	r.path = append(r.path, segment)
+	return r
+}
+
+// appendSchema appends the schema raw rewritten into dialect d; at names
+// it in a 400 for what no upstream can take.
+func appendSchema(dst, raw []byte, d *schemaDialect, at schemaAt) ([]byte, *llm.Error) {
 	if matrix.RawKind(raw) != '{' {
+		param := at.String()
 		return dst, llm.BadRequest(param, param+" must be a JSON Schema object")
 	}
-	return w.schema(dst, raw)
+	w := schemaWriter{d: d}
+	dst, r := w.schema(dst, raw)
+	if r != nil {
+		path := at.String()
+		for i := len(r.path) - 1; i >= 0; i-- {
+			path += r.path[i]
+		}
+		return dst, llm.BadRequest(path, path+" "+r.why)
+	}
+	return dst, nil
 }
 
-func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
+func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *refusal) {
 	if matrix.RawKind(raw) != '{' {
 		return append(dst, raw...), nil // true, false: schemas too
 	}
@@ -140,7 +178,7 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
 			continue // annotations no upstream needs
 		case k == "$ref":
 			if ref := unquoted(val); len(ref) == 0 || ref[0] != '#' {
-				return dst, w.refused(key, "points outside the schema; only local references (#/$defs/...) can be sent upstream")
+				return dst, &refusal{path: []string{"." + string(key)}, why: "points outside the schema; only local references (#/$defs/...) can be sent upstream"}
 			}
 		case k == "oneOf" && class&kept == 0:
 			name = "anyOf" // exactly one of disjoint branches is what constrained decoding gives
@@ -166,13 +204,9 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *llm.Error) {
 		} else {
 			dst = jsonw.Key(dst, name)
 		}
-		mark := len(w.path)
-		w.path = append(append(w.path, '.'), key...)
-		var err *llm.Error
-		dst, err = w.subSchemas(dst, class, val)
-		w.path = w.path[:mark]
-		if err != nil {
-			return dst, err
+		var r *refusal
+		if dst, r = w.subSchemas(dst, class, val); r != nil {
+			return dst, r.under("." + k)
 		}
 	}
 	if d.closeObjects && hasProps {
@@ -209,8 +243,8 @@ func appendEscapedNotes(dst, text []byte, n int) []byte {
 
 // subSchemas appends the value of a keyword of class, rewriting the
 // schemas it holds.
-func (w *schemaWriter) subSchemas(dst []byte, class keyword, val []byte) ([]byte, *llm.Error) {
-	var err *llm.Error
+func (w *schemaWriter) subSchemas(dst []byte, class keyword, val []byte) ([]byte, *refusal) {
+	var r *refusal
 	switch kind := matrix.RawKind(val); {
 	case class&schemaMap != 0 && kind == '{':
 		dst = append(dst, '{')
@@ -221,12 +255,8 @@ func (w *schemaWriter) subSchemas(dst []byte, class keyword, val []byte) ([]byte
 			}
 			dst = jsonw.Comma(dst)
 			dst = append(append(append(dst, '"'), name...), `":`...)
-			mark := len(w.path)
-			w.path = append(append(w.path, '.'), name...)
-			dst, err = w.schema(dst, sub)
-			w.path = w.path[:mark]
-			if err != nil {
-				return dst, err
+			if dst, r = w.schema(dst, sub); r != nil {
+				return dst, r.under("." + string(name))
 			}
 		}
 		return append(dst, '}'), nil
@@ -239,13 +269,8 @@ func (w *schemaWriter) subSchemas(dst []byte, class keyword, val []byte) ([]byte
 				break
 			}
 			dst = jsonw.Comma(dst)
-			mark := len(w.path)
-			w.path = strconv.AppendInt(append(w.path, '['), int64(i), 10)
-			w.path = append(w.path, ']')
-			dst, err = w.schema(dst, sub)
-			w.path = w.path[:mark]
-			if err != nil {
-				return dst, err
+			if dst, r = w.schema(dst, sub); r != nil {
+				return dst, r.under("[" + strconv.Itoa(i) + "]")
 			}
 		}
 		return append(dst, ']'), nil
@@ -253,12 +278,6 @@ func (w *schemaWriter) subSchemas(dst []byte, class keyword, val []byte) ([]byte
 		return w.schema(dst, val)
 	}
 	return append(dst, val...), nil
-}
-
-// refused is the 400 for keyword key of the schema at w.path.
-func (w *schemaWriter) refused(key []byte, why string) *llm.Error {
-	at := string(w.path) + "." + string(key)
-	return llm.BadRequest(at, at+" "+why)
 }
 
 // unquoted returns a JSON string literal's content as written (escapes

@@ -326,6 +326,7 @@ func readTools(raw []byte) (list []tool, ok bool) {
 
 func readToolList(r *jsonread.Reader) []tool {
 	list := []tool{}
+	var functions []llm.Function // each tool's, from chunks: one allocation for many
 	for more := r.Array(); more; more = r.More(']') {
 		list = append(list, tool{})
 		t := &list[len(list)-1]
@@ -338,7 +339,12 @@ func readToolList(r *jsonread.Reader) []tool {
 			case "function":
 				seen.once(r, 1)
 				if !r.Null() {
-					t.Function = readFunction(r)
+					if len(functions) == cap(functions) {
+						functions = make([]llm.Function, 0, max(8, 2*cap(functions)))
+					}
+					functions = append(functions, llm.Function{})
+					t.Function = &functions[len(functions)-1]
+					readFunction(r, t.Function)
 				}
 			case "custom":
 				seen.once(r, 2)
@@ -356,8 +362,7 @@ func readToolList(r *jsonread.Reader) []tool {
 	return list
 }
 
-func readFunction(r *jsonread.Reader) *llm.Function {
-	f := &llm.Function{}
+func readFunction(r *jsonread.Reader, f *llm.Function) {
 	var seen fields
 	for more := r.Object(); more; more = r.More('}') {
 		switch key := r.Key(); string(key) {
@@ -380,5 +385,4 @@ func readFunction(r *jsonread.Reader) *llm.Function {
 			skipUnknown(r, key, functionDeclFields)
 		}
 	}
-	return f
 }
