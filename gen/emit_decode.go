@@ -21,7 +21,7 @@ func (e *emitter) decodeFile() *jen.File {
 	f.Type().Id("ParamDecoder").Struct(
 		jen.Id("s").Op("*").Id("Superset"),
 		jen.Id("values").Op("*").Id("paramValues"),
-		jen.Id("seen").Add(e.mx("Mask")),
+		jen.Id("seen").Qual(jsonRead, "Fields"),
 	)
 	f.Line()
 	f.Comment("paramValues holds what a decoded Superset's scalar fields point at.")
@@ -53,14 +53,6 @@ func (e *emitter) decodeFile() *jen.File {
 			})
 			g.Return(jen.True())
 		})
-	f.Line()
-	f.Comment("once fails r when p was decoded before: goccy/go-json keeps the last of")
-	f.Comment("a repeated key, and the careful decoder is the one place that rule lives.")
-	f.Func().Params(jen.Id("d").Op("*").Id("ParamDecoder")).Id("once").
-		Params(jen.Id("p").Add(e.mx("Param")), r.Clone().Op("*").Qual(jsonRead, "Reader")).Block(
-		jen.If(jen.Id("d").Dot("seen").Dot("Has").Call(jen.Id("p"))).Block(r.Clone().Dot("Fail").Call()),
-		jen.Id("d").Dot("seen").Op("|=").Lit(1).Op("<<").Id("p"),
-	)
 	f.Line()
 	f.Comment("scalars returns the block the scalar fields point at, allocated at the")
 	f.Comment("first scalar of the request.")
@@ -94,7 +86,7 @@ var readers = map[string]string{"number": "Float", "integer": "Int", "boolean": 
 // as goccy/go-json does, and a raw value keeps null as written.
 func (e *emitter) decodeCase(p *paramInfo) []jen.Code {
 	r, field := jen.Id("r"), jen.Id("d").Dot("s").Dot(p.ident)
-	code := []jen.Code{jen.Id("d").Dot("once").Call(jen.Id(paramConst(p)), r.Clone())}
+	code := []jen.Code{jen.Id("d").Dot("seen").Dot("Once").Call(r.Clone(), jen.Uint().Call(jen.Id(paramConst(p))))}
 	ifNull := jen.If(r.Clone().Dot("Null").Call()).Block(jen.Return(jen.True()))
 	switch {
 	case scalarType(p) != nil:

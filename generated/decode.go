@@ -2,10 +2,7 @@
 
 package generated
 
-import (
-	"github.com/opentoken/opentoken/internal/jsonread"
-	"github.com/opentoken/opentoken/matrix"
-)
+import "github.com/opentoken/opentoken/internal/jsonread"
 
 // ParamDecoder decodes the numbered parameters of one request body into a
 // Superset, member by member, as the door's decoder reads the body: strings
@@ -14,7 +11,7 @@ import (
 type ParamDecoder struct {
 	s      *Superset
 	values *paramValues
-	seen   matrix.Mask
+	seen   jsonread.Fields
 }
 
 // paramValues holds what a decoded Superset's scalar fields point at.
@@ -59,7 +56,7 @@ func NewParamDecoder(s *Superset) ParamDecoder {
 func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 	switch string(key) {
 	case "temperature":
-		d.once(ParamTemperature, r)
+		d.seen.Once(r, uint(ParamTemperature))
 		if r.Null() {
 			return true
 		}
@@ -67,7 +64,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.Temperature = r.Float()
 		d.s.Temperature = &v.Temperature
 	case "top_p":
-		d.once(ParamTopP, r)
+		d.seen.Once(r, uint(ParamTopP))
 		if r.Null() {
 			return true
 		}
@@ -75,7 +72,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.TopP = r.Float()
 		d.s.TopP = &v.TopP
 	case "top_k":
-		d.once(ParamTopK, r)
+		d.seen.Once(r, uint(ParamTopK))
 		if r.Null() {
 			return true
 		}
@@ -83,7 +80,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.TopK = r.Int()
 		d.s.TopK = &v.TopK
 	case "frequency_penalty":
-		d.once(ParamFrequencyPenalty, r)
+		d.seen.Once(r, uint(ParamFrequencyPenalty))
 		if r.Null() {
 			return true
 		}
@@ -91,7 +88,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.FrequencyPenalty = r.Float()
 		d.s.FrequencyPenalty = &v.FrequencyPenalty
 	case "presence_penalty":
-		d.once(ParamPresencePenalty, r)
+		d.seen.Once(r, uint(ParamPresencePenalty))
 		if r.Null() {
 			return true
 		}
@@ -99,7 +96,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.PresencePenalty = r.Float()
 		d.s.PresencePenalty = &v.PresencePenalty
 	case "repetition_penalty":
-		d.once(ParamRepetitionPenalty, r)
+		d.seen.Once(r, uint(ParamRepetitionPenalty))
 		if r.Null() {
 			return true
 		}
@@ -107,7 +104,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.RepetitionPenalty = r.Float()
 		d.s.RepetitionPenalty = &v.RepetitionPenalty
 	case "min_p":
-		d.once(ParamMinP, r)
+		d.seen.Once(r, uint(ParamMinP))
 		if r.Null() {
 			return true
 		}
@@ -115,7 +112,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.MinP = r.Float()
 		d.s.MinP = &v.MinP
 	case "top_a":
-		d.once(ParamTopA, r)
+		d.seen.Once(r, uint(ParamTopA))
 		if r.Null() {
 			return true
 		}
@@ -123,7 +120,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.TopA = r.Float()
 		d.s.TopA = &v.TopA
 	case "seed":
-		d.once(ParamSeed, r)
+		d.seen.Once(r, uint(ParamSeed))
 		if r.Null() {
 			return true
 		}
@@ -131,7 +128,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.Seed = r.Int()
 		d.s.Seed = &v.Seed
 	case "max_tokens":
-		d.once(ParamMaxTokens, r)
+		d.seen.Once(r, uint(ParamMaxTokens))
 		if r.Null() {
 			return true
 		}
@@ -139,7 +136,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.MaxTokens = r.Int()
 		d.s.MaxTokens = &v.MaxTokens
 	case "max_completion_tokens":
-		d.once(ParamMaxCompletionTokens, r)
+		d.seen.Once(r, uint(ParamMaxCompletionTokens))
 		if r.Null() {
 			return true
 		}
@@ -147,16 +144,16 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.MaxCompletionTokens = r.Int()
 		d.s.MaxCompletionTokens = &v.MaxCompletionTokens
 	case "stop":
-		d.once(ParamStop, r)
+		d.seen.Once(r, uint(ParamStop))
 		if r.Null() {
 			return true
 		}
 		d.s.Stop = r.Strings()
 	case "logit_bias":
-		d.once(ParamLogitBias, r)
+		d.seen.Once(r, uint(ParamLogitBias))
 		d.s.LogitBias = r.Raw()
 	case "logprobs":
-		d.once(ParamLogprobs, r)
+		d.seen.Once(r, uint(ParamLogprobs))
 		if r.Null() {
 			return true
 		}
@@ -164,7 +161,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.Logprobs = r.Bool()
 		d.s.Logprobs = &v.Logprobs
 	case "top_logprobs":
-		d.once(ParamTopLogprobs, r)
+		d.seen.Once(r, uint(ParamTopLogprobs))
 		if r.Null() {
 			return true
 		}
@@ -172,10 +169,10 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.TopLogprobs = r.Int()
 		d.s.TopLogprobs = &v.TopLogprobs
 	case "reasoning":
-		d.once(ParamReasoning, r)
+		d.seen.Once(r, uint(ParamReasoning))
 		d.s.Reasoning = r.Raw()
 	case "reasoning_effort":
-		d.once(ParamReasoningEffort, r)
+		d.seen.Once(r, uint(ParamReasoningEffort))
 		if r.Null() {
 			return true
 		}
@@ -183,7 +180,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.ReasoningEffort = r.String()
 		d.s.ReasoningEffort = &v.ReasoningEffort
 	case "include_reasoning":
-		d.once(ParamIncludeReasoning, r)
+		d.seen.Once(r, uint(ParamIncludeReasoning))
 		if r.Null() {
 			return true
 		}
@@ -191,7 +188,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.IncludeReasoning = r.Bool()
 		d.s.IncludeReasoning = &v.IncludeReasoning
 	case "verbosity":
-		d.once(ParamVerbosity, r)
+		d.seen.Once(r, uint(ParamVerbosity))
 		if r.Null() {
 			return true
 		}
@@ -199,7 +196,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.Verbosity = r.String()
 		d.s.Verbosity = &v.Verbosity
 	case "user":
-		d.once(ParamUser, r)
+		d.seen.Once(r, uint(ParamUser))
 		if r.Null() {
 			return true
 		}
@@ -207,7 +204,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.User = r.String()
 		d.s.User = &v.User
 	case "service_tier":
-		d.once(ParamServiceTier, r)
+		d.seen.Once(r, uint(ParamServiceTier))
 		if r.Null() {
 			return true
 		}
@@ -215,10 +212,10 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.ServiceTier = r.String()
 		d.s.ServiceTier = &v.ServiceTier
 	case "metadata":
-		d.once(ParamMetadata, r)
+		d.seen.Once(r, uint(ParamMetadata))
 		d.s.Metadata = r.Raw()
 	case "store":
-		d.once(ParamStore, r)
+		d.seen.Once(r, uint(ParamStore))
 		if r.Null() {
 			return true
 		}
@@ -226,7 +223,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.Store = r.Bool()
 		d.s.Store = &v.Store
 	case "safety_identifier":
-		d.once(ParamSafetyIdentifier, r)
+		d.seen.Once(r, uint(ParamSafetyIdentifier))
 		if r.Null() {
 			return true
 		}
@@ -234,7 +231,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.SafetyIdentifier = r.String()
 		d.s.SafetyIdentifier = &v.SafetyIdentifier
 	case "prompt_cache_key":
-		d.once(ParamPromptCacheKey, r)
+		d.seen.Once(r, uint(ParamPromptCacheKey))
 		if r.Null() {
 			return true
 		}
@@ -242,7 +239,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.PromptCacheKey = r.String()
 		d.s.PromptCacheKey = &v.PromptCacheKey
 	case "prompt_cache_retention":
-		d.once(ParamPromptCacheRetention, r)
+		d.seen.Once(r, uint(ParamPromptCacheRetention))
 		if r.Null() {
 			return true
 		}
@@ -250,19 +247,19 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.PromptCacheRetention = r.String()
 		d.s.PromptCacheRetention = &v.PromptCacheRetention
 	case "prompt_cache_options":
-		d.once(ParamPromptCacheOptions, r)
+		d.seen.Once(r, uint(ParamPromptCacheOptions))
 		d.s.PromptCacheOptions = r.Raw()
 	case "modalities":
-		d.once(ParamModalities, r)
+		d.seen.Once(r, uint(ParamModalities))
 		d.s.Modalities = r.Raw()
 	case "moderation":
-		d.once(ParamModeration, r)
+		d.seen.Once(r, uint(ParamModeration))
 		d.s.Moderation = r.Raw()
 	case "stream_options":
-		d.once(ParamStreamOptions, r)
+		d.seen.Once(r, uint(ParamStreamOptions))
 		d.s.StreamOptions = r.Raw()
 	case "stream":
-		d.once(ParamStream, r)
+		d.seen.Once(r, uint(ParamStream))
 		if r.Null() {
 			return true
 		}
@@ -270,7 +267,7 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.Stream = r.Bool()
 		d.s.Stream = &v.Stream
 	case "n":
-		d.once(ParamN, r)
+		d.seen.Once(r, uint(ParamN))
 		if r.Null() {
 			return true
 		}
@@ -278,13 +275,13 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.N = r.Int()
 		d.s.N = &v.N
 	case "tools":
-		d.once(ParamTools, r)
+		d.seen.Once(r, uint(ParamTools))
 		d.s.Tools = r.Raw()
 	case "tool_choice":
-		d.once(ParamToolChoice, r)
+		d.seen.Once(r, uint(ParamToolChoice))
 		d.s.ToolChoice = r.Raw()
 	case "parallel_tool_calls":
-		d.once(ParamParallelToolCalls, r)
+		d.seen.Once(r, uint(ParamParallelToolCalls))
 		if r.Null() {
 			return true
 		}
@@ -292,31 +289,31 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.ParallelToolCalls = r.Bool()
 		d.s.ParallelToolCalls = &v.ParallelToolCalls
 	case "functions":
-		d.once(ParamFunctions, r)
+		d.seen.Once(r, uint(ParamFunctions))
 		d.s.Functions = r.Raw()
 	case "function_call":
-		d.once(ParamFunctionCall, r)
+		d.seen.Once(r, uint(ParamFunctionCall))
 		d.s.FunctionCall = r.Raw()
 	case "response_format":
-		d.once(ParamResponseFormat, r)
+		d.seen.Once(r, uint(ParamResponseFormat))
 		d.s.ResponseFormat = r.Raw()
 	case "audio":
-		d.once(ParamAudio, r)
+		d.seen.Once(r, uint(ParamAudio))
 		d.s.Audio = r.Raw()
 	case "prediction":
-		d.once(ParamPrediction, r)
+		d.seen.Once(r, uint(ParamPrediction))
 		d.s.Prediction = r.Raw()
 	case "web_search_options":
-		d.once(ParamWebSearchOptions, r)
+		d.seen.Once(r, uint(ParamWebSearchOptions))
 		d.s.WebSearchOptions = r.Raw()
 	case "models":
-		d.once(ParamModels, r)
+		d.seen.Once(r, uint(ParamModels))
 		d.s.Models = r.Raw()
 	case "provider":
-		d.once(ParamProvider, r)
+		d.seen.Once(r, uint(ParamProvider))
 		d.s.Provider = r.Raw()
 	case "route":
-		d.once(ParamRoute, r)
+		d.seen.Once(r, uint(ParamRoute))
 		if r.Null() {
 			return true
 		}
@@ -324,30 +321,21 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		v.Route = r.String()
 		d.s.Route = &v.Route
 	case "usage":
-		d.once(ParamUsage, r)
+		d.seen.Once(r, uint(ParamUsage))
 		d.s.Usage = r.Raw()
 	case "transforms":
-		d.once(ParamTransforms, r)
+		d.seen.Once(r, uint(ParamTransforms))
 		d.s.Transforms = r.Raw()
 	case "plugins":
-		d.once(ParamPlugins, r)
+		d.seen.Once(r, uint(ParamPlugins))
 		d.s.Plugins = r.Raw()
 	case "debug":
-		d.once(ParamDebug, r)
+		d.seen.Once(r, uint(ParamDebug))
 		d.s.Debug = r.Raw()
 	default:
 		return false
 	}
 	return true
-}
-
-// once fails r when p was decoded before: goccy/go-json keeps the last of
-// a repeated key, and the careful decoder is the one place that rule lives.
-func (d *ParamDecoder) once(p matrix.Param, r *jsonread.Reader) {
-	if d.seen.Has(p) {
-		r.Fail()
-	}
-	d.seen |= 1 << p
 }
 
 // scalars returns the block the scalar fields point at, allocated at the

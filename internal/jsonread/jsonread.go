@@ -502,3 +502,68 @@ func (r *Reader) skipString() {
 	}
 	r.pos = end
 }
+
+// NullableString reads a string, or null as "" (what a string field holds
+// when JSON gives it null).
+func (r *Reader) NullableString() string {
+	if r.Null() {
+		return ""
+	}
+	return r.String()
+}
+
+// Fields is the set of a struct's fields read so far, by a number the
+// reading code gives each: goccy/go-json keeps the last of a repeated key,
+// and that rule is left to it.
+type Fields uint64
+
+// Once fails r when field was read before.
+func (f *Fields) Once(r *Reader, field uint) {
+	if *f&(1<<field) != 0 {
+		r.Fail()
+	}
+	*f |= 1 << field
+}
+
+// SkipUnknown skips a member no field of a struct with the JSON names
+// takes, as goccy/go-json ignores it. goccy/go-json matches keys
+// regardless of letter case, so a key equal to a name in other letters
+// (or one not in ASCII, where case folding has surprises) fails r.
+func (r *Reader) SkipUnknown(key []byte, names []string) {
+	for _, c := range key {
+		if c >= utf8.RuneSelf {
+			r.Fail()
+			return
+		}
+	}
+	for _, name := range names {
+		if asciiEqualFold(key, name) {
+			r.Fail()
+			return
+		}
+	}
+	r.Skip()
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		x, y := b[i]|0x20, s[i]|0x20 // letters differ only in this bit
+		if x != y || (b[i] != s[i] && (x < 'a' || x > 'z')) {
+			return false
+		}
+	}
+	return true
+}
+
+// Decode reads the next value with goccy/go-json itself, strings pointing
+// into the text: for the fields a fast decoder has no reader for (rare
+// ones), it is what the careful decoder would do with them.
+func Decode[T any](r *Reader, v *T) {
+	raw := r.Raw()
+	if !r.failed && json.UnmarshalNoCopy(raw, v) != nil {
+		r.Fail()
+	}
+}

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"github.com/opentoken/opentoken/generated"
-	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/internal/jsonread"
 	"github.com/opentoken/opentoken/llm"
 )
@@ -21,19 +20,19 @@ import (
 func decodeFast(body []byte, req *llm.Request) (tools []tool, ok bool) {
 	r := jsonread.New(body)
 	params := generated.NewParamDecoder(&req.Superset)
-	var seen fields
+	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
 		switch key := r.Key(); string(key) {
 		case "model":
-			seen.once(&r, 0)
-			req.Model = nullableString(&r)
+			seen.Once(&r, 0)
+			req.Model = r.NullableString()
 		case "messages":
-			seen.once(&r, 1)
+			seen.Once(&r, 1)
 			if !r.Null() {
 				req.Messages = readMessages(&r)
 			}
 		case "tools":
-			seen.once(&r, 2)
+			seen.Once(&r, 2)
 			start := r.Start()
 			if r.Kind() == '[' {
 				tools = readToolList(&r)
@@ -50,70 +49,7 @@ func decodeFast(body []byte, req *llm.Request) (tools []tool, ok bool) {
 	return tools, r.End()
 }
 
-// fields is the set of a struct's fields read so far, by their number in
-// the reading function: goccy/go-json keeps the last of a repeated key, and
-// that rule is left to it.
-type fields uint32
-
-func (f *fields) once(r *jsonread.Reader, field uint) {
-	if *f&(1<<field) != 0 {
-		r.Fail()
-	}
-	*f |= 1 << field
-}
-
-// nullableString reads a string into a string field: null leaves it empty.
-func nullableString(r *jsonread.Reader) string {
-	if r.Null() {
-		return ""
-	}
-	return r.String()
-}
-
-// viaGoccy decodes a value the fast decoder has no reader for (fields
-// rare on the hot path) with goccy/go-json itself, which is what the
-// careful decoder would do with it.
-func viaGoccy[T any](r *jsonread.Reader, v *T) {
-	raw := r.Raw()
-	if !r.Failed() && json.UnmarshalNoCopy(raw, v) != nil {
-		r.Fail()
-	}
-}
-
-// skipUnknown skips a member no field takes, as goccy/go-json ignores it.
-// goccy/go-json matches keys regardless of letter case, so a key equal to
-// a field's name in other letters (or one not in ASCII, where case folding
-// has surprises) is left to the careful decoder.
-func skipUnknown(r *jsonread.Reader, key []byte, names []string) {
-	for _, c := range key {
-		if c >= 0x80 {
-			r.Fail()
-			return
-		}
-	}
-	for _, name := range names {
-		if asciiEqualFold(key, name) {
-			r.Fail()
-			return
-		}
-	}
-	r.Skip()
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		x, y := b[i]|0x20, s[i]|0x20 // letters only differ in this bit
-		if x != y || (b[i] != s[i] && (x < 'a' || x > 'z')) {
-			return false
-		}
-	}
-	return true
-}
-
-// The JSON names of the structs decoded here, for skipUnknown.
+// The JSON names of the structs decoded here, for SkipUnknown.
 var (
 	messageFields  = []string{"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "function_call", "reasoning_details", "audio"}
 	partFields     = []string{"type", "text", "image_url", "cache_control", "input_audio", "file"}
@@ -134,43 +70,43 @@ func readMessages(r *jsonread.Reader) []llm.Message {
 }
 
 func readMessage(r *jsonread.Reader, m *llm.Message) {
-	var seen fields
+	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
 		switch key := r.Key(); string(key) {
 		case "role":
-			seen.once(r, 0)
-			m.Role = nullableString(r)
+			seen.Once(r, 0)
+			m.Role = r.NullableString()
 		case "content":
-			seen.once(r, 1)
+			seen.Once(r, 1)
 			readContent(r, &m.Content)
 		case "name":
-			seen.once(r, 2)
-			m.Name = nullableString(r)
+			seen.Once(r, 2)
+			m.Name = r.NullableString()
 		case "tool_calls":
-			seen.once(r, 3)
+			seen.Once(r, 3)
 			if !r.Null() {
 				m.ToolCalls = readToolCalls(r)
 			}
 		case "tool_call_id":
-			seen.once(r, 4)
-			m.ToolCallID = nullableString(r)
+			seen.Once(r, 4)
+			m.ToolCallID = r.NullableString()
 		case "refusal":
-			seen.once(r, 5)
+			seen.Once(r, 5)
 			if !r.Null() {
 				s := r.String()
 				m.Refusal = &s
 			}
 		case "function_call":
-			seen.once(r, 6)
-			viaGoccy(r, &m.FunctionCall)
+			seen.Once(r, 6)
+			jsonread.Decode(r, &m.FunctionCall)
 		case "reasoning_details":
-			seen.once(r, 7)
-			viaGoccy(r, &m.ReasoningDetails)
+			seen.Once(r, 7)
+			jsonread.Decode(r, &m.ReasoningDetails)
 		case "audio":
-			seen.once(r, 8)
+			seen.Once(r, 8)
 			m.Audio = r.Raw()
 		default:
-			skipUnknown(r, key, messageFields)
+			r.SkipUnknown(key, messageFields)
 		}
 	}
 }
@@ -197,50 +133,50 @@ func readContent(r *jsonread.Reader, c *llm.Content) {
 }
 
 func readPart(r *jsonread.Reader, p *llm.Part) {
-	var seen fields
+	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
 		switch key := r.Key(); string(key) {
 		case "type":
-			seen.once(r, 0)
-			p.Type = nullableString(r)
+			seen.Once(r, 0)
+			p.Type = r.NullableString()
 		case "text":
-			seen.once(r, 1)
-			p.Text = nullableString(r)
+			seen.Once(r, 1)
+			p.Text = r.NullableString()
 		case "image_url":
-			seen.once(r, 2)
+			seen.Once(r, 2)
 			if !r.Null() {
 				p.ImageURL = readImageURL(r)
 			}
 		case "cache_control":
-			seen.once(r, 3)
+			seen.Once(r, 3)
 			if !r.Null() {
 				p.CacheControl = readCacheControl(r)
 			}
 		case "input_audio":
-			seen.once(r, 4)
+			seen.Once(r, 4)
 			p.InputAudio = r.Raw()
 		case "file":
-			seen.once(r, 5)
+			seen.Once(r, 5)
 			p.File = r.Raw()
 		default:
-			skipUnknown(r, key, partFields)
+			r.SkipUnknown(key, partFields)
 		}
 	}
 }
 
 func readImageURL(r *jsonread.Reader) *llm.ImageURL {
 	u := &llm.ImageURL{}
-	var seen fields
+	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
 		switch key := r.Key(); string(key) {
 		case "url":
-			seen.once(r, 0)
-			u.URL = nullableString(r)
+			seen.Once(r, 0)
+			u.URL = r.NullableString()
 		case "detail":
-			seen.once(r, 1)
-			u.Detail = nullableString(r)
+			seen.Once(r, 1)
+			u.Detail = r.NullableString()
 		default:
-			skipUnknown(r, key, imageURLFields)
+			r.SkipUnknown(key, imageURLFields)
 		}
 	}
 	return u
@@ -248,17 +184,17 @@ func readImageURL(r *jsonread.Reader) *llm.ImageURL {
 
 func readCacheControl(r *jsonread.Reader) *llm.CacheControl {
 	cc := &llm.CacheControl{}
-	var seen fields
+	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
 		switch key := r.Key(); string(key) {
 		case "type":
-			seen.once(r, 0)
-			cc.Type = nullableString(r)
+			seen.Once(r, 0)
+			cc.Type = r.NullableString()
 		case "ttl":
-			seen.once(r, 1)
-			cc.TTL = nullableString(r)
+			seen.Once(r, 1)
+			cc.TTL = r.NullableString()
 		default:
-			skipUnknown(r, key, cacheFields)
+			r.SkipUnknown(key, cacheFields)
 		}
 	}
 	return cc
@@ -269,25 +205,25 @@ func readToolCalls(r *jsonread.Reader) []llm.ToolCall {
 	for more := r.Array(); more; more = r.More(']') {
 		calls = append(calls, llm.ToolCall{})
 		c := &calls[len(calls)-1]
-		var seen fields
+		var seen jsonread.Fields
 		for more := r.Object(); more; more = r.More('}') {
 			switch key := r.Key(); string(key) {
 			case "id":
-				seen.once(r, 0)
-				c.ID = nullableString(r)
+				seen.Once(r, 0)
+				c.ID = r.NullableString()
 			case "type":
-				seen.once(r, 1)
-				c.Type = nullableString(r)
+				seen.Once(r, 1)
+				c.Type = r.NullableString()
 			case "function":
-				seen.once(r, 2)
+				seen.Once(r, 2)
 				if !r.Null() {
 					readFunctionCall(r, &c.Function)
 				}
 			case "extra_content":
-				seen.once(r, 3)
-				viaGoccy(r, &c.ExtraContent)
+				seen.Once(r, 3)
+				jsonread.Decode(r, &c.ExtraContent)
 			default:
-				skipUnknown(r, key, toolCallFields)
+				r.SkipUnknown(key, toolCallFields)
 			}
 		}
 	}
@@ -295,22 +231,22 @@ func readToolCalls(r *jsonread.Reader) []llm.ToolCall {
 }
 
 func readFunctionCall(r *jsonread.Reader, f *llm.FunctionCall) {
-	var seen fields
+	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
 		switch key := r.Key(); string(key) {
 		case "name":
-			seen.once(r, 0)
-			f.Name = nullableString(r)
+			seen.Once(r, 0)
+			f.Name = r.NullableString()
 		case "arguments":
-			seen.once(r, 1)
-			f.Arguments = nullableString(r)
+			seen.Once(r, 1)
+			f.Arguments = r.NullableString()
 		default:
-			skipUnknown(r, key, functionFields)
+			r.SkipUnknown(key, functionFields)
 		}
 	}
 }
 
-// The JSON names of a tools entry and its function, for skipUnknown.
+// The JSON names of a tools entry and its function, for SkipUnknown.
 var (
 	toolFields         = []string{"type", "function", "custom", "cache_control"}
 	functionDeclFields = []string{"name", "description", "parameters", "strict"}
@@ -330,14 +266,14 @@ func readToolList(r *jsonread.Reader) []tool {
 	for more := r.Array(); more; more = r.More(']') {
 		list = append(list, tool{})
 		t := &list[len(list)-1]
-		var seen fields
+		var seen jsonread.Fields
 		for more := r.Object(); more; more = r.More('}') {
 			switch key := r.Key(); string(key) {
 			case "type":
-				seen.once(r, 0)
-				t.Type = nullableString(r)
+				seen.Once(r, 0)
+				t.Type = r.NullableString()
 			case "function":
-				seen.once(r, 1)
+				seen.Once(r, 1)
 				if !r.Null() {
 					if len(functions) == cap(functions) {
 						functions = make([]llm.Function, 0, max(8, 2*cap(functions)))
@@ -347,15 +283,15 @@ func readToolList(r *jsonread.Reader) []tool {
 					readFunction(r, t.Function)
 				}
 			case "custom":
-				seen.once(r, 2)
+				seen.Once(r, 2)
 				t.Custom = r.Raw()
 			case "cache_control":
-				seen.once(r, 3)
+				seen.Once(r, 3)
 				if !r.Null() {
 					t.CacheControl = readCacheControl(r)
 				}
 			default:
-				skipUnknown(r, key, toolFields)
+				r.SkipUnknown(key, toolFields)
 			}
 		}
 	}
@@ -363,26 +299,26 @@ func readToolList(r *jsonread.Reader) []tool {
 }
 
 func readFunction(r *jsonread.Reader, f *llm.Function) {
-	var seen fields
+	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
 		switch key := r.Key(); string(key) {
 		case "name":
-			seen.once(r, 0)
-			f.Name = nullableString(r)
+			seen.Once(r, 0)
+			f.Name = r.NullableString()
 		case "description":
-			seen.once(r, 1)
-			f.Description = nullableString(r)
+			seen.Once(r, 1)
+			f.Description = r.NullableString()
 		case "parameters":
-			seen.once(r, 2)
+			seen.Once(r, 2)
 			f.Parameters = r.Raw()
 		case "strict":
-			seen.once(r, 3)
+			seen.Once(r, 3)
 			if !r.Null() {
 				strict := r.Bool()
 				f.Strict = &strict
 			}
 		default:
-			skipUnknown(r, key, functionDeclFields)
+			r.SkipUnknown(key, functionDeclFields)
 		}
 	}
 }
