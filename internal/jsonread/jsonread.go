@@ -137,15 +137,24 @@ func (r *Reader) More(closing byte) bool {
 }
 
 // Key reads a member's key and its ':'. A key is returned as written; one
-// with an escape is refused, as no client writes one.
+// with an escape or not in ASCII is refused, as no client writes one (and
+// goccy/go-json folds the case of such keys in ways of its own). Keys are
+// short: a byte at a time beats eight.
 func (r *Reader) Key() []byte {
 	if r.Kind() != '"' {
 		r.Fail()
 		return nil
 	}
 	start := r.pos + 1
-	end := r.plainStringEnd(start)
-	if end < 0 || r.buf[end] == '\\' {
+	end := start
+	for end < len(r.buf) && r.buf[end] != '"' {
+		if c := r.buf[end]; c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+			r.Fail()
+			return nil
+		}
+		end++
+	}
+	if end >= len(r.buf) {
 		r.Fail()
 		return nil
 	}

@@ -179,7 +179,7 @@ type anthropicMessage struct {
 // ParseResponse implements Adapter.
 func (Anthropic) ParseResponse(c *Call, body []byte, out *llm.Completion) error {
 	var msg anthropicMessage
-	if err := json.UnmarshalNoCopy(body, &msg); err != nil {
+	if err := decodeAnthropicMessage(body, &msg); err != nil {
 		return err
 	}
 	// Every finished message has both; JSON without them is not an answer,
@@ -246,7 +246,7 @@ type anthropicEvent struct {
 
 func (s *anthropicStream) Event(dst []byte, _, data []byte) ([]byte, *llm.Error) {
 	var ev anthropicEvent
-	if err := json.UnmarshalNoCopy(data, &ev); err != nil {
+	if err := decodeAnthropicEvent(data, &ev); err != nil {
 		return dst, errMalformedEvent
 	}
 	s.dst = dst
