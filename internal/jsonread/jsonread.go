@@ -13,13 +13,12 @@
 package jsonread
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
+	"github.com/opentoken/opentoken/internal/jsonscan"
 )
 
 // Reader reads one JSON text from left to right.
@@ -170,20 +169,12 @@ func (r *Reader) Key() []byte {
 
 // plainStringEnd returns the index of the first '"' or '\\' at or after
 // from, or -1 when the string runs off the text or holds a control
-// character (which JSON forbids raw) or bytes that are not UTF-8. It looks
-// at eight bytes at a time while none of them needs a second look.
+// character (which JSON forbids raw) or bytes that are not UTF-8.
 func (r *Reader) plainStringEnd(from int) int {
 	b := r.buf
 	ascii := true
 	for i := from; ; i++ {
-		for i+8 <= len(b) {
-			if n := notable(binary.LittleEndian.Uint64(b[i:])); n != 0 {
-				i += bits.TrailingZeros64(n) / 8 // the first flagged byte is never a false one
-				break
-			}
-			i += 8
-		}
-		if i >= len(b) {
+		if i = jsonscan.PlainRun(b, i); i >= len(b) {
 			return -1
 		}
 		switch c := b[i]; {
@@ -194,25 +185,10 @@ func (r *Reader) plainStringEnd(from int) int {
 			return i
 		case c < 0x20:
 			return -1
-		case c >= utf8.RuneSelf:
+		default: // not ASCII
 			ascii = false
 		}
 	}
-}
-
-// Eight bytes at a time: ones has 1 in every byte, highs the top bit.
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// notable has a byte's top bit set where that byte of x (or, by a borrow,
-// a byte after it) is a quote, a backslash, a control character or not
-// ASCII; it is zero when no byte is. Borrows only run upwards, from a
-// flagged byte, so the lowest flagged byte is always a true one.
-func notable(x uint64) uint64 {
-	quote, backslash := x^(ones*'"'), x^(ones*'\\')
-	return (x | (x - ones*0x20) | (quote-ones)&^quote | (backslash-ones)&^backslash) & highs
 }
 
 // String reads a string. One without escapes is a sub-slice of the text;

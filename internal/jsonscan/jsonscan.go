@@ -5,7 +5,10 @@
 // allocating.
 package jsonscan
 
-import "bytes"
+import (
+	"bytes"
+	"math/bits"
+)
 
 // SkipSpace returns the index of the first byte at or after i that is not
 // JSON white space.
@@ -136,4 +139,41 @@ func (a *Array) Next() (val []byte, ok bool) {
 	start := a.i
 	a.i = ValueEnd(a.b, start)
 	return a.b[start:a.i], true
+}
+
+// PlainRun returns the index of the first byte of s at or after i that a
+// JSON string's content cannot hold as it is — a quote, a backslash, a
+// control character — or that is not ASCII (and so needs a UTF-8 check),
+// len(s) when there is none. Readers and writers of strings skip the plain
+// run between such bytes eight bytes at a time.
+func PlainRun[T ~string | ~[]byte](s T, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		_ = s[i+7] // one bounds check for the eight loads, which combine into one
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if n := notable(x); n != 0 {
+			return i + bits.TrailingZeros64(n)/8 // the first flagged byte is never a false one
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			return i
+		}
+	}
+	return i
+}
+
+// Eight bytes at a time: ones has 1 in every byte, highs the top bit.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// notable has a byte's top bit set where that byte of x (or, by a borrow,
+// a byte after it) is a quote, a backslash, a control character or not
+// ASCII; it is zero when no byte is. Borrows only run upwards, from a
+// flagged byte, so the lowest flagged byte is always a true one.
+func notable(x uint64) uint64 {
+	quote, backslash := x^(ones*'"'), x^(ones*'\\')
+	return (x | (x - ones*0x20) | (quote-ones)&^quote | (backslash-ones)&^backslash) & highs
 }
