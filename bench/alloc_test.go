@@ -16,13 +16,17 @@ import (
 )
 
 // Allocation budgets of the translation stages, pinned so that a regression
-// fails a test instead of going unnoticed. The request stage allocates for
-// what goccy/go-json must build (messages, content parts, a pointer per
-// present scalar); the filter, the lookup and the upstream body writer add
-// nothing (see gen's TestNoAllocations and internal/jsonw).
+// fails a test instead of going unnoticed. The request stage allocates the
+// request and what the one-pass decoder builds (the messages, one block for
+// the present scalars, the stop list, an escaped string); the filter, the
+// lookup and the upstream body writer add nothing (see gen's
+// TestNoAllocations and internal/jsonw). A tool-heavy request (20 tools, a
+// 6-turn history) adds its tool list, each call's arguments and history.
+// Before the one-pass decoder (issue 23): 30–31, 3 and 78–119.
 const (
-	requestAllocBudget  = 32
-	responseAllocBudget = 4
+	requestAllocBudget     = 8
+	responseAllocBudget    = 3
+	toolRequestAllocBudget = 34
 )
 
 func TestTranslationAllocations(t *testing.T) {
@@ -32,6 +36,11 @@ func TestTranslationAllocations(t *testing.T) {
 		buf := make([]byte, 0, 4096)
 		if n := testing.AllocsPerRun(200, func() { sinkBytes = translateRequest(body, m.adapter, &req, buf) }); n > requestAllocBudget {
 			t.Errorf("%s: request translation allocates %v times, budget %d", m.name, n, requestAllocBudget)
+		}
+		tools := toolRequest(m.id)
+		tbuf := make([]byte, 0, 16384)
+		if n := testing.AllocsPerRun(100, func() { sinkBytes = translateRequest(tools, m.adapter, &req, tbuf) }); n > toolRequestAllocBudget {
+			t.Errorf("%s: tool-heavy request translation allocates %v times, budget %d", m.name, n, toolRequestAllocBudget)
 		}
 		upstream, call := []byte(m.response), plainCall(m.id)
 		if n := testing.AllocsPerRun(200, func() {

@@ -10,11 +10,11 @@ import (
 	"github.com/opentoken/opentoken/internal/json"
 )
 
-// anthropicGoldens are the upstream answers and stream events of the wire
-// goldens: what Anthropic sends.
-func anthropicGoldens(t testing.TB) (answers, events [][]byte) {
-	answerPaths, _ := filepath.Glob("testdata/anthropic*/*/upstream_response.json")
-	more, _ := filepath.Glob("testdata/anthropic*/upstream_response.json")
+// upstreamGoldens are the upstream answers and stream events of the wire
+// goldens of one provider (anthropic, gemini): what the upstream sends.
+func upstreamGoldens(t testing.TB, provider string) (answers, events [][]byte) {
+	answerPaths, _ := filepath.Glob("testdata/" + provider + "*/*/upstream_response.json")
+	more, _ := filepath.Glob("testdata/" + provider + "*/upstream_response.json")
 	for _, p := range append(answerPaths, more...) {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -22,7 +22,7 @@ func anthropicGoldens(t testing.TB) (answers, events [][]byte) {
 		}
 		answers = append(answers, b)
 	}
-	streamPaths, _ := filepath.Glob("testdata/anthropic*/*/upstream_response.sse")
+	streamPaths, _ := filepath.Glob("testdata/" + provider + "*/*/upstream_response.sse")
 	for _, p := range streamPaths {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -34,7 +34,7 @@ func anthropicGoldens(t testing.TB) (answers, events [][]byte) {
 			}
 		}
 	}
-	if len(answers) < 5 || len(events) < 20 {
+	if len(answers) < 5 || len(events) < 10 {
 		t.Fatalf("found %d answers and %d events", len(answers), len(events))
 	}
 	return answers, events
@@ -54,9 +54,9 @@ var anthropicTricky = []string{
 	`{"type": "ping"}`,
 }
 
-// agreeAnthropic decodes text both ways into a fresh *T and fails t where
+// agreeUpstream decodes text both ways into a fresh *T and fails t where
 // the reader takes what goccy/go-json refuses or reads it otherwise.
-func agreeAnthropic[T any](t testing.TB, text []byte, read func([]byte, *T) bool) bool {
+func agreeUpstream[T any](t testing.TB, text []byte, read func([]byte, *T) bool) bool {
 	t.Helper()
 	var fast, careful T
 	if !read(text, &fast) {
@@ -74,7 +74,7 @@ func agreeAnthropic[T any](t testing.TB, text []byte, read func([]byte, *T) bool
 // FuzzAnthropicReaders holds the one-pass readers of Anthropic's answers and
 // events to goccy/go-json: the same texts taken, to the same values.
 func FuzzAnthropicReaders(f *testing.F) {
-	answers, events := anthropicGoldens(f)
+	answers, events := upstreamGoldens(f, "anthropic")
 	for _, b := range append(answers, events...) {
 		f.Add(b)
 	}
@@ -82,21 +82,21 @@ func FuzzAnthropicReaders(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, text []byte) {
-		agreeAnthropic(t, text, readAnthropicMessage)
-		agreeAnthropic(t, text, readAnthropicEvent)
+		agreeUpstream(t, text, readAnthropicMessage)
+		agreeUpstream(t, text, readAnthropicEvent)
 	})
 }
 
 // The readers must take what Anthropic sends, not leave it all to goccy/go-json.
 func TestAnthropicReadersTakeTheGoldens(t *testing.T) {
-	answers, events := anthropicGoldens(t)
+	answers, events := upstreamGoldens(t, "anthropic")
 	for _, b := range answers {
-		if !agreeAnthropic(t, b, readAnthropicMessage) {
+		if !agreeUpstream(t, b, readAnthropicMessage) {
 			t.Errorf("readAnthropicMessage does not take %s", b)
 		}
 	}
 	for _, b := range events {
-		if !agreeAnthropic(t, b, readAnthropicEvent) {
+		if !agreeUpstream(t, b, readAnthropicEvent) {
 			t.Errorf("readAnthropicEvent does not take %s", b)
 		}
 	}

@@ -17,21 +17,25 @@ import (
 // one walk of a response serves both forms.
 
 type geminiResponse struct {
-	Candidates []struct {
-		Content struct {
-			Parts []struct {
-				Text    string `json:"text"`
-				Thought bool   `json:"thought"`
-				// Set only on parts that have them: a text part stays small.
-				*GeminiCallFields
-			} `json:"parts"`
-		} `json:"content"`
-		FinishReason string `json:"finishReason"`
-	} `json:"candidates"`
+	Candidates     []geminiCandidate `json:"candidates"`
 	PromptFeedback struct {
 		BlockReason string `json:"blockReason"`
 	} `json:"promptFeedback"`
 	UsageMetadata geminiUsage `json:"usageMetadata"`
+}
+
+type geminiCandidate struct {
+	Content struct {
+		Parts []geminiPart `json:"parts"`
+	} `json:"content"`
+	FinishReason string `json:"finishReason"`
+}
+
+type geminiPart struct {
+	Text    string `json:"text"`
+	Thought bool   `json:"thought"`
+	// Set only on parts that have them: a text part stays small.
+	*GeminiCallFields
 }
 
 // geminiUsage is cumulative: each report replaces the one before.
@@ -138,7 +142,7 @@ func geminiFinish(reason string) llm.Finish {
 // ParseResponse implements Adapter.
 func (Gemini) ParseResponse(c *Call, body []byte, out *llm.Completion) error {
 	var r geminiResponse
-	if err := json.UnmarshalNoCopy(body, &r); err != nil {
+	if err := decodeGeminiResponse(body, &r); err != nil {
 		return err
 	}
 	// An answer has candidates, or none because the prompt was blocked;
@@ -176,7 +180,7 @@ type geminiStreamChunk struct {
 
 func (s *geminiStream) Event(dst []byte, _, data []byte) ([]byte, *llm.Error) {
 	var ch geminiStreamChunk
-	if err := json.UnmarshalNoCopy(data, &ch); err != nil {
+	if err := decodeGeminiChunk(data, &ch); err != nil {
 		return dst, errMalformedEvent
 	}
 	if ch.Error != nil {
