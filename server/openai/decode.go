@@ -31,7 +31,12 @@ func DecodeChat(body []byte, req *llm.Request) *llm.Error {
 		}
 		return llm.BadRequest("", "request body must be a JSON object")
 	}
-	tools, ok := decodeFast(body, req)
+	read, ok := decodeFast(body, req)
+	var tools []tool
+	if read != nil {
+		defer recycleTools(read)
+		tools = *read
+	}
 	if !ok {
 		*req, tools = llm.Request{}, nil
 		if e := decodeCareful(body, req); e != nil {

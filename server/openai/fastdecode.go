@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"sync"
+
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/jsonread"
 	"github.com/opentoken/opentoken/llm"
@@ -16,8 +18,9 @@ import (
 // Values point into body (see json.UnmarshalNoCopy for the lifetime).
 //
 // The tools, which the door decodes anyway, are decoded in the same pass
-// and returned; the raw parameter is set too, as every parameter is.
-func decodeFast(body []byte, req *llm.Request) (tools []tool, ok bool) {
+// into a list from toolLists, returned for decodeTools (and for the
+// caller to recycle); the raw parameter is set too, as every parameter is.
+func decodeFast(body []byte, req *llm.Request) (tools *[]tool, ok bool) {
 	r := jsonread.New(body)
 	params := generated.NewParamDecoder(&req.Superset)
 	var seen jsonread.Fields
@@ -35,14 +38,15 @@ func decodeFast(body []byte, req *llm.Request) (tools []tool, ok bool) {
 			seen.Once(&r, 2)
 			start := r.Start()
 			if r.Kind() == '[' {
-				tools = readToolList(&r)
+				tools = toolLists.Get().(*[]tool)
+				*tools = readToolList(&r, (*tools)[:0])
 			} else {
 				r.Skip() // null, or of another type for Validate to refuse
 			}
 			req.Tools = r.Since(start)
 		default:
 			if !params.Decode(key, &r) {
-				return nil, false // unknown: the careful decoder names it
+				return tools, false // unknown: the careful decoder names it
 			}
 		}
 	}
@@ -256,12 +260,28 @@ var (
 // messages; ok is false for anything goccy/go-json might read otherwise.
 func readTools(raw []byte) (list []tool, ok bool) {
 	r := jsonread.New(raw)
-	list = readToolList(&r)
+	list = readToolList(&r, nil)
 	return list, r.End()
 }
 
-func readToolList(r *jsonread.Reader) []tool {
-	list := []tool{}
+// toolLists recycles the lists the fast decoder reads tools into: a list
+// lives only until decodeTools has copied the functions out of it, and a
+// tool-heavy request's would otherwise be most of its garbage.
+var toolLists = sync.Pool{New: func() any { return new([]tool) }}
+
+// recycleTools returns a list to toolLists, cleared of what it points at.
+func recycleTools(list *[]tool) {
+	clear(*list)
+	*list = (*list)[:0]
+	toolLists.Put(list)
+}
+
+// readToolList appends the tools array to list (an empty array is an
+// empty, non-nil list, as goccy/go-json reads it).
+func readToolList(r *jsonread.Reader, list []tool) []tool {
+	if list == nil {
+		list = []tool{}
+	}
 	var functions []llm.Function // each tool's, from chunks: one allocation for many
 	for more := r.Array(); more; more = r.More(']') {
 		list = append(list, tool{})
