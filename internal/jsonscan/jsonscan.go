@@ -66,7 +66,7 @@ func ValueEnd(b []byte, i int) int {
 		}
 		return i
 	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ' ' && b[i] != '\n' && b[i] != '\t' && b[i] != '\r' {
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\n' && b[i] != '\t' && b[i] != '\r' {
 		i++
 	}
 	return i
@@ -108,6 +108,34 @@ func (o *Object) Next() (key, val []byte, ok bool) {
 	return key, o.b[start:o.i], true
 }
 
+// Key returns the next member's key, as Next does, and the text from the
+// member's value on, leaving the value unread: a caller that reads the
+// value itself (a nested object it walks anyway) says how many bytes it
+// took with Took, and no byte is scanned twice.
+func (o *Object) Key() (key, rest []byte, ok bool) {
+	for {
+		o.i = SkipSpace(o.b, o.i)
+		if o.i >= len(o.b) || o.b[o.i] == '}' {
+			return nil, nil, false
+		}
+		if o.b[o.i] != ',' {
+			break
+		}
+		o.i++
+	}
+	end := StringEnd(o.b, o.i)
+	key = o.b[o.i+1 : end-1]
+	o.i = SkipSpace(o.b, SkipSpace(o.b, end)+1) // past ':'
+	return key, o.b[o.i:], true
+}
+
+// Took moves past the first n bytes of the value Key left unread.
+func (o *Object) Took(n int) { o.i += n }
+
+// Len is how many bytes of its text the iteration has read once it has
+// reported the end: up to and with the object's closing brace.
+func (o *Object) Len() int { return min(o.i+1, len(o.b)) }
+
 // Array iterates over the elements of a JSON array without allocating.
 type Array struct {
 	b []byte
@@ -123,6 +151,29 @@ func NewArray(arr []byte) Array {
 	}
 	return Array{b: arr, i: i + 1}
 }
+
+// Elem returns the text from the next element on, leaving it unread, as
+// Object.Key does; say how many bytes it took with Took.
+func (a *Array) Elem() (rest []byte, ok bool) {
+	for {
+		a.i = SkipSpace(a.b, a.i)
+		if a.i >= len(a.b) || a.b[a.i] == ']' {
+			return nil, false
+		}
+		if a.b[a.i] != ',' {
+			break
+		}
+		a.i++
+	}
+	return a.b[a.i:], true
+}
+
+// Took moves past the first n bytes of the element Elem left unread.
+func (a *Array) Took(n int) { a.i += n }
+
+// Len is how many bytes of its text the iteration has read once it has
+// reported the end: up to and with the array's closing bracket.
+func (a *Array) Len() int { return min(a.i+1, len(a.b)) }
 
 // Next returns the next element's raw value; ok is false at the end.
 func (a *Array) Next() (val []byte, ok bool) {

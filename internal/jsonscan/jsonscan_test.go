@@ -54,3 +54,24 @@ func FuzzPlainRun(f *testing.F) {
 		}
 	})
 }
+
+// A scalar ends at the bracket of the array it is in, as at a comma or a
+// brace: an array of scalars read element by element.
+func TestValueEndInArrays(t *testing.T) {
+	for text, want := range map[string]int{"true]": 4, "1]": 1, `"a"]`: 3, "null,": 4, "-2.5}": 4, "[1,[2]]]": 7} {
+		if got := ValueEnd([]byte(text), 0); got != want {
+			t.Errorf("ValueEnd(%q) = %d, want %d", text, got, want)
+		}
+	}
+	var got []string
+	for it := NewArray([]byte(`[true, 1,"x",{"a":[2]},null]`)); ; {
+		v, ok := it.Next()
+		if !ok {
+			break
+		}
+		got = append(got, string(v))
+	}
+	if len(got) != 5 || got[0] != "true" || got[1] != "1" || got[4] != "null" {
+		t.Errorf("elements %q", got)
+	}
+}

@@ -132,12 +132,13 @@ func (r *refusal) under(segment string) *refusal {
 // appendSchema appends the schema raw rewritten into dialect d; at names
 // it in a 400 for what no upstream can take.
 func appendSchema(dst, raw []byte, d *schemaDialect, at schemaAt) ([]byte, *llm.Error) {
+	raw = bytes.TrimSpace(raw)
 	if matrix.RawKind(raw) != '{' {
 		param := at.String()
 		return dst, llm.BadRequest(param, param+" must be a JSON Schema object")
 	}
 	w := schemaWriter{d: d}
-	dst, r := w.schema(dst, raw)
+	dst, _, r := w.schema(dst, raw)
 	if r != nil {
 		path := at.String()
 		for i := len(r.path) - 1; i >= 0; i-- {
@@ -148,9 +149,17 @@ func appendSchema(dst, raw []byte, d *schemaDialect, at schemaAt) ([]byte, *llm.
 	return dst, nil
 }
 
-func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *refusal) {
+// The walk reads each schema once: a function handed text starting at a
+// value reads that value, writes it rewritten, and returns how many bytes
+// it took, so a nested schema is not scanned once to find its end and
+// again to be written.
+
+// schema appends the value at the start of raw, a schema, rewritten; n is
+// the value's length in raw.
+func (w *schemaWriter) schema(dst, raw []byte) (_ []byte, n int, r *refusal) {
 	if matrix.RawKind(raw) != '{' {
-		return append(dst, raw...), nil // true, false: schemas too
+		n = jsonscan.ValueEnd(raw, 0)
+		return append(dst, raw[:n]...), n, nil // true, false: schemas too
 	}
 	d := w.d
 	hasProps := false
@@ -163,13 +172,28 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *refusal) {
 	}
 	var description, notes []byte // a description, and the keywords moved into it
 	dst = append(dst, '{')
-	for it := jsonscan.NewObject(raw); ; {
-		key, val, ok := it.Next()
+	it := jsonscan.NewObject(raw)
+	for {
+		key, rest, ok := it.Key()
 		if !ok {
 			break
 		}
 		k := bytesconv.String(key)
 		name, class := k, d.keywords[k]
+		if k == "oneOf" && class&kept == 0 {
+			name = "anyOf" // exactly one of disjoint branches is what constrained decoding gives
+		}
+		if holdsSchemas(class, matrix.RawKind(rest)) && !(k == "additionalProperties" && d.closeObjects && hasProps) {
+			dst = appendSchemaKey(dst, key, name)
+			if dst, n, r = w.subSchemas(dst, class, rest); r != nil {
+				return dst, 0, r.under("." + k)
+			}
+			it.Took(n)
+			continue
+		}
+		n = jsonscan.ValueEnd(rest, 0)
+		val := rest[:n]
+		it.Took(n)
 		switch {
 		case k == "description" && matrix.RawKind(val) == '"':
 			description = val
@@ -178,10 +202,8 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *refusal) {
 			continue // annotations no upstream needs
 		case k == "$ref":
 			if ref := unquoted(val); len(ref) == 0 || ref[0] != '#' {
-				return dst, &refusal{path: []string{"." + string(key)}, why: "points outside the schema; only local references (#/$defs/...) can be sent upstream"}
+				return dst, 0, &refusal{path: []string{"." + k}, why: "points outside the schema; only local references (#/$defs/...) can be sent upstream"}
 			}
-		case k == "oneOf" && class&kept == 0:
-			name = "anyOf" // exactly one of disjoint branches is what constrained decoding gives
 		case k == "const" && class&kept == 0:
 			dst = jsonw.Comma(dst)
 			dst = append(dst, `"enum":[`...)
@@ -198,16 +220,8 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *refusal) {
 		case k == "additionalProperties" && d.closeObjects && hasProps:
 			continue // written below, as false
 		}
-		dst = jsonw.Comma(dst)
-		if name == k {
-			dst = append(append(append(dst, '"'), key...), `":`...) // as written
-		} else {
-			dst = jsonw.Key(dst, name)
-		}
-		var r *refusal
-		if dst, r = w.subSchemas(dst, class, val); r != nil {
-			return dst, r.under("." + k)
-		}
+		dst = appendSchemaKey(dst, key, name)
+		dst = append(dst, val...) // a keyword kept as it is, or a sub-schema keyword of the wrong shape
 	}
 	if d.closeObjects && hasProps {
 		dst = jsonw.Comma(dst)
@@ -215,9 +229,11 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *refusal) {
 	}
 	switch {
 	case len(notes) > 0:
-		text := unquoted(description)
+		// A copy: the description's text is a view of the request body,
+		// which appending to would overwrite.
+		text := append([]byte(nil), unquoted(description)...)
 		if len(text) > 0 {
-			text = append(append([]byte(nil), text...), "\n"...)
+			text = append(text, '\n')
 		}
 		text = append(append(append(text, '{'), notes...), '}')
 		dst = jsonw.Comma(dst)
@@ -230,7 +246,29 @@ func (w *schemaWriter) schema(dst, raw []byte) ([]byte, *refusal) {
 		dst = jsonw.Comma(dst)
 		dst = append(append(dst, `"description":`...), description...)
 	}
-	return append(dst, '}'), nil
+	return append(dst, '}'), it.Len(), nil
+}
+
+// holdsSchemas reports whether a keyword of class whose value starts with
+// the byte kind holds sub-schemas to walk: an object of them, a list, or
+// one.
+func holdsSchemas(class keyword, kind byte) bool {
+	switch kind {
+	case '{':
+		return class&(schemaMap|schemaSingle) != 0
+	case '[':
+		return class&(schemaList|schemaTuple) != 0
+	}
+	return false
+}
+
+// appendSchemaKey writes a member's key: as written, or renamed.
+func appendSchemaKey(dst, key []byte, name string) []byte {
+	dst = jsonw.Comma(dst)
+	if name == bytesconv.String(key) {
+		return append(append(append(dst, '"'), key...), `":`...) // as written
+	}
+	return jsonw.Key(dst, name)
 }
 
 // appendEscapedNotes appends text, whose first n bytes are already JSON
@@ -241,43 +279,45 @@ func appendEscapedNotes(dst, text []byte, n int) []byte {
 	return append(dst, lit[1:len(lit)-1]...)
 }
 
-// subSchemas appends the value of a keyword of class, rewriting the
-// schemas it holds.
-func (w *schemaWriter) subSchemas(dst []byte, class keyword, val []byte) ([]byte, *refusal) {
-	var r *refusal
-	switch kind := matrix.RawKind(val); {
-	case class&schemaMap != 0 && kind == '{':
+// subSchemas appends the value at the start of raw, of a keyword of class
+// that holds sub-schemas (holdsSchemas), rewriting them; n is the value's
+// length in raw.
+func (w *schemaWriter) subSchemas(dst []byte, class keyword, raw []byte) (_ []byte, n int, r *refusal) {
+	kind := matrix.RawKind(raw)
+	if kind == '{' && class&schemaMap != 0 {
 		dst = append(dst, '{')
-		for it := jsonscan.NewObject(val); ; {
-			name, sub, ok := it.Next()
+		it := jsonscan.NewObject(raw)
+		for {
+			name, rest, ok := it.Key()
 			if !ok {
 				break
 			}
 			dst = jsonw.Comma(dst)
 			dst = append(append(append(dst, '"'), name...), `":`...)
-			if dst, r = w.schema(dst, sub); r != nil {
-				return dst, r.under("." + string(name))
+			if dst, n, r = w.schema(dst, rest); r != nil {
+				return dst, 0, r.under("." + string(name))
 			}
+			it.Took(n)
 		}
-		return append(dst, '}'), nil
-	case class&(schemaList|schemaTuple) != 0 && kind == '[':
+		return append(dst, '}'), it.Len(), nil
+	}
+	if kind == '[' {
 		dst = append(dst, '[')
-		i := 0
-		for it := jsonscan.NewArray(val); ; i++ {
-			sub, ok := it.Next()
+		it := jsonscan.NewArray(raw)
+		for i := 0; ; i++ {
+			rest, ok := it.Elem()
 			if !ok {
 				break
 			}
 			dst = jsonw.Comma(dst)
-			if dst, r = w.schema(dst, sub); r != nil {
-				return dst, r.under("[" + strconv.Itoa(i) + "]")
+			if dst, n, r = w.schema(dst, rest); r != nil {
+				return dst, 0, r.under("[" + strconv.Itoa(i) + "]")
 			}
+			it.Took(n)
 		}
-		return append(dst, ']'), nil
-	case class&schemaSingle != 0 && kind == '{':
-		return w.schema(dst, val)
+		return append(dst, ']'), it.Len(), nil
 	}
-	return append(dst, val...), nil
+	return w.schema(dst, raw) // one sub-schema
 }
 
 // unquoted returns a JSON string literal's content as written (escapes

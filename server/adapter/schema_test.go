@@ -1,6 +1,8 @@
 package adapter
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 )
 
@@ -31,4 +33,49 @@ func TestSchemaRefusalPath(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _, _ = appendSchema(buf[:0], ok, &geminiSchema, toolSchema(7)) }); n != 0 {
 		t.Errorf("writing a schema allocates %.0f times", n)
 	}
+}
+
+// The writer reads schemas that are views of the request body: it must
+// leave them as they are (an empty description with keywords moved into it
+// once appended into the body), and write a tuple's every element.
+func TestSchemaWriterLeavesItsInputAlone(t *testing.T) {
+	raw := []byte(`{"type":"object","description":"","properties":{"a":{"type":"string","minLength":2,"description":""}},"items":[{"type":"string"},true],"required":["a"]} and the rest of the body`)
+	schema := raw[:bytes.Index(raw, []byte(" and"))]
+	orig := bytes.Clone(raw)
+	for _, d := range []*schemaDialect{&claudeSchema, &geminiSchema} {
+		out, err := appendSchema(nil, schema, d, toolSchema(0))
+		if err != nil {
+			t.Fatal(err.Message)
+		}
+		if !bytes.Equal(raw, orig) {
+			t.Fatalf("the body was written to: %s", raw)
+		}
+		if !json.Valid(out) || !bytes.Contains(out, []byte(`"items":[{"type":"string"},true]`)) {
+			t.Errorf("wrote %s", out)
+		}
+	}
+}
+
+// FuzzSchemaWriter: whatever JSON Schema object a client sends, the writer
+// refuses it or writes valid JSON, in both dialects, and never writes into
+// what it reads.
+func FuzzSchemaWriter(f *testing.F) {
+	f.Add([]byte(`{"type":"object","properties":{"a":{"type":"string","format":"email","minLength":2},"b":{"anyOf":[{"type":"integer","minimum":1},{"const":3}]},"c":{"type":"array","items":{"type":"string"},"minItems":3},"d":{"oneOf":[{"$ref":"#/$defs/x"}],"not":{"type":"null"}}},"required":["a"],"additionalProperties":false,"$defs":{"x":{"type":"object","properties":{"y":{"type":"boolean","description":"why"}}}},"description":"top","$schema":"x","items":[{"type":"string"},true]}`))
+	f.Add([]byte(`{"properties":{"a":{"$ref":"http://x"}}}`))
+	f.Add([]byte(`{"additionalProperties":{"type":"string"},"properties":true,"prefixItems":[{"type":"string"}], "x" : [1, {"a":2}], "description": "" }`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		orig := bytes.Clone(raw)
+		for _, d := range []*schemaDialect{&claudeSchema, &geminiSchema} {
+			out, err := appendSchema(nil, raw, d, responseSchema)
+			if err == nil && !json.Valid(out) {
+				t.Fatalf("%s became %s", raw, out)
+			}
+			if !bytes.Equal(raw, orig) {
+				t.Fatalf("the writer wrote into %s", orig)
+			}
+		}
+	})
 }
