@@ -20,7 +20,7 @@ import (
 type schemaDialect struct {
 	// keywords classes each keyword the walk knows: forwarded as it is
 	// (kept), and which holds sub-schemas; one lookup a keyword.
-	keywords map[string]keyword
+	keywords *keywordTable
 	// closeObjects: an object with properties gets additionalProperties
 	// false (Anthropic requires it of structured outputs).
 	closeObjects bool
@@ -49,18 +49,61 @@ var subSchemaKeywords = map[keyword][]string{
 	schemaTuple:  {"items"},
 }
 
-// keywords classes the keywords a dialect keeps and the sub-schema ones.
-func keywords(keep ...string) map[string]keyword {
-	m := make(map[string]keyword, len(keep)+10)
+// keywordTable classes the keywords a dialect keeps and the sub-schema
+// ones. It is a small open-addressing table hashed on a keyword's length
+// and its first and last bytes: every key of every schema is looked up,
+// and a Go map, hashing the whole key, cost a fifth of writing a
+// tool-heavy request's schemas.
+type keywordTable struct {
+	names   [64]string
+	classes [64]keyword
+	n       int
+}
+
+func keywordSlot(k string) int {
+	if k == "" {
+		return 0
+	}
+	return (len(k)*7 + int(k[0])*3 + int(k[len(k)-1])*5) & 63
+}
+
+// class is k's class, 0 for a keyword the table does not hold.
+func (t *keywordTable) class(k string) keyword {
+	for i := keywordSlot(k); t.names[i] != ""; i = (i + 1) & 63 {
+		if t.names[i] == k {
+			return t.classes[i]
+		}
+	}
+	return 0
+}
+
+func (t *keywordTable) add(k string, c keyword) {
+	i := keywordSlot(k)
+	for t.names[i] != "" && t.names[i] != k {
+		i = (i + 1) & 63
+	}
+	if t.names[i] == "" {
+		t.n++
+	}
+	t.names[i] = k
+	t.classes[i] |= c
+}
+
+// keywords builds the table of a dialect that keeps keep.
+func keywords(keep ...string) *keywordTable {
+	t := &keywordTable{}
 	for _, k := range keep {
-		m[k] |= kept
+		t.add(k, kept)
 	}
 	for class, names := range subSchemaKeywords {
 		for _, k := range names {
-			m[k] |= class
+			t.add(k, class)
 		}
 	}
-	return m
+	if t.n > len(t.names)/2 {
+		panic("adapter: a schema dialect knows too many keywords for its table") // kept sparse, lookups stay short
+	}
+	return t
 }
 
 // claudeSchema is Anthropic's structured-output and strict-tool dialect
@@ -179,7 +222,7 @@ func (w *schemaWriter) schema(dst, raw []byte) (_ []byte, n int, r *refusal) {
 			break
 		}
 		k := bytesconv.String(key)
-		name, class := k, d.keywords[k]
+		name, class := k, d.keywords.class(k)
 		if k == "oneOf" && class&kept == 0 {
 			name = "anyOf" // exactly one of disjoint branches is what constrained decoding gives
 		}

@@ -79,3 +79,35 @@ func FuzzSchemaWriter(f *testing.F) {
 		}
 	})
 }
+
+// The keyword table classes what the dialects list, and nothing else.
+func TestKeywordTable(t *testing.T) {
+	for _, c := range []struct {
+		d    *schemaDialect
+		keep []string
+	}{
+		{&claudeSchema, []string{"$ref", "type", "description", "enum", "const", "required", "minItems", "format", "pattern", "properties", "anyOf", "items"}},
+		{&geminiSchema, []string{"$id", "$defs", "$anchor", "propertyOrdering", "nullable", "minimum", "maximum", "prefixItems", "maxItems"}},
+	} {
+		for _, k := range c.keep {
+			if c.d.keywords.class(k)&kept == 0 {
+				t.Errorf("%s is not kept", k)
+			}
+		}
+		for class, names := range subSchemaKeywords {
+			for _, k := range names {
+				if c.d.keywords.class(k)&class == 0 {
+					t.Errorf("%s is not of class %b", k, class)
+				}
+			}
+		}
+		for _, k := range []string{"", "x", "Type", "types", "minLength", "oneof", "$comment", "uniqueItems", "properties "} {
+			if got := c.d.keywords.class(k); got != 0 {
+				t.Errorf("%q classed %b", k, got)
+			}
+		}
+	}
+	if c := claudeSchema.keywords.class("oneOf"); c != schemaList {
+		t.Errorf("oneOf on Claude: %b, want a list not kept", c)
+	}
+}
