@@ -91,21 +91,13 @@ func NewObject(obj []byte) Object {
 // Next returns the next member: its key as written between the quotes
 // (escapes left as they are) and its raw value; ok is false at the end.
 func (o *Object) Next() (key, val []byte, ok bool) {
-	for {
-		o.i = SkipSpace(o.b, o.i)
-		if o.i >= len(o.b) || o.b[o.i] == '}' {
-			return nil, nil, false
-		}
-		if o.b[o.i] != ',' {
-			break
-		}
-		o.i++
+	key, rest, ok := o.Key()
+	if !ok {
+		return nil, nil, false
 	}
-	end := StringEnd(o.b, o.i)
-	key = o.b[o.i+1 : end-1]
-	start := SkipSpace(o.b, SkipSpace(o.b, end)+1) // past ':'
-	o.i = ValueEnd(o.b, start)
-	return key, o.b[start:o.i], true
+	n := ValueEnd(rest, 0)
+	o.Took(n)
+	return key, rest[:n], true
 }
 
 // Key returns the next member's key, as Next does, and the text from the
@@ -177,19 +169,13 @@ func (a *Array) Len() int { return min(a.i+1, len(a.b)) }
 
 // Next returns the next element's raw value; ok is false at the end.
 func (a *Array) Next() (val []byte, ok bool) {
-	for {
-		a.i = SkipSpace(a.b, a.i)
-		if a.i >= len(a.b) || a.b[a.i] == ']' {
-			return nil, false
-		}
-		if a.b[a.i] != ',' {
-			break
-		}
-		a.i++
+	rest, ok := a.Elem()
+	if !ok {
+		return nil, false
 	}
-	start := a.i
-	a.i = ValueEnd(a.b, start)
-	return a.b[start:a.i], true
+	n := ValueEnd(rest, 0)
+	a.Took(n)
+	return rest[:n], true
 }
 
 // PlainRun returns the index of the first byte of s at or after i that a
