@@ -5,6 +5,7 @@ package bench
 import (
 	"time"
 
+	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/llm"
 
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/opentoken/opentoken/bench/loadtest"
+	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/openai"
 )
 
@@ -50,6 +52,22 @@ func TestTranslationAllocations(t *testing.T) {
 			sinkBytes = openai.AppendCompletion(buf[:0], "chatcmpl-x", 1, m.id, &c, true)
 		}); n > responseAllocBudget {
 			t.Errorf("%s: response translation allocates %v times, budget %d", m.name, n, responseAllocBudget)
+		}
+	}
+}
+
+// TestStreamEventAllocations: a Claude text delta is translated without
+// allocating; a Gemini chunk allocates its candidate and part lists.
+func TestStreamEventAllocations(t *testing.T) {
+	budgets := map[string]float64{"claude-text-delta": 0, "gemini-chunk": 2}
+	for _, ev := range streamEvents {
+		call := &adapter.Call{Model: generated.Lookup(ev.id), Req: &llm.Request{}}
+		prefix := openai.NewChunkPrefix(nil, "chatcmpl-0123456789abcdef01234567", 1730000000, ev.id)
+		st := ev.adapter.NewStream(call, &openai.ChunkWriter{Prefix: prefix, Exclude: call.Thinking.Exclude, Legacy: call.Legacy()})
+		name, data := []byte(ev.event), []byte(ev.data)
+		out := make([]byte, 0, 1024)
+		if n := testing.AllocsPerRun(200, func() { out, _ = st.Event(out[:0], name, data) }); n > budgets[ev.name] {
+			t.Errorf("%s: a stream event allocates %v times, budget %v", ev.name, n, budgets[ev.name])
 		}
 	}
 }

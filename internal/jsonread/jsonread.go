@@ -566,3 +566,24 @@ func Decode[T any](r *Reader, v *T) {
 		r.Fail()
 	}
 }
+
+// StringFields reads an object whose fields are all strings, as the
+// structs of many small JSON objects are: the member named names[i] into
+// *fields[i] (null leaves it ""), a repeated one failing r, any other
+// skipped as SkipUnknown does.
+func (r *Reader) StringFields(names []string, fields ...*string) {
+	var seen Fields
+	for more := r.Object(); more; more = r.More('}') {
+		key := r.Key()
+		i := 0
+		for i < len(names) && names[i] != string(key) {
+			i++
+		}
+		if i == len(names) {
+			r.SkipUnknown(key, names)
+			continue
+		}
+		seen.Once(r, uint(i))
+		*fields[i] = r.NullableString()
+	}
+}

@@ -28,7 +28,8 @@ func decodeAnthropicEvent(data []byte, ev *anthropicEvent) error {
 	return json.UnmarshalNoCopy(data, ev)
 }
 
-// The JSON names of the structs read here, for SkipUnknown.
+// The JSON names of the structs read here, in the order of their fields
+// for StringFields, and for SkipUnknown.
 var (
 	anthropicMessageFields = []string{"content", "stop_reason", "stop_sequence", "usage"}
 	anthropicCountsFields  = []string{"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation"}
@@ -242,21 +243,8 @@ func readAnthropicEvent(data []byte, ev *anthropicEvent) bool {
 			}
 		case "error":
 			seen.Once(&r, 5)
-			if r.Null() {
-				break
-			}
-			var seen jsonread.Fields
-			for more := r.Object(); more; more = r.More('}') {
-				switch key := r.Key(); string(key) {
-				case "type":
-					seen.Once(&r, 0)
-					ev.Error.Type = r.NullableString()
-				case "message":
-					seen.Once(&r, 1)
-					ev.Error.Message = r.NullableString()
-				default:
-					r.SkipUnknown(key, anthropicErrorFields)
-				}
+			if !r.Null() {
+				r.StringFields(anthropicErrorFields, &ev.Error.Type, &ev.Error.Message)
 			}
 		default:
 			r.SkipUnknown(key, anthropicEventFields)
@@ -266,32 +254,5 @@ func readAnthropicEvent(data []byte, ev *anthropicEvent) bool {
 }
 
 func readAnthropicDelta(r *jsonread.Reader, d *anthropicDelta) {
-	var seen jsonread.Fields
-	for more := r.Object(); more; more = r.More('}') {
-		switch key := r.Key(); string(key) {
-		case "type":
-			seen.Once(r, 0)
-			d.Type = r.NullableString()
-		case "text":
-			seen.Once(r, 1)
-			d.Text = r.NullableString()
-		case "thinking":
-			seen.Once(r, 2)
-			d.Thinking = r.NullableString()
-		case "signature":
-			seen.Once(r, 3)
-			d.Signature = r.NullableString()
-		case "partial_json":
-			seen.Once(r, 4)
-			d.PartialJSON = r.NullableString()
-		case "stop_reason":
-			seen.Once(r, 5)
-			d.StopReason = r.NullableString()
-		case "stop_sequence":
-			seen.Once(r, 6)
-			d.StopSequence = r.NullableString()
-		default:
-			r.SkipUnknown(key, anthropicDeltaFields)
-		}
-	}
+	r.StringFields(anthropicDeltaFields, &d.Type, &d.Text, &d.Thinking, &d.Signature, &d.PartialJSON, &d.StopReason, &d.StopSequence)
 }

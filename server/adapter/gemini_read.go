@@ -56,7 +56,8 @@ func readGeminiChunk(data []byte, ch *geminiStreamChunk) bool {
 	return r.End()
 }
 
-// The JSON names of the structs read here, for SkipUnknown.
+// The JSON names of the structs read here, in the order of their fields
+// for StringFields, and for SkipUnknown.
 var (
 	geminiResponseFields  = []string{"candidates", "promptFeedback", "usageMetadata"}
 	geminiChunkFields     = append(geminiResponseFields[:len(geminiResponseFields):len(geminiResponseFields)], "error")
@@ -79,18 +80,8 @@ func readGeminiMember(r *jsonread.Reader, key []byte, resp *geminiResponse, seen
 		}
 	case "promptFeedback":
 		seen.Once(r, 1)
-		if r.Null() {
-			break
-		}
-		var seen jsonread.Fields
-		for more := r.Object(); more; more = r.More('}') {
-			switch key := r.Key(); string(key) {
-			case "blockReason":
-				seen.Once(r, 0)
-				resp.PromptFeedback.BlockReason = r.NullableString()
-			default:
-				r.SkipUnknown(key, geminiFeedbackFields)
-			}
+		if !r.Null() {
+			r.StringFields(geminiFeedbackFields, &resp.PromptFeedback.BlockReason)
 		}
 	case "usageMetadata":
 		seen.Once(r, 2)

@@ -53,7 +53,8 @@ func decodeFast(body []byte, req *llm.Request) (tools *[]tool, ok bool) {
 	return tools, r.End()
 }
 
-// The JSON names of the structs decoded here, for SkipUnknown.
+// The JSON names of the structs decoded here, in the order of their
+// fields for StringFields, and for SkipUnknown.
 var (
 	messageFields  = []string{"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "function_call", "reasoning_details", "audio"}
 	partFields     = []string{"type", "text", "image_url", "cache_control", "input_audio", "file"}
@@ -170,37 +171,13 @@ func readPart(r *jsonread.Reader, p *llm.Part) {
 
 func readImageURL(r *jsonread.Reader) *llm.ImageURL {
 	u := &llm.ImageURL{}
-	var seen jsonread.Fields
-	for more := r.Object(); more; more = r.More('}') {
-		switch key := r.Key(); string(key) {
-		case "url":
-			seen.Once(r, 0)
-			u.URL = r.NullableString()
-		case "detail":
-			seen.Once(r, 1)
-			u.Detail = r.NullableString()
-		default:
-			r.SkipUnknown(key, imageURLFields)
-		}
-	}
+	r.StringFields(imageURLFields, &u.URL, &u.Detail)
 	return u
 }
 
 func readCacheControl(r *jsonread.Reader) *llm.CacheControl {
 	cc := &llm.CacheControl{}
-	var seen jsonread.Fields
-	for more := r.Object(); more; more = r.More('}') {
-		switch key := r.Key(); string(key) {
-		case "type":
-			seen.Once(r, 0)
-			cc.Type = r.NullableString()
-		case "ttl":
-			seen.Once(r, 1)
-			cc.TTL = r.NullableString()
-		default:
-			r.SkipUnknown(key, cacheFields)
-		}
-	}
+	r.StringFields(cacheFields, &cc.Type, &cc.TTL)
 	return cc
 }
 
@@ -221,7 +198,7 @@ func readToolCalls(r *jsonread.Reader) []llm.ToolCall {
 			case "function":
 				seen.Once(r, 2)
 				if !r.Null() {
-					readFunctionCall(r, &c.Function)
+					r.StringFields(functionFields, &c.Function.Name, &c.Function.Arguments)
 				}
 			case "extra_content":
 				seen.Once(r, 3)
@@ -232,22 +209,6 @@ func readToolCalls(r *jsonread.Reader) []llm.ToolCall {
 		}
 	}
 	return calls
-}
-
-func readFunctionCall(r *jsonread.Reader, f *llm.FunctionCall) {
-	var seen jsonread.Fields
-	for more := r.Object(); more; more = r.More('}') {
-		switch key := r.Key(); string(key) {
-		case "name":
-			seen.Once(r, 0)
-			f.Name = r.NullableString()
-		case "arguments":
-			seen.Once(r, 1)
-			f.Arguments = r.NullableString()
-		default:
-			r.SkipUnknown(key, functionFields)
-		}
-	}
 }
 
 // The JSON names of a tools entry and its function, for SkipUnknown.
