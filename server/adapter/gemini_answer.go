@@ -162,13 +162,14 @@ func (Gemini) ParseResponse(c *Call, body []byte, out *llm.Completion) error {
 // ends when the connection does.
 type geminiStream struct {
 	answer
-	tools  *llm.Tools
-	signed bool
+	tools   *llm.Tools
+	signed  bool
+	scratch geminiScratch // what each chunk's candidates and parts are read into
 }
 
 // NewStream implements Adapter.
 func (Gemini) NewStream(c *Call, w llm.StreamWriter) Stream {
-	return &geminiStream{streamed(c, w), c.Req.ToolSet, c.signed()}
+	return &geminiStream{answer: streamed(c, w), tools: c.Req.ToolSet, signed: c.signed()}
 }
 
 type geminiStreamChunk struct {
@@ -180,7 +181,7 @@ type geminiStreamChunk struct {
 
 func (s *geminiStream) Event(dst []byte, _, data []byte) ([]byte, *llm.Error) {
 	var ch geminiStreamChunk
-	if err := decodeGeminiChunk(data, &ch); err != nil {
+	if err := decodeGeminiChunk(data, &ch, &s.scratch); err != nil {
 		return dst, errMalformedEvent
 	}
 	if ch.Error != nil {

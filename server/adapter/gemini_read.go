@@ -10,42 +10,64 @@ import (
 // tags; anything jsonread does not take is left to goccy/go-json.
 // FuzzGeminiReaders holds the two to that.
 
+// geminiScratch holds the slices a reader decodes candidates and parts
+// into. A stream keeps one and reads every chunk into it, so a chunk
+// allocates nothing once the slices have grown to its size; each read
+// overwrites what the one before it read.
+type geminiScratch struct {
+	cands []geminiCandidate
+	parts []geminiPart // every candidate's parts, one after the other
+}
+
+// reset readies s for a read. The parts' slice is never nil, so that an
+// empty "parts" reads as an empty slice, as goccy/go-json decodes it.
+func (s *geminiScratch) reset() {
+	s.cands = s.cands[:0]
+	if s.parts == nil {
+		s.parts = make([]geminiPart, 0, 2)
+	}
+	s.parts = s.parts[:0]
+}
+
 // decodeGeminiResponse decodes a whole answer.
 func decodeGeminiResponse(body []byte, resp *geminiResponse) error {
-	if readGeminiResponse(body, resp) {
+	if readGeminiResponse(body, resp, new(geminiScratch)) {
 		return nil
 	}
 	*resp = geminiResponse{}
 	return json.UnmarshalNoCopy(body, resp)
 }
 
-// decodeGeminiChunk decodes one chunk of a stream, or its error.
-func decodeGeminiChunk(data []byte, ch *geminiStreamChunk) error {
-	if readGeminiChunk(data, ch) {
+// decodeGeminiChunk decodes one chunk of a stream, or its error, into
+// scratch's slices.
+func decodeGeminiChunk(data []byte, ch *geminiStreamChunk, scratch *geminiScratch) error {
+	if readGeminiChunk(data, ch, scratch) {
 		return nil
 	}
 	*ch = geminiStreamChunk{}
 	return json.UnmarshalNoCopy(data, ch)
 }
 
-func readGeminiResponse(body []byte, resp *geminiResponse) bool {
+func readGeminiResponse(body []byte, resp *geminiResponse, scratch *geminiScratch) bool {
+	scratch.reset()
 	r := jsonread.New(body)
 	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
-		if key := r.Key(); !readGeminiMember(&r, key, resp, &seen) {
+		if key := r.Key(); !readGeminiMember(&r, key, resp, &seen, scratch) {
 			r.SkipUnknown(key, geminiResponseFields)
 		}
 	}
 	return r.End()
 }
 
-func readGeminiChunk(data []byte, ch *geminiStreamChunk) bool {
+func readGeminiChunk(data []byte, ch *geminiStreamChunk, scratch *geminiScratch) bool {
+	scratch.reset()
 	r := jsonread.New(data)
 	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
 		key := r.Key()
 		switch {
-		case readGeminiMember(&r, key, &ch.geminiResponse, &seen):
+		case readGeminiMember(&r, key, &ch.geminiResponse, &seen, scratch):
 		case string(key) == "error":
 			seen.Once(&r, 3)
 			jsonread.Decode(&r, &ch.Error)
@@ -71,12 +93,12 @@ var (
 
 // readGeminiMember reads the member key of a response and reports whether
 // it is one of the response's fields (numbered 0–2 in seen).
-func readGeminiMember(r *jsonread.Reader, key []byte, resp *geminiResponse, seen *jsonread.Fields) bool {
+func readGeminiMember(r *jsonread.Reader, key []byte, resp *geminiResponse, seen *jsonread.Fields, scratch *geminiScratch) bool {
 	switch string(key) {
 	case "candidates":
 		seen.Once(r, 0)
 		if !r.Null() {
-			resp.Candidates = readGeminiCandidates(r)
+			resp.Candidates = readGeminiCandidates(r, scratch)
 		}
 	case "promptFeedback":
 		seen.Once(r, 1)
@@ -94,8 +116,12 @@ func readGeminiMember(r *jsonread.Reader, key []byte, resp *geminiResponse, seen
 	return true
 }
 
-func readGeminiCandidates(r *jsonread.Reader) []geminiCandidate {
-	cands := make([]geminiCandidate, 0, 1)
+// readGeminiCandidates reads a response's candidates into scratch.
+func readGeminiCandidates(r *jsonread.Reader, scratch *geminiScratch) []geminiCandidate {
+	cands := scratch.cands
+	if cands == nil {
+		cands = make([]geminiCandidate, 0, 1)
+	}
 	for more := r.Array(); more; more = r.More(']') {
 		cands = append(cands, geminiCandidate{})
 		c := &cands[len(cands)-1]
@@ -113,7 +139,7 @@ func readGeminiCandidates(r *jsonread.Reader) []geminiCandidate {
 					case "parts":
 						seen.Once(r, 0)
 						if !r.Null() {
-							c.Content.Parts = readGeminiParts(r)
+							c.Content.Parts = readGeminiParts(r, scratch)
 						}
 					default:
 						r.SkipUnknown(key, geminiContentFields)
@@ -127,17 +153,19 @@ func readGeminiCandidates(r *jsonread.Reader) []geminiCandidate {
 			}
 		}
 	}
+	scratch.cands = cands
 	return cands
 }
 
 // readGeminiParts reads a candidate's parts; the fields behind a part's
 // embedded pointer are set only by a value, as null's effect on that
-// pointer is goccy/go-json's to decide.
-func readGeminiParts(r *jsonread.Reader) []geminiPart {
-	parts := make([]geminiPart, 0, 1)
+// pointer is goccy/go-json's to decide. They are appended to scratch's
+// parts, and the candidate's are the slice of them it appended.
+func readGeminiParts(r *jsonread.Reader, scratch *geminiScratch) []geminiPart {
+	start := len(scratch.parts)
 	for more := r.Array(); more; more = r.More(']') {
-		parts = append(parts, geminiPart{})
-		p := &parts[len(parts)-1]
+		scratch.parts = append(scratch.parts, geminiPart{})
+		p := &scratch.parts[len(scratch.parts)-1]
 		call := func() *GeminiCallFields {
 			if r.Kind() == 'n' {
 				r.Fail()
@@ -171,7 +199,8 @@ func readGeminiParts(r *jsonread.Reader) []geminiPart {
 			}
 		}
 	}
-	return parts
+	end := len(scratch.parts)
+	return scratch.parts[start:end:end] // capped: nothing appended later runs into it
 }
 
 func readGeminiCall(r *jsonread.Reader, fc *geminiCall) {

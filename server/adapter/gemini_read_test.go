@@ -24,21 +24,44 @@ func FuzzGeminiReaders(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, text []byte) {
-		agreeUpstream(t, text, readGeminiResponse)
-		agreeUpstream(t, text, readGeminiChunk)
+		agreeUpstream(t, text, readResponse)
+		agreeUpstream(t, text, readChunk)
+		agreeUpstream(t, text, readChunkAfterAnother(t))
 	})
+}
+
+// readResponse and readChunk read with a scratch of their own, as
+// ParseResponse and a stream's first chunk do.
+func readResponse(text []byte, resp *geminiResponse) bool {
+	return readGeminiResponse(text, resp, new(geminiScratch))
+}
+
+func readChunk(text []byte, ch *geminiStreamChunk) bool {
+	return readGeminiChunk(text, ch, new(geminiScratch))
+}
+
+// readChunkAfterAnother reads with the scratch a stream has after a chunk
+// of two candidates of several parts each: a reused scratch must read to
+// the same values as a new one.
+func readChunkAfterAnother(t *testing.T) func([]byte, *geminiStreamChunk) bool {
+	var scratch geminiScratch
+	var before geminiStreamChunk
+	if !readGeminiChunk([]byte(`{"candidates":[{"content":{"parts":[{"text":"a"},{"text":"b","thought":true},{"text":"c"}]},"finishReason":"STOP"},{"content":{"parts":[{"text":"d"},{"functionCall":{"name":"f"}}]}}]}`), &before, &scratch) {
+		t.Fatal("the chunk read first is refused")
+	}
+	return func(text []byte, ch *geminiStreamChunk) bool { return readGeminiChunk(text, ch, &scratch) }
 }
 
 // The readers must take what Gemini sends, not leave it all to goccy/go-json.
 func TestGeminiReadersTakeTheGoldens(t *testing.T) {
 	answers, events := upstreamGoldens(t, "gemini")
 	for _, b := range answers {
-		if !agreeUpstream(t, b, readGeminiResponse) {
+		if !agreeUpstream(t, b, readResponse) {
 			t.Errorf("readGeminiResponse does not take %s", b)
 		}
 	}
 	for _, b := range events {
-		if !agreeUpstream(t, b, readGeminiChunk) {
+		if !agreeUpstream(t, b, readChunk) || !agreeUpstream(t, b, readChunkAfterAnother(t)) {
 			t.Errorf("readGeminiChunk does not take %s", b)
 		}
 	}
