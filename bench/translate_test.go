@@ -59,6 +59,10 @@ func plainCall(id string) *adapter.Call {
 	return call
 }
 
+// benchUpstream is where translateRequest's requests go: like a supplier's
+// settings in the server, made once, not per request.
+var benchUpstream = adapter.Upstream{BaseURL: "http://127.0.0.1:1", APIKey: "k"}
+
 func translateRequest(body []byte, ad adapter.Adapter, req *fasthttp.Request, buf []byte) []byte {
 	var chat llm.Request
 	if err := openai.DecodeChat(body, &chat); err != nil {
@@ -68,7 +72,7 @@ func translateRequest(body []byte, ad adapter.Adapter, req *fasthttp.Request, bu
 	if err != nil {
 		panic(err.Message)
 	}
-	out, err := ad.BuildRequest(req, buf[:0], call, &adapter.Upstream{BaseURL: "http://127.0.0.1:1", APIKey: "k"})
+	out, err := ad.BuildRequest(req, buf[:0], call, &benchUpstream)
 	if err != nil {
 		panic(err.Message)
 	}
