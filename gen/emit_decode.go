@@ -24,11 +24,17 @@ func (e *emitter) decodeFile() *jen.File {
 		jen.Id("seen").Qual(jsonRead, "Fields"),
 	)
 	f.Line()
-	f.Comment("paramValues holds what a decoded Superset's scalar fields point at.")
+	f.Comment("paramValues holds what a decoded Superset's scalar fields point at, and")
+	f.Comment("room for the first strings of its string-or-array fields.")
 	f.Type().Id("paramValues").StructFunc(func(g *jen.Group) {
 		for _, p := range e.ir.params {
 			if t := scalarType(p); t != nil {
 				g.Id(p.ident).Add(t)
+			}
+		}
+		for _, p := range e.ir.params {
+			if p.typ == "string_or_array" {
+				g.Id(listRoom(p)).Index(jen.Lit(listRoomLen)).String()
 			}
 		}
 	})
@@ -63,6 +69,15 @@ func (e *emitter) decodeFile() *jen.File {
 	return f
 }
 
+// listRoomLen is how many strings of a string-or-array parameter the
+// scalars' block has room for: OpenAI takes at most four stop sequences, so
+// a request that works there allocates nothing more for them. A longer list
+// grows out of the block.
+const listRoomLen = 4
+
+// listRoom names the room in the scalars' block for p's strings.
+func listRoom(p *paramInfo) string { return p.ident + "Room" }
+
 // scalarType is the type a pointer field of the Superset points at, nil
 // for the fields that are not pointers.
 func scalarType(p *paramInfo) *jen.Statement {
@@ -95,7 +110,9 @@ func (e *emitter) decodeCase(p *paramInfo) []jen.Code {
 			jen.Id("v").Dot(p.ident).Op("=").Add(r.Clone()).Dot(readers[p.typ]).Call(),
 			field.Clone().Op("=").Op("&").Id("v").Dot(p.ident))
 	case p.typ == "string_or_array":
-		code = append(code, ifNull, field.Clone().Op("=").Add(r.Clone()).Dot("Strings").Call())
+		code = append(code, ifNull,
+			jen.Id("v").Op(":=").Id("d").Dot("scalars").Call(),
+			field.Clone().Op("=").Add(r.Clone()).Dot("AppendStrings").Call(jen.Id("v").Dot(listRoom(p)).Index(jen.Empty(), jen.Lit(0))))
 	default:
 		code = append(code, field.Clone().Op("=").Add(r.Clone()).Dot("Raw").Call())
 	}

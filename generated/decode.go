@@ -14,7 +14,8 @@ type ParamDecoder struct {
 	seen   jsonread.Fields
 }
 
-// paramValues holds what a decoded Superset's scalar fields point at.
+// paramValues holds what a decoded Superset's scalar fields point at, and
+// room for the first strings of its string-or-array fields.
 type paramValues struct {
 	Temperature          float64
 	TopP                 float64
@@ -42,6 +43,7 @@ type paramValues struct {
 	N                    int64
 	ParallelToolCalls    bool
 	Route                string
+	StopRoom             [4]string
 }
 
 // NewParamDecoder decodes into s.
@@ -148,7 +150,8 @@ func (d *ParamDecoder) Decode(key []byte, r *jsonread.Reader) bool {
 		if r.Null() {
 			return true
 		}
-		d.s.Stop = r.Strings()
+		v := d.scalars()
+		d.s.Stop = r.AppendStrings(v.StopRoom[:0])
 	case "logit_bias":
 		d.seen.Once(r, uint(ParamLogitBias))
 		d.s.LogitBias = r.Raw()

@@ -412,13 +412,15 @@ func (r *Reader) Bool() bool {
 	return false
 }
 
-// Strings reads a string, as a list of one, or an array of strings; an
-// empty array is an empty, non-nil list.
-func (r *Reader) Strings() []string {
+// AppendStrings reads a string, as a list of one, or an array of strings,
+// and appends it to list, which should be empty: a caller with room for
+// the usual few strings allocates nothing for them. An empty array gives
+// list as it is (an empty, non-nil list when list is not nil); a failure,
+// nil.
+func (r *Reader) AppendStrings(list []string) []string {
 	if r.Kind() == '"' {
-		return []string{r.String()}
+		return append(list, r.String())
 	}
-	list := []string{}
 	for more := r.Array(); more; more = r.More(']') {
 		list = append(list, r.String())
 	}

@@ -37,7 +37,7 @@ func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Up
 	switch {
 	case v != nil && c.Count:
 		// Vertex counts at a model of its own, which the body names.
-		req.SetRequestURI(up.BaseURL + v.path("anthropic", "count-tokens", "rawPredict"))
+		v.setURI(req, up.BaseURL, "anthropic", "count-tokens", "rawPredict")
 		if e := v.authorize(req); e != nil {
 			return body, e
 		}
@@ -46,7 +46,7 @@ func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Up
 		if c.Stream {
 			method = "streamRawPredict"
 		}
-		req.SetRequestURI(up.BaseURL + v.path("anthropic", c.upstreamID(), method))
+		v.setURI(req, up.BaseURL, "anthropic", c.upstreamID(), method)
 		if e := v.authorize(req); e != nil {
 			return body, e
 		}
@@ -55,7 +55,7 @@ func (Anthropic) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Up
 		if c.Count {
 			path = "/v1/messages/count_tokens"
 		}
-		req.SetRequestURI(up.BaseURL + path)
+		setURI(req, up.BaseURL, path)
 		req.Header.Set("x-api-key", up.APIKey)
 		req.Header.Set("anthropic-version", AnthropicVersion)
 	}

@@ -68,9 +68,21 @@ func (u *Upstream) Name(provider matrix.Provider) string {
 	return matrix.SupplierGemini.String()
 }
 
-// path is the path of a Vertex publisher model's method.
-func (v *Vertex) path(publisher, model, method string) string {
-	return "/v1/projects/" + v.Project + "/locations/" + v.Location + "/publishers/" + publisher + "/models/" + model + ":" + method
+// setURI sets req's URI to origin and the path of a Vertex publisher
+// model's method.
+func (v *Vertex) setURI(req *fasthttp.Request, origin, publisher, model, method string) {
+	setURI(req, origin, "/v1/projects/", v.Project, "/locations/", v.Location, "/publishers/", publisher, "/models/", model, ":", method)
+}
+
+// setURI sets req's URI to its parts joined in a buffer on the stack
+// (fasthttp copies it): a request's URI costs no allocation.
+func setURI(req *fasthttp.Request, parts ...string) {
+	var room [256]byte
+	uri := room[:0]
+	for _, p := range parts {
+		uri = append(uri, p...)
+	}
+	req.SetRequestURIBytes(uri)
 }
 
 // authorize sets the bearer token of a Vertex request.

@@ -175,7 +175,7 @@ func buildVertexEmbed(req *fasthttp.Request, buf []byte, c *EmbedCall, inputs []
 	}
 	buf = append(buf, "}}"...)
 	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(origin + v.path("google", c.upstreamID(), "predict"))
+	v.setURI(req, origin, "google", c.upstreamID(), "predict")
 	req.Header.SetContentType("application/json")
 	req.SetBodyRaw(buf)
 	return buf, v.authorize(req)

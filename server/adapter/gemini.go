@@ -52,7 +52,7 @@ func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstr
 	}
 	req.Header.SetContentType("application/json")
 	if v := up.Vertex; v != nil {
-		req.SetRequestURI(up.BaseURL + v.path("google", c.upstreamID(), method))
+		v.setURI(req, up.BaseURL, "google", c.upstreamID(), method)
 		if e := v.authorize(req); e != nil {
 			return body, e
 		}
@@ -63,7 +63,7 @@ func (Gemini) BuildRequest(req *fasthttp.Request, buf []byte, c *Call, up *Upstr
 			req.Header.Set("X-Vertex-AI-LLM-Request-Type", "shared")
 		}
 	} else {
-		req.SetRequestURI(up.BaseURL + "/v1beta/models/" + c.upstreamID() + ":" + method)
+		setURI(req, up.BaseURL, "/v1beta/models/", c.upstreamID(), ":", method)
 		req.Header.Set("x-goog-api-key", up.APIKey)
 	}
 	req.SetBodyRaw(body)

@@ -38,6 +38,9 @@ func goldenRequests(t testing.TB) map[string][]byte {
 // decoder must answer them as the other does.
 var tricky = []string{
 	`{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0.5,"stop":["a"]}`,
+	`{"model":"m","messages":[],"stop":["a","b\n","c","d","e"]}`, // more than the scalars' block has room for
+	`{"model":"m","messages":[],"stop":"a","temperature":0}`,
+	`{"model":"m","messages":[],"stop":["a",1]}`,
 	`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:x"}}]}],"reasoning":{"effort":"high"}}`,
 	`{"model":"m","messages":[{"role":"user","content":"a \"quoted\" \u00e9 \ud83d\ude00 \ud800 \\ \/ \b\f\n\r\t"}]}`,
 	"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"caf\xc3\xa9 \xe2\x82\xac\"}]}",
