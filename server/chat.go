@@ -29,8 +29,8 @@ const HeaderAdjustedParams = "X-OpenToken-Adjusted-Params"
 
 // chat serves POST /v1/chat/completions.
 func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
-	var req llm.Request
-	if e := openai.DecodeChat(ctx.PostBody(), &req); e != nil {
+	req := &rec.req
+	if e := openai.DecodeChat(ctx.PostBody(), req); e != nil {
 		s.writeError(ctx, e)
 		return
 	}
@@ -44,7 +44,7 @@ func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 		return &openai.ChunkWriter{Prefix: openai.NewChunkPrefix(nil, string(id), time.Now().Unix(), strings.Clone(model)),
 			Exclude: call.Thinking.Exclude, Legacy: call.Legacy()}
 	}
-	call, ex, sw, e := s.generate(ctx, rec, &req, m, chunks)
+	call, ex, sw, e := s.generate(ctx, rec, req, m, chunks)
 	s.deliver(ctx, rec, call, ex, sw, e, func(dst []byte, out *llm.Completion) []byte {
 		out.Legacy = call.Legacy()
 		var idBuf [64]byte

@@ -70,9 +70,9 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx, rec *record) {
 		s.writeError(ctx, e)
 		return
 	}
-	var req llm.Request
+	req := &rec.req
 	var dec anthropic.Decoded
-	if e := anthropic.Decode(ctx.PostBody(), &req, &dec, false); e != nil {
+	if e := anthropic.Decode(ctx.PostBody(), req, &dec, false); e != nil {
 		s.writeError(ctx, e)
 		return
 	}
@@ -92,7 +92,7 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx, rec *record) {
 	events := func(_ *adapter.Call, served string) llm.StreamWriter {
 		return &anthropic.EventWriter{ID: string(s.ids.appendID(nil, "msg_")), Model: strings.Clone(answerModel(served))}
 	}
-	call, ex, sw, e := s.generate(ctx, rec, &req, m, events)
+	call, ex, sw, e := s.generate(ctx, rec, req, m, events)
 	if call != nil {
 		call.DroppedExtra = append(call.DroppedExtra, dec.Dropped...)
 	}
@@ -112,9 +112,9 @@ func (s *Server) countTokens(ctx *fasthttp.RequestCtx, rec *record) {
 		s.writeError(ctx, e)
 		return
 	}
-	var req llm.Request
+	req := &rec.req
 	var dec anthropic.Decoded
-	if e := anthropic.Decode(ctx.PostBody(), &req, &dec, true); e != nil {
+	if e := anthropic.Decode(ctx.PostBody(), req, &dec, true); e != nil {
 		s.writeError(ctx, e)
 		return
 	}
@@ -124,7 +124,7 @@ func (s *Server) countTokens(ctx *fasthttp.RequestCtx, rec *record) {
 		return
 	}
 	req.Model = m.ID
-	n, e := s.count(ctx, rec, &req, m)
+	n, e := s.count(ctx, rec, req, m)
 	if e != nil {
 		if e != errGone {
 			s.writeError(ctx, e)

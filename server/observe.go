@@ -62,6 +62,10 @@ type record struct {
 	attempts int
 	rid      [maxRequestID]byte
 	ridLen   int
+	// req is the request in the gateway's neutral form, which a door
+	// decodes into: pooled with the record, it lives exactly as long as
+	// the request (a stream's included) without an allocation of its own.
+	req llm.Request
 }
 
 var recordPool = sync.Pool{New: func() any { return &record{} }}

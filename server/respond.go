@@ -119,10 +119,10 @@ type responding struct {
 
 // respond serves POST /v1/responses.
 func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
-	var req llm.Request
+	req := &rec.req
 	r := &responding{}
 	dec, meta := &r.dec, &r.meta
-	m, e := s.decodeResponses(ctx, rec, &req, dec)
+	m, e := s.decodeResponses(ctx, rec, req, dec)
 	if e != nil {
 		s.writeError(ctx, e)
 		return
@@ -144,7 +144,7 @@ func (s *Server) respond(ctx *fasthttp.RequestCtx, rec *record) {
 		}
 		return events
 	}
-	call, ex, sw, e := s.generate(ctx, rec, &req, m, writer)
+	call, ex, sw, e := s.generate(ctx, rec, req, m, writer)
 	if call != nil {
 		call.DroppedExtra = append(call.DroppedExtra, dec.Dropped...)
 		if keep {
@@ -224,14 +224,14 @@ func (s *Server) storedResponse(ctx *fasthttp.RequestCtx, rec *record, id string
 // inputTokens serves POST /v1/responses/input_tokens: the request counted
 // by its model's upstream, as a message's count is. Nothing is billed.
 func (s *Server) inputTokens(ctx *fasthttp.RequestCtx, rec *record) {
-	var req llm.Request
+	req := &rec.req
 	var dec responses.Decoded
-	m, e := s.decodeResponses(ctx, rec, &req, &dec)
+	m, e := s.decodeResponses(ctx, rec, req, &dec)
 	if e != nil {
 		s.writeError(ctx, e)
 		return
 	}
-	n, e := s.count(ctx, rec, &req, m)
+	n, e := s.count(ctx, rec, req, m)
 	if e != nil {
 		if e != errGone {
 			s.writeError(ctx, e)
