@@ -30,7 +30,12 @@ const HeaderAdjustedParams = "X-OpenToken-Adjusted-Params"
 // chat serves POST /v1/chat/completions.
 func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	req := &rec.req
-	if e := openai.DecodeChat(ctx.PostBody(), req); e != nil {
+	req.Messages = rec.msgs
+	e := openai.DecodeChat(ctx.PostBody(), req)
+	if cap(req.Messages) > cap(rec.msgs) {
+		rec.msgs = req.Messages[:0] // grown: the room the next request gets
+	}
+	if e != nil {
 		s.writeError(ctx, e)
 		return
 	}

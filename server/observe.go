@@ -66,16 +66,35 @@ type record struct {
 	// decodes into: pooled with the record, it lives exactly as long as
 	// the request (a stream's included) without an allocation of its own.
 	req llm.Request
+	// msgs is room for the request's messages, kept from one request to
+	// the next (cleared between them).
+	msgs []llm.Message
 }
 
+// keptMessages bounds the room for messages a pooled record keeps: a long
+// agent history's room goes back to the garbage collector.
+const keptMessages = 64
+
 var recordPool = sync.Pool{New: func() any { return &record{} }}
+
+// putRecord returns a finished request's record to the pool, holding on to
+// nothing of the request but the cleared room of its messages.
+func putRecord(r *record) {
+	msgs := r.msgs
+	if cap(msgs) > keptMessages {
+		msgs = nil
+	}
+	clear(msgs[:cap(msgs)])
+	*r = record{msgs: msgs[:0]}
+	recordPool.Put(r)
+}
 
 // recordKey finds a request's record among the RequestCtx's user values.
 type recordKey struct{}
 
 func startRecord(ctx *fasthttp.RequestCtx) *record {
 	r := recordPool.Get().(*record)
-	*r = record{start: time.Now(), key: -1, errKind: noUpstreamError, endpoint: endpointOther}
+	*r = record{start: time.Now(), key: -1, errKind: noUpstreamError, endpoint: endpointOther, msgs: r.msgs}
 	ctx.SetUserValue(recordKey{}, r)
 	return r
 }

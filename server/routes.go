@@ -232,7 +232,7 @@ func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
 	if rec.endpoint != "" {
 		s.observe(ctx.Response.StatusCode(), rec)
 	}
-	recordPool.Put(rec)
+	putRecord(rec)
 }
 
 // model serves GET /v1/models/{id}. The id holds a slash, sent raw or as

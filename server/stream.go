@@ -116,7 +116,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Ca
 			rec.usage, rec.hasUsage, rec.partial = st.Usage(), true, reason != StreamComplete
 			rec.finish, rec.hasFinish = st.Finish(), reason == StreamComplete
 			s.observe(fasthttp.StatusOK, rec)
-			recordPool.Put(rec)
+			putRecord(rec)
 			if s.onStreamEnd != nil {
 				s.onStreamEnd(reason)
 			}

@@ -17,8 +17,9 @@ import (
 )
 
 // DecodeChat parses and validates a chat request body into req, which
-// must be zero. Every failure is a 400 whose param names the offending
-// field.
+// must be zero but for Messages: an empty list there lends its room to the
+// messages (a server reuses one from request to request). Every failure is
+// a 400 whose param names the offending field.
 //
 // Two decoders read the body: decodeFast in one pass for the requests
 // clients send, and decodeCareful, through goccy/go-json, for every body

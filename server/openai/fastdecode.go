@@ -32,7 +32,7 @@ func decodeFast(body []byte, req *llm.Request) (tools *[]tool, ok bool) {
 		case "messages":
 			seen.Once(&r, 1)
 			if !r.Null() {
-				req.Messages = readMessages(&r)
+				req.Messages = readMessages(&r, req.Messages[:0])
 			}
 		case "tools":
 			seen.Once(&r, 2)
@@ -65,8 +65,12 @@ var (
 )
 
 // readMessages reads the messages array; most requests have few.
-func readMessages(r *jsonread.Reader) []llm.Message {
-	msgs := make([]llm.Message, 0, 4)
+// readMessages reads the messages into msgs, an empty list whose room they
+// take before any allocation; nil for a new list.
+func readMessages(r *jsonread.Reader, msgs []llm.Message) []llm.Message {
+	if msgs == nil {
+		msgs = make([]llm.Message, 0, 4)
+	}
 	for more := r.Array(); more; more = r.More(']') {
 		msgs = append(msgs, llm.Message{})
 		readMessage(r, &msgs[len(msgs)-1])
