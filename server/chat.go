@@ -79,8 +79,8 @@ func (s *Server) deliver(ctx *fasthttp.RequestCtx, rec *record, call *adapter.Ca
 		return
 	}
 	defer s.finish(ex)
-	var out llm.Completion
-	if !s.parseAnswer(ctx, ex, call, rec, &out) {
+	out := &rec.out
+	if !s.parseAnswer(ctx, ex, call, rec, out) {
 		return
 	}
 	rec.finish, rec.hasFinish = out.Finish, true
@@ -88,7 +88,7 @@ func (s *Server) deliver(ctx *fasthttp.RequestCtx, rec *record, call *adapter.Ca
 		rec.span.SetAttributes(attribute.String("gen_ai.output.messages", truncate([]byte(out.Content))))
 	}
 	buf := getBuf()
-	*buf = render((*buf)[:0], &out)
+	*buf = render((*buf)[:0], out)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(*buf)
 	putBuf(buf)

@@ -2,17 +2,15 @@ package server
 
 import (
 	"context"
-
-	"go.opentelemetry.io/otel/trace"
-
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/opentoken/opentoken/llm"
-
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/opentoken/opentoken/generated"
+	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/store"
@@ -66,9 +64,16 @@ type record struct {
 	// decodes into: pooled with the record, it lives exactly as long as
 	// the request (a stream's included) without an allocation of its own.
 	req llm.Request
+	// out is a buffered answer, parsed from the upstream's.
+	out llm.Completion
 	// msgs is room for the request's messages, kept from one request to
 	// the next (cleared between them).
 	msgs []llm.Message
+	// holds counts who still uses the record: the handler, and a stream's
+	// writer, which runs in a goroutine of its own from the moment it is
+	// set, alongside the rest of the handler. The last to let go returns
+	// the record to the pool (releaseRecord).
+	holds atomic.Int32
 }
 
 // keptMessages bounds the room for messages a pooled record keeps: a long
@@ -76,6 +81,14 @@ type record struct {
 const keptMessages = 64
 
 var recordPool = sync.Pool{New: func() any { return &record{} }}
+
+// releaseRecord lets go of the record for the handler or a stream's
+// writer, and returns it to the pool when the other has let go too.
+func releaseRecord(r *record) {
+	if r.holds.Add(-1) == 0 {
+		putRecord(r)
+	}
+}
 
 // putRecord returns a finished request's record to the pool, holding on to
 // nothing of the request but the cleared room of its messages.
@@ -95,6 +108,7 @@ type recordKey struct{}
 func startRecord(ctx *fasthttp.RequestCtx) *record {
 	r := recordPool.Get().(*record)
 	*r = record{start: time.Now(), key: -1, errKind: noUpstreamError, endpoint: endpointOther, msgs: r.msgs}
+	r.holds.Store(1) // the handler's
 	ctx.SetUserValue(recordKey{}, r)
 	return r
 }

@@ -33,3 +33,19 @@ func TestPutRecordKeepsNothingOfTheRequest(t *testing.T) {
 		t.Errorf("the room of %d messages is kept", keptMessages+1)
 	}
 }
+
+// A stream's record is returned to the pool only when both the handler and
+// the stream's writer have let go of it.
+func TestReleaseRecordWaitsForBoth(t *testing.T) {
+	r := &record{supplier: "s"}
+	r.holds.Store(1) // the handler's
+	r.holds.Add(1)   // the writer's
+	releaseRecord(r)
+	if r.supplier != "s" {
+		t.Fatal("the record went back to the pool while still held")
+	}
+	releaseRecord(r)
+	if r.supplier != "" {
+		t.Fatal("the record was not returned once both let go")
+	}
+}

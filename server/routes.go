@@ -227,12 +227,13 @@ func (s *Server) finishRequest(ctx *fasthttp.RequestCtx, rec *record) {
 		if rec.model != nil {
 			s.meters.overhead[rec.model.Provider].Update((time.Since(rec.start) - rec.upstream).Seconds())
 		}
+		releaseRecord(rec) // the stream's writer observes it, and may let go last
 		return
 	}
 	if rec.endpoint != "" {
 		s.observe(ctx.Response.StatusCode(), rec)
 	}
-	putRecord(rec)
+	releaseRecord(rec)
 }
 
 // model serves GET /v1/models/{id}. The id holds a slash, sent raw or as

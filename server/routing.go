@@ -41,13 +41,17 @@ func parseRouting(req *llm.Request, m *matrix.Model) (routing, *llm.Error) {
 		}
 		for key, v := range p {
 			var err error
+			var list []string // not &r's fields: r would go to the heap on every request
 			switch key {
 			case "order":
-				err = json.Unmarshal(v, &r.order)
+				err = json.Unmarshal(v, &list)
+				r.order = list
 			case "only":
-				err = json.Unmarshal(v, &r.only)
+				err = json.Unmarshal(v, &list)
+				r.only = list
 			case "ignore":
-				err = json.Unmarshal(v, &r.ignore)
+				err = json.Unmarshal(v, &list)
+				r.ignore = list
 			case "allow_fallbacks":
 				var b *bool
 				err = json.Unmarshal(v, &b)

@@ -98,8 +98,11 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Ca
 	setChanged(ctx, call)
 	client := ctx.Conn()
 	s.streams.Add(1)
-	// ctx must not be touched below: the writer runs after the handler
-	// returned, with only what it captured here.
+	// ctx must not be touched below: the writer runs in a goroutine of its
+	// own (fasthttp starts it here), with only what it captured, and may
+	// outlive the handler or end before it has returned; the record is
+	// held for it until it ends.
+	rec.holds.Add(1)
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		reason := StreamPanic
 		defer func() {
@@ -116,7 +119,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, ex *exchange, call *adapter.Ca
 			rec.usage, rec.hasUsage, rec.partial = st.Usage(), true, reason != StreamComplete
 			rec.finish, rec.hasFinish = st.Finish(), reason == StreamComplete
 			s.observe(fasthttp.StatusOK, rec)
-			putRecord(rec)
+			releaseRecord(rec)
 			if s.onStreamEnd != nil {
 				s.onStreamEnd(reason)
 			}
