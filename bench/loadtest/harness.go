@@ -42,6 +42,9 @@ type Measured struct {
 	OpenLoop   []*Result // Config.Rate, per trial
 	Sweep      map[int]float64
 	PeakRSS    int64
+	// Anon and File split the resident set after the saturation sweep:
+	// heaps and stacks, and the touched pages of the executable.
+	Anon, File int64
 	ColdStart  time.Duration
 	StreamTTFB time.Duration // p50 time to first byte of a stream
 	StreamFull time.Duration // p50 time to the end of a stream
@@ -228,6 +231,7 @@ func Execute(cfg Config) (*Run, error) {
 	for _, m := range run.Measured {
 		if m.Target.Process != nil {
 			m.PeakRSS = m.Target.Process.PeakRSS()
+			m.Anon, m.File = m.Target.Process.Resident()
 		}
 	}
 

@@ -116,6 +116,32 @@ func (p *Process) PeakRSS() int64 {
 	return total
 }
 
+// Resident is what the process tree's resident set is made of now, in
+// bytes: anonymous memory (heaps, stacks) and the pages of the files it
+// maps (its executable's code and data, as much of them as was touched).
+func (p *Process) Resident() (anon, file int64) {
+	if p == nil {
+		return 0, 0
+	}
+	for _, pid := range p.tree() {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			for field, sum := range map[string]*int64{"RssAnon:": &anon, "RssFile:": &file} {
+				if v, ok := strings.CutPrefix(sc.Text(), field); ok {
+					kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+					*sum += kb << 10
+				}
+			}
+		}
+		f.Close()
+	}
+	return anon, file
+}
+
 // tree lists the process and its descendants (npx starts node as a child).
 func (p *Process) tree() []int {
 	root := p.cmd.Process.Pid

@@ -102,8 +102,8 @@ func Profile(cfg ProfileConfig) error {
 	logf("every feature on: %.0f req/s, %.1f µs CPU a request, %d errors; bare proxy: %.0f req/s, %.1f µs CPU a request; ratio %.2f×",
 		r.Throughput(), per(r), r.Errors, b.Throughput(), per(b), per(r)/per(b))
 	sweep := Closed(full, 128, cfg.Duration)
-	logf("at concurrency 128: %.0f req/s; peak RSS %.1f MB (bare proxy %.1f MB)", sweep.Throughput(),
-		float64(full.Process.PeakRSS())/(1<<20), float64(bare.Process.PeakRSS())/(1<<20))
+	logf("at concurrency 128: %.0f req/s; peak RSS %.1f MB (bare proxy %.1f MB); resident now %s (bare proxy %s)", sweep.Throughput(),
+		float64(full.Process.PeakRSS())/(1<<20), float64(bare.Process.PeakRSS())/(1<<20), residentSplit(full.Process), residentSplit(bare.Process))
 	return fetch("http://"+pprofAddr+"/debug/pprof/heap?debug=1", filepath.Join(cfg.Out, "heap-128.txt"))
 }
 
@@ -126,4 +126,10 @@ func fetch(url, file string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// residentSplit formats what p's resident set is made of now.
+func residentSplit(p *Process) string {
+	anon, file := p.Resident()
+	return fmt.Sprintf("%.1f MB heap and stacks + %.1f MB executable's pages", float64(anon)/(1<<20), float64(file)/(1<<20))
 }

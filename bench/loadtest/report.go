@@ -133,20 +133,21 @@ func (r *Run) Markdown(command string) string {
 	}
 
 	fmt.Fprintf(&b, "\n## Throughput, CPU and memory\n\n")
-	fmt.Fprintf(&b, "| target | req/s at concurrency %d | saturated req/s (sweep %v) | p50 / p99 at concurrency 1 | CPU s per 1k requests | peak RSS | cold start |\n|---|---|---|---|---|---|---|\n", cfg.Concurrency, cfg.Sweep)
+	fmt.Fprintf(&b, "| target | req/s at concurrency %d | saturated req/s (sweep %v) | p50 / p99 at concurrency 1 | CPU s per 1k requests | peak RSS | after the sweep: heap and stacks + executable's pages | cold start |\n|---|---|---|---|---|---|---|---|\n", cfg.Concurrency, cfg.Sweep)
 	for _, m := range r.Measured {
 		tput, lo, hi := median(m.ConcN, (*Result).Throughput)
 		c50, _, _ := median(m.Conc1, pct(0.5))
 		c99, _, _ := median(m.Conc1, pct(0.99))
 		cpu, clo, chi := median(m.ConcN, cpuPer1k)
-		cpuS, rss, cold := "— (in the harness)", "—", "—"
+		cpuS, rss, split, cold := "— (in the harness)", "—", "—", "—"
 		if m.Target.Process != nil {
 			cpuS = rng(cpu, clo, chi, func(v float64) string { return fmt.Sprintf("%.3f", v) })
 			rss = fmt.Sprintf("%.1f MB", float64(m.PeakRSS)/(1<<20))
+			split = fmt.Sprintf("%.1f + %.1f MB", float64(m.Anon)/(1<<20), float64(m.File)/(1<<20))
 			cold = fmt.Sprintf("%.1f ms", float64(m.ColdStart)/1e6)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s / %s | %s | %s | %s |\n", m.Target.Name,
-			rng(tput, lo, hi, func(v float64) string { return fmt.Sprintf("%.0f", v) }), saturation(m), us(c50), us(c99), cpuS, rss, cold)
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s / %s | %s | %s | %s | %s |\n", m.Target.Name,
+			rng(tput, lo, hi, func(v float64) string { return fmt.Sprintf("%.0f", v) }), saturation(m), us(c50), us(c99), cpuS, rss, split, cold)
 	}
 
 	fmt.Fprintf(&b, "\n## Streaming (Gemini shape, %d chunks, concurrency 1)\n\n", r.Chunks)
