@@ -456,7 +456,9 @@ func (r *Reader) Raw() []byte {
 	return r.buf[start:r.pos]
 }
 
-// Skip reads any value, checking it is JSON.
+// Skip reads any value, checking it is JSON. (One loop with a stack of
+// container kinds in bits was tried instead of a call per value: 10–13%
+// slower, BenchmarkSkip.)
 func (r *Reader) Skip() {
 	switch r.Kind() {
 	case '{':
@@ -464,7 +466,7 @@ func (r *Reader) Skip() {
 			r.Fail()
 		}
 		for more := r.Object(); more; more = r.More('}') {
-			r.Key()
+			r.skipKey()
 			r.Skip()
 		}
 		r.depth--
@@ -487,6 +489,31 @@ func (r *Reader) Skip() {
 	default:
 		r.number()
 	}
+}
+
+// skipKey reads a member's key, any string, and its ':'. (Key refuses
+// the keys no struct field has; a value skipped whole may hold any.)
+func (r *Reader) skipKey() {
+	if r.Kind() != '"' {
+		r.Fail()
+		return
+	}
+	// Keys are short and plain: a byte at a time finds their end soonest,
+	// and a key with an escape or not in ASCII is read as any string.
+	b, i := r.buf, r.pos+1
+	for i < len(b) && b[i] != '"' && b[i] >= 0x20 && b[i] != '\\' && b[i] < utf8.RuneSelf {
+		i++
+	}
+	if i < len(b) && b[i] == '"' {
+		r.pos = i + 1
+	} else {
+		r.skipString()
+	}
+	if r.Kind() != ':' {
+		r.Fail()
+		return
+	}
+	r.pos++
 }
 
 // skipString reads a string without decoding its escapes.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/opentoken/opentoken/internal/json"
 )
@@ -15,7 +16,9 @@ var texts = []string{
 	`0`, `-0`, `01`, `1.`, `.5`, `-`, `1e`, `1e+5`, `-12.5E-3`, `99999999999999999999`, `1e400`,
 	`true`, `tru`, `false`, `null`, `nul`, `[]`, `[1,]`, `[1 2]`, `{}`, `{"a":1,}`, `{"a" 1}`, `{a:1}`,
 	`{"a":[1,{"b":null}],"c":"d"}`, ` [ 1 , "x" , { } ] `, `[1] x`, `{"\u0061":1}`,
-	strings.Repeat("[", 600) + strings.Repeat("]", 600),
+	strings.Repeat("[", 600) + strings.Repeat("]", 600), strings.Repeat("[", 512) + strings.Repeat("]", 512),
+	strings.Repeat("[", 513) + strings.Repeat("]", 513), `{"ключ":{"\u00e9":[true,false,null,-1.5e3]}}`, "{\"a\"\t:\n1 , \"b\" : [ ] }",
+	`{"a":1}}`, `[{]`, `{"a":}`, `{"a":1 "b":2}`, `[1,]`, `{,}`, `[,1]`,
 }
 
 // FuzzString holds String to goccy/go-json: a string it reads, goccy/go-json
@@ -41,7 +44,8 @@ func FuzzString(f *testing.F) {
 }
 
 // FuzzSkip holds Skip to RFC 8259: it takes only what encoding/json and
-// goccy/go-json both take.
+// goccy/go-json both take, and takes all of that which is UTF-8 and nests
+// no deeper than maxDepth.
 func FuzzSkip(f *testing.F) {
 	for _, s := range texts {
 		f.Add(s)
@@ -49,8 +53,11 @@ func FuzzSkip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		r := New([]byte(text))
 		r.Skip()
-		if r.End() && (!stdjson.Valid([]byte(text)) || !json.Valid([]byte(text))) {
+		valid := stdjson.Valid([]byte(text)) && json.Valid([]byte(text))
+		if took := r.End(); took && !valid {
 			t.Fatalf("Skip takes %q, which is not JSON", text)
+		} else if !took && valid && utf8.ValidString(text) && strings.Count(text, "[")+strings.Count(text, "{") <= maxDepth {
+			t.Fatalf("Skip refuses %q, which is JSON", text)
 		}
 	})
 }
@@ -149,6 +156,27 @@ func BenchmarkSkip(b *testing.B) {
 			r := New(text)
 			r.Skip()
 			if !r.End() {
+				b.Fatal("refused")
+			}
+		}
+	})
+	// A tool's JSON Schema: short keys and strings, many small containers.
+	schema := []byte(`{"type":"object","properties":{"key":{"type":"string","description":"the record key"},"region":{"type":"string","enum":["eu","us","ap"]},` +
+		`"limit":{"type":"integer","minimum":1,"maximum":100}},"required":["key"],"additionalProperties":false}`)
+	b.Run("jsonread-schema", func(b *testing.B) {
+		b.SetBytes(int64(len(schema)))
+		for b.Loop() {
+			r := New(schema)
+			r.Skip()
+			if !r.End() {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("goccy-valid-schema", func(b *testing.B) {
+		b.SetBytes(int64(len(schema)))
+		for b.Loop() {
+			if !json.Valid(schema) {
 				b.Fatal("refused")
 			}
 		}

@@ -184,6 +184,16 @@ func TestFastDecoderTakesTheGoldens(t *testing.T) {
 	}
 }
 
+// A schema's property names are any strings: the fast decoder takes them
+// whatever letters they are in, and escaped.
+func TestFastDecoderTakesAnySchemaKey(t *testing.T) {
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":` +
+		`{"type":"object","properties":{"ключ":{"type":"string"},"caf\u00e9":{"type":"integer"},"名前":{"type":"string"}}}}}],"metadata":{"région":"eu"}}`)
+	if !agree(t, body) {
+		t.Error("the fast decoder leaves a schema with non-ASCII property names to the careful one")
+	}
+}
+
 // Bodies the careful decoder alone must answer: DecodeChat's answer to each
 // is the careful decoder's, error message and all.
 func TestFastDecoderLeavesTheRestToTheCareful(t *testing.T) {
