@@ -36,12 +36,12 @@ type Config struct {
 
 // Measured is everything the report shows about one target.
 type Measured struct {
-	Target     *Target
-	Conc1      []*Result // concurrency 1, per trial
-	ConcN      []*Result // Config.Concurrency, per trial
-	OpenLoop   []*Result // Config.Rate, per trial
-	Sweep      map[int]float64
-	PeakRSS    int64
+	Target   *Target
+	Conc1    []*Result // concurrency 1, per trial
+	ConcN    []*Result // Config.Concurrency, per trial
+	OpenLoop []*Result // Config.Rate, per trial
+	Sweep    map[int]float64
+	PeakRSS  int64
 	// Anon and File split the resident set after the saturation sweep:
 	// heaps and stacks, and the touched pages of the executable.
 	Anon, File int64

@@ -24,7 +24,7 @@ type geminiScratch struct {
 func (s *geminiScratch) reset() {
 	s.cands = s.cands[:0]
 	if s.parts == nil {
-		s.parts = make([]geminiPart, 0, 2)
+		s.parts = make([]geminiPart, 0, 1)
 	}
 	s.parts = s.parts[:0]
 }
