@@ -30,11 +30,9 @@ const HeaderAdjustedParams = "X-OpenToken-Adjusted-Params"
 // chat serves POST /v1/chat/completions.
 func (s *Server) chat(ctx *fasthttp.RequestCtx, rec *record) {
 	req := &rec.req
-	req.Messages = rec.msgs
+	rec.lendMessages()
 	e := openai.DecodeChat(ctx.PostBody(), req)
-	if cap(req.Messages) > cap(rec.msgs) {
-		rec.msgs = req.Messages[:0] // grown: the room the next request gets
-	}
+	rec.keepMessages()
 	if e != nil {
 		s.writeError(ctx, e)
 		return

@@ -72,7 +72,10 @@ func (s *Server) messages(ctx *fasthttp.RequestCtx, rec *record) {
 	}
 	req := &rec.req
 	var dec anthropic.Decoded
-	if e := anthropic.Decode(ctx.PostBody(), req, &dec, false); e != nil {
+	rec.lendMessages()
+	e := anthropic.Decode(ctx.PostBody(), req, &dec, false)
+	rec.keepMessages()
+	if e != nil {
 		s.writeError(ctx, e)
 		return
 	}

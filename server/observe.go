@@ -82,6 +82,17 @@ const keptMessages = 64
 
 var recordPool = sync.Pool{New: func() any { return &record{} }}
 
+// lendMessages gives the request the room for messages the record keeps,
+// for a door to decode into; keepMessages takes it back, grown if the
+// request's messages outgrew it.
+func (r *record) lendMessages() { r.req.Messages = r.msgs }
+
+func (r *record) keepMessages() {
+	if cap(r.req.Messages) > cap(r.msgs) {
+		r.msgs = r.req.Messages[:0]
+	}
+}
+
 // releaseRecord lets go of the record for the handler or a stream's
 // writer, and returns it to the pool when the other has let go too.
 func releaseRecord(r *record) {

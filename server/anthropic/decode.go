@@ -16,6 +16,7 @@ import (
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/internal/bytesconv"
 	"github.com/opentoken/opentoken/internal/json"
+	"github.com/opentoken/opentoken/internal/jsonread"
 	"github.com/opentoken/opentoken/internal/jsonscan"
 	"github.com/opentoken/opentoken/llm"
 	"github.com/opentoken/opentoken/matrix"
@@ -129,8 +130,9 @@ type Decoded struct {
 	Dropped []string
 }
 
-// Decode parses and checks a Messages request body into req. count is set
-// for count_tokens, which takes no max_tokens. Every failure is a 400
+// Decode parses and checks a Messages request body into req, which must be
+// zero but for Messages: an empty list there lends its room to the
+// messages. count is set for count_tokens, which takes no max_tokens. Every failure is a 400
 // naming the field the way Anthropic does (messages.0.content.1.text).
 func Decode(body []byte, req *llm.Request, out *Decoded, count bool) *llm.Error {
 	if matrix.RawKind(body) != '{' {
@@ -224,8 +226,8 @@ func (d *decoder) system(raw json.RawMessage) *llm.Error {
 	case 0, 'n':
 		return nil
 	case '"':
-		var text string
-		if err := json.Unmarshal(raw, &text); err != nil {
+		text, ok := rawString(raw)
+		if !ok {
 			return llm.BadRequest("system", "system: must be a string or an array of text blocks")
 		}
 		d.req.Messages = append(d.req.Messages, llm.Message{Role: "system", Content: llm.Content{Text: text}})
@@ -264,8 +266,8 @@ func (d *decoder) message(m *message, i int) *llm.Error {
 	}
 	switch matrix.RawKind(m.Content) {
 	case '"':
-		var text string
-		if err := json.Unmarshal(m.Content, &text); err != nil {
+		text, ok := rawString(m.Content)
+		if !ok {
 			return llm.BadRequest(at+".content", at+".content: must be a string or an array of content blocks")
 		}
 		d.req.Messages = append(d.req.Messages, llm.Message{Role: m.Role, Content: llm.Content{Text: text}})
@@ -365,9 +367,11 @@ func (d *decoder) toolResult(b *block, at string) (llm.Message, *llm.Error) {
 	switch matrix.RawKind(b.Content) {
 	case 0, 'n':
 	case '"':
-		if err := json.Unmarshal(b.Content, &m.Content.Text); err != nil {
+		text, ok := rawString(b.Content)
+		if !ok {
 			return m, llm.BadRequest(at+".content", at+".content: must be a string or an array of text blocks")
 		}
+		m.Content.Text = text
 	case '[':
 		var blocks []block
 		if err := json.UnmarshalNoCopy(b.Content, &blocks); err != nil {
@@ -572,13 +576,13 @@ func (d *decoder) sampling(r *request, count bool, out *Decoded) *llm.Error {
 			}
 			d.req.ReasoningObject = &llm.Reasoning{MaxTokens: th.BudgetTokens}
 			if effort != "" {
-				d.req.ReasoningObject.Effort = &effort
+				d.req.ReasoningObject.Effort = stringPtr(effort)
 			}
 		case "adaptive":
 			if effort == "" {
 				effort = "high" // Anthropic's default effort
 			}
-			d.req.ReasoningObject = &llm.Reasoning{Effort: &effort}
+			d.req.ReasoningObject = &llm.Reasoning{Effort: stringPtr(effort)}
 		case "disabled":
 			if effort != "" {
 				out.Dropped = append(out.Dropped, "output_config.effort")
@@ -592,7 +596,7 @@ func (d *decoder) sampling(r *request, count bool, out *Decoded) *llm.Error {
 	} else if effort != "" {
 		// Effort without thinking: the model thinks at that effort where it
 		// can choose (adaptive), as Anthropic's effort asks.
-		d.req.ReasoningObject = &llm.Reasoning{Effort: &effort}
+		d.req.ReasoningObject = &llm.Reasoning{Effort: stringPtr(effort)}
 		s.Reasoning = json.RawMessage(`{}`)
 	}
 	if bad, ok := s.Validate(); !ok {
@@ -604,6 +608,24 @@ func (d *decoder) sampling(r *request, count bool, out *Decoded) *llm.Error {
 		return llm.BadRequest(name, name+": must be between "+strconv.FormatFloat(spec.Min, 'g', -1, 64)+" and "+strconv.FormatFloat(spec.Max, 'g', -1, 64))
 	}
 	return nil
+}
+
+// stringPtr points at a copy of s: a local whose address is taken goes to
+// the heap on every request, kept or not.
+func stringPtr(s string) *string { return &s }
+
+// rawString decodes a JSON string value, pointing into raw where it has no
+// escapes (raw is the request body's, alive as long as the request). What
+// the one-pass reader refuses (bytes that are not UTF-8) is goccy/go-json's
+// to decode, as before.
+func rawString(raw []byte) (string, bool) {
+	r := jsonread.New(raw)
+	if text := r.String(); r.End() {
+		return text, true
+	}
+	var text string
+	err := json.Unmarshal(raw, &text)
+	return text, err == nil
 }
 
 // format maps output_config.format ({"type":"json_schema","schema":…}).
