@@ -139,7 +139,7 @@ func Decode(body []byte, req *llm.Request, out *Decoded, count bool) *llm.Error 
 		return llm.BadRequest("", "request body must be a JSON object")
 	}
 	var r request
-	if err := json.UnmarshalNoCopy(body, &r); err != nil {
+	if err := decodeRequest(body, &r); err != nil {
 		var syntaxErr *json.SyntaxError
 		if errors.As(err, &syntaxErr) {
 			return llm.BadRequest("", "request body is not valid JSON: "+err.Error())
