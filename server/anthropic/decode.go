@@ -208,15 +208,43 @@ type decoder struct {
 	breakpoints int
 }
 
-func (d *decoder) mark(cc *llm.CacheControl, at string) *llm.Error {
+func (d *decoder) mark(cc *llm.CacheControl, at path) *llm.Error {
 	if cc == nil {
 		return nil
 	}
-	if e := llm.CheckCacheControl(cc, at); e != nil {
+	if e := llm.CheckCacheControl(cc, at.String()); e != nil {
 		return e
 	}
 	d.breakpoints++
 	return nil
+}
+
+// path is where in the request a value is, for an error message
+// (messages.2.content.1); its text is built only when one is written.
+type path struct {
+	base string // messages, system or tools
+	idx  [3]int // the index in base, then of a content block in each content
+	n    int
+}
+
+func pathOf(base string, i int) path { return path{base: base, idx: [3]int{i}, n: 1} }
+
+// content is the path of p's content block j.
+func (p path) content(j int) path {
+	p.idx[p.n] = j
+	p.n++
+	return p
+}
+
+func (p path) String() string {
+	b := append(make([]byte, 0, 32), p.base...)
+	for k := range p.n {
+		if k > 0 {
+			b = append(b, ".content"...)
+		}
+		b = strconv.AppendInt(append(b, '.'), int64(p.idx[k]), 10)
+	}
+	return string(b)
 }
 
 // system maps system, a string or text blocks, to one system message
@@ -234,15 +262,15 @@ func (d *decoder) system(raw json.RawMessage) *llm.Error {
 		return nil
 	case '[':
 		var blocks []block
-		if err := json.UnmarshalNoCopy(raw, &blocks); err != nil {
+		if err := decodeBlocks(raw, &blocks); err != nil {
 			return llm.BadRequest("system", "system: must be a string or an array of text blocks")
 		}
 		parts := make([]llm.Part, 0, len(blocks))
 		for i := range blocks {
 			b := &blocks[i]
-			at := "system." + strconv.Itoa(i)
+			at := pathOf("system", i)
 			if b.Type != "text" {
-				return llm.BadRequest(at+".type", at+".type: system blocks are text blocks")
+				return llm.BadRequest(at.String()+".type", at.String()+".type: system blocks are text blocks")
 			}
 			if e := d.mark(b.CacheControl, at); e != nil {
 				return e
@@ -260,25 +288,25 @@ func (d *decoder) system(raw json.RawMessage) *llm.Error {
 // assistant turn's thinking blocks become its signed reasoning and its
 // tool_use blocks its calls.
 func (d *decoder) message(m *message, i int) *llm.Error {
-	at := "messages." + strconv.Itoa(i)
+	at := pathOf("messages", i)
 	if m.Role != "user" && m.Role != "assistant" {
-		return llm.BadRequest(at+".role", at+".role: Input should be 'user' or 'assistant'")
+		return llm.BadRequest(at.String()+".role", at.String()+".role: Input should be 'user' or 'assistant'")
 	}
 	switch matrix.RawKind(m.Content) {
 	case '"':
 		text, ok := rawString(m.Content)
 		if !ok {
-			return llm.BadRequest(at+".content", at+".content: must be a string or an array of content blocks")
+			return llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of content blocks")
 		}
 		d.req.Messages = append(d.req.Messages, llm.Message{Role: m.Role, Content: llm.Content{Text: text}})
 		return nil
 	case '[':
 	default:
-		return llm.BadRequest(at+".content", at+".content: must be a string or an array of content blocks")
+		return llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of content blocks")
 	}
 	var blocks []block
-	if err := json.UnmarshalNoCopy(m.Content, &blocks); err != nil {
-		return llm.BadRequest(at+".content", at+".content: "+err.Error())
+	if err := decodeBlocks(m.Content, &blocks); err != nil {
+		return llm.BadRequest(at.String()+".content", at.String()+".content: "+err.Error())
 	}
 	if m.Role == "assistant" {
 		return d.assistant(blocks, at)
@@ -286,7 +314,7 @@ func (d *decoder) message(m *message, i int) *llm.Error {
 	var parts []llm.Part
 	for j := range blocks {
 		b := &blocks[j]
-		bat := at + ".content." + strconv.Itoa(j)
+		bat := at.content(j)
 		if e := d.mark(b.CacheControl, bat); e != nil {
 			return e
 		}
@@ -311,7 +339,7 @@ func (d *decoder) message(m *message, i int) *llm.Error {
 }
 
 // part maps a text, image or document block.
-func (d *decoder) part(b *block, at string) (llm.Part, *llm.Error) {
+func (d *decoder) part(b *block, at path) (llm.Part, *llm.Error) {
 	switch b.Type {
 	case "text":
 		return llm.Part{Type: "text", Text: b.Text, CacheControl: b.CacheControl}, nil
@@ -319,29 +347,29 @@ func (d *decoder) part(b *block, at string) (llm.Part, *llm.Error) {
 		s := b.Source
 		switch {
 		case s == nil:
-			return llm.Part{}, llm.BadRequest(at+".source", at+".source: Field required")
+			return llm.Part{}, llm.BadRequest(at.String()+".source", at.String()+".source: Field required")
 		case s.Type == "base64":
 			if d.req.Images == "" {
-				d.req.Images = at
+				d.req.Images = at.String()
 			}
 			return llm.Part{Type: "image_url", ImageURL: &llm.ImageURL{URL: "data:" + s.MediaType + ";base64," + s.Data}, CacheControl: b.CacheControl}, nil
 		case s.Type == "url":
 			if d.req.Images == "" {
-				d.req.Images = at
+				d.req.Images = at.String()
 			}
 			return llm.Part{Type: "image_url", ImageURL: &llm.ImageURL{URL: s.URL}, CacheControl: b.CacheControl}, nil
 		}
-		return llm.Part{}, llm.BadRequest(at+".source.type", at+".source.type: an image source is base64 or url")
+		return llm.Part{}, llm.BadRequest(at.String()+".source.type", at.String()+".source.type: an image source is base64 or url")
 	case "document":
 		s := b.Source
 		if s == nil {
-			return llm.Part{}, llm.BadRequest(at+".source", at+".source: Field required")
+			return llm.Part{}, llm.BadRequest(at.String()+".source", at.String()+".source: Field required")
 		}
 		doc := &llm.Document{Title: b.Title, Context: b.Context, Citations: b.Citations}
 		switch s.Type {
 		case "base64":
 			if s.MediaType != "application/pdf" {
-				return llm.Part{}, llm.BadRequest(at+".source.media_type", at+".source.media_type: a base64 document is application/pdf")
+				return llm.Part{}, llm.BadRequest(at.String()+".source.media_type", at.String()+".source.media_type: a base64 document is application/pdf")
 			}
 			doc.MediaType, doc.Data = s.MediaType, s.Data
 		case "url":
@@ -349,19 +377,19 @@ func (d *decoder) part(b *block, at string) (llm.Part, *llm.Error) {
 		case "text":
 			doc.Text = s.Data
 		default:
-			return llm.Part{}, llm.BadRequest(at+".source.type", at+".source.type: a document source is base64, url or text")
+			return llm.Part{}, llm.BadRequest(at.String()+".source.type", at.String()+".source.type: a document source is base64, url or text")
 		}
 		return llm.Part{Type: "document", Document: doc, CacheControl: b.CacheControl}, nil
 	}
-	return llm.Part{}, llm.BadRequest(at+".type", at+".type: "+strconv.Quote(b.Type)+" blocks are not served here; send text, image, document, tool_use, tool_result or thinking blocks")
+	return llm.Part{}, llm.BadRequest(at.String()+".type", at.String()+".type: "+strconv.Quote(b.Type)+" blocks are not served here; send text, image, document, tool_use, tool_result or thinking blocks")
 }
 
 // toolResult maps a tool_result block to a tool message; its content is a
 // string or text blocks.
-func (d *decoder) toolResult(b *block, at string) (llm.Message, *llm.Error) {
+func (d *decoder) toolResult(b *block, at path) (llm.Message, *llm.Error) {
 	d.history = true
 	if b.ToolUseID == "" {
-		return llm.Message{}, llm.BadRequest(at+".tool_use_id", at+".tool_use_id: Field required")
+		return llm.Message{}, llm.BadRequest(at.String()+".tool_use_id", at.String()+".tool_use_id: Field required")
 	}
 	m := llm.Message{Role: "tool", ToolCallID: b.ToolUseID, ToolError: b.IsError}
 	switch matrix.RawKind(b.Content) {
@@ -369,20 +397,20 @@ func (d *decoder) toolResult(b *block, at string) (llm.Message, *llm.Error) {
 	case '"':
 		text, ok := rawString(b.Content)
 		if !ok {
-			return m, llm.BadRequest(at+".content", at+".content: must be a string or an array of text blocks")
+			return m, llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of text blocks")
 		}
 		m.Content.Text = text
 	case '[':
 		var blocks []block
-		if err := json.UnmarshalNoCopy(b.Content, &blocks); err != nil {
-			return m, llm.BadRequest(at+".content", at+".content: must be a string or an array of text blocks")
+		if err := decodeBlocks(b.Content, &blocks); err != nil {
+			return m, llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of text blocks")
 		}
 		m.Content.IsParts = true
 		for k := range blocks {
 			c := &blocks[k]
-			cat := at + ".content." + strconv.Itoa(k)
+			cat := at.content(k)
 			if c.Type != "text" && c.Type != "image" {
-				return m, llm.BadRequest(cat+".type", cat+".type: a tool_result holds text and image blocks, not "+strconv.Quote(c.Type))
+				return m, llm.BadRequest(cat.String()+".type", cat.String()+".type: a tool_result holds text and image blocks, not "+strconv.Quote(c.Type))
 			}
 			p, e := d.part(c, cat)
 			if e != nil {
@@ -391,7 +419,7 @@ func (d *decoder) toolResult(b *block, at string) (llm.Message, *llm.Error) {
 			m.Content.Parts = append(m.Content.Parts, p)
 		}
 	default:
-		return m, llm.BadRequest(at+".content", at+".content: must be a string or an array of text blocks")
+		return m, llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of text blocks")
 	}
 	if b.CacheControl != nil {
 		// The block's breakpoint goes on its last text, where the adapters
@@ -407,12 +435,12 @@ func (d *decoder) toolResult(b *block, at string) (llm.Message, *llm.Error) {
 }
 
 // assistant maps an assistant turn.
-func (d *decoder) assistant(blocks []block, at string) *llm.Error {
+func (d *decoder) assistant(blocks []block, at path) *llm.Error {
 	m := llm.Message{Role: "assistant", Content: llm.Content{IsParts: true}}
 	geminiSig := "" // a Gemini signature waiting for its call
 	for j := range blocks {
 		b := &blocks[j]
-		bat := at + ".content." + strconv.Itoa(j)
+		bat := at.content(j)
 		if e := d.mark(b.CacheControl, bat); e != nil {
 			return e
 		}
@@ -432,11 +460,11 @@ func (d *decoder) assistant(blocks []block, at string) *llm.Error {
 		case "tool_use":
 			d.history = true
 			if b.ID == "" || b.Name == "" {
-				return llm.BadRequest(bat, bat+": a tool_use block needs its id and name")
+				return llm.BadRequest(bat.String(), bat.String()+": a tool_use block needs its id and name")
 			}
 			input := bytes.TrimSpace(b.Input)
 			if matrix.RawKind(input) != '{' {
-				return llm.BadRequest(bat+".input", bat+".input: must be an object")
+				return llm.BadRequest(bat.String()+".input", bat.String()+".input: must be an object")
 			}
 			tc := llm.ToolCall{ID: b.ID, Type: "function", Function: llm.FunctionCall{Name: b.Name, Arguments: bytesconv.String(input)},
 				CacheControl: b.CacheControl}
@@ -446,7 +474,7 @@ func (d *decoder) assistant(blocks []block, at string) *llm.Error {
 			}
 			m.ToolCalls = append(m.ToolCalls, tc)
 		default:
-			return llm.BadRequest(bat+".type", bat+".type: "+strconv.Quote(b.Type)+" blocks are not served in an assistant turn here")
+			return llm.BadRequest(bat.String()+".type", bat.String()+".type: "+strconv.Quote(b.Type)+" blocks are not served in an assistant turn here")
 		}
 	}
 	d.req.Messages = append(d.req.Messages, m)
@@ -463,19 +491,19 @@ func (d *decoder) tools(r *request) *llm.Error {
 	t := &llm.Tools{Functions: make([]llm.Function, 0, len(r.Tools))}
 	for i := range r.Tools {
 		tl := &r.Tools[i]
-		at := "tools." + strconv.Itoa(i)
+		at := pathOf("tools", i)
 		if tl.Type != "" && tl.Type != "custom" {
-			return llm.BadRequest(at+".type", at+".type: "+strconv.Quote(tl.Type)+" is a tool Anthropic runs itself; the gateway serves custom tools (name, description, input_schema) on every model")
+			return llm.BadRequest(at.String()+".type", at.String()+".type: "+strconv.Quote(tl.Type)+" is a tool Anthropic runs itself; the gateway serves custom tools (name, description, input_schema) on every model")
 		}
 		if !llm.ValidToolName(tl.Name) {
-			return llm.BadRequest(at+".name", at+".name: must be "+llm.ToolNameRule)
+			return llm.BadRequest(at.String()+".name", at.String()+".name: must be "+llm.ToolNameRule)
 		}
 		if matrix.RawKind(tl.InputSchema) != '{' {
-			return llm.BadRequest(at+".input_schema", at+".input_schema: Field required (a JSON Schema object)")
+			return llm.BadRequest(at.String()+".input_schema", at.String()+".input_schema: Field required (a JSON Schema object)")
 		}
 		for k := range t.Functions {
 			if t.Functions[k].Name == tl.Name {
-				return llm.BadRequest(at+".name", at+".name: tool names must be unique; "+strconv.Quote(tl.Name)+" is declared twice")
+				return llm.BadRequest(at.String()+".name", at.String()+".name: tool names must be unique; "+strconv.Quote(tl.Name)+" is declared twice")
 			}
 		}
 		if e := d.mark(tl.CacheControl, at); e != nil {

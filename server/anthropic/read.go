@@ -3,6 +3,7 @@ package anthropic
 import (
 	"github.com/opentoken/opentoken/internal/json"
 	"github.com/opentoken/opentoken/internal/jsonread"
+	"github.com/opentoken/opentoken/llm"
 )
 
 // A Messages request body is read in one pass with jsonread, to exactly
@@ -146,4 +147,92 @@ func rawValue(r *jsonread.Reader) json.RawMessage {
 		return nil
 	}
 	return r.Raw()
+}
+
+// decodeBlocks decodes an array of content blocks into blocks.
+func decodeBlocks(raw []byte, blocks *[]block) error {
+	if readBlocks(raw, blocks) {
+		return nil
+	}
+	*blocks = nil
+	return json.UnmarshalNoCopy(raw, blocks)
+}
+
+var (
+	blockFields = []string{"type", "text", "cache_control", "source", "title", "context", "citations", "id", "name", "input",
+		"tool_use_id", "content", "is_error", "thinking", "signature", "data"}
+	cacheFields  = []string{"type", "ttl"}
+	sourceFields = []string{"type", "media_type", "data", "url"}
+)
+
+func readBlocks(raw []byte, blocks *[]block) bool {
+	r := jsonread.New(raw)
+	if r.Null() {
+		return r.End()
+	}
+	list := make([]block, 0, 2)
+	for more := r.Array(); more; more = r.More(']') {
+		list = append(list, block{})
+		readBlock(&r, &list[len(list)-1])
+	}
+	*blocks = list
+	return r.End()
+}
+
+func readBlock(r *jsonread.Reader, b *block) {
+	var seen jsonread.Fields
+	for more := r.Object(); more; more = r.More('}') {
+		key := r.Key()
+		field := 0
+		for field < len(blockFields) && blockFields[field] != string(key) {
+			field++
+		}
+		if field == len(blockFields) {
+			r.SkipUnknown(key, blockFields)
+			continue
+		}
+		seen.Once(r, uint(field))
+		switch field {
+		case 0:
+			b.Type = r.NullableString()
+		case 1:
+			b.Text = r.NullableString()
+		case 2:
+			if !r.Null() {
+				b.CacheControl = &llm.CacheControl{}
+				r.StringFields(cacheFields, &b.CacheControl.Type, &b.CacheControl.TTL)
+			}
+		case 3:
+			if !r.Null() {
+				b.Source = &source{}
+				r.StringFields(sourceFields, &b.Source.Type, &b.Source.MediaType, &b.Source.Data, &b.Source.URL)
+			}
+		case 4:
+			b.Title = r.NullableString()
+		case 5:
+			b.Context = r.NullableString()
+		case 6:
+			b.Citations = rawValue(r)
+		case 7:
+			b.ID = r.NullableString()
+		case 8:
+			b.Name = r.NullableString()
+		case 9:
+			b.Input = rawValue(r)
+		case 10:
+			b.ToolUseID = r.NullableString()
+		case 11:
+			b.Content = rawValue(r)
+		case 12:
+			if !r.Null() {
+				b.IsError = r.Bool()
+			}
+		case 13:
+			b.Thinking = r.NullableString()
+		case 14:
+			b.Signature = r.NullableString()
+		case 15:
+			b.Data = r.NullableString()
+		}
+	}
 }

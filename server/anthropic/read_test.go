@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/opentoken/opentoken/internal/json"
+	"github.com/opentoken/opentoken/llm"
 )
 
 // requestTricky are bodies at the edges of what readRequest takes.
@@ -78,4 +79,97 @@ func requestGoldens(t testing.TB) [][]byte {
 		bodies = append(bodies, b)
 	}
 	return bodies
+}
+
+// blocksTricky are content-block arrays at the edges of what readBlocks takes.
+var blocksTricky = []string{
+	`[{"type":"text","text":"a","cache_control":{"type":"ephemeral","ttl":"1h"}},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]`,
+	`[{"type":"tool_use","id":"t","name":"f","input":{"a":[1,{"b":null}]}},{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"d"}]`,
+	`[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"r"}],"is_error":true},{"type":"tool_result","tool_use_id":"u","content":"ok","is_error":null}]`,
+	`[{"type":"document","source":{"type":"url","url":"https://x"},"title":"T","context":"C","citations":{"enabled":true}}]`,
+	`[{"type":"text","text":null,"cache_control":null,"source":null}]`, `[{"type":"text","input":null}]`, `[null]`, `[]`, `{}`,
+	`[{"Type":"text"}]`, `[{"type":"text","type":"image"}]`, `[{"type":"text","is_error":"yes"}]`, `[{"type":"text","cache_control":{"type":1}}]`,
+}
+
+// FuzzBlocksReader holds readBlocks to goccy/go-json: an array it takes,
+// goccy/go-json takes too, to the same blocks.
+func FuzzBlocksReader(f *testing.F) {
+	for _, b := range requestGoldens(f) {
+		var r request
+		if readRequest(b, &r) {
+			for _, m := range r.Messages {
+				f.Add([]byte(m.Content))
+			}
+			f.Add([]byte(r.System))
+		}
+	}
+	for _, s := range blocksTricky {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		agreeBlocks(t, raw)
+	})
+}
+
+func TestBlocksReaderTakesTheGoldens(t *testing.T) {
+	n := 0
+	for _, b := range requestGoldens(t) {
+		var r request
+		if !readRequest(b, &r) {
+			continue
+		}
+		for _, m := range r.Messages {
+			if len(m.Content) > 0 && m.Content[0] == '[' {
+				n++
+				if !agreeBlocks(t, m.Content) {
+					t.Errorf("readBlocks does not take %s", m.Content)
+				}
+			}
+		}
+	}
+	for _, s := range blocksTricky[:4] {
+		if !agreeBlocks(t, []byte(s)) {
+			t.Errorf("readBlocks does not take %s", s)
+		}
+	}
+	if n == 0 {
+		t.Error("no golden request has content blocks")
+	}
+}
+
+func agreeBlocks(t testing.TB, raw []byte) bool {
+	t.Helper()
+	var fast, careful []block
+	if !readBlocks(raw, &fast) {
+		return false
+	}
+	if err := json.UnmarshalNoCopy(raw, &careful); err != nil {
+		t.Fatalf("readBlocks takes %q, goccy/go-json refuses it: %v", raw, err)
+	}
+	if !reflect.DeepEqual(fast, careful) {
+		t.Fatalf("the decoders differ on %q:\nfast:    %+v\ncareful: %+v", raw, fast, careful)
+	}
+	return true
+}
+
+// BenchmarkDecode decodes the Messages door's golden requests, a tool loop
+// (content blocks of text, tool_use and tool_result) among them.
+func BenchmarkDecode(b *testing.B) {
+	for _, name := range []string{"text", "tool-loop"} {
+		body, err := os.ReadFile(filepath.Join("testdata", "anthropic", name, "request.json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				var req llm.Request
+				var dec Decoded
+				if e := Decode(body, &req, &dec, false); e != nil {
+					b.Fatal(e.Message)
+				}
+			}
+		})
+	}
 }
