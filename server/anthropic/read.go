@@ -40,7 +40,7 @@ type requestValues struct {
 func readRequest(body []byte, req *request) bool {
 	r := jsonread.New(body)
 	var seen jsonread.Fields
-	var values *requestValues
+	var values *requestValues // allocated at the first scalar
 	scalars := func() *requestValues {
 		if values == nil {
 			values = new(requestValues)
@@ -48,34 +48,60 @@ func readRequest(body []byte, req *request) bool {
 		return values
 	}
 	for more := r.Object(); more; more = r.More('}') {
-		key := r.Key()
-		field := 0
-		for field < len(requestFields) && requestFields[field] != string(key) {
-			field++
-		}
-		if field == len(requestFields) {
-			r.SkipUnknown(key, requestFields)
-			continue
-		}
-		seen.Once(&r, uint(field))
-		switch field {
-		case 0:
+		switch key := r.Key(); string(key) {
+		case "model":
+			seen.Once(&r, 0)
 			req.Model = r.NullableString()
-		case 2:
+		case "max_tokens":
+			seen.Once(&r, 1)
+			if !r.Null() {
+				v := scalars()
+				v.maxTokens = r.Int()
+				req.MaxTokens = &v.maxTokens
+			}
+		case "system":
+			seen.Once(&r, 2)
 			req.System = rawValue(&r)
-		case 3:
+		case "messages":
+			seen.Once(&r, 3)
 			if !r.Null() {
 				req.Messages = readMessages(&r)
 			}
-		case 4:
+		case "tools":
+			seen.Once(&r, 4)
 			jsonread.Decode(&r, &req.Tools)
-		case 5:
+		case "tool_choice":
+			seen.Once(&r, 5)
 			jsonread.Decode(&r, &req.ToolChoice)
-		case 6:
+		case "thinking":
+			seen.Once(&r, 6)
 			jsonread.Decode(&r, &req.Thinking)
-		case 7:
+		case "output_config":
+			seen.Once(&r, 7)
 			jsonread.Decode(&r, &req.OutputConfig)
-		case 11:
+		case "temperature":
+			seen.Once(&r, 8)
+			if !r.Null() {
+				v := scalars()
+				v.temperature = r.Float()
+				req.Temperature = &v.temperature
+			}
+		case "top_p":
+			seen.Once(&r, 9)
+			if !r.Null() {
+				v := scalars()
+				v.topP = r.Float()
+				req.TopP = &v.topP
+			}
+		case "top_k":
+			seen.Once(&r, 10)
+			if !r.Null() {
+				v := scalars()
+				v.topK = r.Int()
+				req.TopK = &v.topK
+			}
+		case "stop_sequences":
+			seen.Once(&r, 11)
 			switch r.Kind() {
 			case 'n':
 				r.Null()
@@ -84,33 +110,25 @@ func readRequest(body []byte, req *request) bool {
 			default:
 				r.Fail()
 			}
-		case 12:
+		case "metadata":
+			seen.Once(&r, 12)
 			jsonread.Decode(&r, &req.Metadata)
-		default:
-			if r.Null() {
-				break
-			}
-			v := scalars()
-			switch field {
-			case 1:
-				v.maxTokens = r.Int()
-				req.MaxTokens = &v.maxTokens
-			case 8:
-				v.temperature = r.Float()
-				req.Temperature = &v.temperature
-			case 9:
-				v.topP = r.Float()
-				req.TopP = &v.topP
-			case 10:
-				v.topK = r.Int()
-				req.TopK = &v.topK
-			case 13:
+		case "stream":
+			seen.Once(&r, 13)
+			if !r.Null() {
+				v := scalars()
 				v.stream = r.Bool()
 				req.Stream = &v.stream
-			case 14:
+			}
+		case "service_tier":
+			seen.Once(&r, 14)
+			if !r.Null() {
+				v := scalars()
 				v.serviceTier = r.String()
 				req.ServiceTier = &v.serviceTier
 			}
+		default:
+			r.SkipUnknown(key, requestFields)
 		}
 	}
 	return r.End()
@@ -182,57 +200,65 @@ func readBlocks(raw []byte, blocks *[]block) bool {
 func readBlock(r *jsonread.Reader, b *block) {
 	var seen jsonread.Fields
 	for more := r.Object(); more; more = r.More('}') {
-		key := r.Key()
-		field := 0
-		for field < len(blockFields) && blockFields[field] != string(key) {
-			field++
-		}
-		if field == len(blockFields) {
-			r.SkipUnknown(key, blockFields)
-			continue
-		}
-		seen.Once(r, uint(field))
-		switch field {
-		case 0:
+		switch key := r.Key(); string(key) {
+		case "type":
+			seen.Once(r, 0)
 			b.Type = r.NullableString()
-		case 1:
+		case "text":
+			seen.Once(r, 1)
 			b.Text = r.NullableString()
-		case 2:
+		case "cache_control":
+			seen.Once(r, 2)
 			if !r.Null() {
 				b.CacheControl = &llm.CacheControl{}
 				r.StringFields(cacheFields, &b.CacheControl.Type, &b.CacheControl.TTL)
 			}
-		case 3:
+		case "source":
+			seen.Once(r, 3)
 			if !r.Null() {
 				b.Source = &source{}
 				r.StringFields(sourceFields, &b.Source.Type, &b.Source.MediaType, &b.Source.Data, &b.Source.URL)
 			}
-		case 4:
+		case "title":
+			seen.Once(r, 4)
 			b.Title = r.NullableString()
-		case 5:
+		case "context":
+			seen.Once(r, 5)
 			b.Context = r.NullableString()
-		case 6:
+		case "citations":
+			seen.Once(r, 6)
 			b.Citations = rawValue(r)
-		case 7:
+		case "id":
+			seen.Once(r, 7)
 			b.ID = r.NullableString()
-		case 8:
+		case "name":
+			seen.Once(r, 8)
 			b.Name = r.NullableString()
-		case 9:
+		case "input":
+			seen.Once(r, 9)
 			b.Input = rawValue(r)
-		case 10:
+		case "tool_use_id":
+			seen.Once(r, 10)
 			b.ToolUseID = r.NullableString()
-		case 11:
+		case "content":
+			seen.Once(r, 11)
 			b.Content = rawValue(r)
-		case 12:
+		case "is_error":
+			seen.Once(r, 12)
 			if !r.Null() {
 				b.IsError = r.Bool()
 			}
-		case 13:
+		case "thinking":
+			seen.Once(r, 13)
 			b.Thinking = r.NullableString()
-		case 14:
+		case "signature":
+			seen.Once(r, 14)
 			b.Signature = r.NullableString()
-		case 15:
+		case "data":
+			seen.Once(r, 15)
 			b.Data = r.NullableString()
+		default:
+			r.SkipUnknown(key, blockFields)
 		}
 	}
 }
