@@ -89,25 +89,15 @@ func Execute(cfg Config) (*Run, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	gw := filepath.Join(cfg.Work, "opentoken")
-	proxyBin := filepath.Join(cfg.Work, "bareproxy")
-	for bin, pkg := range map[string]string{gw: "./cmd/opentoken", proxyBin: "./bench/cmd/bareproxy"} {
-		cmd := exec.Command("go", "build", "-o", bin, pkg)
-		cmd.Dir = cfg.Root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
-
-	mock := NewMock(cfg.Latency, 600, run.Chunks)
-	mockLn, err := net.Listen("tcp", "127.0.0.1:0")
+	gw, proxyBin, err := build(cfg.Root, cfg.Work)
 	if err != nil {
 		return nil, err
 	}
-	mockSrv := &fasthttp.Server{Handler: mock.Handle, NoDefaultServerHeader: true, Concurrency: 1 << 16}
-	go func() { _ = mockSrv.Serve(mockLn) }()
-	defer mockSrv.Shutdown()
-	mockAddr := mockLn.Addr().String()
+	mockAddr, stopMock, err := startMock(cfg.Latency, run.Chunks)
+	if err != nil {
+		return nil, err
+	}
+	defer stopMock()
 	mockURL := "http://" + mockAddr
 
 	var procs []*Process
@@ -116,22 +106,15 @@ func Execute(cfg Config) (*Run, error) {
 			p.Stop()
 		}
 	}()
-	probe := newClient(4)
-	defer probe.CloseIdleConnections()
-	ready := func(t *Target) func() error {
-		return func() error { _, err := once(probe, t); return err }
-	}
+	ready, closeProbe := readiness()
+	defer closeProbe()
 
 	direct := &Target{Name: "direct (mock)", URL: mockURL + "/v1/messages", Body: nativeBody}
 	directGemini := &Target{Name: "direct (mock, Gemini shape)", URL: mockURL + "/v1beta/models/gemini-2.5-pro:generateContent",
 		Body: []byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`)}
 
-	proxyAddr, err := FreeAddr()
+	bare, proxyAddr, err := startBare(proxyBin, mockAddr, ready)
 	if err != nil {
-		return nil, err
-	}
-	bare := &Target{Name: "bare fasthttp proxy", URL: "http://" + proxyAddr + "/v1/messages", Body: nativeBody}
-	if bare.Process, err = Start(proxyBin, []string{"-listen", proxyAddr, "-upstream", mockAddr}, nil, ready(bare), 10*time.Second); err != nil {
 		return nil, err
 	}
 	procs = append(procs, bare.Process)
@@ -260,6 +243,52 @@ func Execute(cfg Config) (*Run, error) {
 		}
 	}
 	return run, nil
+}
+
+// build builds the gateway and the bare proxy from root into work and
+// returns the two binaries.
+func build(root, work string) (gw, proxy string, err error) {
+	gw, proxy = filepath.Join(work, "opentoken"), filepath.Join(work, "bareproxy")
+	for bin, pkg := range map[string]string{gw: "./cmd/opentoken", proxy: "./bench/cmd/bareproxy"} {
+		cmd := exec.Command("go", "build", "-o", bin, pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	return gw, proxy, nil
+}
+
+// startMock serves the mock upstream on a free loopback port, streams of
+// chunks pieces, until stop.
+func startMock(latency time.Duration, chunks int) (addr string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &fasthttp.Server{Handler: NewMock(latency, 600, chunks).Handle, NoDefaultServerHeader: true, Concurrency: 1 << 16}
+	go func() { _ = srv.Serve(ln) }()
+	return ln.Addr().String(), func() { _ = srv.Shutdown() }, nil
+}
+
+// readiness returns the check Start waits on for a target: one real
+// request that succeeds.
+func readiness() (ready func(*Target) func() error, closeProbe func()) {
+	probe := newClient(4)
+	return func(t *Target) func() error {
+		return func() error { _, err := once(probe, t); return err }
+	}, probe.CloseIdleConnections
+}
+
+// startBare starts the bare proxy in front of the mock at mockAddr.
+func startBare(bin, mockAddr string, ready func(*Target) func() error) (*Target, string, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	t := &Target{Name: "bare fasthttp proxy", URL: "http://" + addr + "/v1/messages", Body: nativeBody}
+	t.Process, err = Start(bin, []string{"-listen", addr, "-upstream", mockAddr}, nil, ready(t), 10*time.Second)
+	return t, addr, err
 }
 
 // startPortkey runs the Portkey gateway installed in dir, pointed at the

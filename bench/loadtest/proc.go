@@ -95,33 +95,23 @@ func (p *Process) CPU() time.Duration {
 
 // PeakRSS is the summed high-water resident set of the process tree, bytes.
 func (p *Process) PeakRSS() int64 {
-	if p == nil {
-		return 0
-	}
-	var total int64
-	for _, pid := range p.tree() {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-				total += kb << 10
-			}
-		}
-		f.Close()
-	}
-	return total
+	return p.status("VmHWM:")[0]
 }
 
 // Resident is what the process tree's resident set is made of now, in
 // bytes: anonymous memory (heaps, stacks) and the pages of the files it
 // maps (its executable's code and data, as much of them as was touched).
 func (p *Process) Resident() (anon, file int64) {
+	sums := p.status("RssAnon:", "RssFile:")
+	return sums[0], sums[1]
+}
+
+// status sums the memory fields of /proc/<pid>/status over the process
+// tree, in bytes, one sum per field named.
+func (p *Process) status(fields ...string) []int64 {
+	sums := make([]int64, len(fields))
 	if p == nil {
-		return 0, 0
+		return sums
 	}
 	for _, pid := range p.tree() {
 		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
@@ -130,16 +120,16 @@ func (p *Process) Resident() (anon, file int64) {
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			for field, sum := range map[string]*int64{"RssAnon:": &anon, "RssFile:": &file} {
+			for i, field := range fields {
 				if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 					kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-					*sum += kb << 10
+					sums[i] += kb << 10
 				}
 			}
 		}
 		f.Close()
 	}
-	return anon, file
+	return sums
 }
 
 // tree lists the process and its descendants (npx starts node as a child).

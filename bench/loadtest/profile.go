@@ -3,14 +3,10 @@ package loadtest
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // ProfileConfig is one profiling run of the gateway with every feature on.
@@ -30,37 +26,19 @@ type ProfileConfig struct {
 // statistics), and the CPU per request of both processes in the same run,
 // so that what the profile shows can be read against the bare hop.
 func Profile(cfg ProfileConfig) error {
-	gw := filepath.Join(cfg.Work, "opentoken")
-	proxyBin := filepath.Join(cfg.Work, "bareproxy")
-	for bin, pkg := range map[string]string{gw: "./cmd/opentoken", proxyBin: "./bench/cmd/bareproxy"} {
-		cmd := exec.Command("go", "build", "-o", bin, pkg)
-		cmd.Dir = cfg.Root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	mock := NewMock(0, 600, 32)
-	mockLn, err := net.Listen("tcp", "127.0.0.1:0")
+	gw, proxyBin, err := build(cfg.Root, cfg.Work)
 	if err != nil {
 		return err
 	}
-	mockSrv := &fasthttp.Server{Handler: mock.Handle, NoDefaultServerHeader: true, Concurrency: 1 << 16}
-	go func() { _ = mockSrv.Serve(mockLn) }()
-	defer mockSrv.Shutdown()
-	mockAddr := mockLn.Addr().String()
-	mockURL := "http://" + mockAddr
-	probe := newClient(4)
-	defer probe.CloseIdleConnections()
-	ready := func(t *Target) func() error {
-		return func() error { _, err := once(probe, t); return err }
-	}
-
-	proxyAddr, err := FreeAddr()
+	mockAddr, stopMock, err := startMock(0, 32)
 	if err != nil {
 		return err
 	}
-	bare := &Target{Name: "bare fasthttp proxy", URL: "http://" + proxyAddr + "/v1/messages", Body: nativeBody}
-	if bare.Process, err = Start(proxyBin, []string{"-listen", proxyAddr, "-upstream", mockAddr}, nil, ready(bare), 10*time.Second); err != nil {
+	defer stopMock()
+	ready, closeProbe := readiness()
+	defer closeProbe()
+	bare, _, err := startBare(proxyBin, mockAddr, ready)
+	if err != nil {
 		return err
 	}
 	defer bare.Process.Stop()
@@ -69,7 +47,7 @@ func Profile(cfg ProfileConfig) error {
 	if err != nil {
 		return err
 	}
-	env := []string{"OPENTOKEN_API_KEYS=" + benchKey, "ANTHROPIC_API_KEY=" + upstreamKey, "ANTHROPIC_BASE_URL=" + mockURL,
+	env := []string{"OPENTOKEN_API_KEYS=" + benchKey, "ANTHROPIC_API_KEY=" + upstreamKey, "ANTHROPIC_BASE_URL=http://" + mockAddr,
 		"OPENTOKEN_METRICS=on", "OPENTOKEN_ACCESS_LOG=on", "OPENTOKEN_PPROF_ADDR=" + pprofAddr}
 	full, err := startTenant(gw, fullTarget, env, GatewayRequest("anthropic/claude-sonnet-4-5"), ready)
 	if err != nil {
