@@ -236,6 +236,13 @@ func (p path) content(j int) path {
 	return p
 }
 
+// refuse is a 400 for the value at p's field (".source", or "" for p
+// itself), named the way Anthropic names it.
+func (p path) refuse(field, message string) *llm.Error {
+	name := p.String() + field
+	return llm.BadRequest(name, name+": "+message)
+}
+
 func (p path) String() string {
 	b := append(make([]byte, 0, 32), p.base...)
 	for k := range p.n {
@@ -270,7 +277,7 @@ func (d *decoder) system(raw json.RawMessage) *llm.Error {
 			b := &blocks[i]
 			at := pathOf("system", i)
 			if b.Type != "text" {
-				return llm.BadRequest(at.String()+".type", at.String()+".type: system blocks are text blocks")
+				return at.refuse(".type", "system blocks are text blocks")
 			}
 			if e := d.mark(b.CacheControl, at); e != nil {
 				return e
@@ -290,23 +297,23 @@ func (d *decoder) system(raw json.RawMessage) *llm.Error {
 func (d *decoder) message(m *message, i int) *llm.Error {
 	at := pathOf("messages", i)
 	if m.Role != "user" && m.Role != "assistant" {
-		return llm.BadRequest(at.String()+".role", at.String()+".role: Input should be 'user' or 'assistant'")
+		return at.refuse(".role", "Input should be 'user' or 'assistant'")
 	}
 	switch matrix.RawKind(m.Content) {
 	case '"':
 		text, ok := rawString(m.Content)
 		if !ok {
-			return llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of content blocks")
+			return at.refuse(".content", "must be a string or an array of content blocks")
 		}
 		d.req.Messages = append(d.req.Messages, llm.Message{Role: m.Role, Content: llm.Content{Text: text}})
 		return nil
 	case '[':
 	default:
-		return llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of content blocks")
+		return at.refuse(".content", "must be a string or an array of content blocks")
 	}
 	var blocks []block
 	if err := decodeBlocks(m.Content, &blocks); err != nil {
-		return llm.BadRequest(at.String()+".content", at.String()+".content: "+err.Error())
+		return at.refuse(".content", err.Error())
 	}
 	if m.Role == "assistant" {
 		return d.assistant(blocks, at)
@@ -347,7 +354,7 @@ func (d *decoder) part(b *block, at path) (llm.Part, *llm.Error) {
 		s := b.Source
 		switch {
 		case s == nil:
-			return llm.Part{}, llm.BadRequest(at.String()+".source", at.String()+".source: Field required")
+			return llm.Part{}, at.refuse(".source", "Field required")
 		case s.Type == "base64":
 			if d.req.Images == "" {
 				d.req.Images = at.String()
@@ -359,17 +366,17 @@ func (d *decoder) part(b *block, at path) (llm.Part, *llm.Error) {
 			}
 			return llm.Part{Type: "image_url", ImageURL: &llm.ImageURL{URL: s.URL}, CacheControl: b.CacheControl}, nil
 		}
-		return llm.Part{}, llm.BadRequest(at.String()+".source.type", at.String()+".source.type: an image source is base64 or url")
+		return llm.Part{}, at.refuse(".source.type", "an image source is base64 or url")
 	case "document":
 		s := b.Source
 		if s == nil {
-			return llm.Part{}, llm.BadRequest(at.String()+".source", at.String()+".source: Field required")
+			return llm.Part{}, at.refuse(".source", "Field required")
 		}
 		doc := &llm.Document{Title: b.Title, Context: b.Context, Citations: b.Citations}
 		switch s.Type {
 		case "base64":
 			if s.MediaType != "application/pdf" {
-				return llm.Part{}, llm.BadRequest(at.String()+".source.media_type", at.String()+".source.media_type: a base64 document is application/pdf")
+				return llm.Part{}, at.refuse(".source.media_type", "a base64 document is application/pdf")
 			}
 			doc.MediaType, doc.Data = s.MediaType, s.Data
 		case "url":
@@ -377,11 +384,11 @@ func (d *decoder) part(b *block, at path) (llm.Part, *llm.Error) {
 		case "text":
 			doc.Text = s.Data
 		default:
-			return llm.Part{}, llm.BadRequest(at.String()+".source.type", at.String()+".source.type: a document source is base64, url or text")
+			return llm.Part{}, at.refuse(".source.type", "a document source is base64, url or text")
 		}
 		return llm.Part{Type: "document", Document: doc, CacheControl: b.CacheControl}, nil
 	}
-	return llm.Part{}, llm.BadRequest(at.String()+".type", at.String()+".type: "+strconv.Quote(b.Type)+" blocks are not served here; send text, image, document, tool_use, tool_result or thinking blocks")
+	return llm.Part{}, at.refuse(".type", strconv.Quote(b.Type)+" blocks are not served here; send text, image, document, tool_use, tool_result or thinking blocks")
 }
 
 // toolResult maps a tool_result block to a tool message; its content is a
@@ -389,7 +396,7 @@ func (d *decoder) part(b *block, at path) (llm.Part, *llm.Error) {
 func (d *decoder) toolResult(b *block, at path) (llm.Message, *llm.Error) {
 	d.history = true
 	if b.ToolUseID == "" {
-		return llm.Message{}, llm.BadRequest(at.String()+".tool_use_id", at.String()+".tool_use_id: Field required")
+		return llm.Message{}, at.refuse(".tool_use_id", "Field required")
 	}
 	m := llm.Message{Role: "tool", ToolCallID: b.ToolUseID, ToolError: b.IsError}
 	switch matrix.RawKind(b.Content) {
@@ -397,20 +404,20 @@ func (d *decoder) toolResult(b *block, at path) (llm.Message, *llm.Error) {
 	case '"':
 		text, ok := rawString(b.Content)
 		if !ok {
-			return m, llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of text blocks")
+			return m, at.refuse(".content", "must be a string or an array of text blocks")
 		}
 		m.Content.Text = text
 	case '[':
 		var blocks []block
 		if err := decodeBlocks(b.Content, &blocks); err != nil {
-			return m, llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of text blocks")
+			return m, at.refuse(".content", "must be a string or an array of text blocks")
 		}
 		m.Content.IsParts = true
 		for k := range blocks {
 			c := &blocks[k]
 			cat := at.content(k)
 			if c.Type != "text" && c.Type != "image" {
-				return m, llm.BadRequest(cat.String()+".type", cat.String()+".type: a tool_result holds text and image blocks, not "+strconv.Quote(c.Type))
+				return m, cat.refuse(".type", "a tool_result holds text and image blocks, not "+strconv.Quote(c.Type))
 			}
 			p, e := d.part(c, cat)
 			if e != nil {
@@ -419,7 +426,7 @@ func (d *decoder) toolResult(b *block, at path) (llm.Message, *llm.Error) {
 			m.Content.Parts = append(m.Content.Parts, p)
 		}
 	default:
-		return m, llm.BadRequest(at.String()+".content", at.String()+".content: must be a string or an array of text blocks")
+		return m, at.refuse(".content", "must be a string or an array of text blocks")
 	}
 	if b.CacheControl != nil {
 		// The block's breakpoint goes on its last text, where the adapters
@@ -460,11 +467,11 @@ func (d *decoder) assistant(blocks []block, at path) *llm.Error {
 		case "tool_use":
 			d.history = true
 			if b.ID == "" || b.Name == "" {
-				return llm.BadRequest(bat.String(), bat.String()+": a tool_use block needs its id and name")
+				return bat.refuse("", "a tool_use block needs its id and name")
 			}
 			input := bytes.TrimSpace(b.Input)
 			if matrix.RawKind(input) != '{' {
-				return llm.BadRequest(bat.String()+".input", bat.String()+".input: must be an object")
+				return bat.refuse(".input", "must be an object")
 			}
 			tc := llm.ToolCall{ID: b.ID, Type: "function", Function: llm.FunctionCall{Name: b.Name, Arguments: bytesconv.String(input)},
 				CacheControl: b.CacheControl}
@@ -474,7 +481,7 @@ func (d *decoder) assistant(blocks []block, at path) *llm.Error {
 			}
 			m.ToolCalls = append(m.ToolCalls, tc)
 		default:
-			return llm.BadRequest(bat.String()+".type", bat.String()+".type: "+strconv.Quote(b.Type)+" blocks are not served in an assistant turn here")
+			return bat.refuse(".type", strconv.Quote(b.Type)+" blocks are not served in an assistant turn here")
 		}
 	}
 	d.req.Messages = append(d.req.Messages, m)
@@ -493,17 +500,17 @@ func (d *decoder) tools(r *request) *llm.Error {
 		tl := &r.Tools[i]
 		at := pathOf("tools", i)
 		if tl.Type != "" && tl.Type != "custom" {
-			return llm.BadRequest(at.String()+".type", at.String()+".type: "+strconv.Quote(tl.Type)+" is a tool Anthropic runs itself; the gateway serves custom tools (name, description, input_schema) on every model")
+			return at.refuse(".type", strconv.Quote(tl.Type)+" is a tool Anthropic runs itself; the gateway serves custom tools (name, description, input_schema) on every model")
 		}
 		if !llm.ValidToolName(tl.Name) {
-			return llm.BadRequest(at.String()+".name", at.String()+".name: must be "+llm.ToolNameRule)
+			return at.refuse(".name", "must be "+llm.ToolNameRule)
 		}
 		if matrix.RawKind(tl.InputSchema) != '{' {
-			return llm.BadRequest(at.String()+".input_schema", at.String()+".input_schema: Field required (a JSON Schema object)")
+			return at.refuse(".input_schema", "Field required (a JSON Schema object)")
 		}
 		for k := range t.Functions {
 			if t.Functions[k].Name == tl.Name {
-				return llm.BadRequest(at.String()+".name", at.String()+".name: tool names must be unique; "+strconv.Quote(tl.Name)+" is declared twice")
+				return at.refuse(".name", "tool names must be unique; "+strconv.Quote(tl.Name)+" is declared twice")
 			}
 		}
 		if e := d.mark(tl.CacheControl, at); e != nil {
