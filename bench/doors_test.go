@@ -7,6 +7,7 @@ import (
 
 	"github.com/opentoken/opentoken/generated"
 	"github.com/opentoken/opentoken/llm"
+	"github.com/opentoken/opentoken/matrix"
 	"github.com/opentoken/opentoken/server/adapter"
 	"github.com/opentoken/opentoken/server/anthropic"
 	"github.com/opentoken/opentoken/server/openai"
@@ -34,25 +35,47 @@ var (
 // a Messages request must cost no more gateway CPU than the chat one.
 //
 //	go test ./bench -run '^$' -bench 'Door' -benchmem -count 6
+//
+// doorDecoders decode the conversation through each door.
+var doorDecoders = map[string]func(req *llm.Request) *llm.Error{
+	"chat": func(req *llm.Request) *llm.Error { return openai.DecodeChat(chatDoorBody, req) },
+	"messages": func(req *llm.Request) *llm.Error {
+		var dec anthropic.Decoded
+		return anthropic.Decode(messagesDoorBody, req, &dec, false)
+	},
+	"responses": func(req *llm.Request) *llm.Error {
+		var dec responses.Decoded
+		if e := responses.Decode(responsesDoorBody, nil, req, &dec, nil); e != nil {
+			return e
+		}
+		req.Model = "anthropic/claude-sonnet-4-6"
+		return nil
+	},
+}
+
+// doorUpstream is where the doors' requests go, made once as the server's
+// settings are.
+var doorUpstream = adapter.Upstream{BaseURL: "http://upstream", APIKey: "k"}
+
+// doorRequest takes the conversation through door to the upstream body
+// for model m: decode, validate, filter, write.
+func doorRequest(door string, m *matrix.Model, req *fasthttp.Request, buf []byte) *llm.Error {
+	var r llm.Request
+	if e := doorDecoders[door](&r); e != nil {
+		return e
+	}
+	call, e := adapter.NewCall(&r, m)
+	if e != nil {
+		return e
+	}
+	sinkBytes, e = adapter.Anthropic{}.BuildRequest(req, buf[:0], call, &doorUpstream)
+	return e
+}
+
 func BenchmarkDoor(b *testing.B) {
 	m := generated.Lookup("anthropic/claude-sonnet-4-6")
-	up := &adapter.Upstream{BaseURL: "http://upstream", APIKey: "k"}
 	response := golden("anthropic/text/upstream_response.json")
-	decode := map[string]func(req *llm.Request) *llm.Error{
-		"chat": func(req *llm.Request) *llm.Error { return openai.DecodeChat(chatDoorBody, req) },
-		"messages": func(req *llm.Request) *llm.Error {
-			var dec anthropic.Decoded
-			return anthropic.Decode(messagesDoorBody, req, &dec, false)
-		},
-		"responses": func(req *llm.Request) *llm.Error {
-			var dec responses.Decoded
-			if e := responses.Decode(responsesDoorBody, nil, req, &dec, nil); e != nil {
-				return e
-			}
-			req.Model = "anthropic/claude-sonnet-4-6"
-			return nil
-		},
-	}
+	decode := doorDecoders
 	meta := &responses.Meta{ID: "resp_0123456789abcdef01234567", CreatedAt: 1730000000, Model: "anthropic/claude-sonnet-4-6"}
 	var dec responses.Decoded
 	var r llm.Request
@@ -64,19 +87,9 @@ func BenchmarkDoor(b *testing.B) {
 			var req fasthttp.Request
 			buf := make([]byte, 0, 4096)
 			for b.Loop() {
-				var r llm.Request
-				if e := decode[door](&r); e != nil {
+				if e := doorRequest(door, m, &req, buf); e != nil {
 					b.Fatal(e.Message)
 				}
-				call, e := adapter.NewCall(&r, m)
-				if e != nil {
-					b.Fatal(e.Message)
-				}
-				body, e := adapter.Anthropic{}.BuildRequest(&req, buf[:0], call, up)
-				if e != nil {
-					b.Fatal(e.Message)
-				}
-				sinkBytes = body
 			}
 		})
 		b.Run(door+"/response", func(b *testing.B) {
