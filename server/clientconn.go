@@ -34,6 +34,7 @@ func (l *clientListener) Accept() (net.Conn, error) {
 
 type clientConn struct {
 	net.Conn
+	ahead   readAhead
 	linger  time.Duration
 	lingers atomic.Bool
 	hangups *hangup.Notifier
@@ -55,6 +56,9 @@ func lingerAfterAnswer(c net.Conn) {
 		lc.lingers.Store(true)
 	}
 }
+
+// Read reads through the connection's read-ahead (readahead.go).
+func (c *clientConn) Read(p []byte) (int, error) { return c.ahead.read(c.Conn, p) }
 
 // Close closes the connection, after the lingering if it was asked for.
 // fasthttp calls it once the answer is written.

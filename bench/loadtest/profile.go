@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -37,7 +38,7 @@ func Profile(cfg ProfileConfig) error {
 	if err != nil {
 		return err
 	}
-	full, err := base.startFull(fullTarget, "OPENTOKEN_PPROF_ADDR="+pprofAddr)
+	full, err := base.startFull(base.gw, fullTarget, "OPENTOKEN_PPROF_ADDR="+pprofAddr)
 	if err != nil {
 		return err
 	}
@@ -131,12 +132,13 @@ func startRig(root, work string) (*rig, error) {
 	return g, nil
 }
 
-// startFull starts a gateway with every feature on (fullTarget's), with
-// env added to its environment, as the target called name.
-func (g *rig) startFull(name string, env ...string) (*Target, error) {
+// startFull starts the gateway binary gw with every feature on
+// (fullTarget's), with env added to its environment, as the target called
+// name.
+func (g *rig) startFull(gw, name string, env ...string) (*Target, error) {
 	env = append([]string{"OPENTOKEN_API_KEYS=" + benchKey, "ANTHROPIC_API_KEY=" + upstreamKey, "ANTHROPIC_BASE_URL=http://" + g.mockAddr,
 		"OPENTOKEN_METRICS=on", "OPENTOKEN_ACCESS_LOG=on"}, env...)
-	t, err := startTenant(g.gw, name, env, GatewayRequest("anthropic/claude-sonnet-4-5"), g.ready)
+	t, err := startTenant(gw, name, env, GatewayRequest("anthropic/claude-sonnet-4-5"), g.ready)
 	if err != nil {
 		return nil, err
 	}
@@ -161,10 +163,13 @@ func residentSplit(p *Process) string {
 // environments (GOGC=100, OPENTOKEN_ACCESS_LOG=off, …) in one run.
 type VariantsConfig struct {
 	Root, Work string
-	Variants   [][]string // each the environment added to the gateway's
-	Trials     int
-	Duration   time.Duration // of each measurement
-	Log        func(format string, args ...any)
+	// Variants are each the environment added to the gateway's; one whose
+	// first entry is bin=PATH runs the gateway binary at PATH (another
+	// commit's) instead of the one built from Root.
+	Variants [][]string
+	Trials   int
+	Duration time.Duration // of each measurement
+	Log      func(format string, args ...any)
 }
 
 // Variants starts the bare proxy and one gateway with every feature on per
@@ -179,7 +184,11 @@ func Variants(cfg VariantsConfig) error {
 	defer base.stop()
 	targets := []*Target{base.bare}
 	for _, env := range cfg.Variants {
-		t, err := base.startFull(fmt.Sprint(env), env...)
+		gw := base.gw
+		if len(env) > 0 && strings.HasPrefix(env[0], "bin=") {
+			gw, env = strings.TrimPrefix(env[0], "bin="), env[1:]
+		}
+		t, err := base.startFull(gw, fmt.Sprintf("%s %v", filepath.Base(gw), env), env...)
 		if err != nil {
 			return err
 		}

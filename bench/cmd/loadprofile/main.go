@@ -7,9 +7,12 @@
 //
 // With -variants it instead compares that gateway under several
 // environments, each a comma-separated list, the variants separated by
-// semicolons, measured in turn with the bare proxy in one run:
+// semicolons, measured in turn with the bare proxy in one run; a variant
+// that starts with bin=PATH runs the gateway built at PATH (another
+// commit's) instead:
 //
 //	go run ./bench/cmd/loadprofile -variants 'GOGC=300;GOGC=100'
+//	go run ./bench/cmd/loadprofile -variants 'bin=/tmp/opentoken-before;'
 package main
 
 import (
@@ -43,7 +46,7 @@ func main() {
 		if *variants != "" {
 			var envs [][]string
 			for _, v := range strings.Split(*variants, ";") {
-				envs = append(envs, strings.Split(v, ","))
+				envs = append(envs, strings.FieldsFunc(v, func(r rune) bool { return r == ',' }))
 			}
 			err = loadtest.Variants(loadtest.VariantsConfig{Root: root, Work: work, Variants: envs, Trials: *trials, Duration: *duration, Log: logf})
 		} else {
