@@ -16,13 +16,14 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Metrics || !c.AccessLog || c.LogFormat != "text" || c.LogLevel != 0 {
+	if c.Metrics || !c.AccessLog || c.AccessLogFlush != time.Second || c.LogFormat != "text" || c.LogLevel != 0 {
 		t.Errorf("log and metrics defaults: %+v", c)
 	}
 	on, err := Load("", func(k string) string {
-		return map[string]string{"OPENTOKEN_METRICS": "on", "OPENTOKEN_ACCESS_LOG": "off", "OPENTOKEN_LOG_FORMAT": "json", "OPENTOKEN_LOG_LEVEL": "debug"}[k]
+		return map[string]string{"OPENTOKEN_METRICS": "on", "OPENTOKEN_ACCESS_LOG": "off", "OPENTOKEN_ACCESS_LOG_FLUSH": "0",
+			"OPENTOKEN_LOG_FORMAT": "json", "OPENTOKEN_LOG_LEVEL": "debug"}[k]
 	})
-	if err != nil || !on.Metrics || on.AccessLog || on.LogFormat != "json" || on.LogLevel != -4 {
+	if err != nil || !on.Metrics || on.AccessLog || on.AccessLogFlush != 0 || on.LogFormat != "json" || on.LogLevel != -4 {
 		t.Errorf("log and metrics settings: %+v %v", on, err)
 	}
 	if c.Addr != DefaultAddr || c.Anthropic.BaseURL != DefaultAnthropicBaseURL || c.Gemini.BaseURL != DefaultGeminiBaseURL ||
@@ -71,6 +72,8 @@ func TestErrors(t *testing.T) {
 	f(map[string]string{"OPENTOKEN_MAX_BODY_BYTES": "-1"}, "OPENTOKEN_MAX_BODY_BYTES")
 	f(map[string]string{"OPENTOKEN_METRICS": "maybe"}, "OPENTOKEN_METRICS")
 	f(map[string]string{"OPENTOKEN_LOG_FORMAT": "xml"}, "OPENTOKEN_LOG_FORMAT")
+	f(map[string]string{"OPENTOKEN_ACCESS_LOG_FLUSH": "-1s"}, "OPENTOKEN_ACCESS_LOG_FLUSH")
+	f(map[string]string{"OPENTOKEN_ACCESS_LOG_FLUSH": "often"}, "OPENTOKEN_ACCESS_LOG_FLUSH")
 	f(map[string]string{"OPENTOKEN_LOG_LEVEL": "loud"}, "OPENTOKEN_LOG_LEVEL")
 
 	path := filepath.Join(t.TempDir(), "bad.toml")

@@ -110,7 +110,7 @@ func Start(cfg *Config, log *slog.Logger) (*Gateway, error) {
 		APIKeys:   g.APIKeys,
 		Tenancy:   g.tenancy,
 		Upstreams: upstreams,
-		Limits:    cfg.Limits, Metrics: cfg.Metrics, AccessLog: accessLog, AccessLogJSON: cfg.LogFormat == "json", Logger: log,
+		Limits:    cfg.Limits, Metrics: cfg.Metrics, AccessLog: accessLog, AccessLogJSON: cfg.LogFormat == "json", AccessLogFlush: cfg.AccessLogFlush, Logger: log,
 		CORSOrigins: cfg.CORSOrigins,
 		Sealer:      sealer,
 		Responses:   g.store,

@@ -15,10 +15,62 @@ import (
 // and the rest of the log read alike. It appends into a pooled buffer
 // instead of going through slog's attributes: a line on every request
 // through slog cost 18 allocations and about a fifth of a request's time.
+//
+// Lines may be batched (Options.AccessLogFlush): each line written alone
+// is one write call a request, 4% of the gateway's CPU under load even to
+// /dev/null (more to a pipe, whose reader each write wakes). Batched, they are kept and
+// written together at most flushEvery after the first of them, at once when
+// accessLogBatch bytes are kept, and at Shutdown, as nginx's access_log
+// buffer=/flush= and ASP.NET Core's W3C logger (every second by default)
+// do. A process killed outright loses what was kept.
 type accessLog struct {
 	mu   sync.Mutex
 	w    io.Writer
 	json bool
+
+	flushEvery time.Duration // 0: each line written as its request ends
+	kept       []byte        // lines not yet written
+	flusher    *time.Timer   // armed while lines are kept
+}
+
+// accessLogBatch is how much of the log is kept before it is written: what
+// a pipe holds by default on Linux.
+const accessLogBatch = 64 << 10
+
+func newAccessLog(w io.Writer, json bool, flushEvery time.Duration) *accessLog {
+	a := &accessLog{w: w, json: json, flushEvery: flushEvery}
+	if flushEvery > 0 {
+		a.kept = make([]byte, 0, accessLogBatch+4096)
+		a.flusher = time.AfterFunc(flushEvery, a.flush)
+		a.flusher.Stop()
+	}
+	return a
+}
+
+// flush writes the lines kept.
+func (a *accessLog) flush() {
+	a.mu.Lock()
+	a.flushLocked()
+	a.mu.Unlock()
+}
+
+func (a *accessLog) flushLocked() {
+	if len(a.kept) > 0 {
+		_, _ = a.w.Write(a.kept)
+		a.kept = a.kept[:0]
+	}
+}
+
+// close writes the lines kept, and every later line as its request ends:
+// the server calls it once it has drained.
+func (a *accessLog) close() {
+	a.mu.Lock()
+	if a.flusher != nil {
+		a.flusher.Stop()
+	}
+	a.flushLocked()
+	a.flushEvery = 0
+	a.mu.Unlock()
 }
 
 // lineWriter appends one line's fields in the format in use.
@@ -125,7 +177,17 @@ func (a *accessLog) write(status int, r *record, total time.Duration) {
 	}
 	l.b = append(l.b, '\n')
 	a.mu.Lock()
-	_, _ = a.w.Write(l.b)
+	switch {
+	case a.flushEvery == 0:
+		_, _ = a.w.Write(l.b)
+	case len(a.kept) == 0:
+		a.flusher.Reset(a.flushEvery)
+		fallthrough
+	default:
+		if a.kept = append(a.kept, l.b...); len(a.kept) >= accessLogBatch {
+			a.flushLocked()
+		}
+	}
 	a.mu.Unlock()
 	*buf = l.b
 	putBuf(buf)

@@ -47,3 +47,69 @@ func TestAccessLogFormats(t *testing.T) {
 		t.Errorf("an issued key's line: %s", s)
 	}
 }
+
+// writes is a writer that hands each write on.
+type writes chan string
+
+func (w writes) Write(p []byte) (int, error) {
+	w <- string(p)
+	return len(p), nil
+}
+
+// TestAccessLogBatches: batched lines are written together, whole, once
+// accessLogBatch bytes are kept, or when the first of them has waited
+// flushEvery, and at close, after which each line goes out as it ends.
+func TestAccessLogBatches(t *testing.T) {
+	r := &record{start: time.Now(), endpoint: endpointChat, key: 1}
+	r.ridLen = copy(r.rid[:], "req_1")
+	out := make(writes, 100)
+
+	full := newAccessLog(out, false, time.Hour)
+	lines := 0
+	for kept := 0; kept < accessLogBatch; lines++ {
+		if len(out) != 0 {
+			t.Fatalf("written after %d lines, %d bytes kept: %q", lines, kept, <-out)
+		}
+		full.write(200, r, time.Millisecond)
+		kept = len(full.kept)
+		if kept == 0 { // written: the batch was full
+			break
+		}
+	}
+	if len(out) != 1 {
+		t.Fatal("a full batch was not written")
+	}
+	batch := <-out
+	if n := strings.Count(batch, "msg=request"); n != lines+1 || !strings.HasSuffix(batch, "\n") || len(batch) < accessLogBatch {
+		t.Errorf("a full batch: %d lines, %d bytes, want %d whole lines over %d bytes", n, len(batch), lines+1, accessLogBatch)
+	}
+
+	full.write(404, r, time.Millisecond)
+	full.close()
+	if len(out) != 1 {
+		t.Fatal("close did not write the kept line")
+	}
+	if got := <-out; !strings.Contains(got, "status=404") || strings.Count(got, "\n") != 1 {
+		t.Errorf("close wrote %q", got)
+	}
+	full.write(500, r, time.Millisecond)
+	if len(out) != 1 || !strings.Contains(<-out, "status=500") {
+		t.Error("after close, a line is not written as it ends")
+	}
+
+	timed := newAccessLog(out, false, time.Millisecond)
+	timed.write(201, r, time.Millisecond)
+	timed.write(202, r, time.Millisecond)
+	var got string
+	for !strings.Contains(got, "status=202") { // in one write or, if the timer fired between them, two
+		select {
+		case w := <-out:
+			got += w
+		case <-time.After(10 * time.Second):
+			t.Fatalf("kept lines were not written once the first had waited: %q", got)
+		}
+	}
+	if !strings.Contains(got, "status=201") {
+		t.Errorf("the timer wrote %q", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opentoken/opentoken/internal/gatewaytest"
 )
@@ -105,5 +106,23 @@ func TestReady(t *testing.T) {
 	}
 	if strings.Contains(env.Log.String(), "msg=request") {
 		t.Errorf("a probe was logged:\n%s", env.Log.String())
+	}
+}
+
+// TestShutdownWritesTheKeptAccessLog: with the access log batched, a
+// request's line waits to be written, and shutting down writes it.
+func TestShutdownWritesTheKeptAccessLog(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{AccessLog: true, AccessLogFlush: time.Hour})
+	if r := env.Do(t, http.MethodPost, "/v1/chat/completions", gatewaytest.ClientKey, []byte(chatReq(claudeModel, false))); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	if strings.Contains(env.Log.String(), "msg=request") {
+		t.Fatal("the line was written before its batch was due")
+	}
+	if err := env.Server.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(env.Log.String(), "msg=request") || !strings.Contains(env.Log.String(), "status=200") {
+		t.Errorf("shutting down did not write the kept line:\n%s", env.Log.String())
 	}
 }

@@ -56,6 +56,10 @@ type Options struct {
 	// handler otherwise.
 	AccessLog     io.Writer
 	AccessLogJSON bool
+	// AccessLogFlush, when above zero, batches the access log's lines:
+	// each is written at most this long after it ends (accessLog has the
+	// rules); zero writes each line as its request ends.
+	AccessLogFlush time.Duration
 	// OnStreamEnd, if set, is told how each stream ended (StreamComplete,
 	// StreamUpstreamError, StreamClientGone, StreamPanic), after its
 	// resources are freed.
@@ -205,7 +209,7 @@ func New(opt Options) (*Server, error) {
 		cors:        newCORS(opt.CORSOrigins),
 	}
 	if opt.AccessLog != nil {
-		s.access = &accessLog{w: opt.AccessLog, json: opt.AccessLogJSON}
+		s.access = newAccessLog(opt.AccessLog, opt.AccessLogJSON, opt.AccessLogFlush)
 	}
 	s.meters = newMeters(func() float64 { return float64(s.streams.Load()) })
 	if t := opt.Tracing; t != nil {
@@ -374,6 +378,9 @@ func (s *Server) Shutdown() error {
 		}
 	}
 	_ = s.hangups.Close()
+	if s.access != nil {
+		s.access.close()
+	}
 	s.log.Info("shutdown: drained", "streams_open", streams, "upstream_requests_in_flight", exchanges,
 		"ended_by_drain_timeout", ended, "took", time.Since(began).Round(time.Millisecond).String())
 	return err

@@ -64,6 +64,9 @@ type Options struct {
 	// Metrics is the server's option; AccessLog sends the access log to
 	// Env.Log.
 	Metrics, AccessLog bool
+	// AccessLogFlush is the server's option: 0, each line written as its
+	// request ends.
+	AccessLogFlush time.Duration
 	// Tenancy, when set, serves the keys it issued too.
 	Tenancy *tenancy.Tenancy
 	// CORSOrigins is the server's option.
@@ -142,19 +145,20 @@ func Start(t testing.TB, opt Options) *Env {
 		upstreams = opt.Suppliers(env)
 	}
 	srv, err := server.New(server.Options{
-		APIKeys:     []string{ClientKey, "sk-optk-second-key"},
-		Upstreams:   upstreams,
-		Limits:      opt.Limits,
-		Tenancy:     opt.Tenancy,
-		OnStreamEnd: opt.OnStreamEnd,
-		Metrics:     opt.Metrics,
-		CORSOrigins: opt.CORSOrigins,
-		Responses:   opt.Responses,
-		FetchAllow:  opt.FetchAllow,
-		OperatorRPM: opt.OperatorRPM,
-		Tracing:     opt.Tracing,
-		AccessLog:   accessLog(opt.AccessLog, env.Log),
-		Logger:      slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		APIKeys:        []string{ClientKey, "sk-optk-second-key"},
+		Upstreams:      upstreams,
+		Limits:         opt.Limits,
+		Tenancy:        opt.Tenancy,
+		OnStreamEnd:    opt.OnStreamEnd,
+		Metrics:        opt.Metrics,
+		CORSOrigins:    opt.CORSOrigins,
+		Responses:      opt.Responses,
+		FetchAllow:     opt.FetchAllow,
+		OperatorRPM:    opt.OperatorRPM,
+		Tracing:        opt.Tracing,
+		AccessLog:      accessLog(opt.AccessLog, env.Log),
+		AccessLogFlush: opt.AccessLogFlush,
+		Logger:         slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)
