@@ -16,13 +16,14 @@ import (
 // instead of going through slog's attributes: a line on every request
 // through slog cost 18 allocations and about a fifth of a request's time.
 //
-// Lines may be batched (Options.AccessLogFlush): each line written alone
-// is one write call a request, 4% of the gateway's CPU under load even to
-// /dev/null (more to a pipe, whose reader each write wakes). Batched, they are kept and
-// written together at most flushEvery after the first of them, at once when
-// accessLogBatch bytes are kept, and at Shutdown, as nginx's access_log
-// buffer=/flush= and ASP.NET Core's W3C logger (every second by default)
-// do. A process killed outright loses what was kept.
+// Lines may be batched (Options.AccessLogFlush): a line written alone is
+// one write call a request, 4% of the gateway's CPU under load even to
+// /dev/null (more to a pipe, whose reader each write wakes). Batched, they
+// are kept and written together at most flushEvery after the first of
+// them, at once when accessLogBatch bytes are kept, and when the server
+// stops, as nginx's access_log buffer=/flush= and ASP.NET Core's W3C
+// logger (every second by default) do. A process killed outright loses
+// what was kept.
 type accessLog struct {
 	mu   sync.Mutex
 	w    io.Writer

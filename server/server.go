@@ -331,7 +331,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, ln)
 	s.lnMu.Unlock()
-	return s.srv.Serve(&clientListener{Listener: ln, linger: s.lim.LingerTimeout, hangups: s.hangups})
+	err := s.srv.Serve(&clientListener{Listener: ln, linger: s.lim.LingerTimeout, hangups: s.hangups})
+	if s.access != nil {
+		// A listener that failed ends the process without a Shutdown: the
+		// access log's kept lines go out now (Shutdown writes the rest).
+		s.access.flush()
+	}
+	return err
 }
 
 // Shutdown stops accepting and waits for the requests in flight, for at

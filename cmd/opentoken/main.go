@@ -21,9 +21,10 @@ import (
 )
 
 // main leaves the garbage collector's target at Go's default (GOGC=100)
-// unless GOGC is set. A request leaves ≈ 1.5 KB of garbage now, and at that rate a
-// higher target (300 until issue 23) bought no CPU measurable above this
-// machine's noise for 13 MB more resident under load (bench/PROFILE.md).
+// unless GOGC is set. A request leaves ≈ 1.5 KB of garbage now; at that
+// rate a higher target (300 until issue 23) bought no CPU measurable above
+// this machine's noise for 13 MB more resident under load
+// (bench/PROFILE.md).
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli(ctx, os.Args[1:], &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr})
