@@ -10,13 +10,12 @@ import (
 // The server returns a connection's read buffer to a pool while it waits
 // for the next request (fasthttp's ReduceMemoryUsage), so it waits with a
 // read of one byte and then reads the rest of the request into a buffer it
-// takes again: two read calls a request where one would do. Reading ahead
-// took 12–21% off the gateway's CPU per request under load
-// (bench/PROFILE.md). A read smaller than
-// readAheadMin reads as much as has arrived into a pooled buffer instead,
-// which the next reads take from without a call; the buffer goes back to
-// the pool as soon as they have taken it all, so an idle connection still
-// holds none.
+// takes again: two read calls a request where one would do. A read
+// smaller than readAheadMin reads as much as has arrived into a pooled
+// buffer instead, which the next reads take from without a call; the
+// buffer goes back to the pool as soon as they have taken it all, so an
+// idle connection still holds none. That took 12–21% off the gateway's CPU
+// per request under load (bench/PROFILE.md).
 //
 // One goroutine reads a connection at a time, as net.Conn's readers do.
 type readAhead struct {
