@@ -14,7 +14,7 @@ import (
 // smaller than readAheadMin reads as much as has arrived into a pooled
 // buffer instead, which the next reads take from without a call; the
 // buffer goes back to the pool as soon as they have taken it all, so an
-// idle connection still holds none. That took 12–21% off the gateway's CPU
+// idle connection still holds none. That took 6–9% off the gateway's CPU
 // per request under load (bench/PROFILE.md).
 //
 // One goroutine reads a connection at a time, as net.Conn's readers do.
