@@ -504,7 +504,7 @@ func (d *decoder) input(raw json.RawMessage) *llm.Error {
 		}
 		at := loc{item: n}
 		it = item{}
-		if err := json.UnmarshalNoCopy(raw, &it); err != nil {
+		if err := decodeItem(raw, &it); err != nil {
 			return llm.BadRequest(at.String(), at.String()+" is not an item: "+err.Error())
 		}
 		if e := d.item(&it, at); e != nil {
@@ -598,8 +598,8 @@ func (d *decoder) item(it *item, at loc) *llm.Error {
 		case '"':
 			_ = json.Unmarshal(it.Output, &m.Content.Text)
 		case '[':
-			var parts []part
-			if err := json.UnmarshalNoCopy(it.Output, &parts); err != nil {
+			parts, err := decodeParts(it.Output)
+			if err != nil {
 				return llm.BadRequest(at.String()+".output", at.String()+".output must be a string or content parts")
 			}
 			m.Content.IsParts = true
@@ -650,8 +650,8 @@ func (d *decoder) message(it *item, at loc) *llm.Error {
 			return llm.BadRequest(at.String()+".content", at.String()+".content must be a string or content parts")
 		}
 	case '[':
-		var parts []part
-		if err := json.UnmarshalNoCopy(it.Content, &parts); err != nil {
+		parts, err := decodeParts(it.Content)
+		if err != nil {
 			return llm.BadRequest(at.String()+".content", at.String()+".content must be a string or content parts")
 		}
 		content.IsParts = true
