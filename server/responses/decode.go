@@ -191,15 +191,20 @@ func Decode(body, prior []byte, req *llm.Request, out *Decoded, open func(string
 		return llm.BadRequest("", "request body must be a JSON object")
 	}
 	var r request
-	if err := json.UnmarshalNoCopy(body, &r); err != nil {
-		var syntaxErr *json.SyntaxError
-		if errors.As(err, &syntaxErr) {
-			return llm.BadRequest("", "request body is not valid JSON: "+err.Error())
+	if !readRequest(body, &r, out) {
+		// The careful path: goccy/go-json, then the scan of the keys,
+		// which also explain a refusal.
+		r, out.Dropped, out.Echo = request{}, nil, Echo{}
+		if err := json.UnmarshalNoCopy(body, &r); err != nil {
+			var syntaxErr *json.SyntaxError
+			if errors.As(err, &syntaxErr) {
+				return llm.BadRequest("", "request body is not valid JSON: "+err.Error())
+			}
+			return llm.BadRequest("", "invalid request: "+err.Error())
 		}
-		return llm.BadRequest("", "invalid request: "+err.Error())
-	}
-	if e := scanFields(body, &r, out); e != nil {
-		return e
+		if e := scanFields(body, &r, out); e != nil {
+			return e
+		}
 	}
 	if r.Model == "" {
 		return llm.BadRequest("model", "model is required: a {provider}/{model} id such as google/gemini-3-flash")

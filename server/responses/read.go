@@ -97,3 +97,248 @@ func readParts(raw []byte) ([]part, bool) {
 	}
 	return parts, r.End()
 }
+
+// More JSON names, for SkipUnknown.
+var (
+	toolFields      = []string{"type", "name", "description", "parameters", "strict", "tools"}
+	reasoningFields = []string{"effort", "summary"}
+	textFields      = []string{"format", "verbosity"}
+	formatFields    = []string{"type", "name", "schema", "strict"}
+)
+
+// maxToolNesting bounds how deep the reader follows namespace tools; a
+// deeper list is left to goccy/go-json (and refused by the door, which
+// takes one level).
+const maxToolNesting = 4
+
+// readRequest reads a whole body in one pass into r and what scanFields
+// notes of it in out: the fields the door reads, the raw views, the
+// platform fields dropped. It reports false, having written part of r and
+// out, for a body it does not take — a field it does not know among them,
+// which the careful path refuses with OpenAI's message.
+func readRequest(body []byte, r *request, out *Decoded) bool {
+	rd := jsonread.New(body)
+	var seen jsonread.Fields
+	for more := rd.Object(); more; more = rd.More('}') {
+		key := rd.Key()
+		field, raw := uint(0), rd.Start() // field: the member's number, for Once
+		switch string(key) {
+		case "model":
+			r.Model = rd.NullableString()
+		case "instructions":
+			field = 1
+			r.Instructions = rd.Raw()
+		case "input":
+			field = 2
+			r.Input = rd.Raw()
+		case "tools":
+			field = 3
+			r.Tools = readResponseTools(&rd, 0)
+			out.Echo.Tools = oneLine(rd.Since(raw))
+		case "tool_choice":
+			field = 4
+			r.ToolChoice = rd.Raw()
+		case "parallel_tool_calls":
+			field = 5
+			r.ParallelToolCalls = optBool(&rd)
+		case "reasoning":
+			field = 6
+			if !rd.Null() {
+				r.Reasoning = &reasoning{}
+				readReasoning(&rd, r.Reasoning)
+			}
+		case "max_output_tokens":
+			field = 7
+			if !rd.Null() {
+				v := rd.Int()
+				r.MaxOutputTokens = &v
+			}
+		case "temperature":
+			field = 8
+			r.Temperature = optFloat(&rd)
+			out.Echo.temperature = rd.Since(raw)
+		case "top_p":
+			field = 9
+			r.TopP = optFloat(&rd)
+			out.Echo.topP = rd.Since(raw)
+		case "text":
+			field = 10
+			if !rd.Null() {
+				r.Text = &textConfig{}
+				readTextConfig(&rd, r.Text)
+			}
+			out.Echo.Text = oneLine(rd.Since(raw))
+		case "include":
+			field = 11
+			r.Include = readStringList(&rd)
+		case "store":
+			field = 12
+			r.Store = rd.Raw()
+		case "prompt_cache_key":
+			field = 13
+			r.PromptCacheKey = optString(&rd)
+		case "metadata":
+			field = 14
+			r.Metadata = rd.Raw()
+		case "service_tier":
+			field = 15
+			r.ServiceTier = optString(&rd)
+		case "user":
+			field = 16
+			r.User = optString(&rd)
+		case "stream":
+			field = 17
+			r.Stream = optBool(&rd)
+		case "previous_response_id":
+			field = 18
+			r.PreviousResponseID = optString(&rd)
+		case "safety_identifier":
+			field = 19
+			r.SafetyIdentifier = optString(&rd)
+		default:
+			if !unserved[string(key)] {
+				return false // unknown: the careful path says so
+			}
+			out.Dropped = append(out.Dropped, string(key)) // each time it is sent, as scanFields notes it
+			rd.Skip()
+			continue
+		}
+		seen.Once(&rd, field)
+	}
+	return rd.End()
+}
+
+func readResponseTools(r *jsonread.Reader, depth int) []tool {
+	if r.Null() {
+		return nil
+	}
+	if depth == maxToolNesting {
+		r.Fail()
+		return nil
+	}
+	list := []tool{} // an empty array is an empty list, as goccy/go-json reads it
+	for more := r.Array(); more; more = r.More(']') {
+		list = append(list, tool{})
+		t := &list[len(list)-1]
+		var seen jsonread.Fields
+		for more := r.Object(); more; more = r.More('}') {
+			switch key := r.Key(); string(key) {
+			case "type":
+				seen.Once(r, 0)
+				t.Type = r.NullableString()
+			case "name":
+				seen.Once(r, 1)
+				t.Name = r.NullableString()
+			case "description":
+				seen.Once(r, 2)
+				t.Description = r.NullableString()
+			case "parameters":
+				seen.Once(r, 3)
+				t.Parameters = rawValue(r)
+			case "strict":
+				seen.Once(r, 4)
+				t.Strict = optBool(r)
+			case "tools":
+				seen.Once(r, 5)
+				t.Tools = readResponseTools(r, depth+1)
+			default:
+				r.SkipUnknown(key, toolFields)
+			}
+		}
+	}
+	return list
+}
+
+func readReasoning(r *jsonread.Reader, rs *reasoning) {
+	var seen jsonread.Fields
+	for more := r.Object(); more; more = r.More('}') {
+		switch key := r.Key(); string(key) {
+		case "effort":
+			seen.Once(r, 0)
+			rs.Effort = optString(r)
+		case "summary":
+			seen.Once(r, 1)
+			rs.Summary = optString(r)
+		default:
+			r.SkipUnknown(key, reasoningFields)
+		}
+	}
+}
+
+func readTextConfig(r *jsonread.Reader, t *textConfig) {
+	var seen jsonread.Fields
+	for more := r.Object(); more; more = r.More('}') {
+		switch key := r.Key(); string(key) {
+		case "format":
+			seen.Once(r, 0)
+			if r.Null() {
+				break
+			}
+			f := &format{}
+			t.Format = f
+			var seen jsonread.Fields
+			for more := r.Object(); more; more = r.More('}') {
+				switch key := r.Key(); string(key) {
+				case "type":
+					seen.Once(r, 0)
+					f.Type = r.NullableString()
+				case "name":
+					seen.Once(r, 1)
+					f.Name = r.NullableString()
+				case "schema":
+					seen.Once(r, 2)
+					f.Schema = rawValue(r)
+				case "strict":
+					seen.Once(r, 3)
+					f.Strict = optBool(r)
+				default:
+					r.SkipUnknown(key, formatFields)
+				}
+			}
+		case "verbosity":
+			seen.Once(r, 1)
+			t.Verbosity = optString(r)
+		default:
+			r.SkipUnknown(key, textFields)
+		}
+	}
+}
+
+// readStringList reads an array of strings; null is nil, [] an empty list,
+// as goccy/go-json reads them.
+func readStringList(r *jsonread.Reader) []string {
+	if r.Null() {
+		return nil
+	}
+	list := []string{}
+	for more := r.Array(); more; more = r.More(']') {
+		list = append(list, r.String())
+	}
+	return list
+}
+
+// The optional fields: null leaves the pointer nil.
+
+func optString(r *jsonread.Reader) *string {
+	if r.Null() {
+		return nil
+	}
+	v := r.String()
+	return &v
+}
+
+func optBool(r *jsonread.Reader) *bool {
+	if r.Null() {
+		return nil
+	}
+	v := r.Bool()
+	return &v
+}
+
+func optFloat(r *jsonread.Reader) *float64 {
+	if r.Null() {
+		return nil
+	}
+	v := r.Float()
+	return &v
+}

@@ -182,3 +182,104 @@ func BenchmarkDecode(b *testing.B) {
 // benchOpen unseals nothing: the benchmark's reasoning items carry what a
 // test sealed, and the decode's cost is what is measured.
 func benchOpen(string) ([]llm.ReasoningDetail, error) { return nil, nil }
+
+// requestBodies returns the door's golden requests and the Codex capture.
+func requestBodies(t testing.TB) [][]byte {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*", "request.json"))
+	files = append(files, filepath.Join("..", "testdata", "codex-responses-request.json"))
+	var bodies [][]byte
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, body)
+	}
+	return bodies
+}
+
+// Whole bodies the reader reads as the careful path does (requestsRead),
+// and bodies it must leave to the careful path (requestsLeft): a key in
+// other letters, repeated, unknown; a number or a list goccy/go-json reads
+// otherwise; namespaces nested past maxToolNesting; text after the object.
+var (
+	requestsRead = []string{
+		`{"model":"m","input":"hi","tools":[{"type":"namespace","name":"n","tools":[{"type":"function","name":"f","parameters":{"type":"object"},"strict":true}]},{"type":"web_search"}],` +
+			`"reasoning":{"effort":"low","summary":null},"text":{"format":{"type":"json_schema","name":"x","schema":{"type":"object"},"strict":false},"verbosity":"low"},` +
+			`"max_output_tokens":9,"temperature":0.5,"top_p":1,"include":["reasoning.encrypted_content"],"store":false,"metadata":{"a":"b"},"truncation":"auto","truncation":"auto"}`,
+		`{"model":null,"tools":null,"reasoning":null,"text":null,"include":null,"temperature":null,"top_p":null,"stream":null,"user":null}`,
+		`{"model":"m","include":[],"tools":[]}`,
+		` { "model" : "m" , "input" : [ ] , "text" : { "format" : { "type" : "text" } } } `,
+	}
+	requestsLeft = []string{
+		`{"model":"m","include":[]," tools":[]}`,
+		`{"Model":"m"}`,
+		`{"model":"a","model":"b"}`,
+		`{"model":"m","mystery":1}`,
+		`{"model":"m","max_output_tokens":1e3}`,
+		`{"model":"m","temperature":"1"}`,
+		`{"model":"m","include":"x"}`,
+		`{"model":"m","reasoning":{"Effort":"high"}}`,
+		`{"model":"m","tools":[{"type":"namespace","tools":[{"type":"namespace","tools":[{"type":"namespace","tools":[{"type":"namespace","tools":[{"type":"namespace","tools":[]}]}]}]}]}]}`,
+		`{"model":"m"} x`,
+	}
+)
+
+func agreeRequest(t testing.TB, body []byte) bool {
+	t.Helper()
+	var fast request
+	var fastOut Decoded
+	if !readRequest(body, &fast, &fastOut) {
+		return false
+	}
+	var careful request
+	var carefulOut Decoded
+	if err := json.UnmarshalNoCopy(body, &careful); err != nil {
+		t.Fatalf("readRequest takes %q, goccy/go-json refuses it: %v", body, err)
+	}
+	if e := scanFields(body, &careful, &carefulOut); e != nil {
+		t.Fatalf("readRequest takes %q, scanFields refuses it: %s", body, e.Message)
+	}
+	if !reflect.DeepEqual(fast, careful) {
+		t.Fatalf("the decoders differ on %q:\nfast:    %+v\ncareful: %+v", body, fast, careful)
+	}
+	if !reflect.DeepEqual(fastOut.Dropped, carefulOut.Dropped) || !reflect.DeepEqual(fastOut.Echo, carefulOut.Echo) {
+		t.Fatalf("the decoders note %q differently:\nfast:    %q %+v\ncareful: %q %+v", body, fastOut.Dropped, fastOut.Echo, carefulOut.Dropped, carefulOut.Echo)
+	}
+	return true
+}
+
+// FuzzRequestReader: a body the one-pass reader takes, goccy/go-json and
+// the scan of its keys decode to the same request and the same notes.
+func FuzzRequestReader(f *testing.F) {
+	for _, b := range requestBodies(f) {
+		f.Add(b)
+	}
+	for _, s := range append(requestsRead, requestsLeft...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		agreeRequest(t, body)
+	})
+}
+
+// TestRequestReaderTakesTheGoldens: the door's golden requests and the
+// Codex capture are read in one pass, as are the readable tricky bodies.
+func TestRequestReaderTakesTheGoldens(t *testing.T) {
+	for _, b := range requestBodies(t) {
+		if !agreeRequest(t, b) {
+			t.Errorf("readRequest does not take %.200s", b)
+		}
+	}
+	for _, s := range requestsRead {
+		if !agreeRequest(t, []byte(s)) {
+			t.Errorf("readRequest does not take %s", s)
+		}
+	}
+	for _, s := range requestsLeft {
+		if agreeRequest(t, []byte(s)) {
+			t.Errorf("readRequest takes %s, which it must leave to the careful path", s)
+		}
+	}
+}
