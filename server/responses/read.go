@@ -5,18 +5,22 @@ import (
 	"github.com/opentoken/opentoken/internal/jsonread"
 )
 
-// A request's input items and their content parts, dozens in a Codex
-// request, are read in one pass with jsonread, to exactly what
-// goccy/go-json decodes of them through their structs' JSON tags; what
-// jsonread does not take (see its doc) is left to goccy/go-json, which also
-// explains a refusal. FuzzItemReader and FuzzPartsReader hold the two to
-// that.
+// A request's body, then its input items (dozens in a Codex request) and
+// their content parts, are read in one pass each with jsonread, to exactly
+// what goccy/go-json decodes of them through their structs' JSON tags and
+// what scanFields notes of the body; what jsonread does not take (see its
+// doc) is left to those, which also explain a refusal. FuzzRequestReader,
+// FuzzItemReader and FuzzPartsReader hold the two paths to that.
 
-// The JSON names of item's and part's fields, in the order of the fields
-// for StringFields, and for SkipUnknown.
+// The JSON names of the structs' fields, in the order of the fields for
+// StringFields, and for SkipUnknown.
 var (
-	itemFields = []string{"type", "role", "content", "call_id", "name", "namespace", "arguments", "output", "encrypted_content"}
-	partFields = []string{"type", "text", "image_url", "file_id", "refusal", "file_data", "file_url", "filename"}
+	itemFields      = []string{"type", "role", "content", "call_id", "name", "namespace", "arguments", "output", "encrypted_content"}
+	partFields      = []string{"type", "text", "image_url", "file_id", "refusal", "file_data", "file_url", "filename"}
+	toolFields      = []string{"type", "name", "description", "parameters", "strict", "tools"}
+	reasoningFields = []string{"effort", "summary"}
+	textFields      = []string{"format", "verbosity"}
+	formatFields    = []string{"type", "name", "schema", "strict"}
 )
 
 // decodeItem decodes one input item into it, which must be zero.
@@ -98,14 +102,6 @@ func readParts(raw []byte) ([]part, bool) {
 	return parts, r.End()
 }
 
-// More JSON names, for SkipUnknown.
-var (
-	toolFields      = []string{"type", "name", "description", "parameters", "strict", "tools"}
-	reasoningFields = []string{"effort", "summary"}
-	textFields      = []string{"format", "verbosity"}
-	formatFields    = []string{"type", "name", "schema", "strict"}
-)
-
 // maxToolNesting bounds how deep the reader follows namespace tools; a
 // deeper list is left to goccy/go-json (and refused by the door, which
 // takes one level).
@@ -121,7 +117,7 @@ func readRequest(body []byte, r *request, out *Decoded) bool {
 	var seen jsonread.Fields
 	for more := rd.Object(); more; more = rd.More('}') {
 		key := rd.Key()
-		field, raw := uint(0), rd.Start() // field: the member's number, for Once
+		field, start := uint(0), rd.Start() // field: the member's number, for Once
 		switch string(key) {
 		case "model":
 			r.Model = rd.NullableString()
@@ -134,7 +130,7 @@ func readRequest(body []byte, r *request, out *Decoded) bool {
 		case "tools":
 			field = 3
 			r.Tools = readResponseTools(&rd, 0)
-			out.Echo.Tools = oneLine(rd.Since(raw))
+			out.Echo.Tools = oneLine(rd.Since(start))
 		case "tool_choice":
 			field = 4
 			r.ToolChoice = rd.Raw()
@@ -156,18 +152,18 @@ func readRequest(body []byte, r *request, out *Decoded) bool {
 		case "temperature":
 			field = 8
 			r.Temperature = optFloat(&rd)
-			out.Echo.temperature = rd.Since(raw)
+			out.Echo.temperature = rd.Since(start)
 		case "top_p":
 			field = 9
 			r.TopP = optFloat(&rd)
-			out.Echo.topP = rd.Since(raw)
+			out.Echo.topP = rd.Since(start)
 		case "text":
 			field = 10
 			if !rd.Null() {
 				r.Text = &textConfig{}
 				readTextConfig(&rd, r.Text)
 			}
-			out.Echo.Text = oneLine(rd.Since(raw))
+			out.Echo.Text = oneLine(rd.Since(start))
 		case "include":
 			field = 11
 			r.Include = readStringList(&rd)
