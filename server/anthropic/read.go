@@ -69,7 +69,7 @@ func readRequest(body []byte, req *request) bool {
 			}
 		case "tools":
 			seen.Once(&r, 4)
-			jsonread.Decode(&r, &req.Tools)
+			req.Tools = readTools(&r)
 		case "tool_choice":
 			seen.Once(&r, 5)
 			jsonread.Decode(&r, &req.ToolChoice)
@@ -180,6 +180,7 @@ var (
 	blockFields = []string{"type", "text", "cache_control", "source", "title", "context", "citations", "id", "name", "input",
 		"tool_use_id", "content", "is_error", "thinking", "signature", "data"}
 	cacheFields  = []string{"type", "ttl"}
+	toolFields   = []string{"type", "name", "description", "input_schema", "strict", "cache_control"}
 	sourceFields = []string{"type", "media_type", "data", "url"}
 )
 
@@ -261,4 +262,49 @@ func readBlock(r *jsonread.Reader, b *block) {
 			r.SkipUnknown(key, blockFields)
 		}
 	}
+}
+
+// readTools reads the tools array, Claude Code's longest member after the
+// messages: null is nil, [] an empty list, as goccy/go-json reads them.
+func readTools(r *jsonread.Reader) []tool {
+	if r.Null() {
+		return nil
+	}
+	list := []tool{}
+	for more := r.Array(); more; more = r.More(']') {
+		list = append(list, tool{})
+		t := &list[len(list)-1]
+		var seen jsonread.Fields
+		for more := r.Object(); more; more = r.More('}') {
+			switch key := r.Key(); string(key) {
+			case "type":
+				seen.Once(r, 0)
+				t.Type = r.NullableString()
+			case "name":
+				seen.Once(r, 1)
+				t.Name = r.NullableString()
+			case "description":
+				seen.Once(r, 2)
+				t.Description = r.NullableString()
+			case "input_schema":
+				seen.Once(r, 3)
+				t.InputSchema = rawValue(r)
+			case "strict":
+				seen.Once(r, 4)
+				if !r.Null() {
+					strict := r.Bool()
+					t.Strict = &strict
+				}
+			case "cache_control":
+				seen.Once(r, 5)
+				if !r.Null() {
+					t.CacheControl = &llm.CacheControl{}
+					r.StringFields(cacheFields, &t.CacheControl.Type, &t.CacheControl.TTL)
+				}
+			default:
+				r.SkipUnknown(key, toolFields)
+			}
+		}
+	}
+	return list
 }

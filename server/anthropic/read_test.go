@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/opentoken/opentoken/internal/json"
@@ -22,6 +24,10 @@ var requestTricky = []string{
 	`{"model":"m","messages":[{"role":"user","content":"hi","extra":[1,{"a":null}]}],"container":{"x":1}}`,
 	`{"model":"m","messages":[{"ROLE":"user","content":"hi"}]}`, `{"model":"m","stream":1}`, `{"model":"m","service_tier":null}`,
 	`{"model":"m","messages":{}}`, `[]`, `{"model":"m"} x`,
+	`{"model":"m","tools":[{"type":"custom","name":"f","description":"d","input_schema":{"type":"object"},"strict":true,"cache_control":{"type":"ephemeral","ttl":"1h"}},` +
+		`{"type":"web_search_20250305","name":"web_search","max_uses":3}]}`,
+	`{"model":"m","tools":[]}`, `{"model":"m","tools":[null]}`, `{"model":"m","tools":[{"input_schema":null,"strict":null,"cache_control":null}]}`,
+	`{"model":"m","tools":[{"Name":"f"}]}`, `{"model":"m","tools":[{"name":"f","name":"g"}]}`, `{"model":"m","tools":[{"strict":"yes"}]}`,
 }
 
 // FuzzRequestReader holds readRequest to goccy/go-json: a body it takes,
@@ -153,13 +159,19 @@ func agreeBlocks(t testing.TB, raw []byte) bool {
 }
 
 // BenchmarkDecode decodes the Messages door's golden requests, a tool loop
-// (content blocks of text, tool_use and tool_result) among them.
+// (content blocks of text, tool_use and tool_result) among them, and a
+// request declaring 20 tools, as Claude Code's do.
 func BenchmarkDecode(b *testing.B) {
+	bodies := map[string][]byte{"20-tools": twentyTools()}
 	for _, name := range []string{"text", "tool-loop"} {
 		body, err := os.ReadFile(filepath.Join("testdata", "anthropic", name, "request.json"))
 		if err != nil {
 			b.Fatal(err)
 		}
+		bodies[name] = body
+	}
+	for _, name := range []string{"text", "tool-loop", "20-tools"} {
+		body := bodies[name]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
@@ -172,4 +184,26 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		})
 	}
+}
+
+// twentyTools is a Messages request declaring 20 tools with their input
+// schemas, the last one cached.
+func twentyTools() []byte {
+	var b strings.Builder
+	b.WriteString(`{"model":"claude-sonnet-4-6","max_tokens":1024,"tools":[`)
+	for i := range 20 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		n := strconv.Itoa(i)
+		b.WriteString(`{"name":"tool_` + n + `","description":"Looks up record ` + n + ` of the inventory by key and region.",` +
+			`"input_schema":{"type":"object","properties":{"key":{"type":"string","description":"the record key"},"region":{"type":"string","enum":["eu","us","ap"]},` +
+			`"limit":{"type":"integer","minimum":1,"maximum":100}},"required":["key"],"additionalProperties":false}`)
+		if i == 19 {
+			b.WriteString(`,"cache_control":{"type":"ephemeral"}`)
+		}
+		b.WriteByte('}')
+	}
+	b.WriteString(`],"messages":[{"role":"user","content":"Check records 3, 7 and 12."}]}`)
+	return []byte(b.String())
 }
