@@ -456,6 +456,17 @@ func (r *Reader) Raw() []byte {
 	return r.buf[start:r.pos]
 }
 
+// RawNonNull reads any value but null and returns its text; a null fails
+// r, as goccy/go-json keeps a null raw value in ways of its own (as the
+// text "null", or not at all), which a fast decoder leaves to it.
+func (r *Reader) RawNonNull() []byte {
+	if r.Kind() == 'n' {
+		r.Fail()
+		return nil
+	}
+	return r.Raw()
+}
+
 // Skip reads any value, checking it is JSON. (One loop with a stack of
 // container kinds in bits was tried instead of a call per value: 10–13%
 // slower, BenchmarkSkip.)

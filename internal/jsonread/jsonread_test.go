@@ -190,3 +190,14 @@ func BenchmarkSkip(b *testing.B) {
 		}
 	})
 }
+
+func TestRawNonNull(t *testing.T) {
+	r := New([]byte(` {"a":[1, null]} `))
+	if got := r.RawNonNull(); string(got) != `{"a":[1, null]}` || !r.End() {
+		t.Errorf("a value: %q, end %v", got, r.End())
+	}
+	r = New([]byte(`null`))
+	if got := r.RawNonNull(); got != nil || !r.Failed() {
+		t.Errorf("null: %q, failed %v; want nil and a failure", got, r.Failed())
+	}
+}

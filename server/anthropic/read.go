@@ -61,7 +61,7 @@ func readRequest(body []byte, req *request) bool {
 			}
 		case "system":
 			seen.Once(&r, 2)
-			req.System = rawValue(&r)
+			req.System = r.RawNonNull()
 		case "messages":
 			seen.Once(&r, 3)
 			if !r.Null() {
@@ -148,23 +148,13 @@ func readMessages(r *jsonread.Reader) []message {
 				m.Role = r.NullableString()
 			case "content":
 				seen.Once(r, 1)
-				m.Content = rawValue(r)
+				m.Content = r.RawNonNull()
 			default:
 				r.SkipUnknown(key, messageFields)
 			}
 		}
 	}
 	return msgs
-}
-
-// rawValue reads a value as its text. A null is left to goccy/go-json,
-// whose raw values keep it in ways of their own.
-func rawValue(r *jsonread.Reader) json.RawMessage {
-	if r.Kind() == 'n' {
-		r.Fail()
-		return nil
-	}
-	return r.Raw()
 }
 
 // decodeBlocks decodes an array of content blocks into blocks.
@@ -228,7 +218,7 @@ func readBlock(r *jsonread.Reader, b *block) {
 			b.Context = r.NullableString()
 		case "citations":
 			seen.Once(r, 6)
-			b.Citations = rawValue(r)
+			b.Citations = r.RawNonNull()
 		case "id":
 			seen.Once(r, 7)
 			b.ID = r.NullableString()
@@ -237,13 +227,13 @@ func readBlock(r *jsonread.Reader, b *block) {
 			b.Name = r.NullableString()
 		case "input":
 			seen.Once(r, 9)
-			b.Input = rawValue(r)
+			b.Input = r.RawNonNull()
 		case "tool_use_id":
 			seen.Once(r, 10)
 			b.ToolUseID = r.NullableString()
 		case "content":
 			seen.Once(r, 11)
-			b.Content = rawValue(r)
+			b.Content = r.RawNonNull()
 		case "is_error":
 			seen.Once(r, 12)
 			if !r.Null() {
@@ -288,7 +278,7 @@ func readTools(r *jsonread.Reader) []tool {
 				t.Description = r.NullableString()
 			case "input_schema":
 				seen.Once(r, 3)
-				t.InputSchema = rawValue(r)
+				t.InputSchema = r.RawNonNull()
 			case "strict":
 				seen.Once(r, 4)
 				if !r.Null() {

@@ -45,7 +45,7 @@ func readItem(raw []byte, it *item) bool {
 			it.Role = r.NullableString()
 		case "content":
 			seen.Once(&r, 2)
-			it.Content = rawValue(&r)
+			it.Content = r.RawNonNull()
 		case "call_id":
 			seen.Once(&r, 3)
 			it.CallID = r.NullableString()
@@ -60,7 +60,7 @@ func readItem(raw []byte, it *item) bool {
 			it.Arguments = r.NullableString()
 		case "output":
 			seen.Once(&r, 7)
-			it.Output = rawValue(&r)
+			it.Output = r.RawNonNull()
 		case "encrypted_content":
 			seen.Once(&r, 8)
 			it.EncryptedContent = r.NullableString()
@@ -69,16 +69,6 @@ func readItem(raw []byte, it *item) bool {
 		}
 	}
 	return r.End()
-}
-
-// rawValue reads a value as its text. A null is left to goccy/go-json,
-// whose raw values keep it in ways of their own.
-func rawValue(r *jsonread.Reader) json.RawMessage {
-	if r.Kind() == 'n' {
-		r.Fail()
-		return nil
-	}
-	return r.Raw()
 }
 
 // decodeParts decodes an array of content parts.
@@ -230,7 +220,7 @@ func readResponseTools(r *jsonread.Reader, depth int) []tool {
 				t.Description = r.NullableString()
 			case "parameters":
 				seen.Once(r, 3)
-				t.Parameters = rawValue(r)
+				t.Parameters = r.RawNonNull()
 			case "strict":
 				seen.Once(r, 4)
 				t.Strict = optBool(r)
@@ -283,7 +273,7 @@ func readTextConfig(r *jsonread.Reader, t *textConfig) {
 					f.Name = r.NullableString()
 				case "schema":
 					seen.Once(r, 2)
-					f.Schema = rawValue(r)
+					f.Schema = r.RawNonNull()
 				case "strict":
 					seen.Once(r, 3)
 					f.Strict = optBool(r)
