@@ -551,6 +551,36 @@ func (r *Reader) NullableString() string {
 	return r.String()
 }
 
+// The optional fields of a struct, pointers that null leaves nil, as
+// goccy/go-json leaves them: each read value gets an allocation of its own.
+
+// OptString reads a string, or null as nil.
+func (r *Reader) OptString() *string {
+	if r.Null() {
+		return nil
+	}
+	v := r.String()
+	return &v
+}
+
+// OptBool reads true or false, or null as nil.
+func (r *Reader) OptBool() *bool {
+	if r.Null() {
+		return nil
+	}
+	v := r.Bool()
+	return &v
+}
+
+// OptFloat reads a number that fits a float64, or null as nil.
+func (r *Reader) OptFloat() *float64 {
+	if r.Null() {
+		return nil
+	}
+	v := r.Float()
+	return &v
+}
+
 // Fields is the set of a struct's fields read so far, by a number the
 // reading code gives each: goccy/go-json keeps the last of a repeated key,
 // and that rule is left to it.

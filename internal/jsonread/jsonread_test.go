@@ -201,3 +201,33 @@ func TestRawNonNull(t *testing.T) {
 		t.Errorf("null: %q, failed %v; want nil and a failure", got, r.Failed())
 	}
 }
+
+func TestOptionalValues(t *testing.T) {
+	r := New([]byte(`["s",null,true,null,1.5,null]`))
+	r.Array()
+	s := r.OptString()
+	r.More(']')
+	nullString := r.OptString()
+	r.More(']')
+	b := r.OptBool()
+	r.More(']')
+	nullBool := r.OptBool()
+	r.More(']')
+	f := r.OptFloat()
+	r.More(']')
+	nullFloat := r.OptFloat()
+	r.More(']')
+	if s == nil || *s != "s" || b == nil || !*b || f == nil || *f != 1.5 {
+		t.Errorf("values: %v %v %v", s, b, f)
+	}
+	if nullString != nil || nullBool != nil || nullFloat != nil {
+		t.Errorf("nulls: %v %v %v, want nil", nullString, nullBool, nullFloat)
+	}
+	if !r.End() {
+		t.Error("the text was not read whole")
+	}
+	r = New([]byte(`1`))
+	if r.OptString(); !r.Failed() {
+		t.Error("a number read as an optional string")
+	}
+}

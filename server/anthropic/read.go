@@ -201,8 +201,7 @@ func readBlock(r *jsonread.Reader, b *block) {
 		case "cache_control":
 			seen.Once(r, 2)
 			if !r.Null() {
-				b.CacheControl = &llm.CacheControl{}
-				r.StringFields(cacheFields, &b.CacheControl.Type, &b.CacheControl.TTL)
+				b.CacheControl = readCacheControl(r)
 			}
 		case "source":
 			seen.Once(r, 3)
@@ -281,15 +280,11 @@ func readTools(r *jsonread.Reader) []tool {
 				t.InputSchema = r.RawNonNull()
 			case "strict":
 				seen.Once(r, 4)
-				if !r.Null() {
-					strict := r.Bool()
-					t.Strict = &strict
-				}
+				t.Strict = r.OptBool()
 			case "cache_control":
 				seen.Once(r, 5)
 				if !r.Null() {
-					t.CacheControl = &llm.CacheControl{}
-					r.StringFields(cacheFields, &t.CacheControl.Type, &t.CacheControl.TTL)
+					t.CacheControl = readCacheControl(r)
 				}
 			default:
 				r.SkipUnknown(key, toolFields)
@@ -297,4 +292,11 @@ func readTools(r *jsonread.Reader) []tool {
 		}
 	}
 	return list
+}
+
+// readCacheControl reads a cache_control object, of a block or a tool.
+func readCacheControl(r *jsonread.Reader) *llm.CacheControl {
+	cc := &llm.CacheControl{}
+	r.StringFields(cacheFields, &cc.Type, &cc.TTL)
+	return cc
 }

@@ -101,10 +101,7 @@ func readMessage(r *jsonread.Reader, m *llm.Message) {
 			m.ToolCallID = r.NullableString()
 		case "refusal":
 			seen.Once(r, 5)
-			if !r.Null() {
-				s := r.String()
-				m.Refusal = &s
-			}
+			m.Refusal = r.OptString()
 		case "function_call":
 			seen.Once(r, 6)
 			jsonread.Decode(r, &m.FunctionCall)
@@ -298,10 +295,7 @@ func readFunction(r *jsonread.Reader, f *llm.Function) {
 			f.Parameters = r.Raw()
 		case "strict":
 			seen.Once(r, 3)
-			if !r.Null() {
-				strict := r.Bool()
-				f.Strict = &strict
-			}
+			f.Strict = r.OptBool()
 		default:
 			r.SkipUnknown(key, functionDeclFields)
 		}

@@ -126,7 +126,7 @@ func readRequest(body []byte, r *request, out *Decoded) bool {
 			r.ToolChoice = rd.Raw()
 		case "parallel_tool_calls":
 			field = 5
-			r.ParallelToolCalls = optBool(&rd)
+			r.ParallelToolCalls = rd.OptBool()
 		case "reasoning":
 			field = 6
 			if !rd.Null() {
@@ -141,11 +141,11 @@ func readRequest(body []byte, r *request, out *Decoded) bool {
 			}
 		case "temperature":
 			field = 8
-			r.Temperature = optFloat(&rd)
+			r.Temperature = rd.OptFloat()
 			out.Echo.temperature = rd.Since(start)
 		case "top_p":
 			field = 9
-			r.TopP = optFloat(&rd)
+			r.TopP = rd.OptFloat()
 			out.Echo.topP = rd.Since(start)
 		case "text":
 			field = 10
@@ -162,25 +162,25 @@ func readRequest(body []byte, r *request, out *Decoded) bool {
 			r.Store = rd.Raw()
 		case "prompt_cache_key":
 			field = 13
-			r.PromptCacheKey = optString(&rd)
+			r.PromptCacheKey = rd.OptString()
 		case "metadata":
 			field = 14
 			r.Metadata = rd.Raw()
 		case "service_tier":
 			field = 15
-			r.ServiceTier = optString(&rd)
+			r.ServiceTier = rd.OptString()
 		case "user":
 			field = 16
-			r.User = optString(&rd)
+			r.User = rd.OptString()
 		case "stream":
 			field = 17
-			r.Stream = optBool(&rd)
+			r.Stream = rd.OptBool()
 		case "previous_response_id":
 			field = 18
-			r.PreviousResponseID = optString(&rd)
+			r.PreviousResponseID = rd.OptString()
 		case "safety_identifier":
 			field = 19
-			r.SafetyIdentifier = optString(&rd)
+			r.SafetyIdentifier = rd.OptString()
 		default:
 			if !unserved[string(key)] {
 				return false // unknown: the careful path says so
@@ -223,7 +223,7 @@ func readResponseTools(r *jsonread.Reader, depth int) []tool {
 				t.Parameters = r.RawNonNull()
 			case "strict":
 				seen.Once(r, 4)
-				t.Strict = optBool(r)
+				t.Strict = r.OptBool()
 			case "tools":
 				seen.Once(r, 5)
 				t.Tools = readResponseTools(r, depth+1)
@@ -241,10 +241,10 @@ func readReasoning(r *jsonread.Reader, rs *reasoning) {
 		switch key := r.Key(); string(key) {
 		case "effort":
 			seen.Once(r, 0)
-			rs.Effort = optString(r)
+			rs.Effort = r.OptString()
 		case "summary":
 			seen.Once(r, 1)
-			rs.Summary = optString(r)
+			rs.Summary = r.OptString()
 		default:
 			r.SkipUnknown(key, reasoningFields)
 		}
@@ -276,14 +276,14 @@ func readTextConfig(r *jsonread.Reader, t *textConfig) {
 					f.Schema = r.RawNonNull()
 				case "strict":
 					seen.Once(r, 3)
-					f.Strict = optBool(r)
+					f.Strict = r.OptBool()
 				default:
 					r.SkipUnknown(key, formatFields)
 				}
 			}
 		case "verbosity":
 			seen.Once(r, 1)
-			t.Verbosity = optString(r)
+			t.Verbosity = r.OptString()
 		default:
 			r.SkipUnknown(key, textFields)
 		}
@@ -301,30 +301,4 @@ func readStringList(r *jsonread.Reader) []string {
 		list = append(list, r.String())
 	}
 	return list
-}
-
-// The optional fields: null leaves the pointer nil.
-
-func optString(r *jsonread.Reader) *string {
-	if r.Null() {
-		return nil
-	}
-	v := r.String()
-	return &v
-}
-
-func optBool(r *jsonread.Reader) *bool {
-	if r.Null() {
-		return nil
-	}
-	v := r.Bool()
-	return &v
-}
-
-func optFloat(r *jsonread.Reader) *float64 {
-	if r.Null() {
-		return nil
-	}
-	v := r.Float()
-	return &v
 }

@@ -15,14 +15,8 @@ import (
 // of the Codex capture, each as its raw text.
 func requestItems(t testing.TB) [][]byte {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*", "request.json"))
-	files = append(files, filepath.Join("..", "testdata", "codex-responses-request.json"))
 	var items [][]byte
-	for _, f := range files {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, body := range requestBodies(t) {
 		obj := jsonscan.NewObject(body)
 		for key, val, ok := obj.Next(); ok; key, val, ok = obj.Next() {
 			if string(key) != "input" {
